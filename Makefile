@@ -1,0 +1,45 @@
+# histinit: two commands for a fresh clone.
+#   make demo   build and run the demo (prints what to open / where results are)
+#   make test   install what the tests need, then run every test
+#
+# Cargo's target directory lives outside the clone so that a re-run after a fresh
+# clone (CI right after a session) reuses the build instead of starting over.
+
+SHELL := /bin/bash
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/histinit/target
+export CARGO_TERM_COLOR ?= never
+CARGO ?= cargo
+APT_PACKAGES := mesa-vulkan-drivers
+
+.PHONY: demo test setup setup-system lint test-native check-wasm
+
+## Install what is missing: the wasm target, and (as root on Debian) Mesa's lavapipe
+## so the wgpu backend has a software Vulkan device.
+setup: setup-system
+	@rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@rustup component list --installed | grep -q clippy || rustup component add clippy
+	@rustup component list --installed | grep -q rustfmt || rustup component add rustfmt
+
+setup-system:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "warning: missing$$missing (install them with apt-get as root)"; fi; \
+	fi
+
+demo: setup
+	$(CARGO) run -p histinit-cli -- run --inits kaiming,pythia --seeds 2 --steps 200 --out out/demo
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test-native:
+	$(CARGO) test --workspace
+
+check-wasm:
+	$(CARGO) check -p histinit-core --target wasm32-unknown-unknown
+
+test: setup lint test-native check-wasm
+	@echo "all tests passed"

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Training throughput of histinit (CPU backend, and wgpu where a device exists) against
+# PyTorch on the CPU, measured in the same run; prints ratios. Not a test: record the
+# output in docs/benchmarks.md.
+#   benchmarks/run.sh [--backends cpu,wgpu] [--batch 16] [--steps 10]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/histinit/target}"
+backends=cpu batch=16 steps=10
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --backends) backends=$2; shift 2 ;;
+    --batch) batch=$2; shift 2 ;;
+    --steps) steps=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+out=$(mktemp -d)
+cargo build -q -p histinit-cli
+"$CARGO_TARGET_DIR/debug/histinit" bench --presets micro,pythia-14m --backends "$backends" \
+  --batch "$batch" --steps "$steps" --json "$out/histinit.json"
+PYTHON="${PYTHON:-python3}"
+if "$PYTHON" -c 'import torch, transformers' 2>/dev/null; then
+  "$PYTHON" benchmarks/torch_peer.py --presets micro,pythia-14m --batch "$batch" --steps "$steps" --threads "$(nproc)" \
+    | tee "$out/torch.jsonl"
+else
+  echo "PyTorch not installed (pip install torch transformers): no peer, no ratios"
+  exit 0
+fi
+python3 - "$out" <<'PY'
+import json, sys
+out = sys.argv[1]
+ours = json.load(open(f"{out}/histinit.json"))
+peer = {r["preset"]: r for r in map(json.loads, open(f"{out}/torch.jsonl"))}
+print(f"\n{'preset':<12} {'backend':<8} {'histinit tok/s':>15} {'pytorch tok/s':>14} {'ratio':>7}")
+for r in ours:
+    p = peer[r["preset"]]
+    print(f"{r['preset']:<12} {r['backend']:<8} {r['tokens_per_s']:>15.0f} {p['tokens_per_s']:>14.0f} {r['tokens_per_s']/p['tokens_per_s']:>7.2f}")
+PY

@@ -1,0 +1,297 @@
+//! `histinit`: run initialization experiments headless.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use histinit_core::burn::tensor::Device;
+use histinit_core::data::{bundled_corpus, Corpus};
+use histinit_core::experiment::{run_blocking, ExperimentConfig, RunResult};
+use histinit_core::stats::{summarize, Summary};
+use histinit_core::InitMethod;
+use indicatif::{ProgressBar, ProgressStyle};
+
+mod bench;
+mod output;
+
+#[derive(Parser)]
+#[command(name = "histinit", version, about = "Do trained weight distributions make better initializations? Run the experiment headless.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum Backend {
+    /// Burn's CPU backend (flex): deterministic, the page's fallback.
+    Cpu,
+    /// Burn's wgpu backend: a real GPU, or Mesa's lavapipe in software.
+    Wgpu,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train every (init, seed) pair of an experiment and compare them.
+    Run {
+        /// Experiment config (TOML); defaults apply to anything it leaves out.
+        config: Option<PathBuf>,
+        /// A playground link (or its query string) instead of a TOML file.
+        #[arg(long, conflicts_with = "config")]
+        link: Option<String>,
+        /// Override the number of steps.
+        #[arg(long)]
+        steps: Option<usize>,
+        /// Override the number of seeds.
+        #[arg(long)]
+        seeds: Option<usize>,
+        /// Override the inits (comma-separated, e.g. kaiming,pythia).
+        #[arg(long, value_delimiter = ',')]
+        inits: Option<Vec<String>>,
+        #[arg(long, value_enum, default_value = "cpu")]
+        backend: Backend,
+        /// A UTF-8 text file to train on instead of the bundled King James Bible.
+        #[arg(long)]
+        corpus: Option<PathBuf>,
+        /// Where curves.csv and summary.json go.
+        #[arg(long, default_value = "out/run")]
+        out: PathBuf,
+        /// No progress bar (for logs and CI).
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// List the model presets.
+    Presets,
+    /// Measure training throughput (tokens/s); see benchmarks/run.sh.
+    Bench {
+        #[arg(long, value_delimiter = ',', default_value = "micro,pythia-14m")]
+        presets: Vec<String>,
+        #[arg(long, value_enum, value_delimiter = ',', default_value = "cpu")]
+        backends: Vec<Backend>,
+        #[arg(long, default_value_t = 16)]
+        batch: usize,
+        /// Timed steps (after the warm-up steps).
+        #[arg(long, default_value_t = 10)]
+        steps: usize,
+        #[arg(long, default_value_t = 2)]
+        warmup: usize,
+        /// Also write the measurements as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not UTF-8 text: {source}")]
+    NotText { path: PathBuf, source: std::string::FromUtf8Error },
+    #[error(transparent)]
+    Config(#[from] histinit_core::error::ConfigError),
+    #[error(transparent)]
+    Data(#[from] histinit_core::error::DataError),
+    #[error("run {run} failed: {source}")]
+    Run { run: String, source: histinit_core::experiment::RunError },
+    #[error("benchmark: {0}")]
+    Bench(String),
+    #[error("wgpu device: {0}")]
+    Device(String),
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run { config, link, steps, seeds, inits, backend, corpus, out, quiet } => {
+            load_config(config.as_deref(), link.as_deref(), steps, seeds, inits)
+                .and_then(|config| run(&config, backend, corpus.as_deref(), &out, quiet))
+        }
+        Command::Bench { presets, backends, batch, steps, warmup, json } => {
+            run_bench(&presets, &backends, batch, steps, warmup.max(1), json.as_deref())
+        }
+        Command::Presets => {
+            println!("{:<12} {:>6} {:>6} {:>6} {:>8}", "preset", "layers", "width", "heads", "context");
+            for (name, layers, width, heads, context) in histinit_core::config::PRESETS {
+                println!("{name:<12} {layers:>6} {width:>6} {heads:>6} {context:>8}");
+            }
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(
+    path: Option<&Path>,
+    link: Option<&str>,
+    steps: Option<usize>,
+    seeds: Option<usize>,
+    inits: Option<Vec<String>>,
+) -> Result<ExperimentConfig, CliError> {
+    let mut config = match (path, link) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path).map_err(|source| CliError::Read { path: path.into(), source })?;
+            ExperimentConfig::from_toml(&text)?
+        }
+        (None, Some(link)) => ExperimentConfig::from_query(link)?,
+        (None, None) => ExperimentConfig::default(),
+    };
+    if let Some(steps) = steps {
+        config.train.steps = steps;
+        config.train.warmup = config.train.warmup.min(steps);
+    }
+    if let Some(seeds) = seeds {
+        config.seeds = seeds;
+    }
+    if let Some(inits) = inits {
+        config.inits = inits.iter().map(|name| InitMethod::parse(name)).collect::<Result<_, _>>()?;
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+fn device(backend: Backend) -> Result<Device, CliError> {
+    match backend {
+        Backend::Cpu => Ok(histinit_core::cpu_device()),
+        #[cfg(feature = "wgpu")]
+        Backend::Wgpu => Ok(Device::wgpu(Default::default()).autodiff()),
+        #[cfg(not(feature = "wgpu"))]
+        Backend::Wgpu => Err(CliError::Device("this build has no wgpu backend (build with --features wgpu)".into())),
+    }
+}
+
+fn run(config: &ExperimentConfig, backend: Backend, corpus_path: Option<&Path>, out: &Path, quiet: bool) -> Result<(), CliError> {
+    let text = match corpus_path {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|source| CliError::Read { path: path.into(), source })?;
+            String::from_utf8(bytes).map_err(|source| CliError::NotText { path: path.into(), source })?
+        }
+        None => bundled_corpus()?,
+    };
+    let corpus = Corpus::new(&text, config.train.context)?;
+    let device = device(backend)?;
+    std::fs::create_dir_all(out).map_err(|source| CliError::Write { path: out.into(), source })?;
+
+    let seeds = config.seed_list();
+    let total = (config.inits.len() * seeds.len() * config.train.steps) as u64;
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(total) };
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>18} [{bar:30}] {pos}/{len} steps {per_sec} eta {eta} {msg}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    println!(
+        "histinit run: {} (layers {}, width {}), inits {}, seeds {:?}, {} steps, backend {:?}",
+        config.preset,
+        config.model_config()?.layers,
+        config.model_config()?.width,
+        config.inits.iter().map(|i| i.name()).collect::<Vec<_>>().join(","),
+        seeds,
+        config.train.steps,
+        backend
+    );
+    let mut runs: Vec<RunResult> = Vec::new();
+    for &seed in &seeds {
+        for &init in &config.inits {
+            let name = format!("{}-s{seed}", init.name());
+            bar.set_prefix(name.clone());
+            let result = run_blocking(config, &corpus, init, seed, None, &device, |point| {
+                bar.inc(1);
+                if let Some(val) = point.val_loss {
+                    bar.set_message(format!("val {val:.3}"));
+                }
+                if quiet {
+                    if let Some(val) = point.val_loss {
+                        println!("  {name} step {:>5} train {:.4} val {val:.4}", point.step, point.train_loss);
+                    }
+                }
+            })
+            .map_err(|source| CliError::Run { run: name.clone(), source })?;
+            if let histinit_core::experiment::RunStatus::Diverged { step } = result.status {
+                bar.println(format!("{name}: diverged at step {step} (non-finite loss or gradient); its curve is kept up to there"));
+            }
+            runs.push(result);
+        }
+    }
+    bar.finish_and_clear();
+    let summary = summarize(&runs, baseline(config));
+    output::write_curves(&out.join("curves.csv"), &runs, config).map_err(|source| CliError::Write { path: out.join("curves.csv"), source })?;
+    output::write_summary(&out.join("summary.json"), config, &summary, &runs)
+        .map_err(|source| CliError::Write { path: out.join("summary.json"), source })?;
+    print_table(&summary);
+    println!("wrote {} and {}", out.join("curves.csv").display(), out.join("summary.json").display());
+    Ok(())
+}
+
+fn run_bench(
+    presets: &[String],
+    backends: &[Backend],
+    batch: usize,
+    steps: usize,
+    warmup: usize,
+    json: Option<&Path>,
+) -> Result<(), CliError> {
+    let mut results = Vec::new();
+    for &backend in backends {
+        let device = device(backend)?;
+        let name = format!("{backend:?}").to_lowercase();
+        for preset in presets {
+            let result = bench::measure(preset, &name, &device, batch, steps, warmup).map_err(CliError::Bench)?;
+            println!(
+                "{:<12} {:<5} batch {:>3} x context {:>4}: {:>9.0} tokens/s (first step {:.2} s)",
+                result.preset, result.backend, result.batch, result.context, result.tokens_per_s, result.first_step_s
+            );
+            results.push(result);
+        }
+    }
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&results).map_err(|err| CliError::Bench(err.to_string()))?;
+        std::fs::write(path, text).map_err(|source| CliError::Write { path: path.into(), source })?;
+    }
+    Ok(())
+}
+
+fn baseline(config: &ExperimentConfig) -> InitMethod {
+    if config.inits.contains(&InitMethod::Kaiming) {
+        InitMethod::Kaiming
+    } else {
+        config.inits[0]
+    }
+}
+
+fn print_table(summary: &Summary) {
+    println!();
+    println!(
+        "{:<18} {:>5} {:>22} {:>26} {:>9}",
+        "init",
+        "runs",
+        "final val loss",
+        format!("steps to {} final", summary.baseline.name()),
+        "speedup"
+    );
+    for init in &summary.inits {
+        let steps = match init.steps_to_baseline_final {
+            Some(steps) => format!("{steps:.0} ({}/{} seeds)", init.reached_baseline, init.runs),
+            None => "never reached".to_string(),
+        };
+        let speedup = init.speedup.map(|s| format!("{s:.2}x")).unwrap_or_else(|| "-".into());
+        let diverged = if init.diverged > 0 { format!("  ({} diverged)", init.diverged) } else { String::new() };
+        println!(
+            "{:<18} {:>5} {:>13.4} ± {:<6.4} {:>26} {:>9}{diverged}",
+            init.init.name(),
+            init.runs,
+            init.final_val_loss_mean,
+            init.final_val_loss_std,
+            steps,
+            speedup
+        );
+    }
+    println!("(± is the sample standard deviation over seeds; steps are paired by seed)");
+}

@@ -1,0 +1,250 @@
+//! Corpus splits and the seeded batch sampler.
+//!
+//! The corpus is cut into equal blocks and every block belongs to exactly one split,
+//! in a fixed repeating pattern (9 teacher, 9 student, 2 validation out of every 20),
+//! so the splits are disjoint, deterministic, and each spans the whole text. Training
+//! windows never cross a block boundary, so no split ever reads another's bytes.
+
+use std::io::Read;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::DataError;
+use crate::tokenizer::encode;
+
+/// King James Bible (public domain), one verse per line; see data/README.md.
+const BUNDLED_CORPUS_GZ: &[u8] = include_bytes!("../../../data/kjv.txt.gz");
+
+/// The seed of the fixed validation batches: the same for every run and every data
+/// seed, so all runs are scored on identical text.
+pub const EVAL_SEED: u64 = 0x5eed_e7a1;
+
+const PATTERN: [Split; 20] = {
+    use Split::*;
+    [
+        Teacher, Student, Teacher, Student, Val, Teacher, Student, Teacher, Student, Teacher,
+        Student, Teacher, Student, Val, Teacher, Student, Teacher, Student, Teacher, Student,
+    ]
+};
+const MAX_BLOCK: usize = 8192;
+const MIN_BLOCKS: usize = 40;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    /// Only for training the teacher models whose histograms are shipped.
+    Teacher,
+    /// The compared (student) runs.
+    Student,
+    /// Evaluation.
+    Val,
+}
+
+/// The decompressed bundled corpus.
+pub fn bundled_corpus() -> Result<String, DataError> {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(BUNDLED_CORPUS_GZ)
+        .read_to_string(&mut text)
+        .map_err(|err| DataError::BundledCorpus(err.to_string()))?;
+    Ok(text)
+}
+
+/// A tokenized text cut into blocks assigned to splits.
+#[derive(Debug, Clone)]
+pub struct Corpus {
+    tokens: Vec<u8>,
+    block: usize,
+}
+
+impl Corpus {
+    /// `max_context` is the longest sequence that will be sampled; blocks are made
+    /// long enough to hold a window of it plus the shifted target.
+    pub fn new(text: &str, max_context: usize) -> Result<Self, DataError> {
+        let tokens = encode(text);
+        let block = (tokens.len() / MIN_BLOCKS).min(MAX_BLOCK);
+        let needed = (max_context + 1) * MIN_BLOCKS;
+        if block < max_context + 1 {
+            return Err(DataError::CorpusTooSmall { bytes: tokens.len(), context: max_context, needed });
+        }
+        Ok(Self { tokens, block })
+    }
+
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+
+    pub fn block_len(&self) -> usize {
+        self.block
+    }
+
+    pub fn split_of_block(index: usize) -> Split {
+        PATTERN[index % PATTERN.len()]
+    }
+
+    /// Byte ranges (start, end) of the blocks of a split, in corpus order.
+    pub fn ranges(&self, split: Split) -> Vec<(usize, usize)> {
+        (0..self.tokens.len().div_ceil(self.block))
+            .filter(|&index| Self::split_of_block(index) == split)
+            .map(|index| (index * self.block, ((index + 1) * self.block).min(self.tokens.len())))
+            .collect()
+    }
+
+    pub fn split_len(&self, split: Split) -> usize {
+        self.ranges(split).iter().map(|(start, end)| end - start).sum()
+    }
+
+    pub fn tokens(&self) -> &[u8] {
+        &self.tokens
+    }
+
+    /// A sampler of training windows of `context` tokens from `split`.
+    pub fn sampler(&self, split: Split, context: usize, seed: u64) -> BatchSampler<'_> {
+        BatchSampler::new(self, split, context, seed)
+    }
+
+    /// The fixed validation batches every run is evaluated on.
+    pub fn eval_batches(&self, count: usize, batch: usize, context: usize) -> Vec<Batch> {
+        let mut sampler = self.sampler(Split::Val, context, EVAL_SEED);
+        (0..count).map(|_| sampler.next_batch(batch)).collect()
+    }
+}
+
+/// Token ids of a batch, row-major `[batch, context]`; targets are inputs shifted by one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    pub batch: usize,
+    pub context: usize,
+    pub inputs: Vec<i32>,
+    pub targets: Vec<i32>,
+}
+
+/// Draws windows uniformly from every valid start position of a split, from a
+/// ChaCha stream: the same seed gives the same batches on every platform, whatever
+/// model or init consumes them.
+pub struct BatchSampler<'a> {
+    corpus: &'a Corpus,
+    context: usize,
+    /// (block start, number of valid window starts), and their running total.
+    starts: Vec<(usize, usize)>,
+    total_starts: usize,
+    rng: ChaCha8Rng,
+}
+
+impl<'a> BatchSampler<'a> {
+    fn new(corpus: &'a Corpus, split: Split, context: usize, seed: u64) -> Self {
+        let starts: Vec<(usize, usize)> = corpus
+            .ranges(split)
+            .into_iter()
+            .filter(|(start, end)| end - start > context)
+            .map(|(start, end)| (start, end - start - context))
+            .collect();
+        let total_starts = starts.iter().map(|(_, count)| count).sum();
+        Self { corpus, context, starts, total_starts, rng: ChaCha8Rng::seed_from_u64(seed) }
+    }
+
+    fn window_start(&self, mut index: usize) -> usize {
+        for &(start, count) in &self.starts {
+            if index < count {
+                return start + index;
+            }
+            index -= count;
+        }
+        unreachable!("index below total_starts always falls in a block")
+    }
+
+    /// Start offsets of the next `batch` windows (consumes the stream like `next_batch`).
+    pub fn next_starts(&mut self, batch: usize) -> Vec<usize> {
+        (0..batch)
+            .map(|_| {
+                let index = self.rng.random_range(0..self.total_starts);
+                self.window_start(index)
+            })
+            .collect()
+    }
+
+    pub fn next_batch(&mut self, batch: usize) -> Batch {
+        let context = self.context;
+        let mut inputs = Vec::with_capacity(batch * context);
+        let mut targets = Vec::with_capacity(batch * context);
+        for start in self.next_starts(batch) {
+            let window = &self.corpus.tokens[start..start + context + 1];
+            inputs.extend(window[..context].iter().map(|&t| t as i32));
+            targets.extend(window[1..].iter().map(|&t| t as i32));
+        }
+        Batch { batch, context, inputs, targets }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus() -> Corpus {
+        Corpus::new(&bundled_corpus().unwrap(), 256).unwrap()
+    }
+
+    #[test]
+    fn bundled_corpus_is_the_king_james_bible() {
+        let text = bundled_corpus().unwrap();
+        assert!(text.len() > 4_000_000, "{} bytes", text.len());
+        assert!(text.contains("In the beginning God created the heaven and the earth."));
+    }
+
+    #[test]
+    fn splits_are_disjoint_and_cover_the_corpus() {
+        let corpus = corpus();
+        let mut owner = vec![None; corpus.len()];
+        for split in [Split::Teacher, Split::Student, Split::Val] {
+            for (start, end) in corpus.ranges(split) {
+                for slot in &mut owner[start..end] {
+                    assert_eq!(*slot, None, "byte owned twice");
+                    *slot = Some(split);
+                }
+            }
+        }
+        assert!(owner.iter().all(Option::is_some), "every byte belongs to a split");
+        let val = corpus.split_len(Split::Val) as f64 / corpus.len() as f64;
+        assert!((0.08..0.12).contains(&val), "val fraction {val}");
+    }
+
+    #[test]
+    fn sampled_windows_stay_inside_their_split() {
+        let corpus = corpus();
+        let context = 256;
+        for split in [Split::Teacher, Split::Student, Split::Val] {
+            let ranges = corpus.ranges(split);
+            let mut sampler = corpus.sampler(split, context, 7);
+            for start in sampler.next_starts(2000) {
+                let end = start + context + 1;
+                assert!(
+                    ranges.iter().any(|&(lo, hi)| lo <= start && end <= hi),
+                    "{split:?} window {start}..{end} leaves its split"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn same_seed_same_batches_and_eval_set_is_fixed() {
+        let corpus = corpus();
+        let mut a = corpus.sampler(Split::Student, 64, 42);
+        let mut b = corpus.sampler(Split::Student, 64, 42);
+        let mut c = corpus.sampler(Split::Student, 64, 43);
+        let (first_a, first_b, first_c) = (a.next_batch(8), b.next_batch(8), c.next_batch(8));
+        assert_eq!(first_a, first_b);
+        assert_ne!(first_a, first_c);
+        assert_eq!(first_a.inputs[1..64], first_a.targets[..63]);
+        assert_eq!(corpus.eval_batches(3, 4, 64), corpus.eval_batches(3, 4, 64));
+    }
+
+    #[test]
+    fn tiny_corpus_is_refused_with_a_clear_message() {
+        let err = Corpus::new("too short", 64).unwrap_err();
+        assert!(err.to_string().contains("too small"), "{err}");
+    }
+}

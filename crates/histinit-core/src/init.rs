@@ -1,0 +1,386 @@
+//! Initializations. Every init draws host-side values from a ChaCha stream per tensor
+//! (stream = the tensor's index), so the same seed gives bitwise-identical weights on
+//! every backend and platform, and the browser and the CLI start from the same model.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal, Uniform};
+use serde::{Deserialize, Serialize};
+
+use crate::config::ModelConfig;
+use crate::error::{ConfigError, InitError};
+use crate::params::{param_specs, HostTensor, ParamSpec, Role, Weights};
+
+/// The initializations histinit compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InitMethod {
+    /// What a PyTorch (or Burn) user gets by default: linear weights and biases
+    /// U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (Kaiming-uniform with a = sqrt(5)),
+    /// embeddings N(0, 1), LayerNorm gain 1 and bias 0.
+    Kaiming,
+    /// He et al.: every matrix N(0, sqrt(2 / fan_in)), biases 0, LayerNorm 1 and 0.
+    HeNormal,
+    /// GPT-NeoX's recipe for Pythia: small_init N(0, sqrt(2 / (5d))) for embeddings,
+    /// QKV, MLP-in and unembedding; wang_init N(0, 2 / (L sqrt(d))) for the attention
+    /// output and MLP output projections; biases 0; LayerNorm gain 1 and bias 0.
+    Pythia,
+    /// Inverse-CDF samples from a trained model's per-tensor quantile table.
+    Empirical,
+    /// A Gaussian with the trained tensor's mean and std (controls for scale vs shape).
+    GaussianMatched,
+    /// The trained tensor's own values, randomly permuted (keeps the exact marginal,
+    /// destroys structure).
+    Permuted,
+    /// The trained tensor itself (an upper reference, not an init one could use).
+    Trained,
+}
+
+impl InitMethod {
+    pub const ALL: [InitMethod; 7] = [
+        InitMethod::Kaiming,
+        InitMethod::HeNormal,
+        InitMethod::Pythia,
+        InitMethod::Empirical,
+        InitMethod::GaussianMatched,
+        InitMethod::Permuted,
+        InitMethod::Trained,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            InitMethod::Kaiming => "kaiming",
+            InitMethod::HeNormal => "he-normal",
+            InitMethod::Pythia => "pythia",
+            InitMethod::Empirical => "empirical",
+            InitMethod::GaussianMatched => "gaussian-matched",
+            InitMethod::Permuted => "permuted",
+            InitMethod::Trained => "trained",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        Self::ALL.into_iter().find(|init| init.name() == text).ok_or_else(|| ConfigError::UnknownValue {
+            field: "init",
+            value: text.to_string(),
+            expected: "kaiming, he-normal, pythia, empirical, gaussian-matched, permuted, trained",
+        })
+    }
+
+    /// Whether the method needs trained weights or their distribution.
+    pub fn needs_source(self) -> bool {
+        !matches!(self, InitMethod::Kaiming | InitMethod::HeNormal | InitMethod::Pythia)
+    }
+}
+
+/// What a histogram-based init draws from, per tensor. The histogram module
+/// implements it from a histogram file; trained weights implement it directly.
+pub trait WeightSource {
+    /// Sorted quantile knots `(probability, value)` spanning [0, 1] for the tensor.
+    fn quantiles(&self, spec: &ParamSpec) -> Option<Vec<(f64, f64)>>;
+    /// Mean and standard deviation of the tensor.
+    fn moments(&self, spec: &ParamSpec) -> Option<(f64, f64)>;
+    /// The trained values themselves (same shape as the spec), where available.
+    fn values(&self, spec: &ParamSpec) -> Option<Vec<f32>>;
+}
+
+/// Trained weights used as a source: exact values, moments and quantiles.
+impl WeightSource for Weights {
+    fn quantiles(&self, spec: &ParamSpec) -> Option<Vec<(f64, f64)>> {
+        let mut values: Vec<f64> = self.get(&spec.name)?.values.iter().map(|&v| v as f64).collect();
+        values.sort_by(f64::total_cmp);
+        let n = values.len();
+        if n == 0 {
+            return None;
+        }
+        let knots = (0..n).map(|i| (if n == 1 { 0.5 } else { i as f64 / (n - 1) as f64 }, values[i]));
+        Some(knots.collect())
+    }
+
+    fn moments(&self, spec: &ParamSpec) -> Option<(f64, f64)> {
+        let values = &self.get(&spec.name)?.values;
+        Some(mean_std(values))
+    }
+
+    fn values(&self, spec: &ParamSpec) -> Option<Vec<f32>> {
+        self.get(&spec.name).map(|tensor| tensor.values.clone())
+    }
+}
+
+pub fn mean_std(values: &[f32]) -> (f64, f64) {
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let var = values.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+/// Standard deviation of GPT-NeoX's `small_init`: sqrt(2 / (5 d)).
+pub fn small_init_std(width: usize) -> f64 {
+    (2.0 / (5.0 * width as f64)).sqrt()
+}
+
+/// Standard deviation of GPT-NeoX's `wang_init`: 2 / (L sqrt(d)).
+pub fn wang_init_std(layers: usize, width: usize) -> f64 {
+    2.0 / (layers as f64 * (width as f64).sqrt())
+}
+
+/// Bound of PyTorch's default `nn.Linear` init: 1 / sqrt(fan_in).
+pub fn kaiming_uniform_bound(fan_in: usize) -> f64 {
+    1.0 / (fan_in as f64).sqrt()
+}
+
+/// Standard deviation of He-normal: sqrt(2 / fan_in).
+pub fn he_normal_std(fan_in: usize) -> f64 {
+    (2.0 / fan_in as f64).sqrt()
+}
+
+/// One tensor's values under a standard (source-free) init.
+enum Law {
+    Constant(f32),
+    Normal(f64),
+    Uniform(f64),
+}
+
+fn standard_law(method: InitMethod, spec: &ParamSpec, config: &ModelConfig) -> Law {
+    match (spec.role, method) {
+        (Role::NormGain, _) => Law::Constant(1.0),
+        (Role::NormBias, _) => Law::Constant(0.0),
+        (Role::Bias, InitMethod::Kaiming) => Law::Uniform(kaiming_uniform_bound(spec.fan_in)),
+        (Role::Bias, _) => Law::Constant(0.0),
+        (Role::Embed, InitMethod::Kaiming) => Law::Normal(1.0),
+        (_, InitMethod::Kaiming) => Law::Uniform(kaiming_uniform_bound(spec.fan_in)),
+        (_, InitMethod::HeNormal) => Law::Normal(he_normal_std(spec.fan_in)),
+        (Role::AttnOut | Role::MlpOut, _) => Law::Normal(wang_init_std(config.layers, config.width)),
+        _ => Law::Normal(small_init_std(config.width)),
+    }
+}
+
+fn draw(law: &Law, count: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    match *law {
+        Law::Constant(value) => vec![value; count],
+        Law::Normal(std) => {
+            let normal = Normal::new(0.0, std).expect("std is finite and non-negative");
+            (0..count).map(|_| normal.sample(rng) as f32).collect()
+        }
+        Law::Uniform(bound) => {
+            let uniform = Uniform::new_inclusive(-bound, bound).expect("bound is finite");
+            (0..count).map(|_| uniform.sample(rng) as f32).collect()
+        }
+    }
+}
+
+/// Inverse-CDF sampling: `u ~ U(0,1)` mapped through the piecewise-linear quantile
+/// function defined by the knots.
+pub fn sample_quantiles(knots: &[(f64, f64)], count: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    (0..count).map(|_| quantile_at(knots, rng.random::<f64>()) as f32).collect()
+}
+
+/// The piecewise-linear quantile function through sorted `(probability, value)` knots.
+pub fn quantile_at(knots: &[(f64, f64)], u: f64) -> f64 {
+    let upper = knots.partition_point(|&(p, _)| p < u);
+    if upper == 0 {
+        return knots[0].1;
+    }
+    if upper >= knots.len() {
+        return knots[knots.len() - 1].1;
+    }
+    let (p0, v0) = knots[upper - 1];
+    let (p1, v1) = knots[upper];
+    if p1 <= p0 {
+        return v1;
+    }
+    v0 + (v1 - v0) * (u - p0) / (p1 - p0)
+}
+
+fn permute(mut values: Vec<f32>, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    // Fisher–Yates, written out so the order depends only on the ChaCha stream.
+    for i in (1..values.len()).rev() {
+        let j = rng.random_range(0..=i);
+        values.swap(i, j);
+    }
+    values
+}
+
+fn tensor_values(
+    method: InitMethod,
+    spec: &ParamSpec,
+    config: &ModelConfig,
+    source: Option<&dyn WeightSource>,
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<f32>, InitError> {
+    let count = spec.numel();
+    if !method.needs_source() {
+        return Ok(draw(&standard_law(method, spec, config), count, rng));
+    }
+    let missing = |needs| InitError::MissingSource { init: method.name(), needs, tensor: spec.name.clone() };
+    let source = source.ok_or_else(|| missing("histogram or trained weights"))?;
+    let values = match method {
+        InitMethod::Empirical => {
+            let knots = source.quantiles(spec).ok_or_else(|| missing("quantile table"))?;
+            if knots.is_empty() || knots.iter().any(|(p, v)| !p.is_finite() || !v.is_finite()) {
+                return Err(InitError::BadSource { tensor: spec.name.clone(), reason: "quantile table is empty or not finite".into() });
+            }
+            sample_quantiles(&knots, count, rng)
+        }
+        InitMethod::GaussianMatched => {
+            let (mean, std) = source.moments(spec).ok_or_else(|| missing("mean and std"))?;
+            let normal = Normal::new(mean, std).map_err(|err| InitError::BadSource {
+                tensor: spec.name.clone(),
+                reason: format!("mean {mean}, std {std}: {err}"),
+            })?;
+            (0..count).map(|_| normal.sample(rng) as f32).collect()
+        }
+        InitMethod::Permuted | InitMethod::Trained => {
+            let values = source.values(spec).ok_or_else(|| missing("trained weights"))?;
+            if values.len() != count {
+                return Err(InitError::ShapeMismatch { tensor: spec.name.clone(), source_len: values.len(), needed: count });
+            }
+            if method == InitMethod::Permuted {
+                permute(values, rng)
+            } else {
+                values
+            }
+        }
+        InitMethod::Kaiming | InitMethod::HeNormal | InitMethod::Pythia => unreachable!("handled above"),
+    };
+    Ok(values)
+}
+
+/// Initial weights for `config` under `method`, reproducible from `seed`.
+pub fn init_weights(
+    config: &ModelConfig,
+    method: InitMethod,
+    seed: u64,
+    source: Option<&dyn WeightSource>,
+) -> Result<Weights, InitError> {
+    let mut weights = Weights::new();
+    for (index, spec) in param_specs(config).into_iter().enumerate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(index as u64);
+        let values = tensor_values(method, &spec, config, source, &mut rng)?;
+        weights.insert(spec.name.clone(), HostTensor { shape: spec.shape.clone(), values });
+    }
+    Ok(weights)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn micro() -> ModelConfig {
+        ModelConfig::preset("micro").unwrap()
+    }
+
+    fn spec_of(config: &ModelConfig, name: &str) -> ParamSpec {
+        param_specs(config).into_iter().find(|spec| spec.name == name).unwrap()
+    }
+
+    /// Checks that a sample has the given std (within 3%) and mean near 0.
+    fn assert_std(values: &[f32], std: f64, what: &str) {
+        let (mean, got) = mean_std(values);
+        assert!((got / std - 1.0).abs() < 0.03, "{what}: std {got}, expected {std}");
+        assert!(mean.abs() < 4.0 * std / (values.len() as f64).sqrt() + 1e-9, "{what}: mean {mean}");
+    }
+
+    #[test]
+    fn formulas_match_their_definitions() {
+        assert!((small_init_std(128) - (2.0f64 / 640.0).sqrt()).abs() < 1e-15);
+        assert!((wang_init_std(6, 128) - 2.0 / (6.0 * 128f64.sqrt())).abs() < 1e-15);
+        assert!((kaiming_uniform_bound(512) - 1.0 / 512f64.sqrt()).abs() < 1e-15);
+        assert!((he_normal_std(128) - (2.0f64 / 128.0).sqrt()).abs() < 1e-15);
+    }
+
+    #[test]
+    fn pythia_init_follows_small_and_wang_init() {
+        let config = micro();
+        let weights = init_weights(&config, InitMethod::Pythia, 1, None).unwrap();
+        let small = small_init_std(128);
+        let wang = wang_init_std(4, 128);
+        for (name, std) in [
+            ("gpt_neox.embed_in.weight", small),
+            ("gpt_neox.layers.0.attention.query_key_value.weight", small),
+            ("gpt_neox.layers.1.mlp.dense_h_to_4h.weight", small),
+            ("embed_out.weight", small),
+            ("gpt_neox.layers.2.attention.dense.weight", wang),
+            ("gpt_neox.layers.3.mlp.dense_4h_to_h.weight", wang),
+        ] {
+            assert_std(&weights[name].values, std, name);
+        }
+        assert!(weights["gpt_neox.layers.0.attention.dense.bias"].values.iter().all(|&v| v == 0.0));
+        assert!(weights["gpt_neox.final_layer_norm.weight"].values.iter().all(|&v| v == 1.0));
+        assert!(weights["gpt_neox.final_layer_norm.bias"].values.iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn kaiming_is_pytorchs_default() {
+        let config = micro();
+        let weights = init_weights(&config, InitMethod::Kaiming, 2, None).unwrap();
+        let mlp_out = &weights["gpt_neox.layers.0.mlp.dense_4h_to_h.weight"].values;
+        let bound = 1.0 / 512f64.sqrt();
+        assert!(mlp_out.iter().all(|&v| (v as f64).abs() <= bound + 1e-7));
+        // A uniform on [-b, b] has std b / sqrt(3).
+        assert_std(mlp_out, bound / 3f64.sqrt(), "mlp_out");
+        let bias = &weights["gpt_neox.layers.0.mlp.dense_4h_to_h.bias"].values;
+        assert!(bias.iter().all(|&v| (v as f64).abs() <= bound + 1e-7) && bias.iter().any(|&v| v != 0.0));
+        assert_std(&weights["gpt_neox.embed_in.weight"].values, 1.0, "embedding");
+    }
+
+    #[test]
+    fn he_normal_uses_fan_in() {
+        let config = micro();
+        let weights = init_weights(&config, InitMethod::HeNormal, 3, None).unwrap();
+        assert_std(&weights["gpt_neox.layers.1.mlp.dense_4h_to_h.weight"].values, he_normal_std(512), "mlp_out");
+        assert_std(&weights["gpt_neox.layers.1.attention.query_key_value.weight"].values, he_normal_std(128), "qkv");
+    }
+
+    #[test]
+    fn same_seed_gives_identical_weights_other_seed_differs() {
+        let config = ModelConfig::preset("nano").unwrap();
+        for method in [InitMethod::Kaiming, InitMethod::HeNormal, InitMethod::Pythia] {
+            let a = init_weights(&config, method, 9, None).unwrap();
+            let b = init_weights(&config, method, 9, None).unwrap();
+            let c = init_weights(&config, method, 10, None).unwrap();
+            assert_eq!(a, b, "{method:?}");
+            assert_ne!(a, c, "{method:?}");
+        }
+    }
+
+    #[test]
+    fn source_methods_reproduce_their_source() {
+        let config = ModelConfig::preset("nano").unwrap();
+        let trained = init_weights(&config, InitMethod::HeNormal, 5, None).unwrap();
+        let source: &dyn WeightSource = &trained;
+        let name = "gpt_neox.layers.0.mlp.dense_h_to_4h.weight";
+        let spec = spec_of(&config, name);
+
+        let copy = init_weights(&config, InitMethod::Trained, 1, Some(source)).unwrap();
+        assert_eq!(copy[name], trained[name]);
+
+        let permuted = init_weights(&config, InitMethod::Permuted, 1, Some(source)).unwrap();
+        assert_ne!(permuted[name].values, trained[name].values);
+        let sorted = |v: &[f32]| {
+            let mut v = v.to_vec();
+            v.sort_by(f32::total_cmp);
+            v
+        };
+        assert_eq!(sorted(&permuted[name].values), sorted(&trained[name].values));
+
+        let (_, std) = source.moments(&spec).unwrap();
+        let gaussian = init_weights(&config, InitMethod::GaussianMatched, 1, Some(source)).unwrap();
+        assert_std(&gaussian[name].values, std, "gaussian-matched");
+        let empirical = init_weights(&config, InitMethod::Empirical, 1, Some(source)).unwrap();
+        assert_std(&empirical[name].values, std, "empirical");
+
+        let err = init_weights(&config, InitMethod::Empirical, 1, None).unwrap_err();
+        assert!(err.to_string().contains("empirical"), "{err}");
+    }
+
+    #[test]
+    fn quantile_function_interpolates_and_clamps() {
+        let knots = [(0.0, -1.0), (0.5, 0.0), (1.0, 3.0)];
+        assert_eq!(quantile_at(&knots, 0.0), -1.0);
+        assert_eq!(quantile_at(&knots, 0.25), -0.5);
+        assert_eq!(quantile_at(&knots, 0.75), 1.5);
+        assert_eq!(quantile_at(&knots, 1.0), 3.0);
+    }
+}

@@ -1,0 +1,28 @@
+//! histinit's core: a GPT-NeoX (Pythia) style decoder, byte tokenizer, corpus splits,
+//! initializations and the training step, backend-agnostic through Burn's `Device`.
+//! No browser or file-system code lives here: the CLI and the web crate bring those.
+//!
+//! Data flows one way: weights (init or checkpoint) → [`train::Trainer`] → curves
+//! ([`experiment::RunResult`]) → statistics ([`stats`]).
+
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod experiment;
+pub mod init;
+pub mod model;
+pub mod params;
+pub mod stats;
+pub mod tokenizer;
+pub mod train;
+
+pub use burn;
+pub use config::{ModelConfig, NormMode, TrainConfig};
+pub use experiment::{ExperimentConfig, RunResult};
+pub use init::InitMethod;
+
+/// The CPU backend (Burn's flex), with autodiff: the reference backend, also the
+/// page's fallback where WebGPU is missing.
+pub fn cpu_device() -> burn::tensor::Device {
+    burn::tensor::Device::flex().autodiff()
+}

@@ -1,0 +1,104 @@
+//! Browser glue around histinit-core: device set-up (WebGPU, or the CPU backend where
+//! WebGPU is missing) and a training loop that never blocks (read-backs are async).
+
+use histinit_core::burn::tensor::Device;
+use histinit_core::data::{bundled_corpus, Corpus, Split};
+use histinit_core::experiment::ExperimentConfig;
+use histinit_core::init::init_weights;
+use histinit_core::train::Trainer;
+use histinit_core::InitMethod;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+pub use histinit_core as core;
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+    // cubecl only logs a rejected shader; route the log to the console so it is seen.
+    let _ = console_log::init_with_level(log::Level::Warn);
+}
+
+/// Which backend a run uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    Webgpu,
+    Cpu,
+}
+
+impl BackendKind {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "webgpu" | "wgpu" => Ok(Self::Webgpu),
+            "cpu" => Ok(Self::Cpu),
+            other => Err(format!("unknown backend '{other}' (expected webgpu or cpu)")),
+        }
+    }
+}
+
+/// Opens the autodiff device for `backend`.
+pub async fn open_device(backend: BackendKind) -> Result<Device, String> {
+    match backend {
+        BackendKind::Cpu => Ok(histinit_core::cpu_device()),
+        BackendKind::Webgpu => Device::wgpu_options()
+            .init_async()
+            .await
+            .map(Device::autodiff)
+            .map_err(|err| format!("WebGPU is not available here ({err:?})")),
+    }
+}
+
+/// What `train_probe` returns: the losses of each step, in order.
+#[derive(Debug, Serialize)]
+pub struct ProbeResult {
+    pub backend: BackendKind,
+    /// Non-finite losses are sent as `null` (JSON has no NaN).
+    pub losses: Vec<Option<f64>>,
+    pub all_finite: bool,
+    pub first_step_ms: f64,
+    pub steps_per_second: f64,
+}
+
+/// Trains the first init of the linked experiment (seed = its first seed) for
+/// `steps` steps on the student split and reports every loss.
+pub async fn probe(backend: BackendKind, query: &str, steps: usize) -> Result<ProbeResult, String> {
+    let config = ExperimentConfig::from_query(query).map_err(|err| err.to_string())?;
+    let model_config = config.validate().map_err(|err| err.to_string())?;
+    let init = config.inits.first().copied().unwrap_or(InitMethod::Pythia);
+    let text = bundled_corpus().map_err(|err| err.to_string())?;
+    let corpus = Corpus::new(&text, config.train.context).map_err(|err| err.to_string())?;
+    let weights = init_weights(&model_config, init, config.seed, None).map_err(|err| err.to_string())?;
+    let device = open_device(backend).await?;
+    let mut trainer =
+        Trainer::new(model_config, config.train.clone(), &weights, device).map_err(|err| err.to_string())?;
+    let mut sampler = corpus.sampler(Split::Student, config.train.context, config.seed);
+    let mut losses = Vec::with_capacity(steps);
+    let started = web_time::Instant::now();
+    let mut first_step_ms = 0.0;
+    for step in 0..steps.min(config.train.steps) {
+        let batch = sampler.next_batch(config.train.batch);
+        let metrics = trainer.step(&batch).read_async().await.map_err(|err| err.to_string())?;
+        if step == 0 {
+            first_step_ms = started.elapsed().as_secs_f64() * 1e3;
+        }
+        losses.push(metrics.train_loss);
+    }
+    let rest = started.elapsed().as_secs_f64() - first_step_ms / 1e3;
+    let all_finite = losses.iter().all(|loss| loss.is_finite());
+    Ok(ProbeResult {
+        backend,
+        steps_per_second: if losses.len() > 1 { (losses.len() - 1) as f64 / rest.max(1e-9) } else { 0.0 },
+        losses: losses.into_iter().map(|loss| loss.is_finite().then_some(loss)).collect(),
+        all_finite,
+        first_step_ms,
+    })
+}
+
+/// JavaScript entry point: `await train_probe("webgpu", "preset=nano&...", 20)` gives JSON.
+#[wasm_bindgen]
+pub async fn train_probe(backend: String, query: String, steps: u32) -> Result<String, JsError> {
+    let backend = BackendKind::parse(&backend).map_err(|err| JsError::new(&err))?;
+    let result = probe(backend, &query, steps as usize).await.map_err(|err| JsError::new(&err))?;
+    serde_json::to_string(&result).map_err(|err| JsError::new(&err.to_string()))
+}
