@@ -9,13 +9,18 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/histinit/target
 export CARGO_TERM_COLOR ?= never
 CARGO ?= cargo
-APT_PACKAGES := mesa-vulkan-drivers
+# lavapipe (software Vulkan) for native wgpu, Chromium + chromedriver for browser
+# tests, binaryen for wasm-opt.
+APT_PACKAGES := mesa-vulkan-drivers chromium chromium-driver binaryen
+# The wasm-bindgen CLI must match the wasm-bindgen crate in Cargo.lock exactly.
+WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' Cargo.lock)
+export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: demo test setup setup-system lint test-native check-wasm
+.PHONY: demo test setup setup-system setup-wasm-bindgen lint test-native test-web
 
 ## Install what is missing: the wasm target, and (as root on Debian) Mesa's lavapipe
 ## so the wgpu backend has a software Vulkan device.
-setup: setup-system
+setup: setup-system setup-wasm-bindgen
 	@rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	@rustup component list --installed | grep -q clippy || rustup component add clippy
 	@rustup component list --installed | grep -q rustfmt || rustup component add rustfmt
@@ -28,6 +33,13 @@ setup-system:
 	  else echo "warning: missing$$missing (install them with apt-get as root)"; fi; \
 	fi
 
+## `cargo install --locked` fails against this registry (a yanked lock entry), so not locked.
+setup-wasm-bindgen:
+	@if ! wasm-bindgen --version 2>/dev/null | grep -qF "$(WASM_BINDGEN_VERSION)"; then \
+	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; \
+	  $(CARGO) install -q wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
+	fi
+
 demo: setup
 	$(CARGO) run -p histinit-cli -- run --inits kaiming,pythia --seeds 2 --steps 200 --out out/demo
 
@@ -38,8 +50,11 @@ lint:
 test-native:
 	$(CARGO) test --workspace
 
-check-wasm:
-	$(CARGO) check -p histinit-core --target wasm32-unknown-unknown
+## Browser tests: the web crate built for wasm32 and run in headless Chromium, training
+## on WebGPU (SwiftShader) and on the CPU backend.
+test-web:
+	CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=1200 \
+	  $(CARGO) test -p histinit-web --target wasm32-unknown-unknown
 
-test: setup lint test-native check-wasm
+test: setup lint test-native test-web
 	@echo "all tests passed"

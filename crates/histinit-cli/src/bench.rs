@@ -31,10 +31,18 @@ pub fn measure(
 ) -> Result<Throughput, String> {
     let model = ModelConfig::preset(preset).map_err(|e| e.to_string())?;
     let context = model.context;
-    let train = TrainConfig { steps: steps + warmup, batch, context, warmup: 0, ..TrainConfig::default() };
-    let corpus = Corpus::new(&bundled_corpus().map_err(|e| e.to_string())?, context).map_err(|e| e.to_string())?;
+    let train = TrainConfig {
+        steps: steps + warmup,
+        batch,
+        context,
+        warmup: 0,
+        ..TrainConfig::default()
+    };
+    let corpus = Corpus::new(&bundled_corpus().map_err(|e| e.to_string())?, context)
+        .map_err(|e| e.to_string())?;
     let weights = init_weights(&model, InitMethod::Pythia, 1, None).map_err(|e| e.to_string())?;
-    let mut trainer = Trainer::new(model, train, &weights, device.clone()).map_err(|e| e.to_string())?;
+    let mut trainer =
+        Trainer::new(model, train, &weights, device.clone()).map_err(|e| e.to_string())?;
     let mut sampler = corpus.sampler(Split::Student, context, 1);
     let started = Instant::now();
     let mut first_step_s = 0.0;
@@ -43,7 +51,9 @@ pub fn measure(
         let batch = sampler.next_batch(batch);
         let metrics = trainer.step(&batch).read().map_err(|e| e.to_string())?;
         if !metrics.train_loss.is_finite() {
-            return Err(format!("{preset} on {backend}: non-finite loss at step {step}"));
+            return Err(format!(
+                "{preset} on {backend}: non-finite loss at step {step}"
+            ));
         }
         if step == 0 {
             first_step_s = started.elapsed().as_secs_f64();

@@ -15,7 +15,11 @@ mod bench;
 mod output;
 
 #[derive(Parser)]
-#[command(name = "histinit", version, about = "Do trained weight distributions make better initializations? Run the experiment headless.")]
+#[command(
+    name = "histinit",
+    version,
+    about = "Do trained weight distributions make better initializations? Run the experiment headless."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -83,17 +87,29 @@ enum Command {
 #[derive(Debug, thiserror::Error)]
 enum CliError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is not UTF-8 text: {source}")]
-    NotText { path: PathBuf, source: std::string::FromUtf8Error },
+    NotText {
+        path: PathBuf,
+        source: std::string::FromUtf8Error,
+    },
     #[error(transparent)]
     Config(#[from] histinit_core::error::ConfigError),
     #[error(transparent)]
     Data(#[from] histinit_core::error::DataError),
     #[error("run {run} failed: {source}")]
-    Run { run: String, source: histinit_core::experiment::RunError },
+    Run {
+        run: String,
+        source: histinit_core::experiment::RunError,
+    },
     #[error("benchmark: {0}")]
     Bench(String),
     #[error("wgpu device: {0}")]
@@ -104,15 +120,38 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { config, link, steps, seeds, inits, backend, corpus, out, quiet } => {
-            load_config(config.as_deref(), link.as_deref(), steps, seeds, inits)
-                .and_then(|config| run(&config, backend, corpus.as_deref(), &out, quiet))
-        }
-        Command::Bench { presets, backends, batch, steps, warmup, json } => {
-            run_bench(&presets, &backends, batch, steps, warmup.max(1), json.as_deref())
-        }
+        Command::Run {
+            config,
+            link,
+            steps,
+            seeds,
+            inits,
+            backend,
+            corpus,
+            out,
+            quiet,
+        } => load_config(config.as_deref(), link.as_deref(), steps, seeds, inits)
+            .and_then(|config| run(&config, backend, corpus.as_deref(), &out, quiet)),
+        Command::Bench {
+            presets,
+            backends,
+            batch,
+            steps,
+            warmup,
+            json,
+        } => run_bench(
+            &presets,
+            &backends,
+            batch,
+            steps,
+            warmup.max(1),
+            json.as_deref(),
+        ),
         Command::Presets => {
-            println!("{:<12} {:>6} {:>6} {:>6} {:>8}", "preset", "layers", "width", "heads", "context");
+            println!(
+                "{:<12} {:>6} {:>6} {:>6} {:>8}",
+                "preset", "layers", "width", "heads", "context"
+            );
             for (name, layers, width, heads, context) in histinit_core::config::PRESETS {
                 println!("{name:<12} {layers:>6} {width:>6} {heads:>6} {context:>8}");
             }
@@ -137,7 +176,10 @@ fn load_config(
 ) -> Result<ExperimentConfig, CliError> {
     let mut config = match (path, link) {
         (Some(path), _) => {
-            let text = std::fs::read_to_string(path).map_err(|source| CliError::Read { path: path.into(), source })?;
+            let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
+                path: path.into(),
+                source,
+            })?;
             ExperimentConfig::from_toml(&text)?
         }
         (None, Some(link)) => ExperimentConfig::from_query(link)?,
@@ -151,7 +193,10 @@ fn load_config(
         config.seeds = seeds;
     }
     if let Some(inits) = inits {
-        config.inits = inits.iter().map(|name| InitMethod::parse(name)).collect::<Result<_, _>>()?;
+        config.inits = inits
+            .iter()
+            .map(|name| InitMethod::parse(name))
+            .collect::<Result<_, _>>()?;
     }
     config.validate()?;
     Ok(config)
@@ -163,36 +208,64 @@ fn device(backend: Backend) -> Result<Device, CliError> {
         #[cfg(feature = "wgpu")]
         Backend::Wgpu => Ok(Device::wgpu(Default::default()).autodiff()),
         #[cfg(not(feature = "wgpu"))]
-        Backend::Wgpu => Err(CliError::Device("this build has no wgpu backend (build with --features wgpu)".into())),
+        Backend::Wgpu => Err(CliError::Device(
+            "this build has no wgpu backend (build with --features wgpu)".into(),
+        )),
     }
 }
 
-fn run(config: &ExperimentConfig, backend: Backend, corpus_path: Option<&Path>, out: &Path, quiet: bool) -> Result<(), CliError> {
+fn run(
+    config: &ExperimentConfig,
+    backend: Backend,
+    corpus_path: Option<&Path>,
+    out: &Path,
+    quiet: bool,
+) -> Result<(), CliError> {
     let text = match corpus_path {
         Some(path) => {
-            let bytes = std::fs::read(path).map_err(|source| CliError::Read { path: path.into(), source })?;
-            String::from_utf8(bytes).map_err(|source| CliError::NotText { path: path.into(), source })?
+            let bytes = std::fs::read(path).map_err(|source| CliError::Read {
+                path: path.into(),
+                source,
+            })?;
+            String::from_utf8(bytes).map_err(|source| CliError::NotText {
+                path: path.into(),
+                source,
+            })?
         }
         None => bundled_corpus()?,
     };
     let corpus = Corpus::new(&text, config.train.context)?;
     let device = device(backend)?;
-    std::fs::create_dir_all(out).map_err(|source| CliError::Write { path: out.into(), source })?;
+    std::fs::create_dir_all(out).map_err(|source| CliError::Write {
+        path: out.into(),
+        source,
+    })?;
 
     let seeds = config.seed_list();
     let total = (config.inits.len() * seeds.len() * config.train.steps) as u64;
-    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(total) };
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total)
+    };
     bar.set_style(
-        ProgressStyle::with_template("{prefix:>18} [{bar:30}] {pos}/{len} steps {per_sec} eta {eta} {msg}")
-            .expect("static template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{prefix:>18} [{bar:30}] {pos}/{len} steps {per_sec} eta {eta} {msg}",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
     );
     println!(
         "histinit run: {} (layers {}, width {}), inits {}, seeds {:?}, {} steps, backend {:?}",
         config.preset,
         config.model_config()?.layers,
         config.model_config()?.width,
-        config.inits.iter().map(|i| i.name()).collect::<Vec<_>>().join(","),
+        config
+            .inits
+            .iter()
+            .map(|i| i.name())
+            .collect::<Vec<_>>()
+            .join(","),
         seeds,
         config.train.steps,
         backend
@@ -209,11 +282,17 @@ fn run(config: &ExperimentConfig, backend: Backend, corpus_path: Option<&Path>, 
                 }
                 if quiet {
                     if let Some(val) = point.val_loss {
-                        println!("  {name} step {:>5} train {:.4} val {val:.4}", point.step, point.train_loss);
+                        println!(
+                            "  {name} step {:>5} train {:.4} val {val:.4}",
+                            point.step, point.train_loss
+                        );
                     }
                 }
             })
-            .map_err(|source| CliError::Run { run: name.clone(), source })?;
+            .map_err(|source| CliError::Run {
+                run: name.clone(),
+                source,
+            })?;
             if let histinit_core::experiment::RunStatus::Diverged { step } = result.status {
                 bar.println(format!("{name}: diverged at step {step} (non-finite loss or gradient); its curve is kept up to there"));
             }
@@ -222,11 +301,24 @@ fn run(config: &ExperimentConfig, backend: Backend, corpus_path: Option<&Path>, 
     }
     bar.finish_and_clear();
     let summary = summarize(&runs, baseline(config));
-    output::write_curves(&out.join("curves.csv"), &runs, config).map_err(|source| CliError::Write { path: out.join("curves.csv"), source })?;
-    output::write_summary(&out.join("summary.json"), config, &summary, &runs)
-        .map_err(|source| CliError::Write { path: out.join("summary.json"), source })?;
+    output::write_curves(&out.join("curves.csv"), &runs, config).map_err(|source| {
+        CliError::Write {
+            path: out.join("curves.csv"),
+            source,
+        }
+    })?;
+    output::write_summary(&out.join("summary.json"), config, &summary, &runs).map_err(
+        |source| CliError::Write {
+            path: out.join("summary.json"),
+            source,
+        },
+    )?;
     print_table(&summary);
-    println!("wrote {} and {}", out.join("curves.csv").display(), out.join("summary.json").display());
+    println!(
+        "wrote {} and {}",
+        out.join("curves.csv").display(),
+        out.join("summary.json").display()
+    );
     Ok(())
 }
 
@@ -243,17 +335,27 @@ fn run_bench(
         let device = device(backend)?;
         let name = format!("{backend:?}").to_lowercase();
         for preset in presets {
-            let result = bench::measure(preset, &name, &device, batch, steps, warmup).map_err(CliError::Bench)?;
+            let result = bench::measure(preset, &name, &device, batch, steps, warmup)
+                .map_err(CliError::Bench)?;
             println!(
                 "{:<12} {:<5} batch {:>3} x context {:>4}: {:>9.0} tokens/s (first step {:.2} s)",
-                result.preset, result.backend, result.batch, result.context, result.tokens_per_s, result.first_step_s
+                result.preset,
+                result.backend,
+                result.batch,
+                result.context,
+                result.tokens_per_s,
+                result.first_step_s
             );
             results.push(result);
         }
     }
     if let Some(path) = json {
-        let text = serde_json::to_string_pretty(&results).map_err(|err| CliError::Bench(err.to_string()))?;
-        std::fs::write(path, text).map_err(|source| CliError::Write { path: path.into(), source })?;
+        let text = serde_json::to_string_pretty(&results)
+            .map_err(|err| CliError::Bench(err.to_string()))?;
+        std::fs::write(path, text).map_err(|source| CliError::Write {
+            path: path.into(),
+            source,
+        })?;
     }
     Ok(())
 }
@@ -281,8 +383,15 @@ fn print_table(summary: &Summary) {
             Some(steps) => format!("{steps:.0} ({}/{} seeds)", init.reached_baseline, init.runs),
             None => "never reached".to_string(),
         };
-        let speedup = init.speedup.map(|s| format!("{s:.2}x")).unwrap_or_else(|| "-".into());
-        let diverged = if init.diverged > 0 { format!("  ({} diverged)", init.diverged) } else { String::new() };
+        let speedup = init
+            .speedup
+            .map(|s| format!("{s:.2}x"))
+            .unwrap_or_else(|| "-".into());
+        let diverged = if init.diverged > 0 {
+            format!("  ({} diverged)", init.diverged)
+        } else {
+            String::new()
+        };
         println!(
             "{:<18} {:>5} {:>13.4} ± {:<6.4} {:>26} {:>9}{diverged}",
             init.init.name(),

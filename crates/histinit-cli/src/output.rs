@@ -19,7 +19,17 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 pub fn write_curves(path: &Path, runs: &[RunResult], _config: &ExperimentConfig) -> io::Result<()> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(["run", "init", "seed", "step", "tokens", "train_loss", "val_loss", "lr", "grad_norm"])?;
+    writer.write_record([
+        "run",
+        "init",
+        "seed",
+        "step",
+        "tokens",
+        "train_loss",
+        "val_loss",
+        "lr",
+        "grad_norm",
+    ])?;
     for run in runs {
         for point in &run.points {
             writer.write_record([
@@ -35,11 +45,18 @@ pub fn write_curves(path: &Path, runs: &[RunResult], _config: &ExperimentConfig)
             ])?;
         }
     }
-    let bytes = writer.into_inner().map_err(|err| io::Error::other(err.to_string()))?;
+    let bytes = writer
+        .into_inner()
+        .map_err(|err| io::Error::other(err.to_string()))?;
     write_atomically(path, &bytes)
 }
 
-pub fn write_summary(path: &Path, config: &ExperimentConfig, summary: &Summary, runs: &[RunResult]) -> io::Result<()> {
+pub fn write_summary(
+    path: &Path,
+    config: &ExperimentConfig,
+    summary: &Summary,
+    runs: &[RunResult],
+) -> io::Result<()> {
     let runs: Vec<serde_json::Value> = runs
         .iter()
         .map(|run| {

@@ -16,33 +16,56 @@ fn run_compares_two_inits_over_two_seeds_and_writes_results() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&status.stdout);
-    assert!(status.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&status.stderr));
-    assert!(stdout.contains("kaiming") && stdout.contains("pythia"), "{stdout}");
+    assert!(
+        status.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    assert!(
+        stdout.contains("kaiming") && stdout.contains("pythia"),
+        "{stdout}"
+    );
 
     let curves = std::fs::read_to_string(out.join("curves.csv")).unwrap();
     let mut lines = curves.lines();
-    assert_eq!(lines.next().unwrap(), "run,init,seed,step,tokens,train_loss,val_loss,lr,grad_norm");
+    assert_eq!(
+        lines.next().unwrap(),
+        "run,init,seed,step,tokens,train_loss,val_loss,lr,grad_norm"
+    );
     assert_eq!(lines.count(), 2 * 2 * 30);
 
-    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let runs = summary["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 4);
     for run in runs {
         assert_eq!(run["status"]["status"], "completed");
         let final_loss = run["final_val_loss"].as_f64().unwrap();
-        assert!(final_loss < 4.5, "{run}: a byte model starts near ln 256 = 5.55");
+        assert!(
+            final_loss < 4.5,
+            "{run}: a byte model starts near ln 256 = 5.55"
+        );
     }
     let _ = std::fs::remove_dir_all(out);
 }
 
 #[test]
 fn bad_links_and_files_give_clear_errors() {
-    let output = histinit().args(["run", "--link", "preset=nano&lr=banana"]).output().unwrap();
+    let output = histinit()
+        .args(["run", "--link", "preset=nano&lr=banana"])
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("lr") && stderr.contains("banana"), "{stderr}");
+    assert!(
+        stderr.contains("lr") && stderr.contains("banana"),
+        "{stderr}"
+    );
 
-    let output = histinit().args(["run", "/nonexistent/config.toml"]).output().unwrap();
+    let output = histinit()
+        .args(["run", "/nonexistent/config.toml"])
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/config.toml"));
 }

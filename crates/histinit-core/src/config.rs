@@ -76,7 +76,12 @@ impl ModelConfig {
         Self::new(*layers, *width, *heads, *context)
     }
 
-    pub fn new(layers: usize, width: usize, heads: usize, context: usize) -> Result<Self, ConfigError> {
+    pub fn new(
+        layers: usize,
+        width: usize,
+        heads: usize,
+        context: usize,
+    ) -> Result<Self, ConfigError> {
         let config = Self {
             layers,
             width,
@@ -104,16 +109,39 @@ impl ModelConfig {
                 Err(ConfigError::Invalid { field, reason })
             }
         };
-        check((1..=64).contains(&self.layers), "layers", format!("{} is not in 1..=64", self.layers))?;
-        check((1..=8192).contains(&self.width), "width", format!("{} is not in 1..=8192", self.width))?;
-        check((1..=128).contains(&self.heads), "heads", format!("{} is not in 1..=128", self.heads))?;
+        check(
+            (1..=64).contains(&self.layers),
+            "layers",
+            format!("{} is not in 1..=64", self.layers),
+        )?;
+        check(
+            (1..=8192).contains(&self.width),
+            "width",
+            format!("{} is not in 1..=8192", self.width),
+        )?;
+        check(
+            (1..=128).contains(&self.heads),
+            "heads",
+            format!("{} is not in 1..=128", self.heads),
+        )?;
         check(
             self.width % self.heads == 0,
             "heads",
-            format!("width {} is not divisible by {} heads", self.width, self.heads),
+            format!(
+                "width {} is not divisible by {} heads",
+                self.width, self.heads
+            ),
         )?;
-        check((2..=8192).contains(&self.context), "context", format!("{} is not in 2..=8192", self.context))?;
-        check((2..=1 << 20).contains(&self.vocab), "vocab", format!("{} is not in 2..=2^20", self.vocab))?;
+        check(
+            (2..=8192).contains(&self.context),
+            "context",
+            format!("{} is not in 2..=8192", self.context),
+        )?;
+        check(
+            (2..=1 << 20).contains(&self.vocab),
+            "vocab",
+            format!("{} is not in 2..=2^20", self.vocab),
+        )?;
         check(
             (0.0..=1.0).contains(&self.rotary_pct),
             "rotary_pct",
@@ -190,19 +218,34 @@ impl TrainConfig {
                 Err(ConfigError::Invalid { field, reason })
             }
         };
-        check((1..=10_000_000).contains(&self.steps), "steps", format!("{} is not in 1..=10^7", self.steps))?;
-        check((1..=4096).contains(&self.batch), "batch", format!("{} is not in 1..=4096", self.batch))?;
+        check(
+            (1..=10_000_000).contains(&self.steps),
+            "steps",
+            format!("{} is not in 1..=10^7", self.steps),
+        )?;
+        check(
+            (1..=4096).contains(&self.batch),
+            "batch",
+            format!("{} is not in 1..=4096", self.batch),
+        )?;
         check(
             self.context >= 2 && self.context <= model.context,
             "context",
-            format!("{} is not in 2..={} (the model's context)", self.context, model.context),
+            format!(
+                "{} is not in 2..={} (the model's context)",
+                self.context, model.context
+            ),
         )?;
         check(
             self.lr.is_finite() && self.lr > 0.0 && self.lr <= 10.0,
             "lr",
             format!("{} is not in (0, 10]", self.lr),
         )?;
-        check(self.warmup <= self.steps, "warmup", format!("{} exceeds steps {}", self.warmup, self.steps))?;
+        check(
+            self.warmup <= self.steps,
+            "warmup",
+            format!("{} exceeds steps {}", self.warmup, self.steps),
+        )?;
         check(
             (0.0..=1.0).contains(&self.min_lr_ratio),
             "min_lr_ratio",
@@ -213,11 +256,31 @@ impl TrainConfig {
             "weight_decay",
             format!("{} is negative or not finite", self.weight_decay),
         )?;
-        check((0.0..1.0).contains(&self.beta1), "beta1", format!("{} is not in [0, 1)", self.beta1))?;
-        check((0.0..1.0).contains(&self.beta2), "beta2", format!("{} is not in [0, 1)", self.beta2))?;
-        check(self.eps > 0.0 && self.eps.is_finite(), "eps", format!("{} must be positive", self.eps))?;
-        check(self.clip >= 0.0 && self.clip.is_finite(), "clip", format!("{} must be >= 0", self.clip))?;
-        check(self.eval_every >= 1, "eval_every", "must be at least 1".to_string())?;
+        check(
+            (0.0..1.0).contains(&self.beta1),
+            "beta1",
+            format!("{} is not in [0, 1)", self.beta1),
+        )?;
+        check(
+            (0.0..1.0).contains(&self.beta2),
+            "beta2",
+            format!("{} is not in [0, 1)", self.beta2),
+        )?;
+        check(
+            self.eps > 0.0 && self.eps.is_finite(),
+            "eps",
+            format!("{} must be positive", self.eps),
+        )?;
+        check(
+            self.clip >= 0.0 && self.clip.is_finite(),
+            "clip",
+            format!("{} must be >= 0", self.clip),
+        )?;
+        check(
+            self.eval_every >= 1,
+            "eval_every",
+            "must be at least 1".to_string(),
+        )?;
         check(
             (1..=1024).contains(&self.eval_batches),
             "eval_batches",
@@ -246,7 +309,10 @@ mod tests {
     #[test]
     fn presets_have_pythia_shapes() {
         let tiny = ModelConfig::preset("pythia-14m").unwrap();
-        assert_eq!((tiny.layers, tiny.width, tiny.heads, tiny.context), (6, 128, 4, 256));
+        assert_eq!(
+            (tiny.layers, tiny.width, tiny.heads, tiny.context),
+            (6, 128, 4, 256)
+        );
         assert_eq!(tiny.head_dim(), 32);
         assert_eq!(tiny.rotary_dims(), 8);
         let big = ModelConfig::preset("pythia-70m").unwrap();
@@ -265,7 +331,12 @@ mod tests {
 
     #[test]
     fn schedule_warms_up_linearly_then_decays_to_ten_percent() {
-        let train = TrainConfig { steps: 100, warmup: 10, lr: 1.0, ..TrainConfig::default() };
+        let train = TrainConfig {
+            steps: 100,
+            warmup: 10,
+            lr: 1.0,
+            ..TrainConfig::default()
+        };
         assert!((train.lr_at(0) - 0.1).abs() < 1e-12);
         assert!((train.lr_at(9) - 1.0).abs() < 1e-12);
         assert!((train.lr_at(10) - 1.0).abs() < 1e-12);

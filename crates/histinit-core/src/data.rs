@@ -65,7 +65,11 @@ impl Corpus {
         let block = (tokens.len() / MIN_BLOCKS).min(MAX_BLOCK);
         let needed = (max_context + 1) * MIN_BLOCKS;
         if block < max_context + 1 {
-            return Err(DataError::CorpusTooSmall { bytes: tokens.len(), context: max_context, needed });
+            return Err(DataError::CorpusTooSmall {
+                bytes: tokens.len(),
+                context: max_context,
+                needed,
+            });
         }
         Ok(Self { tokens, block })
     }
@@ -90,12 +94,20 @@ impl Corpus {
     pub fn ranges(&self, split: Split) -> Vec<(usize, usize)> {
         (0..self.tokens.len().div_ceil(self.block))
             .filter(|&index| Self::split_of_block(index) == split)
-            .map(|index| (index * self.block, ((index + 1) * self.block).min(self.tokens.len())))
+            .map(|index| {
+                (
+                    index * self.block,
+                    ((index + 1) * self.block).min(self.tokens.len()),
+                )
+            })
             .collect()
     }
 
     pub fn split_len(&self, split: Split) -> usize {
-        self.ranges(split).iter().map(|(start, end)| end - start).sum()
+        self.ranges(split)
+            .iter()
+            .map(|(start, end)| end - start)
+            .sum()
     }
 
     pub fn tokens(&self) -> &[u8] {
@@ -144,7 +156,13 @@ impl<'a> BatchSampler<'a> {
             .map(|(start, end)| (start, end - start - context))
             .collect();
         let total_starts = starts.iter().map(|(_, count)| count).sum();
-        Self { corpus, context, starts, total_starts, rng: ChaCha8Rng::seed_from_u64(seed) }
+        Self {
+            corpus,
+            context,
+            starts,
+            total_starts,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        }
     }
 
     fn window_start(&self, mut index: usize) -> usize {
@@ -176,7 +194,12 @@ impl<'a> BatchSampler<'a> {
             inputs.extend(window[..context].iter().map(|&t| t as i32));
             targets.extend(window[1..].iter().map(|&t| t as i32));
         }
-        Batch { batch, context, inputs, targets }
+        Batch {
+            batch,
+            context,
+            inputs,
+            targets,
+        }
     }
 }
 
@@ -207,7 +230,10 @@ mod tests {
                 }
             }
         }
-        assert!(owner.iter().all(Option::is_some), "every byte belongs to a split");
+        assert!(
+            owner.iter().all(Option::is_some),
+            "every byte belongs to a split"
+        );
         let val = corpus.split_len(Split::Val) as f64 / corpus.len() as f64;
         assert!((0.08..0.12).contains(&val), "val fraction {val}");
     }

@@ -60,20 +60,31 @@ impl ExperimentConfig {
         let model = self.model_config()?;
         self.train.validate(&model)?;
         if self.inits.is_empty() || self.inits.len() > 8 {
-            return Err(ConfigError::Invalid { field: "inits", reason: format!("{} inits given, expected 1 to 8", self.inits.len()) });
+            return Err(ConfigError::Invalid {
+                field: "inits",
+                reason: format!("{} inits given, expected 1 to 8", self.inits.len()),
+            });
         }
         if !(1..=64).contains(&self.seeds) {
-            return Err(ConfigError::Invalid { field: "seeds", reason: format!("{} is not in 1..=64", self.seeds) });
+            return Err(ConfigError::Invalid {
+                field: "seeds",
+                reason: format!("{} is not in 1..=64", self.seeds),
+            });
         }
         Ok(model)
     }
 
     pub fn seed_list(&self) -> Vec<u64> {
-        (0..self.seeds as u64).map(|i| self.seed.wrapping_add(i)).collect()
+        (0..self.seeds as u64)
+            .map(|i| self.seed.wrapping_add(i))
+            .collect()
     }
 
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        let config: Self = toml::from_str(text).map_err(|err| ConfigError::Invalid { field: "config", reason: err.to_string() })?;
+        let config: Self = toml::from_str(text).map_err(|err| ConfigError::Invalid {
+            field: "config",
+            reason: err.to_string(),
+        })?;
         config.validate()?;
         Ok(config)
     }
@@ -88,13 +99,20 @@ impl ExperimentConfig {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let value = percent_decode(value);
             let number = |field: &'static str| -> Result<f64, ConfigError> {
-                value.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| ConfigError::Invalid {
-                    field,
-                    reason: format!("'{value}' is not a number"),
-                })
+                value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| ConfigError::Invalid {
+                        field,
+                        reason: format!("'{value}' is not a number"),
+                    })
             };
             let count = |field: &'static str| -> Result<usize, ConfigError> {
-                value.parse::<usize>().map_err(|_| ConfigError::Invalid { field, reason: format!("'{value}' is not a whole number") })
+                value.parse::<usize>().map_err(|_| ConfigError::Invalid {
+                    field,
+                    reason: format!("'{value}' is not a whole number"),
+                })
             };
             match key {
                 "preset" => config.preset = value.clone(),
@@ -131,7 +149,11 @@ impl ExperimentConfig {
     /// The query string that `from_query` reads back to this configuration.
     pub fn to_query(&self) -> String {
         let mut parts = vec![format!("preset={}", self.preset)];
-        for (key, value) in [("layers", self.layers), ("width", self.width), ("heads", self.heads)] {
+        for (key, value) in [
+            ("layers", self.layers),
+            ("width", self.width),
+            ("heads", self.heads),
+        ] {
             if let Some(value) = value {
                 parts.push(format!("{key}={value}"));
             }
@@ -158,7 +180,10 @@ fn percent_decode(text: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                match u8::from_str_radix(
+                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                    16,
+                ) {
                     Ok(byte) => {
                         out.push(byte);
                         i += 3;
@@ -193,7 +218,9 @@ pub struct CurvePoint {
 pub enum RunStatus {
     Completed,
     /// The loss or gradient became non-finite at this step; the run stopped there.
-    Diverged { step: usize },
+    Diverged {
+        step: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -214,7 +241,10 @@ impl RunResult {
     }
 
     pub fn val_curve(&self) -> Vec<(usize, f64)> {
-        self.points.iter().filter_map(|p| p.val_loss.map(|v| (p.step, v))).collect()
+        self.points
+            .iter()
+            .filter_map(|p| p.val_loss.map(|v| (p.step, v)))
+            .collect()
     }
 }
 
@@ -246,7 +276,11 @@ pub fn run_blocking(
         let batch = sampler.next_batch(train.batch);
         let metrics: StepMetrics = trainer.step(&batch).read()?;
         let step = metrics.step;
-        let val_loss = if is_eval_step(&train, step) { Some(read_scalar(trainer.eval_loss(&eval_batches))?) } else { None };
+        let val_loss = if is_eval_step(&train, step) {
+            Some(read_scalar(trainer.eval_loss(&eval_batches))?)
+        } else {
+            None
+        };
         let point = CurvePoint {
             step,
             tokens: (step + 1) * train.batch * train.context,
@@ -264,7 +298,12 @@ pub fn run_blocking(
             break;
         }
     }
-    Ok(RunResult { init, seed, status, points })
+    Ok(RunResult {
+        init,
+        seed,
+        status,
+        points,
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -289,10 +328,19 @@ mod tests {
             preset: "micro".into(),
             layers: Some(3),
             norm: NormMode::None,
-            inits: vec![InitMethod::Kaiming, InitMethod::HeNormal, InitMethod::Pythia],
+            inits: vec![
+                InitMethod::Kaiming,
+                InitMethod::HeNormal,
+                InitMethod::Pythia,
+            ],
             seed: 17,
             seeds: 3,
-            train: TrainConfig { steps: 500, lr: 0.001, warmup: 0, ..TrainConfig::default() },
+            train: TrainConfig {
+                steps: 500,
+                lr: 0.001,
+                warmup: 0,
+                ..TrainConfig::default()
+            },
             ..ExperimentConfig::default()
         };
         let link = format!("http://127.0.0.1:8000/index.html?{}", config.to_query());

@@ -60,16 +60,23 @@ impl InitMethod {
     }
 
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        Self::ALL.into_iter().find(|init| init.name() == text).ok_or_else(|| ConfigError::UnknownValue {
-            field: "init",
-            value: text.to_string(),
-            expected: "kaiming, he-normal, pythia, empirical, gaussian-matched, permuted, trained",
-        })
+        Self::ALL
+            .into_iter()
+            .find(|init| init.name() == text)
+            .ok_or_else(|| ConfigError::UnknownValue {
+                field: "init",
+                value: text.to_string(),
+                expected:
+                    "kaiming, he-normal, pythia, empirical, gaussian-matched, permuted, trained",
+            })
     }
 
     /// Whether the method needs trained weights or their distribution.
     pub fn needs_source(self) -> bool {
-        !matches!(self, InitMethod::Kaiming | InitMethod::HeNormal | InitMethod::Pythia)
+        !matches!(
+            self,
+            InitMethod::Kaiming | InitMethod::HeNormal | InitMethod::Pythia
+        )
     }
 }
 
@@ -87,13 +94,27 @@ pub trait WeightSource {
 /// Trained weights used as a source: exact values, moments and quantiles.
 impl WeightSource for Weights {
     fn quantiles(&self, spec: &ParamSpec) -> Option<Vec<(f64, f64)>> {
-        let mut values: Vec<f64> = self.get(&spec.name)?.values.iter().map(|&v| v as f64).collect();
+        let mut values: Vec<f64> = self
+            .get(&spec.name)?
+            .values
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
         values.sort_by(f64::total_cmp);
         let n = values.len();
         if n == 0 {
             return None;
         }
-        let knots = (0..n).map(|i| (if n == 1 { 0.5 } else { i as f64 / (n - 1) as f64 }, values[i]));
+        let knots = (0..n).map(|i| {
+            (
+                if n == 1 {
+                    0.5
+                } else {
+                    i as f64 / (n - 1) as f64
+                },
+                values[i],
+            )
+        });
         Some(knots.collect())
     }
 
@@ -110,7 +131,11 @@ impl WeightSource for Weights {
 pub fn mean_std(values: &[f32]) -> (f64, f64) {
     let n = values.len().max(1) as f64;
     let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n;
-    let var = values.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+    let var = values
+        .iter()
+        .map(|&v| (v as f64 - mean).powi(2))
+        .sum::<f64>()
+        / n;
     (mean, var.sqrt())
 }
 
@@ -150,7 +175,9 @@ fn standard_law(method: InitMethod, spec: &ParamSpec, config: &ModelConfig) -> L
         (Role::Embed, InitMethod::Kaiming) => Law::Normal(1.0),
         (_, InitMethod::Kaiming) => Law::Uniform(kaiming_uniform_bound(spec.fan_in)),
         (_, InitMethod::HeNormal) => Law::Normal(he_normal_std(spec.fan_in)),
-        (Role::AttnOut | Role::MlpOut, _) => Law::Normal(wang_init_std(config.layers, config.width)),
+        (Role::AttnOut | Role::MlpOut, _) => {
+            Law::Normal(wang_init_std(config.layers, config.width))
+        }
         _ => Law::Normal(small_init_std(config.width)),
     }
 }
@@ -172,7 +199,9 @@ fn draw(law: &Law, count: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
 /// Inverse-CDF sampling: `u ~ U(0,1)` mapped through the piecewise-linear quantile
 /// function defined by the knots.
 pub fn sample_quantiles(knots: &[(f64, f64)], count: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
-    (0..count).map(|_| quantile_at(knots, rng.random::<f64>()) as f32).collect()
+    (0..count)
+        .map(|_| quantile_at(knots, rng.random::<f64>()) as f32)
+        .collect()
 }
 
 /// The piecewise-linear quantile function through sorted `(probability, value)` knots.
@@ -212,18 +241,29 @@ fn tensor_values(
     if !method.needs_source() {
         return Ok(draw(&standard_law(method, spec, config), count, rng));
     }
-    let missing = |needs| InitError::MissingSource { init: method.name(), needs, tensor: spec.name.clone() };
+    let missing = |needs| InitError::MissingSource {
+        init: method.name(),
+        needs,
+        tensor: spec.name.clone(),
+    };
     let source = source.ok_or_else(|| missing("histogram or trained weights"))?;
     let values = match method {
         InitMethod::Empirical => {
-            let knots = source.quantiles(spec).ok_or_else(|| missing("quantile table"))?;
+            let knots = source
+                .quantiles(spec)
+                .ok_or_else(|| missing("quantile table"))?;
             if knots.is_empty() || knots.iter().any(|(p, v)| !p.is_finite() || !v.is_finite()) {
-                return Err(InitError::BadSource { tensor: spec.name.clone(), reason: "quantile table is empty or not finite".into() });
+                return Err(InitError::BadSource {
+                    tensor: spec.name.clone(),
+                    reason: "quantile table is empty or not finite".into(),
+                });
             }
             sample_quantiles(&knots, count, rng)
         }
         InitMethod::GaussianMatched => {
-            let (mean, std) = source.moments(spec).ok_or_else(|| missing("mean and std"))?;
+            let (mean, std) = source
+                .moments(spec)
+                .ok_or_else(|| missing("mean and std"))?;
             let normal = Normal::new(mean, std).map_err(|err| InitError::BadSource {
                 tensor: spec.name.clone(),
                 reason: format!("mean {mean}, std {std}: {err}"),
@@ -231,9 +271,15 @@ fn tensor_values(
             (0..count).map(|_| normal.sample(rng) as f32).collect()
         }
         InitMethod::Permuted | InitMethod::Trained => {
-            let values = source.values(spec).ok_or_else(|| missing("trained weights"))?;
+            let values = source
+                .values(spec)
+                .ok_or_else(|| missing("trained weights"))?;
             if values.len() != count {
-                return Err(InitError::ShapeMismatch { tensor: spec.name.clone(), source_len: values.len(), needed: count });
+                return Err(InitError::ShapeMismatch {
+                    tensor: spec.name.clone(),
+                    source_len: values.len(),
+                    needed: count,
+                });
             }
             if method == InitMethod::Permuted {
                 permute(values, rng)
@@ -241,7 +287,9 @@ fn tensor_values(
                 values
             }
         }
-        InitMethod::Kaiming | InitMethod::HeNormal | InitMethod::Pythia => unreachable!("handled above"),
+        InitMethod::Kaiming | InitMethod::HeNormal | InitMethod::Pythia => {
+            unreachable!("handled above")
+        }
     };
     Ok(values)
 }
@@ -258,7 +306,13 @@ pub fn init_weights(
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(index as u64);
         let values = tensor_values(method, &spec, config, source, &mut rng)?;
-        weights.insert(spec.name.clone(), HostTensor { shape: spec.shape.clone(), values });
+        weights.insert(
+            spec.name.clone(),
+            HostTensor {
+                shape: spec.shape.clone(),
+                values,
+            },
+        );
     }
     Ok(weights)
 }
@@ -272,14 +326,23 @@ mod tests {
     }
 
     fn spec_of(config: &ModelConfig, name: &str) -> ParamSpec {
-        param_specs(config).into_iter().find(|spec| spec.name == name).unwrap()
+        param_specs(config)
+            .into_iter()
+            .find(|spec| spec.name == name)
+            .unwrap()
     }
 
     /// Checks that a sample has the given std (within 3%) and mean near 0.
     fn assert_std(values: &[f32], std: f64, what: &str) {
         let (mean, got) = mean_std(values);
-        assert!((got / std - 1.0).abs() < 0.03, "{what}: std {got}, expected {std}");
-        assert!(mean.abs() < 4.0 * std / (values.len() as f64).sqrt() + 1e-9, "{what}: mean {mean}");
+        assert!(
+            (got / std - 1.0).abs() < 0.03,
+            "{what}: std {got}, expected {std}"
+        );
+        assert!(
+            mean.abs() < 4.0 * std / (values.len() as f64).sqrt() + 1e-9,
+            "{what}: mean {mean}"
+        );
     }
 
     #[test]
@@ -306,9 +369,18 @@ mod tests {
         ] {
             assert_std(&weights[name].values, std, name);
         }
-        assert!(weights["gpt_neox.layers.0.attention.dense.bias"].values.iter().all(|&v| v == 0.0));
-        assert!(weights["gpt_neox.final_layer_norm.weight"].values.iter().all(|&v| v == 1.0));
-        assert!(weights["gpt_neox.final_layer_norm.bias"].values.iter().all(|&v| v == 0.0));
+        assert!(weights["gpt_neox.layers.0.attention.dense.bias"]
+            .values
+            .iter()
+            .all(|&v| v == 0.0));
+        assert!(weights["gpt_neox.final_layer_norm.weight"]
+            .values
+            .iter()
+            .all(|&v| v == 1.0));
+        assert!(weights["gpt_neox.final_layer_norm.bias"]
+            .values
+            .iter()
+            .all(|&v| v == 0.0));
     }
 
     #[test]
@@ -321,22 +393,41 @@ mod tests {
         // A uniform on [-b, b] has std b / sqrt(3).
         assert_std(mlp_out, bound / 3f64.sqrt(), "mlp_out");
         let bias = &weights["gpt_neox.layers.0.mlp.dense_4h_to_h.bias"].values;
-        assert!(bias.iter().all(|&v| (v as f64).abs() <= bound + 1e-7) && bias.iter().any(|&v| v != 0.0));
-        assert_std(&weights["gpt_neox.embed_in.weight"].values, 1.0, "embedding");
+        assert!(
+            bias.iter().all(|&v| (v as f64).abs() <= bound + 1e-7)
+                && bias.iter().any(|&v| v != 0.0)
+        );
+        assert_std(
+            &weights["gpt_neox.embed_in.weight"].values,
+            1.0,
+            "embedding",
+        );
     }
 
     #[test]
     fn he_normal_uses_fan_in() {
         let config = micro();
         let weights = init_weights(&config, InitMethod::HeNormal, 3, None).unwrap();
-        assert_std(&weights["gpt_neox.layers.1.mlp.dense_4h_to_h.weight"].values, he_normal_std(512), "mlp_out");
-        assert_std(&weights["gpt_neox.layers.1.attention.query_key_value.weight"].values, he_normal_std(128), "qkv");
+        assert_std(
+            &weights["gpt_neox.layers.1.mlp.dense_4h_to_h.weight"].values,
+            he_normal_std(512),
+            "mlp_out",
+        );
+        assert_std(
+            &weights["gpt_neox.layers.1.attention.query_key_value.weight"].values,
+            he_normal_std(128),
+            "qkv",
+        );
     }
 
     #[test]
     fn same_seed_gives_identical_weights_other_seed_differs() {
         let config = ModelConfig::preset("nano").unwrap();
-        for method in [InitMethod::Kaiming, InitMethod::HeNormal, InitMethod::Pythia] {
+        for method in [
+            InitMethod::Kaiming,
+            InitMethod::HeNormal,
+            InitMethod::Pythia,
+        ] {
             let a = init_weights(&config, method, 9, None).unwrap();
             let b = init_weights(&config, method, 9, None).unwrap();
             let c = init_weights(&config, method, 10, None).unwrap();
@@ -363,7 +454,10 @@ mod tests {
             v.sort_by(f32::total_cmp);
             v
         };
-        assert_eq!(sorted(&permuted[name].values), sorted(&trained[name].values));
+        assert_eq!(
+            sorted(&permuted[name].values),
+            sorted(&trained[name].values)
+        );
 
         let (_, std) = source.moments(&spec).unwrap();
         let gaussian = init_weights(&config, InitMethod::GaussianMatched, 1, Some(source)).unwrap();

@@ -90,7 +90,12 @@ impl PositionTables {
         let table = |values: Vec<f32>, cols: usize| {
             Tensor::<4>::from_data(TensorData::new(values, [1, 1, seq, cols]), device)
         };
-        Self { cos: table(cos, rot), sin: table(sin, rot), causal_bias: table(bias, seq), seq }
+        Self {
+            cos: table(cos, rot),
+            sin: table(sin, rot),
+            causal_bias: table(bias, seq),
+            seq,
+        }
     }
 
     pub fn seq(&self) -> usize {
@@ -113,7 +118,8 @@ impl Block {
         }
         let head_dim = x.dims()[3];
         let rotated = x.clone().narrow(3, 0, rot);
-        let rotated = rotated.clone() * tables.cos.clone() + rotate_half(rotated) * tables.sin.clone();
+        let rotated =
+            rotated.clone() * tables.cos.clone() + rotate_half(rotated) * tables.sin.clone();
         if rot == head_dim {
             return rotated;
         }
@@ -129,14 +135,32 @@ impl Block {
         let q = self.apply_rotary(qkv.clone().narrow(3, 0, head_dim), tables);
         let k = self.apply_rotary(qkv.clone().narrow(3, head_dim, head_dim), tables);
         let v = qkv.narrow(3, 2 * head_dim, head_dim);
-        let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((head_dim as f64).sqrt()) + tables.causal_bias.clone();
-        let mixed = softmax(scores, 3).matmul(v).swap_dims(1, 2).reshape([batch, seq, width]);
-        linear(mixed, self.attn_out_weight.val(), Some(self.attn_out_bias.val()))
+        let scores = q
+            .matmul(k.swap_dims(2, 3))
+            .div_scalar((head_dim as f64).sqrt())
+            + tables.causal_bias.clone();
+        let mixed = softmax(scores, 3)
+            .matmul(v)
+            .swap_dims(1, 2)
+            .reshape([batch, seq, width]);
+        linear(
+            mixed,
+            self.attn_out_weight.val(),
+            Some(self.attn_out_bias.val()),
+        )
     }
 
     fn mlp(&self, x: Tensor<3>) -> Tensor<3> {
-        let hidden = gelu(linear(x, self.mlp_in_weight.val(), Some(self.mlp_in_bias.val())));
-        linear(hidden, self.mlp_out_weight.val(), Some(self.mlp_out_bias.val()))
+        let hidden = gelu(linear(
+            x,
+            self.mlp_in_weight.val(),
+            Some(self.mlp_in_bias.val()),
+        ));
+        linear(
+            hidden,
+            self.mlp_out_weight.val(),
+            Some(self.mlp_out_bias.val()),
+        )
     }
 
     fn forward(&self, x: Tensor<3>, tables: &PositionTables) -> Tensor<3> {
@@ -163,7 +187,9 @@ struct WeightReader<'a> {
 
 impl WeightReader<'_> {
     fn get(&self, name: &str) -> Result<&HostTensor, ModelError> {
-        self.weights.get(name).ok_or_else(|| ModelError::MissingWeight(name.to_string()))
+        self.weights
+            .get(name)
+            .ok_or_else(|| ModelError::MissingWeight(name.to_string()))
     }
 
     fn vector(&self, name: &str) -> Result<Param<Tensor<1>>, ModelError> {
@@ -184,11 +210,18 @@ impl WeightReader<'_> {
         let tensor = self.get(name)?;
         let (rows, cols) = (tensor.shape[0], tensor.shape[1]);
         let values = transpose(&tensor.values, rows, cols);
-        Ok(Param::from_tensor(Tensor::from_data(TensorData::new(values, [cols, rows]), self.device)))
+        Ok(Param::from_tensor(Tensor::from_data(
+            TensorData::new(values, [cols, rows]),
+            self.device,
+        )))
     }
 
     fn norm(&self, prefix: &str, eps: f64) -> Result<Norm, ModelError> {
-        Ok(Norm { gain: self.vector(&format!("{prefix}.weight"))?, bias: self.vector(&format!("{prefix}.bias"))?, eps })
+        Ok(Norm {
+            gain: self.vector(&format!("{prefix}.weight"))?,
+            bias: self.vector(&format!("{prefix}.bias"))?,
+            eps,
+        })
     }
 }
 
@@ -205,7 +238,11 @@ pub fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
 
 impl NeoxModel {
     /// Builds the model on `device` from named host weights (Hugging Face layout).
-    pub fn from_weights(config: &ModelConfig, weights: &Weights, device: &Device) -> Result<Self, ModelError> {
+    pub fn from_weights(
+        config: &ModelConfig,
+        weights: &Weights,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
         check_weights(config, weights)?;
         let read = WeightReader { weights, device };
         let eps = config.layer_norm_eps;
@@ -236,7 +273,11 @@ impl NeoxModel {
                 rotary_dims: config.rotary_dims(),
             });
         }
-        let final_norm = if with_norm { Some(read.norm("gpt_neox.final_layer_norm", eps)?) } else { None };
+        let final_norm = if with_norm {
+            Some(read.norm("gpt_neox.final_layer_norm", eps)?)
+        } else {
+            None
+        };
         Ok(Self {
             embed: read.matrix("gpt_neox.embed_in.weight")?,
             blocks,
@@ -276,8 +317,14 @@ impl NeoxModel {
     pub async fn to_weights_async(&self, config: &ModelConfig) -> Result<Weights, TrainError> {
         let mut weights = Weights::new();
         for (spec, tensor) in param_specs(config).into_iter().zip(self.param_tensors()) {
-            let data = tensor.into_data_async().await.map_err(|err| TrainError::Readback(format!("{err:?}")))?;
-            weights.insert(spec.name.clone(), host_tensor(&spec.shape, tensor_values(data)?));
+            let data = tensor
+                .into_data_async()
+                .await
+                .map_err(|err| TrainError::Readback(format!("{err:?}")))?;
+            weights.insert(
+                spec.name.clone(),
+                host_tensor(&spec.shape, tensor_values(data)?),
+            );
         }
         Ok(weights)
     }
@@ -312,11 +359,15 @@ impl NeoxModel {
 }
 
 fn host_tensor(shape: &[usize], values: Vec<f32>) -> HostTensor {
-    HostTensor { shape: shape.to_vec(), values }
+    HostTensor {
+        shape: shape.to_vec(),
+        values,
+    }
 }
 
 fn tensor_values(data: TensorData) -> Result<Vec<f32>, TrainError> {
-    data.into_vec::<f32>().map_err(|err| TrainError::Readback(format!("{err:?}")))
+    data.try_into_vec::<f32>()
+        .map_err(|err| TrainError::Readback(format!("{err:?}")))
 }
 
 /// Input and target id tensors `[batch, seq]`.

@@ -103,32 +103,151 @@ pub fn param_specs(config: &ModelConfig) -> Vec<ParamSpec> {
     let v = config.vocab;
     let mut specs = Vec::new();
     let mut push = |name: String, role, layer, shape: Vec<usize>, fan_in, is_matrix| {
-        specs.push(ParamSpec { name, role, layer, shape, fan_in, is_matrix });
+        specs.push(ParamSpec {
+            name,
+            role,
+            layer,
+            shape,
+            fan_in,
+            is_matrix,
+        });
     };
-    push("gpt_neox.embed_in.weight".into(), Role::Embed, None, vec![v, d], d, true);
+    push(
+        "gpt_neox.embed_in.weight".into(),
+        Role::Embed,
+        None,
+        vec![v, d],
+        d,
+        true,
+    );
     for layer in 0..config.layers {
         let p = format!("gpt_neox.layers.{layer}");
         let l = Some(layer);
         if config.norm == NormMode::Layer {
-            push(format!("{p}.input_layernorm.weight"), Role::NormGain, l, vec![d], d, false);
-            push(format!("{p}.input_layernorm.bias"), Role::NormBias, l, vec![d], d, false);
-            push(format!("{p}.post_attention_layernorm.weight"), Role::NormGain, l, vec![d], d, false);
-            push(format!("{p}.post_attention_layernorm.bias"), Role::NormBias, l, vec![d], d, false);
+            push(
+                format!("{p}.input_layernorm.weight"),
+                Role::NormGain,
+                l,
+                vec![d],
+                d,
+                false,
+            );
+            push(
+                format!("{p}.input_layernorm.bias"),
+                Role::NormBias,
+                l,
+                vec![d],
+                d,
+                false,
+            );
+            push(
+                format!("{p}.post_attention_layernorm.weight"),
+                Role::NormGain,
+                l,
+                vec![d],
+                d,
+                false,
+            );
+            push(
+                format!("{p}.post_attention_layernorm.bias"),
+                Role::NormBias,
+                l,
+                vec![d],
+                d,
+                false,
+            );
         }
-        push(format!("{p}.attention.query_key_value.weight"), Role::Qkv, l, vec![3 * d, d], d, true);
-        push(format!("{p}.attention.query_key_value.bias"), Role::Bias, l, vec![3 * d], d, false);
-        push(format!("{p}.attention.dense.weight"), Role::AttnOut, l, vec![d, d], d, true);
-        push(format!("{p}.attention.dense.bias"), Role::Bias, l, vec![d], d, false);
-        push(format!("{p}.mlp.dense_h_to_4h.weight"), Role::MlpIn, l, vec![h, d], d, true);
-        push(format!("{p}.mlp.dense_h_to_4h.bias"), Role::Bias, l, vec![h], d, false);
-        push(format!("{p}.mlp.dense_4h_to_h.weight"), Role::MlpOut, l, vec![d, h], h, true);
-        push(format!("{p}.mlp.dense_4h_to_h.bias"), Role::Bias, l, vec![d], h, false);
+        push(
+            format!("{p}.attention.query_key_value.weight"),
+            Role::Qkv,
+            l,
+            vec![3 * d, d],
+            d,
+            true,
+        );
+        push(
+            format!("{p}.attention.query_key_value.bias"),
+            Role::Bias,
+            l,
+            vec![3 * d],
+            d,
+            false,
+        );
+        push(
+            format!("{p}.attention.dense.weight"),
+            Role::AttnOut,
+            l,
+            vec![d, d],
+            d,
+            true,
+        );
+        push(
+            format!("{p}.attention.dense.bias"),
+            Role::Bias,
+            l,
+            vec![d],
+            d,
+            false,
+        );
+        push(
+            format!("{p}.mlp.dense_h_to_4h.weight"),
+            Role::MlpIn,
+            l,
+            vec![h, d],
+            d,
+            true,
+        );
+        push(
+            format!("{p}.mlp.dense_h_to_4h.bias"),
+            Role::Bias,
+            l,
+            vec![h],
+            d,
+            false,
+        );
+        push(
+            format!("{p}.mlp.dense_4h_to_h.weight"),
+            Role::MlpOut,
+            l,
+            vec![d, h],
+            h,
+            true,
+        );
+        push(
+            format!("{p}.mlp.dense_4h_to_h.bias"),
+            Role::Bias,
+            l,
+            vec![d],
+            h,
+            false,
+        );
     }
     if config.norm == NormMode::Layer {
-        push("gpt_neox.final_layer_norm.weight".into(), Role::NormGain, None, vec![d], d, false);
-        push("gpt_neox.final_layer_norm.bias".into(), Role::NormBias, None, vec![d], d, false);
+        push(
+            "gpt_neox.final_layer_norm.weight".into(),
+            Role::NormGain,
+            None,
+            vec![d],
+            d,
+            false,
+        );
+        push(
+            "gpt_neox.final_layer_norm.bias".into(),
+            Role::NormBias,
+            None,
+            vec![d],
+            d,
+            false,
+        );
     }
-    push("embed_out.weight".into(), Role::Unembed, None, vec![v, d], d, true);
+    push(
+        "embed_out.weight".into(),
+        Role::Unembed,
+        None,
+        vec![v, d],
+        d,
+        true,
+    );
     specs
 }
 
@@ -145,7 +264,9 @@ pub type Weights = BTreeMap<String, HostTensor>;
 /// Checks that `weights` has every tensor of `config` with the right shape.
 pub fn check_weights(config: &ModelConfig, weights: &Weights) -> Result<(), ModelError> {
     for spec in param_specs(config) {
-        let tensor = weights.get(&spec.name).ok_or_else(|| ModelError::MissingWeight(spec.name.clone()))?;
+        let tensor = weights
+            .get(&spec.name)
+            .ok_or_else(|| ModelError::MissingWeight(spec.name.clone()))?;
         if tensor.shape != spec.shape {
             return Err(ModelError::WrongShape {
                 name: spec.name,
@@ -175,10 +296,16 @@ mod tests {
         let total: usize = param_specs(&config).iter().map(ParamSpec::numel).sum();
         // Per block: 4 norms of 128, qkv 3*128*128+384, dense 128*128+128,
         // MLP 512*128+512 and 128*512+128; plus embeddings, unembedding and final norm.
-        let block = 4 * 128 + (3 * 128 * 128 + 384) + (128 * 128 + 128) + (512 * 128 + 512) + (128 * 512 + 128);
+        let block = 4 * 128
+            + (3 * 128 * 128 + 384)
+            + (128 * 128 + 128)
+            + (512 * 128 + 512)
+            + (128 * 512 + 128);
         assert_eq!(total, 6 * block + 2 * 256 * 128 + 2 * 128);
         let no_norm = param_specs(&config.with_norm(NormMode::None));
-        assert!(no_norm.iter().all(|spec| !matches!(spec.role, Role::NormGain | Role::NormBias)));
+        assert!(no_norm
+            .iter()
+            .all(|spec| !matches!(spec.role, Role::NormGain | Role::NormBias)));
     }
 
     #[test]

@@ -69,19 +69,32 @@ pub fn summarize(runs: &[RunResult], baseline: InitMethod) -> Summary {
             inits.push(run.init);
         }
     }
-    let baseline_run = |seed: u64| runs.iter().find(|run| run.init == baseline && run.seed == seed);
+    let baseline_run = |seed: u64| {
+        runs.iter()
+            .find(|run| run.init == baseline && run.seed == seed)
+    };
     let summaries = inits
         .into_iter()
         .map(|init| {
             let own: Vec<&RunResult> = runs.iter().filter(|run| run.init == init).collect();
-            let finals: Vec<f64> = own.iter().filter_map(|run| run.final_val_loss()).filter(|v| v.is_finite()).collect();
+            let finals: Vec<f64> = own
+                .iter()
+                .filter_map(|run| run.final_val_loss())
+                .filter(|v| v.is_finite())
+                .collect();
             let (mean, std) = mean_and_spread(&finals);
             let mut steps = Vec::new();
             let mut baseline_steps = Vec::new();
             for run in &own {
-                let Some(base) = baseline_run(run.seed) else { continue };
-                let Some(target) = base.final_val_loss().filter(|v| v.is_finite()) else { continue };
-                let Some(base_steps) = steps_to_reach(&base.val_curve(), target) else { continue };
+                let Some(base) = baseline_run(run.seed) else {
+                    continue;
+                };
+                let Some(target) = base.final_val_loss().filter(|v| v.is_finite()) else {
+                    continue;
+                };
+                let Some(base_steps) = steps_to_reach(&base.val_curve(), target) else {
+                    continue;
+                };
                 if let Some(reached) = steps_to_reach(&run.val_curve(), target) {
                     steps.push(reached);
                     baseline_steps.push(base_steps);
@@ -94,7 +107,10 @@ pub fn summarize(runs: &[RunResult], baseline: InitMethod) -> Summary {
             InitSummary {
                 init,
                 runs: own.len(),
-                diverged: own.iter().filter(|run| matches!(run.status, RunStatus::Diverged { .. })).count(),
+                diverged: own
+                    .iter()
+                    .filter(|run| matches!(run.status, RunStatus::Diverged { .. }))
+                    .count(),
                 final_val_loss_mean: mean,
                 final_val_loss_std: std,
                 steps_to_baseline_final: steps_mean,
@@ -103,7 +119,10 @@ pub fn summarize(runs: &[RunResult], baseline: InitMethod) -> Summary {
             }
         })
         .collect();
-    Summary { baseline, inits: summaries }
+    Summary {
+        baseline,
+        inits: summaries,
+    }
 }
 
 #[cfg(test)]
@@ -124,7 +143,12 @@ mod tests {
                 role_grad_norms: vec![],
             })
             .collect();
-        RunResult { init, seed, status: RunStatus::Completed, points }
+        RunResult {
+            init,
+            seed,
+            status: RunStatus::Completed,
+            points,
+        }
     }
 
     #[test]
@@ -146,7 +170,9 @@ mod tests {
     fn a_twice_as_fast_init_shows_a_speedup_of_two() {
         // Loss 1/(1+t) for the baseline and 1/(1+2t) for the other init.
         let curve = |rate: f64| -> Vec<(usize, f64)> {
-            (0..=100).map(|t| (t, 1.0 / (1.0 + rate * t as f64))).collect()
+            (0..=100)
+                .map(|t| (t, 1.0 / (1.0 + rate * t as f64)))
+                .collect()
         };
         let runs = vec![
             run(InitMethod::Kaiming, 1, &curve(1.0)),
@@ -155,10 +181,18 @@ mod tests {
             run(InitMethod::Pythia, 2, &curve(2.0)),
         ];
         let summary = summarize(&runs, InitMethod::Kaiming);
-        let pythia = summary.inits.iter().find(|s| s.init == InitMethod::Pythia).unwrap();
+        let pythia = summary
+            .inits
+            .iter()
+            .find(|s| s.init == InitMethod::Pythia)
+            .unwrap();
         assert_eq!(pythia.steps_to_baseline_final, Some(50.0));
         assert!((pythia.speedup.unwrap() - 2.0).abs() < 1e-9);
-        let kaiming = summary.inits.iter().find(|s| s.init == InitMethod::Kaiming).unwrap();
+        let kaiming = summary
+            .inits
+            .iter()
+            .find(|s| s.init == InitMethod::Kaiming)
+            .unwrap();
         assert_eq!(kaiming.speedup, Some(1.0));
         assert_eq!(pythia.reached_baseline, 2);
     }

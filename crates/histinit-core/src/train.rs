@@ -13,7 +13,9 @@ use crate::model::{NeoxModel, PositionTables};
 use crate::params::{param_specs, Role, Weights};
 
 /// Roles whose gradient norms are reported separately, in metrics order.
-pub const GRAD_ROLES: [&str; 7] = ["embed", "qkv", "attn_out", "mlp_in", "mlp_out", "norm", "unembed"];
+pub const GRAD_ROLES: [&str; 7] = [
+    "embed", "qkv", "attn_out", "mlp_in", "mlp_out", "norm", "unembed",
+];
 
 fn grad_role_index(role: Role) -> Option<usize> {
     let name = match role {
@@ -57,9 +59,15 @@ pub struct PendingMetrics {
 
 impl PendingMetrics {
     fn finish(self, data: TensorData) -> Result<StepMetrics, TrainError> {
-        let values = data.into_vec::<f32>().map_err(|err| TrainError::Readback(format!("{err:?}")))?;
+        let values = data
+            .try_into_vec::<f32>()
+            .map_err(|err| TrainError::Readback(format!("{err:?}")))?;
         if values.len() != 2 + GRAD_ROLES.len() {
-            return Err(TrainError::Readback(format!("expected {} metrics, got {}", 2 + GRAD_ROLES.len(), values.len())));
+            return Err(TrainError::Readback(format!(
+                "expected {} metrics, got {}",
+                2 + GRAD_ROLES.len(),
+                values.len()
+            )));
         }
         Ok(StepMetrics {
             step: self.step,
@@ -72,13 +80,22 @@ impl PendingMetrics {
 
     /// Blocking read-back (native backends).
     pub fn read(self) -> Result<StepMetrics, TrainError> {
-        let data = self.values.clone().try_into_data().map_err(|err| TrainError::Readback(format!("{err:?}")))?;
+        let data = self
+            .values
+            .clone()
+            .try_into_data()
+            .map_err(|err| TrainError::Readback(format!("{err:?}")))?;
         self.finish(data)
     }
 
     /// Non-blocking read-back (required on WebGPU).
     pub async fn read_async(self) -> Result<StepMetrics, TrainError> {
-        let data = self.values.clone().into_data_async().await.map_err(|err| TrainError::Readback(format!("{err:?}")))?;
+        let data = self
+            .values
+            .clone()
+            .into_data_async()
+            .await
+            .map_err(|err| TrainError::Readback(format!("{err:?}")))?;
         self.finish(data)
     }
 }
@@ -93,7 +110,11 @@ struct GradSquares<'a> {
 impl ModuleVisitor for GradSquares<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         self.ids.push(param.id);
-        self.squares.push(self.grads.get::<D>(param.id).map(|grad| grad.square().sum()));
+        self.squares.push(
+            self.grads
+                .get::<D>(param.id)
+                .map(|grad| grad.square().sum()),
+        );
     }
 }
 
@@ -106,7 +127,8 @@ struct ScaleGrads<'a> {
 impl ModuleVisitor for ScaleGrads<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         if let Some(grad) = self.grads.remove::<D>(param.id) {
-            self.grads.register::<D>(param.id, grad * self.scale.clone().unsqueeze::<D>());
+            self.grads
+                .register::<D>(param.id, grad * self.scale.clone().unsqueeze::<D>());
         }
     }
 }
@@ -154,8 +176,18 @@ impl Trainer {
         let specs = param_specs(&model_config);
         let mut ids = ParamIds(Vec::new());
         model.visit(&mut ids);
-        assert_eq!(ids.0.len(), specs.len(), "module order must match param_specs");
-        let matrix_ids = ids.0.iter().zip(&specs).filter(|(_, spec)| spec.is_matrix).map(|(id, _)| *id).collect();
+        assert_eq!(
+            ids.0.len(),
+            specs.len(),
+            "module order must match param_specs"
+        );
+        let matrix_ids = ids
+            .0
+            .iter()
+            .zip(&specs)
+            .filter(|(_, spec)| spec.is_matrix)
+            .map(|(id, _)| *id)
+            .collect();
         let adamw = |weight_decay: f64| {
             AdamWConfig::new()
                 .with_beta_1(train_config.beta1 as f32)
@@ -170,8 +202,20 @@ impl Trainer {
             None,
         );
         let tables = PositionTables::new(&model_config, train_config.context, &device);
-        let param_roles = specs.iter().map(|spec| grad_role_index(spec.role)).collect();
-        Ok(Self { model_config, train_config, device, model: Some(model), optim, tables, param_roles, step: 0 })
+        let param_roles = specs
+            .iter()
+            .map(|spec| grad_role_index(spec.role))
+            .collect();
+        Ok(Self {
+            model_config,
+            train_config,
+            device,
+            model: Some(model),
+            optim,
+            tables,
+            param_roles,
+            step: 0,
+        })
     }
 
     pub fn step_index(&self) -> usize {
@@ -183,7 +227,9 @@ impl Trainer {
     }
 
     pub fn model(&self) -> &NeoxModel {
-        self.model.as_ref().expect("the model is only taken during a step")
+        self.model
+            .as_ref()
+            .expect("the model is only taken during a step")
     }
 
     pub fn device(&self) -> &Device {
@@ -193,11 +239,18 @@ impl Trainer {
     /// One optimizer step on `batch`: forward, backward, global-norm clipping, AdamW.
     pub fn step(&mut self, batch: &Batch) -> PendingMetrics {
         let lr = self.train_config.lr_at(self.step);
-        let model = self.model.take().expect("the model is only taken during a step");
+        let model = self
+            .model
+            .take()
+            .expect("the model is only taken during a step");
         let loss = model.loss(batch, &self.tables, &self.device);
         let mut grads = GradientsParams::from_grads(loss.backward(), &model);
 
-        let mut squares = GradSquares { grads: &grads, ids: Vec::new(), squares: Vec::new() };
+        let mut squares = GradSquares {
+            grads: &grads,
+            ids: Vec::new(),
+            squares: Vec::new(),
+        };
         model.visit(&mut squares);
         let inner = self.device.clone().inner();
         let zero = || Tensor::<1>::zeros([1], &inner);
@@ -213,8 +266,14 @@ impl Trainer {
         let grad_norm = total_square.sqrt();
         if self.train_config.clip > 0.0 {
             // PyTorch's clip_grad_norm_: scale by clip / (norm + 1e-6) when that is below 1.
-            let scale = (grad_norm.clone() + 1e-6).recip().mul_scalar(self.train_config.clip).clamp_max(1.0);
-            model.visit(&mut ScaleGrads { grads: &mut grads, scale });
+            let scale = (grad_norm.clone() + 1e-6)
+                .recip()
+                .mul_scalar(self.train_config.clip)
+                .clamp_max(1.0);
+            model.visit(&mut ScaleGrads {
+                grads: &mut grads,
+                scale,
+            });
         }
         let model = self.optim.step(lr, model, grads);
         self.model = Some(model);
@@ -222,20 +281,29 @@ impl Trainer {
 
         let mut metrics = vec![loss.inner(), grad_norm];
         metrics.extend(role_squares.into_iter().map(Tensor::sqrt));
-        PendingMetrics { step: self.step - 1, lr, values: Tensor::cat(metrics, 0) }
+        PendingMetrics {
+            step: self.step - 1,
+            lr,
+            values: Tensor::cat(metrics, 0),
+        }
     }
 
     /// Mean loss over the fixed evaluation batches, as a `[1]` tensor (no read-back).
     pub fn eval_loss(&self, batches: &[Batch]) -> Tensor<1> {
         let model = self.model().clone().map(&mut NoGrad);
-        let seq = batches.first().map(|b| b.context).unwrap_or(self.train_config.context);
+        let seq = batches
+            .first()
+            .map(|b| b.context)
+            .unwrap_or(self.train_config.context);
         let tables = if seq == self.tables.seq() {
             self.tables.clone()
         } else {
             PositionTables::new(&self.model_config, seq, &self.device)
         };
-        let losses: Vec<Tensor<1>> =
-            batches.iter().map(|batch| model.loss(batch, &tables, &self.device).detach().inner()).collect();
+        let losses: Vec<Tensor<1>> = batches
+            .iter()
+            .map(|batch| model.loss(batch, &tables, &self.device).detach().inner())
+            .collect();
         Tensor::cat(losses, 0).mean()
     }
 
@@ -246,14 +314,29 @@ impl Trainer {
 
 /// Reads a `[1]` tensor (blocking).
 pub fn read_scalar(tensor: Tensor<1>) -> Result<f64, TrainError> {
-    let data = tensor.try_into_data().map_err(|err| TrainError::Readback(format!("{err:?}")))?;
-    let values = data.into_vec::<f32>().map_err(|err| TrainError::Readback(format!("{err:?}")))?;
-    values.first().map(|&v| v as f64).ok_or_else(|| TrainError::Readback("empty tensor".into()))
+    let data = tensor
+        .try_into_data()
+        .map_err(|err| TrainError::Readback(format!("{err:?}")))?;
+    let values = data
+        .try_into_vec::<f32>()
+        .map_err(|err| TrainError::Readback(format!("{err:?}")))?;
+    values
+        .first()
+        .map(|&v| v as f64)
+        .ok_or_else(|| TrainError::Readback("empty tensor".into()))
 }
 
 /// Reads a `[1]` tensor without blocking.
 pub async fn read_scalar_async(tensor: Tensor<1>) -> Result<f64, TrainError> {
-    let data = tensor.into_data_async().await.map_err(|err| TrainError::Readback(format!("{err:?}")))?;
-    let values = data.into_vec::<f32>().map_err(|err| TrainError::Readback(format!("{err:?}")))?;
-    values.first().map(|&v| v as f64).ok_or_else(|| TrainError::Readback("empty tensor".into()))
+    let data = tensor
+        .into_data_async()
+        .await
+        .map_err(|err| TrainError::Readback(format!("{err:?}")))?;
+    let values = data
+        .try_into_vec::<f32>()
+        .map_err(|err| TrainError::Readback(format!("{err:?}")))?;
+    values
+        .first()
+        .map(|&v| v as f64)
+        .ok_or_else(|| TrainError::Readback("empty tensor".into()))
 }

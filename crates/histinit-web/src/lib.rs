@@ -12,6 +12,9 @@ use wasm_bindgen::prelude::*;
 
 pub use histinit_core as core;
 
+mod probe_config;
+pub use probe_config::{PROBE_QUERY, PROBE_STEPS};
+
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
@@ -32,7 +35,9 @@ impl BackendKind {
         match text {
             "webgpu" | "wgpu" => Ok(Self::Webgpu),
             "cpu" => Ok(Self::Cpu),
-            other => Err(format!("unknown backend '{other}' (expected webgpu or cpu)")),
+            other => Err(format!(
+                "unknown backend '{other}' (expected webgpu or cpu)"
+            )),
         }
     }
 }
@@ -68,17 +73,22 @@ pub async fn probe(backend: BackendKind, query: &str, steps: usize) -> Result<Pr
     let init = config.inits.first().copied().unwrap_or(InitMethod::Pythia);
     let text = bundled_corpus().map_err(|err| err.to_string())?;
     let corpus = Corpus::new(&text, config.train.context).map_err(|err| err.to_string())?;
-    let weights = init_weights(&model_config, init, config.seed, None).map_err(|err| err.to_string())?;
+    let weights =
+        init_weights(&model_config, init, config.seed, None).map_err(|err| err.to_string())?;
     let device = open_device(backend).await?;
-    let mut trainer =
-        Trainer::new(model_config, config.train.clone(), &weights, device).map_err(|err| err.to_string())?;
+    let mut trainer = Trainer::new(model_config, config.train.clone(), &weights, device)
+        .map_err(|err| err.to_string())?;
     let mut sampler = corpus.sampler(Split::Student, config.train.context, config.seed);
     let mut losses = Vec::with_capacity(steps);
     let started = web_time::Instant::now();
     let mut first_step_ms = 0.0;
     for step in 0..steps.min(config.train.steps) {
         let batch = sampler.next_batch(config.train.batch);
-        let metrics = trainer.step(&batch).read_async().await.map_err(|err| err.to_string())?;
+        let metrics = trainer
+            .step(&batch)
+            .read_async()
+            .await
+            .map_err(|err| err.to_string())?;
         if step == 0 {
             first_step_ms = started.elapsed().as_secs_f64() * 1e3;
         }
@@ -88,8 +98,15 @@ pub async fn probe(backend: BackendKind, query: &str, steps: usize) -> Result<Pr
     let all_finite = losses.iter().all(|loss| loss.is_finite());
     Ok(ProbeResult {
         backend,
-        steps_per_second: if losses.len() > 1 { (losses.len() - 1) as f64 / rest.max(1e-9) } else { 0.0 },
-        losses: losses.into_iter().map(|loss| loss.is_finite().then_some(loss)).collect(),
+        steps_per_second: if losses.len() > 1 {
+            (losses.len() - 1) as f64 / rest.max(1e-9)
+        } else {
+            0.0
+        },
+        losses: losses
+            .into_iter()
+            .map(|loss| loss.is_finite().then_some(loss))
+            .collect(),
         all_finite,
         first_step_ms,
     })
@@ -99,6 +116,8 @@ pub async fn probe(backend: BackendKind, query: &str, steps: usize) -> Result<Pr
 #[wasm_bindgen]
 pub async fn train_probe(backend: String, query: String, steps: u32) -> Result<String, JsError> {
     let backend = BackendKind::parse(&backend).map_err(|err| JsError::new(&err))?;
-    let result = probe(backend, &query, steps as usize).await.map_err(|err| JsError::new(&err))?;
+    let result = probe(backend, &query, steps as usize)
+        .await
+        .map_err(|err| JsError::new(&err))?;
     serde_json::to_string(&result).map_err(|err| JsError::new(&err.to_string()))
 }
