@@ -112,6 +112,7 @@ enum CliError {
     },
     #[error("benchmark: {0}")]
     Bench(String),
+    #[cfg(not(feature = "wgpu"))]
     #[error("wgpu device: {0}")]
     Device(String),
 }

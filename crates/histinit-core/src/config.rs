@@ -125,7 +125,7 @@ impl ModelConfig {
             format!("{} is not in 1..=128", self.heads),
         )?;
         check(
-            self.width % self.heads == 0,
+            self.width.is_multiple_of(self.heads),
             "heads",
             format!(
                 "width {} is not divisible by {} heads",

@@ -250,7 +250,7 @@ impl RunResult {
 
 /// Whether `step` (0-based, after the update) is an evaluation step.
 pub fn is_eval_step(train: &TrainConfig, step: usize) -> bool {
-    step == 0 || (step + 1) % train.eval_every == 0 || step + 1 == train.steps
+    step == 0 || (step + 1).is_multiple_of(train.eval_every) || step + 1 == train.steps
 }
 
 /// Trains one (init, seed) run to the end on a blocking backend (native CLI, tests).
