@@ -41,7 +41,7 @@ setup-wasm-bindgen:
 	fi
 
 demo: setup
-	$(CARGO) run -p histinit-cli -- run --inits kaiming,pythia --seeds 2 --steps 200 --out out/demo
+	$(CARGO) run --bin histinit -- run --inits kaiming,pythia --seeds 2 --steps 200 --out out/demo
 
 lint:
 	$(CARGO) fmt --all --check
@@ -54,7 +54,7 @@ test-native:
 ## on WebGPU (SwiftShader) and on the CPU backend.
 test-web:
 	CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=1200 \
-	  $(CARGO) test -p histinit-web --target wasm32-unknown-unknown
+	  $(CARGO) test -p histinit-web --target wasm32-unknown-unknown -- --nocapture
 
 test: setup lint test-native test-web
 	@echo "all tests passed"

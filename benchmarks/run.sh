@@ -16,7 +16,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 out=$(mktemp -d)
-cargo build -q -p histinit-cli
+cargo build -q --workspace
 "$CARGO_TARGET_DIR/debug/histinit" bench --presets micro,pythia-14m --backends "$backends" \
   --batch "$batch" --steps "$steps" --json "$out/histinit.json"
 PYTHON="${PYTHON:-python3}"

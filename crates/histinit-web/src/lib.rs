@@ -93,6 +93,9 @@ pub async fn probe(backend: BackendKind, query: &str, steps: usize) -> Result<Pr
             first_step_ms = started.elapsed().as_secs_f64() * 1e3;
         }
         losses.push(metrics.train_loss);
+        // The CPU backend's read-back resolves at once: without this the whole run
+        // would be one task, freezing the page (and timing out chromedriver).
+        yield_to_browser().await;
     }
     let rest = started.elapsed().as_secs_f64() - first_step_ms / 1e3;
     let all_finite = losses.iter().all(|loss| loss.is_finite());
@@ -111,6 +114,25 @@ pub async fn probe(backend: BackendKind, query: &str, steps: usize) -> Result<Pr
         first_step_ms,
     })
 }
+
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &js_sys::Function, millis: i32) -> JsValue;
+}
+
+/// Lets the browser run its own tasks (input, rendering, drivers) before going on.
+#[cfg(target_arch = "wasm32")]
+pub async fn yield_to_browser() {
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        set_timeout(&resolve, 0);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub async fn yield_to_browser() {}
 
 /// JavaScript entry point: `await train_probe("webgpu", "preset=nano&...", 20)` gives JSON.
 #[wasm_bindgen]
