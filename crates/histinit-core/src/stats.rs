@@ -51,7 +51,8 @@ pub struct InitSummary {
     pub steps_to_baseline_final: Option<f64>,
     /// Seeds that reached the baseline's final loss.
     pub reached_baseline: usize,
-    /// Baseline steps divided by this init's steps (above 1 is faster).
+    /// Baseline steps divided by this init's steps (above 1 is faster); only when every
+    /// seed reached the baseline's final loss.
     pub speedup: Option<f64>,
 }
 
@@ -101,8 +102,10 @@ pub fn summarize(runs: &[RunResult], baseline: InitMethod) -> Summary {
                 }
             }
             let steps_mean = (!steps.is_empty()).then(|| mean_and_spread(&steps).0);
+            // A mean over only the seeds that got there would flatter the init: report a
+            // speedup only when every seed reached the baseline's final loss.
             let speedup = steps_mean
-                .filter(|&s| s > 0.0)
+                .filter(|&s| s > 0.0 && steps.len() == own.len())
                 .map(|s| mean_and_spread(&baseline_steps).0 / s);
             InitSummary {
                 init,
