@@ -15,12 +15,18 @@ APT_PACKAGES := mesa-vulkan-drivers chromium chromium-driver binaryen
 # The wasm-bindgen CLI must match the wasm-bindgen crate in Cargo.lock exactly.
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' Cargo.lock)
 export PATH := $(HOME)/.cargo/bin:$(PATH)
+# Only the browser build needs the patched wgpu (see patches/README.md). It is copied to
+# a fixed place outside the clone (only when its content changed), so that every clone
+# reuses the same wasm build: cargo rebuilds path dependencies whose files look new.
+PATCHED_WGPU := $(HOME)/.cache/histinit/wgpu-30.0.2-subgroups
+WASM_CARGO := $(CARGO) --config 'patch.crates-io.wgpu.path="$(PATCHED_WGPU)"'
+WASM_TARGET := --target wasm32-unknown-unknown
 
-.PHONY: demo test setup setup-system setup-wasm-bindgen lint test-native test-web
+.PHONY: demo test setup setup-system setup-wasm-bindgen setup-patches lint test-native test-web
 
 ## Install what is missing: the wasm target, and (as root on Debian) Mesa's lavapipe
 ## so the wgpu backend has a software Vulkan device.
-setup: setup-system setup-wasm-bindgen
+setup: setup-system setup-wasm-bindgen setup-patches
 	@rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	@rustup component list --installed | grep -q clippy || rustup component add clippy
 	@rustup component list --installed | grep -q rustfmt || rustup component add rustfmt
@@ -31,6 +37,12 @@ setup-system:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "warning: missing$$missing (install them with apt-get as root)"; fi; \
+	fi
+
+setup-patches:
+	@if ! diff -rq patches/wgpu-30.0.2 $(PATCHED_WGPU) >/dev/null 2>&1; then \
+	  echo "copying the patched wgpu to $(PATCHED_WGPU)"; \
+	  rm -rf $(PATCHED_WGPU); mkdir -p $(dir $(PATCHED_WGPU)); cp -r patches/wgpu-30.0.2 $(PATCHED_WGPU); \
 	fi
 
 ## `cargo install --locked` fails against this registry (a yanked lock entry), so not locked.
@@ -54,7 +66,7 @@ test-native:
 ## on WebGPU (SwiftShader) and on the CPU backend.
 test-web:
 	CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=1200 \
-	  $(CARGO) test -p histinit-web --target wasm32-unknown-unknown -- --nocapture
+	  $(WASM_CARGO) test -p histinit-web $(WASM_TARGET) -- --nocapture
 
 test: setup lint test-native test-web
 	@echo "all tests passed"
