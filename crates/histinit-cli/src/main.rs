@@ -302,11 +302,9 @@ fn run(
     }
     bar.finish_and_clear();
     let summary = summarize(&runs, baseline(config));
-    output::write_curves(&out.join("curves.csv"), &runs, config).map_err(|source| {
-        CliError::Write {
-            path: out.join("curves.csv"),
-            source,
-        }
+    output::write_curves(&out.join("curves.csv"), &runs).map_err(|source| CliError::Write {
+        path: out.join("curves.csv"),
+        source,
     })?;
     output::write_summary(&out.join("summary.json"), config, &summary, &runs).map_err(
         |source| CliError::Write {

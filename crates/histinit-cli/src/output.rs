@@ -17,7 +17,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     std::fs::rename(tmp, path)
 }
 
-pub fn write_curves(path: &Path, runs: &[RunResult], _config: &ExperimentConfig) -> io::Result<()> {
+pub fn write_curves(path: &Path, runs: &[RunResult]) -> io::Result<()> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record([
         "run",

@@ -45,14 +45,13 @@ impl Default for ExperimentConfig {
 impl ExperimentConfig {
     pub fn model_config(&self) -> Result<ModelConfig, ConfigError> {
         let preset = ModelConfig::preset(&self.preset)?;
-        let mut config = ModelConfig::new(
+        let config = ModelConfig::new(
             self.layers.unwrap_or(preset.layers),
             self.width.unwrap_or(preset.width),
             self.heads.unwrap_or(preset.heads),
             preset.context.max(self.train.context),
         )?
         .with_norm(self.norm);
-        config.context = config.context.max(self.train.context);
         Ok(config)
     }
 

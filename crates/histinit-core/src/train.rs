@@ -100,16 +100,14 @@ impl PendingMetrics {
     }
 }
 
-/// Collects, in module order, each parameter's id and the squared norm of its gradient.
+/// Collects, in module order, the squared norm of each parameter's gradient.
 struct GradSquares<'a> {
     grads: &'a GradientsParams,
-    ids: Vec<ParamId>,
     squares: Vec<Option<Tensor<1>>>,
 }
 
 impl ModuleVisitor for GradSquares<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        self.ids.push(param.id);
         self.squares.push(
             self.grads
                 .get::<D>(param.id)
@@ -248,7 +246,6 @@ impl Trainer {
 
         let mut squares = GradSquares {
             grads: &grads,
-            ids: Vec::new(),
             squares: Vec::new(),
         };
         model.visit(&mut squares);
