@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ModelConfig, NormMode, TrainConfig};
 use crate::data::{Corpus, Split};
 use crate::error::{ConfigError, TrainError};
-use crate::init::{init_weights, InitMethod, WeightSource};
+use crate::init::{init_weights, InitMethod, ScaleRule, WeightSource};
 use crate::train::{read_scalar, StepMetrics, Trainer};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,6 +19,10 @@ pub struct ExperimentConfig {
     pub heads: Option<usize>,
     pub norm: NormMode,
     pub inits: Vec<InitMethod>,
+    /// Where histogram-based inits draw from: a shipped histogram id or a URL.
+    pub source: Option<String>,
+    /// How a histogram from a model of another shape is rescaled.
+    pub scale: ScaleRule,
     /// First seed; runs use `seed, seed + 1, ..., seed + seeds - 1`. A seed fixes both
     /// the init draw and the batch order, so runs with the same seed are paired.
     pub seed: u64,
@@ -35,6 +39,8 @@ impl Default for ExperimentConfig {
             heads: None,
             norm: NormMode::Layer,
             inits: vec![InitMethod::Kaiming, InitMethod::Pythia],
+            source: None,
+            scale: ScaleRule::default(),
             seed: 1,
             seeds: 1,
             train: TrainConfig::default(),
@@ -91,58 +97,90 @@ impl ExperimentConfig {
     /// Parses a playground link (the whole URL or just its query string). Unknown keys
     /// and bad values are errors that name the key.
     pub fn from_query(link: &str) -> Result<Self, ConfigError> {
-        let query = link.split_once('?').map(|(_, q)| q).unwrap_or(link);
-        let query = query.split('#').next().unwrap_or("");
         let mut config = Self::default();
-        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = percent_decode(value);
-            let number = |field: &'static str| -> Result<f64, ConfigError> {
-                value
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite())
-                    .ok_or_else(|| ConfigError::Invalid {
-                        field,
-                        reason: format!("'{value}' is not a number"),
-                    })
-            };
-            let count = |field: &'static str| -> Result<usize, ConfigError> {
-                value.parse::<usize>().map_err(|_| ConfigError::Invalid {
-                    field,
-                    reason: format!("'{value}' is not a whole number"),
-                })
-            };
-            match key {
-                "preset" => config.preset = value.clone(),
-                "layers" => config.layers = Some(count("layers")?),
-                "width" => config.width = Some(count("width")?),
-                "heads" => config.heads = Some(count("heads")?),
-                "norm" => config.norm = NormMode::parse(&value)?,
-                "inits" => {
-                    config.inits = value.split(',').map(InitMethod::parse).collect::<Result<_, _>>()?;
-                }
-                "seed" => {
-                    config.seed = value.parse().map_err(|_| ConfigError::Invalid { field: "seed", reason: format!("'{value}' is not a seed") })?
-                }
-                "seeds" => config.seeds = count("seeds")?,
-                "steps" => config.train.steps = count("steps")?,
-                "batch" => config.train.batch = count("batch")?,
-                "context" => config.train.context = count("context")?,
-                "lr" => config.train.lr = number("lr")?,
-                "warmup" => config.train.warmup = count("warmup")?,
-                "eval_every" => config.train.eval_every = count("eval_every")?,
-                other => {
-                    return Err(ConfigError::UnknownValue {
-                        field: "link key",
-                        value: other.to_string(),
-                        expected: "preset, layers, width, heads, norm, inits, seed, seeds, steps, batch, context, lr, warmup, eval_every",
-                    })
-                }
-            }
+        for (key, value) in query_pairs(link) {
+            config.apply_link_pair(&key, &value)?;
         }
         config.validate()?;
         Ok(config)
+    }
+
+    /// Parses a link the forgiving way (the page's): every bad or unknown key is
+    /// dropped (its default stays) and named in the returned messages.
+    pub fn from_query_lenient(link: &str) -> (Self, Vec<String>) {
+        let mut config = Self::default();
+        let mut messages = Vec::new();
+        for (key, value) in query_pairs(link) {
+            let before = config.clone();
+            let result = config
+                .apply_link_pair(&key, &value)
+                .and_then(|()| config.validate().map(|_| ()));
+            if let Err(err) = result {
+                messages.push(format!("ignored '{key}': {err}"));
+                config = before;
+            }
+        }
+        (config, messages)
+    }
+
+    fn apply_link_pair(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        let number = |field: &'static str| -> Result<f64, ConfigError> {
+            value
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| ConfigError::Invalid {
+                    field,
+                    reason: format!("'{value}' is not a number"),
+                })
+        };
+        let count = |field: &'static str| -> Result<usize, ConfigError> {
+            value.parse::<usize>().map_err(|_| ConfigError::Invalid {
+                field,
+                reason: format!("'{value}' is not a whole number"),
+            })
+        };
+        match key {
+            "preset" => self.preset = value.to_string(),
+            "layers" => self.layers = Some(count("layers")?),
+            "width" => self.width = Some(count("width")?),
+            "heads" => self.heads = Some(count("heads")?),
+            "norm" => self.norm = NormMode::parse(value)?,
+            "inits" => {
+                self.inits = value
+                    .split(',')
+                    .map(InitMethod::parse)
+                    .collect::<Result<_, _>>()?;
+            }
+            "source" => {
+                self.source = match value {
+                    "" => None,
+                    text => Some(parse_source(text)?),
+                }
+            }
+            "scale" => self.scale = ScaleRule::parse(value)?,
+            "seed" => {
+                self.seed = value.parse().map_err(|_| ConfigError::Invalid {
+                    field: "seed",
+                    reason: format!("'{value}' is not a seed"),
+                })?
+            }
+            "seeds" => self.seeds = count("seeds")?,
+            "steps" => self.train.steps = count("steps")?,
+            "batch" => self.train.batch = count("batch")?,
+            "context" => self.train.context = count("context")?,
+            "lr" => self.train.lr = number("lr")?,
+            "warmup" => self.train.warmup = count("warmup")?,
+            "eval_every" => self.train.eval_every = count("eval_every")?,
+            other => {
+                return Err(ConfigError::UnknownValue {
+                    field: "link key",
+                    value: other.to_string(),
+                    expected: "preset, layers, width, heads, norm, inits, source, scale, seed, seeds, steps, batch, context, lr, warmup, eval_every",
+                })
+            }
+        }
+        Ok(())
     }
 
     /// The query string that `from_query` reads back to this configuration.
@@ -160,6 +198,10 @@ impl ExperimentConfig {
         let inits: Vec<&str> = self.inits.iter().map(|init| init.name()).collect();
         parts.push(format!("norm={}", self.norm.name()));
         parts.push(format!("inits={}", inits.join(",")));
+        if let Some(source) = &self.source {
+            parts.push(format!("source={}", percent_encode(source)));
+        }
+        parts.push(format!("scale={}", self.scale.name()));
         parts.push(format!("seed={}", self.seed));
         parts.push(format!("seeds={}", self.seeds));
         parts.push(format!("steps={}", self.train.steps));
@@ -170,6 +212,55 @@ impl ExperimentConfig {
         parts.push(format!("eval_every={}", self.train.eval_every));
         parts.join("&")
     }
+}
+
+/// A histogram source: a shipped file's id (letters, digits, `-`, `_`, `.`) or an
+/// http(s) URL. Anything else (markup, `javascript:`) is refused.
+pub fn parse_source(text: &str) -> Result<String, ConfigError> {
+    let is_id = !text.is_empty()
+        && text.len() <= 64
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let is_url = (text.starts_with("https://") || text.starts_with("http://"))
+        && text.len() <= 2000
+        && text.chars().all(|c| c.is_ascii_graphic());
+    if is_id || is_url {
+        Ok(text.to_string())
+    } else {
+        Err(ConfigError::Invalid {
+            field: "source",
+            reason: format!(
+                "'{}' is neither a shipped histogram id nor an http(s) URL",
+                text.chars().take(80).collect::<String>()
+            ),
+        })
+    }
+}
+
+fn query_pairs(link: &str) -> Vec<(String, String)> {
+    let query = link.split_once('?').map(|(_, q)| q).unwrap_or(link);
+    let query = query.split('#').next().unwrap_or("");
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(key), percent_decode(value))
+        })
+        .collect()
+}
+
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 fn percent_decode(text: &str) -> String {
@@ -357,10 +448,36 @@ mod tests {
             ("seeds=1000", "seeds"),
             ("context=100000", "context"),
             ("<script>=1", "link key"),
+            ("source=%3Cimg%20src%3Dx%3E", "source"),
+            ("source=javascript:alert(1)", "source"),
+            ("scale=huge", "scale"),
         ] {
             let err = ExperimentConfig::from_query(query).unwrap_err().to_string();
             assert!(err.contains(field), "{query}: {err}");
         }
+    }
+
+    #[test]
+    fn lenient_links_keep_defaults_and_name_what_was_dropped() {
+        let (config, messages) =
+            ExperimentConfig::from_query_lenient("?preset=micro&lr=abc&steps=50&bogus=1");
+        assert_eq!(config.preset, "micro");
+        assert_eq!(config.train.steps, 50);
+        assert_eq!(config.train.lr, TrainConfig::default().lr);
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].contains("lr") && messages[1].contains("bogus"));
+    }
+
+    #[test]
+    fn sources_round_trip_through_links() {
+        let config = ExperimentConfig {
+            inits: vec![InitMethod::Kaiming, InitMethod::Empirical],
+            source: Some("https://example.org/h.json?x=1&y=2".into()),
+            scale: ScaleRule::FanIn,
+            ..ExperimentConfig::default()
+        };
+        let query = config.to_query();
+        assert_eq!(ExperimentConfig::from_query(&query).unwrap(), config);
     }
 
     #[test]

@@ -80,6 +80,43 @@ impl InitMethod {
     }
 }
 
+/// How a histogram taken from a model of another shape is rescaled for the target
+/// tensor (see docs/histograms.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScaleRule {
+    /// The source's values unchanged.
+    AsIs,
+    /// Multiplied by sqrt(fan_in_source / fan_in_target), keeping the output variance.
+    FanIn,
+    /// The source's standardized shape times the target's `pythia` std.
+    #[default]
+    ShapeOnly,
+}
+
+impl ScaleRule {
+    pub const ALL: [ScaleRule; 3] = [ScaleRule::AsIs, ScaleRule::FanIn, ScaleRule::ShapeOnly];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ScaleRule::AsIs => "as-is",
+            ScaleRule::FanIn => "fan-in",
+            ScaleRule::ShapeOnly => "shape-only",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        Self::ALL
+            .into_iter()
+            .find(|rule| rule.name() == text)
+            .ok_or_else(|| ConfigError::UnknownValue {
+                field: "scale",
+                value: text.to_string(),
+                expected: "as-is, fan-in, shape-only",
+            })
+    }
+}
+
 /// What a histogram-based init draws from, per tensor. The histogram module
 /// implements it from a histogram file; trained weights implement it directly.
 pub trait WeightSource {
