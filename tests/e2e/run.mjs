@@ -1,0 +1,467 @@
+// End-to-end tests of the playground page (index.html) in headless Chromium.
+//
+//   node tests/e2e/run.mjs            every check: the real wasm module (CPU and WebGPU)
+//                                     and the mock-driven failure paths
+//   node tests/e2e/run.mjs --mock     only the mock-driven checks (no wasm build needed)
+//   node tests/e2e/run.mjs --real     only the checks against the real wasm module
+//   node tests/e2e/run.mjs --screenshot   also train a longer run for docs/playground.png
+//
+// Serves the repository with `histinit serve` (HISTINIT_BIN, default
+// $CARGO_TARGET_DIR/debug/histinit); HISTINIT_SERVER=node uses a Node server instead.
+// Screenshots go to tests/e2e/out/. Exits non-zero if any check fails.
+
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startHistinitServer, startNodeServer } from './server.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '../..');
+const OUT = join(HERE, 'out');
+const MOCK_MODULE = join(HERE, 'mock/histinit_web.js');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const ARGS = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--enable-unsafe-webgpu',
+];
+
+const flags = new Set(process.argv.slice(2));
+const runMock = !flags.has('--real');
+const runReal = !flags.has('--mock');
+const wantScreenshot = flags.has('--screenshot');
+
+const CPU_LINK = 'preset=nano&inits=kaiming,pythia&steps=30&batch=8&context=64&eval_every=10&backend=cpu';
+const CPU_STEPS = 30;
+const WEBGPU_LINK = 'preset=nano&inits=pythia&steps=3&batch=8&context=64&eval_every=10&backend=webgpu';
+
+// ---------------------------------------------------------------- tiny test harness
+
+const results = [];
+
+async function check(name, body) {
+  const started = Date.now();
+  try {
+    await body();
+    results.push({ name, ok: true });
+    console.log(`PASS ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  } catch (error) {
+    results.push({ name, ok: false });
+    console.log(`FAIL ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)\n  ${error.stack ?? error}`);
+  }
+}
+
+function assert(condition, message) {
+  if (!condition) throw new Error(`assertion failed: ${message}`);
+}
+
+// ---------------------------------------------------------------- page helpers
+
+/**
+ * Opens `query` in a new tab. With `mock`, the wasm module is replaced by the mock and
+ * `mock` becomes globalThis.__histinitMock. Collects console errors and CSP violations.
+ */
+async function openPage(context, base, query, mock = null) {
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('console', (message) => {
+    // Failed requests are judged below, by URL.
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
+      page.problems.push(`console: ${message.text()}`);
+    }
+  });
+  page.on('response', (response) => {
+    // The list of shipped histograms may legitimately be missing (standard inits work).
+    if (response.status() >= 400 && !response.url().endsWith('/www/histograms/index.json')) {
+      page.problems.push(`HTTP ${response.status()} for ${response.url()}`);
+    }
+  });
+  page.on('pageerror', (error) => page.problems.push(`page error: ${error.message}`));
+  if (mock) {
+    await page.route('**/www/pkg/histinit_web.js', (route) =>
+      route.fulfill({ path: MOCK_MODULE, contentType: 'text/javascript' }),
+    );
+    await page.addInitScript((settings) => {
+      globalThis.__histinitMock = settings;
+    }, mock);
+  }
+  // Record CSP violations (an inline style or script slipping in would show up here).
+  await page.addInitScript(() => {
+    globalThis.__cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (event) => {
+      globalThis.__cspViolations.push(`${event.violatedDirective}: ${event.blockedURI}`);
+    });
+  });
+  page.navigatedAt = Date.now();
+  await page.goto(`${base}${query ? `?${query}` : ''}`);
+  return page;
+}
+
+async function statusText(page) {
+  return page.locator('#status').textContent();
+}
+
+/** Waits until the page is ready to train; fails with the status line if it is not. */
+async function waitReady(page, timeout = 60_000) {
+  await page.waitForFunction(
+    () => {
+      const status = document.querySelector('#status');
+      return status.textContent.startsWith('Ready') || status.classList.contains('error');
+    },
+    null,
+    { timeout },
+  );
+  const status = await statusText(page);
+  assert(status.startsWith('Ready'), `page ready, got status '${status}'`);
+}
+
+/** Waits until training finished (or the status line shows an error). */
+async function waitDone(page, timeout) {
+  await page.waitForFunction(
+    () => window.histinit?.done || document.querySelector('#status').classList.contains('error'),
+    null,
+    { timeout, polling: 250 },
+  );
+  const isError = await page.locator('#status.error').count();
+  assert(!isError, `training finished without error, status '${await statusText(page)}'`);
+}
+
+/** Per run: [first train loss, last train loss, number of steps]. */
+async function lossSummary(page) {
+  return page.evaluate(() =>
+    window.histinit.runs.map((run) => {
+      const history = window.histinit.history[run.id] ?? [];
+      return {
+        id: run.id,
+        label: run.label,
+        colour: run.colour,
+        first: history[0]?.train_loss,
+        last: history.at(-1)?.train_loss,
+        steps: history.length,
+        lastStep: history.at(-1)?.step,
+        losses: history.map((entry) => entry.train_loss),
+      };
+    }),
+  );
+}
+
+/** How many pixels of `canvas` are close to each colour (a curve drawn in it). */
+async function colourPixels(page, selector, colours) {
+  return page.evaluate(
+    ({ selector, colours }) => {
+      const canvas = document.querySelector(selector);
+      const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+      const targets = colours.map((hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)));
+      const counts = targets.map(() => 0);
+      for (let p = 0; p < data.length; p += 4) {
+        targets.forEach((rgb, t) => {
+          const distance = Math.abs(data[p] - rgb[0]) + Math.abs(data[p + 1] - rgb[1]) + Math.abs(data[p + 2] - rgb[2]);
+          if (distance < 60 && data[p + 3] > 200) counts[t] += 1;
+        });
+      }
+      return counts;
+    },
+    { selector, colours },
+  );
+}
+
+/** Pixels that differ from the most common colour (the background). */
+async function nonBackgroundPixels(page, selector) {
+  return page.evaluate((selector) => {
+    const canvas = document.querySelector(selector);
+    const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+    const counts = new Map();
+    for (let p = 0; p < data.length; p += 4) {
+      const key = (data[p] << 24) | (data[p + 1] << 16) | (data[p + 2] << 8) | data[p + 3];
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    const background = Math.max(...counts.values());
+    return data.length / 4 - background;
+  }, selector);
+}
+
+async function tableRows(page) {
+  return page.$$eval('#results tbody tr', (rows) => rows.map((row) => [...row.cells].map((cell) => cell.textContent.trim())));
+}
+
+async function cspViolations(page) {
+  return page.evaluate(() => globalThis.__cspViolations ?? []);
+}
+
+function relativeDifference(a, b) {
+  return Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-12);
+}
+
+// ---------------------------------------------------------------- checks: real module
+
+async function realChecks(context, base) {
+  let copiedLink = null;
+  let firstRun = null;
+
+  await check('CPU run: two inits train, curves drawn, table filled, loss falls', async () => {
+    const page = await openPage(context, base, CPU_LINK);
+    await waitReady(page);
+    const readyMs = Date.now() - page.navigatedAt;
+    await page.click('#start');
+    await page.waitForFunction(() => window.histinit.timing.firstStep !== null, null, { timeout: 60_000 });
+    const timing = await page.evaluate(() => ({ ...window.histinit.timing }));
+    console.log(
+      `  time from navigation to the first training step (CPU fallback in WASM): ${Math.round(timing.firstStep)} ms ` +
+        `(module ready ${Math.round(timing.moduleReady)} ms, Start clicked ${Math.round(timing.startClicked)} ms, ` +
+        `prepared ${Math.round(timing.prepared)} ms; ready seen by the test after ${readyMs} ms)`,
+    );
+    await waitDone(page, 240_000);
+    const runs = await lossSummary(page);
+    assert(runs.length === 2, `two runs, got ${runs.length}`);
+    assert(await page.evaluate(() => window.histinit.backend) === 'cpu', 'trained on the CPU backend');
+    for (const run of runs) {
+      assert(run.lastStep === CPU_STEPS, `${run.label} reached step ${CPU_STEPS} (got ${run.lastStep})`);
+      assert(run.losses.every(Number.isFinite), `${run.label} losses finite`);
+      assert(run.last < run.first, `${run.label}: last train loss ${run.last} < first ${run.first}`);
+      console.log(`  ${run.label}: train loss ${run.first.toFixed(4)} -> ${run.last.toFixed(4)} in ${run.steps} steps`);
+    }
+    const colours = runs.map((run) => run.colour);
+    const lossPixels = await colourPixels(page, '#loss-chart', colours);
+    console.log(`  loss chart pixels per run colour: ${lossPixels.join(', ')}`);
+    lossPixels.forEach((count, i) => assert(count >= 20, `${runs[i].label}'s curve drawn in #loss-chart (${count} pixels)`));
+    assert((await nonBackgroundPixels(page, '#grad-chart')) > 200, '#grad-chart not blank');
+    assert((await nonBackgroundPixels(page, '#dist-chart')) > 200, '#dist-chart not blank');
+    const rows = await tableRows(page);
+    assert(rows.length === 2, `a table row per run, got ${rows.length}`);
+    for (const row of rows) {
+      assert(row[1] === String(CPU_STEPS), `row '${row[0]}' shows step ${CPU_STEPS} (got ${row[1]})`);
+      assert(Number.isFinite(parseFloat(row[2])), `row '${row[0]}' has a validation loss (got '${row[2]}')`);
+      assert(row.at(-1) === 'done', `row '${row[0]}' status done (got '${row.at(-1)}')`);
+    }
+    const exported = await page.evaluate(() => window.histinit.session.export_json());
+    assert(JSON.parse(exported), 'export_json is JSON');
+    const csv = await page.evaluate(() => window.histinit.session.export_csv());
+    assert(csv.split('\n').length > CPU_STEPS, `export_csv has a line per step (${csv.split('\n').length} lines)`);
+    const samples = await page.locator('#samples .sample pre').allTextContents();
+    assert(samples.length === 2 && samples.every((text) => text.length > 0), `a text sample per run (${samples.length})`);
+    assert((await cspViolations(page)).length === 0, `no CSP violations: ${await cspViolations(page)}`);
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+    await page.screenshot({ path: join(OUT, 'cpu-run.png'), fullPage: true });
+
+    // Copy link: the clipboard (permission granted) or the read-only fallback field.
+    await page.click('#copy-link');
+    copiedLink = await page.evaluate(async () => {
+      const fallback = document.querySelector('#link-fallback');
+      if (!document.querySelector('#link-fallback-label').hidden) return fallback.value;
+      return navigator.clipboard.readText();
+    });
+    assert(copiedLink === page.url(), `copied link is the page's URL (${copiedLink})`);
+    firstRun = runs;
+    await page.close();
+  });
+
+  await check('Copied link reproduces the run (first losses equal within 1e-5)', async () => {
+    assert(copiedLink && firstRun, 'the first run produced a link');
+    for (const part of ['inits=kaiming,pythia', 'steps=30', 'batch=8', 'context=64', 'backend=cpu']) {
+      assert(copiedLink.includes(part), `link contains ${part}: ${copiedLink}`);
+    }
+    const page = await context.newPage();
+    page.problems = [];
+    await page.goto(copiedLink);
+    await waitReady(page);
+    await page.click('#start');
+    await page.waitForFunction(
+      () => window.histinit.runs.length === 2 && window.histinit.runs.every((run) => (window.histinit.history[run.id] ?? []).length >= 3),
+      null,
+      { timeout: 60_000 },
+    );
+    await page.click('#pause');
+    const again = await lossSummary(page);
+    for (const [i, run] of again.entries()) {
+      for (let step = 0; step < 3; step += 1) {
+        const a = firstRun[i].losses[step];
+        const b = run.losses[step];
+        assert(relativeDifference(a, b) < 1e-5, `${run.label} step ${step + 1}: ${a} vs ${b}`);
+      }
+    }
+    await page.close();
+  });
+
+  await check('Tampered link: warnings name the bad keys, nothing injected', async () => {
+    const page = await openPage(context, base, 'preset=huge&lr=abc&inits=kaiming,<script>&source=<img src=x onerror=window.__pwned=1>');
+    await waitReady(page);
+    const messages = (await page.locator('#messages').textContent()) ?? '';
+    for (const key of ['preset', 'lr', 'inits', 'source']) {
+      assert(messages.includes(`'${key}'`), `warning names '${key}': ${messages}`);
+    }
+    const injected = await page.evaluate(() => ({
+      scripts: document.querySelectorAll('script').length,
+      images: [...document.querySelectorAll('img')].filter((img) => img.id !== 'previous-image').length,
+      pwned: window.__pwned ?? null,
+      preset: document.querySelector('#preset').value,
+      lr: document.querySelector('#lr').value,
+    }));
+    assert(injected.scripts === 1, `only the page's own script element (${injected.scripts})`);
+    assert(injected.images === 0, `no image element added (${injected.images})`);
+    assert(injected.pwned === null, 'no injected handler ran');
+    assert(injected.preset === 'nano', `bad preset replaced by the default (${injected.preset})`);
+    assert(Number.isFinite(parseFloat(injected.lr)), `bad lr replaced by a number (${injected.lr})`);
+    assert(!page.url().includes('huge') && !page.url().includes('abc'), `rewritten link drops bad values (${page.url()})`);
+    await page.screenshot({ path: join(OUT, 'tampered-link.png') });
+    await page.close();
+  });
+
+  await check('WebGPU run: nano, 3 steps, finite losses', async () => {
+    const page = await openPage(context, base, WEBGPU_LINK);
+    await waitReady(page);
+    const started = Date.now();
+    await page.click('#start');
+    await waitDone(page, 420_000);
+    const backend = await page.evaluate(() => window.histinit.backend);
+    assert(backend === 'webgpu', `trained on WebGPU (got ${backend})`);
+    const runs = await lossSummary(page);
+    assert(runs.length === 1 && runs[0].steps === 3, `one run of 3 steps (${JSON.stringify(runs.map((r) => r.steps))})`);
+    assert(runs[0].losses.every(Number.isFinite), `finite losses ${runs[0].losses}`);
+    console.log(`  WebGPU losses ${runs[0].losses.map((l) => l.toFixed(4)).join(', ')} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    await page.screenshot({ path: join(OUT, 'webgpu-run.png'), fullPage: true });
+    await page.close();
+  });
+}
+
+// ---------------------------------------------------------------- checks: mock module
+
+async function mockChecks(context, base) {
+  const link = 'preset=nano&inits=kaiming,pythia&steps=40&eval_every=10';
+
+  await check('mock: auto without a WebGPU adapter says so in one line and trains on the CPU', async () => {
+    const page = await openPage(context, base, link, { webgpu: false });
+    await waitReady(page);
+    await page.click('#start');
+    await waitDone(page, 30_000);
+    const status = await statusText(page);
+    assert(/^WebGPU not available here \(.+\); training on the CPU in WebAssembly instead · Done/.test(status), `status line: ${status}`);
+    assert(!status.includes('\n'), 'one line');
+    assert(await page.evaluate(() => window.histinit.backend) === 'cpu', 'CPU session');
+    await page.close();
+  });
+
+  await check('mock: WebGPU device lost mid-run keeps the old run and restarts on the CPU', async () => {
+    const page = await openPage(context, base, link, { webgpu: true, loseDeviceAtStep: 5 });
+    await waitReady(page);
+    await page.click('#start');
+    await waitDone(page, 30_000);
+    const status = await statusText(page);
+    assert(status.includes('WebGPU stopped at step') && status.includes('device lost (mock)') && status.includes('CPU'), `status: ${status}`);
+    assert(await page.evaluate(() => window.histinit.backend) === 'cpu', 'restarted on the CPU');
+    assert(await page.locator('#previous').isVisible(), 'the interrupted run is shown');
+    const previous = await page.evaluate(() => window.histinit.previous);
+    assert(previous.csv.split('\n').length >= 8, `interrupted run's CSV kept (${previous.csv.split('\n').length} lines)`);
+    assert(JSON.parse(previous.json).backend === 'webgpu', "interrupted run's JSON kept");
+    const src = await page.locator('#previous-image').getAttribute('src');
+    assert(src?.startsWith('blob:'), `picture of the old curves (${src})`);
+    const runs = await lossSummary(page);
+    assert(runs.every((run) => run.lastStep === 40), 'the CPU run finished every step');
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+    await page.screenshot({ path: join(OUT, 'mock-device-lost.png'), fullPage: true });
+    await page.close();
+  });
+
+  await check('mock: a diverging run is marked, the others finish', async () => {
+    const page = await openPage(context, base, link, { divergeInit: 'kaiming' });
+    await waitReady(page);
+    await page.click('#start');
+    await waitDone(page, 30_000);
+    const rows = await tableRows(page);
+    const status = Object.fromEntries(rows.map((row) => [row[0], row.at(-1)]));
+    assert(status['kaiming seed 1'] === 'diverged', `kaiming diverged (${JSON.stringify(status)})`);
+    assert(status['pythia seed 1'] === 'done', `pythia done (${JSON.stringify(status)})`);
+    const messages = await page.locator('#messages').textContent();
+    assert(messages.includes('diverged'), `message says diverged: ${messages}`);
+    // The mock's samples contain markup: it must appear as text.
+    assert(await page.locator('#samples img').count() === 0, 'sample text not parsed as HTML');
+    assert((await page.locator('#samples pre').first().textContent()).includes('<img'), 'markup shown as text');
+    await page.close();
+  });
+
+  await check('mock: pause stops stepping, resume finishes; settings changes rewrite the link', async () => {
+    const page = await openPage(context, base, 'preset=nano&inits=kaiming,pythia&steps=400&eval_every=10', { webgpu: false });
+    await waitReady(page);
+    await page.fill('#lr', '0.003');
+    await page.locator('#lr').dispatchEvent('change');
+    assert(page.url().includes('lr=0.003'), `link has the new lr: ${page.url()}`);
+    await page.selectOption('#run-list li:nth-child(2) select', 'he-normal');
+    assert(page.url().includes('inits=kaiming,he-normal'), `link has the new init: ${page.url()}`);
+    await page.click('#add-run');
+    assert((await page.locator('#run-list select').count()) === 3, 'a third run row');
+    assert(/inits=kaiming,he-normal,[a-z-]+/.test(page.url()), `link lists three inits: ${page.url()}`);
+    await page.click('#remove-run');
+    await page.click('#start');
+    await page.waitForFunction(() => (window.histinit.history[0] ?? []).length >= 20, null, { timeout: 20_000 });
+    await page.click('#pause');
+    await page.waitForFunction(() => !window.histinit.running, null, { timeout: 10_000 });
+    const paused = await page.evaluate(() => window.histinit.history[0].length);
+    await page.waitForTimeout(400);
+    assert((await page.evaluate(() => window.histinit.history[0].length)) === paused, 'no steps while paused');
+    assert((await page.locator('#pause').textContent()) === 'Resume', 'button says Resume');
+    await page.click('#pause');
+    await waitDone(page, 60_000);
+    const runs = await lossSummary(page);
+    assert(runs.every((run) => run.lastStep === 400), 'every run finished after resuming');
+    await page.close();
+  });
+}
+
+// ---------------------------------------------------------------- screenshot for the docs
+
+async function docsScreenshot(context, base) {
+  await check('screenshot for docs/playground.png', async () => {
+    const query = process.env.SCREENSHOT_LINK ?? 'preset=nano&inits=kaiming,pythia&steps=150&batch=8&context=64&eval_every=10&backend=cpu';
+    const page = await openPage(context, base, query);
+    await page.setViewportSize({ width: 1360, height: 900 });
+    await waitReady(page);
+    await page.click('#start');
+    await waitDone(page, 600_000);
+    await page.screenshot({ path: join(OUT, 'playground.png'), fullPage: true });
+    copyFileSync(join(OUT, 'playground.png'), join(ROOT, 'docs/playground.png'));
+    await page.close();
+  });
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  mkdirSync(OUT, { recursive: true });
+  const server = process.env.HISTINIT_SERVER === 'node' ? await startNodeServer(ROOT) : await startHistinitServer(ROOT);
+  const userData = mkdtempSync(join(tmpdir(), 'histinit-e2e-'));
+  let context;
+  const watchdog = setTimeout(() => {
+    console.log('FAIL the whole suite took over 20 minutes');
+    process.exit(1);
+  }, 20 * 60_000);
+  try {
+    context = await chromium.launchPersistentContext(userData, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      viewport: { width: 1280, height: 900 },
+    });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url.replace(/\/$/, '') });
+    console.log(`serving ${server.url} (${process.env.HISTINIT_SERVER === 'node' ? 'node' : 'histinit serve'})`);
+    if (runMock) await mockChecks(context, server.url);
+    if (runReal) await realChecks(context, server.url);
+    if (wantScreenshot) await docsScreenshot(context, server.url);
+  } finally {
+    clearTimeout(watchdog);
+    await context?.close();
+    server.stop();
+    rmSync(userData, { recursive: true, force: true });
+  }
+  const failed = results.filter((r) => !r.ok);
+  console.log(`${results.length - failed.length} passed, ${failed.length} failed`);
+  process.exit(failed.length || results.length === 0 ? 1 : 0);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
