@@ -327,10 +327,13 @@ function writeLink(parsed) {
 /** Any form change: rebuild the link, validate it, put the canonical values back. */
 function settingsChanged() {
   clearMessages();
+  // applyConfig rebuilds the run rows: keep keyboard focus on the row that changed.
+  const focusedRun = runSelects().indexOf(document.activeElement);
   const parsed = parseLink(`?${buildQuery(formPairs())}`);
   state.parsed = parsed;
   applyConfig(parsed);
   writeLink(parsed);
+  if (focusedRun >= 0) runSelects()[focusedRun]?.focus();
   if (state.session) {
     addMessage('Settings changed: press Start to train with them (the current runs keep their settings).');
   }
@@ -489,7 +492,7 @@ async function start() {
       backend = 'webgpu';
     }
   }
-  setStatus(`Preparing ${state.parsed.config.inits.length} init(s) on ${backendName(backend)}… (the first WebGPU step compiles shaders and can take a while)`);
+  setStatus(`Preparing ${state.parsed.config.inits.length} init(s) on ${backendName(backend)}…`);
   try {
     state.session = await openSession(query, backend, sources);
     state.sessionBackend = backend;
@@ -521,6 +524,9 @@ function beginTraining() {
   state.runs = JSON.parse(state.session.runs());
   resetProgress();
   updateTable();
+  const where = backendName(state.sessionBackend);
+  const first = state.sessionBackend === 'webgpu' ? ' (the first step compiles shaders and can take a while)' : '';
+  setStatus(state.backendNote ? `${state.backendNote} · first step…` : `Training on ${where}: first step${first}…`);
   resume();
 }
 
@@ -547,6 +553,11 @@ async function pause() {
 
 async function trainLoop(token) {
   const session = state.session;
+  if (!state.snapshotTaken) {
+    // The weights as initialized, against the source histogram: the picture to start from.
+    await snapshot(session);
+    redraw();
+  }
   let windowStart = performance.now();
   let windowSteps = 0;
   while (token === state.token) {

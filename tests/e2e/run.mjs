@@ -328,6 +328,31 @@ async function realChecks(context, base) {
   });
 }
 
+// ---------------------------------------------------------------- checks: pure helpers
+
+async function unitChecks() {
+  const link = await import('../../www/link.js');
+  await check('link helpers: query building and the backend key', () => {
+    assert(
+      link.buildQuery([['preset', 'nano'], ['inits', 'kaiming,pythia'], ['source', null], ['lr', 0.001], ['backend', '']]) ===
+        'preset=nano&inits=kaiming,pythia&lr=0.001',
+      'skips empty values, keeps commas readable',
+    );
+    assert(
+      link.buildQuery([['source', 'https://x.org/a b.json?x=1&y=2']]) === 'source=https%3A%2F%2Fx.org%2Fa%20b.json%3Fx%3D1%26y%3D2',
+      'encodes URL sources so & and = stay inside the value',
+    );
+    assert(link.buildQuery([['inits', 'a,<script>']]) === 'inits=a,%3Cscript%3E', 'encodes markup');
+    assert(link.withoutBackend('?preset=nano&backend=cpu&steps=3') === 'preset=nano&steps=3', 'drops backend');
+    assert(link.withoutBackend('backend=webgpu') === '', 'drops a lone backend');
+    assert(link.withoutBackend('preset=nano&backendx=1') === 'preset=nano&backendx=1', 'only the backend key');
+    assert(link.withBackend('preset=nano&backend=cpu', 'auto') === 'preset=nano', 'auto is the default, not written');
+    assert(link.withBackend('preset=nano', 'webgpu') === 'preset=nano&backend=webgpu', 'adds a chosen backend');
+    assert(link.withBackend('', 'cpu') === 'backend=cpu', 'backend alone');
+    assert(link.isUrl('https://a.b/c') && link.isUrl('HTTP://a') && !link.isUrl('teacher-nano') && !link.isUrl('javascript:x'), 'isUrl');
+  });
+}
+
 // ---------------------------------------------------------------- checks: mock module
 
 async function mockChecks(context, base) {
@@ -383,6 +408,59 @@ async function mockChecks(context, base) {
     await page.close();
   });
 
+  await check('mock: histogram sources from index.json, provenance, file and URL sources', async () => {
+    const page = await context.newPage();
+    page.problems = [];
+    const index = [
+      { id: 'teacher-nano', label: 'Teacher (nano, <b>bold</b>)', preset: 'nano', histogram: 'teacher-nano.json.gz', weights: null, trajectory: null, provenance: 'Trained 2000 steps <img src=x onerror=window.__pwned=1>' },
+      { id: 'teacher-micro', label: 'Teacher (micro)', preset: 'micro', histogram: 'teacher-micro.json', weights: 'teacher-micro.safetensors', trajectory: null, provenance: 'micro run' },
+    ];
+    const fetched = [];
+    await page.route('**/www/pkg/histinit_web.js', (route) => route.fulfill({ path: MOCK_MODULE, contentType: 'text/javascript' }));
+    await page.route('**/www/histograms/**', (route) => {
+      const url = route.request().url();
+      fetched.push(url.split('/').pop());
+      if (url.endsWith('index.json')) return route.fulfill({ json: index });
+      return route.fulfill({ body: '{"tensors": {}}', contentType: 'application/json' });
+    });
+    await page.goto(`${base}?preset=micro&inits=kaiming,empirical&steps=20`);
+    await waitReady(page);
+    const options = await page.locator('#source option').allTextContents();
+    assert(options.includes('Teacher (nano, <b>bold</b>)') && options.includes('Teacher (micro)'), `shipped sources listed: ${options}`);
+    assert(options.includes('open file…') && options.includes('a URL…'), 'file and URL choices');
+    assert(page.url().includes('source=teacher-micro'), `histogram init without a source gets the preset's source: ${page.url()}`);
+    assert((await page.locator('#provenance').textContent()) === 'Provenance: micro run', 'provenance of the chosen source');
+    await page.selectOption('#source', 'teacher-nano');
+    assert((await page.locator('#provenance').textContent()).includes('<img src=x'), 'provenance shown as text');
+    assert(await page.locator('#provenance img, #source b').count() === 0, 'no markup from index.json');
+    assert(page.url().includes('source=teacher-nano'), `link follows the source: ${page.url()}`);
+    await page.click('#start');
+    await waitDone(page, 30_000);
+    assert(fetched.includes('teacher-nano.json.gz'), `the chosen histogram was fetched: ${fetched}`);
+
+    // A URL that cannot be fetched: a clear message, and prepare names what is missing.
+    await page.selectOption('#source', '@url');
+    assert(await page.locator('#source-url').isVisible(), 'URL field shown');
+    await page.fill('#source-url', 'http://127.0.0.1:9/missing.json');
+    await page.locator('#source-url').dispatchEvent('change');
+    assert(page.url().includes('source=http%3A%2F%2F127.0.0.1%3A9%2Fmissing.json'), `link carries the URL: ${page.url()}`);
+    await page.click('#start');
+    await page.waitForFunction(() => document.querySelector('#status').classList.contains('error'), null, { timeout: 30_000 });
+    const messages = await page.locator('#messages').textContent();
+    assert(messages.includes('could not fetch the histogram from http://127.0.0.1:9/missing.json'), `fetch failure explained: ${messages}`);
+    assert((await statusText(page)).includes("a histogram is needed for 'empirical'"), `status: ${await statusText(page)}`);
+
+    // A local file: used for the run, and the page says a link cannot carry it.
+    await page.selectOption('#source', '@file');
+    await page.setInputFiles('#source-file', { name: 'mine.json', mimeType: 'application/json', buffer: Buffer.from('{"tensors": {}}') });
+    await page.waitForFunction(() => document.querySelector('#messages').textContent.includes('mine.json'), null, { timeout: 5_000 });
+    assert(!page.url().includes('source='), `a local file is not in the link: ${page.url()}`);
+    await page.click('#start');
+    await waitDone(page, 30_000);
+    assert(await page.evaluate(() => window.__pwned ?? null) === null, 'nothing injected');
+    await page.close();
+  });
+
   await check('mock: pause stops stepping, resume finishes; settings changes rewrite the link', async () => {
     const page = await openPage(context, base, 'preset=nano&inits=kaiming,pythia&steps=400&eval_every=10', { webgpu: false });
     await waitReady(page);
@@ -431,6 +509,7 @@ async function docsScreenshot(context, base) {
 
 async function main() {
   mkdirSync(OUT, { recursive: true });
+  await unitChecks();
   const server = process.env.HISTINIT_SERVER === 'node' ? await startNodeServer(ROOT) : await startHistinitServer(ROOT);
   const userData = mkdtempSync(join(tmpdir(), 'histinit-e2e-'));
   let context;
