@@ -386,6 +386,7 @@ async function mockChecks(context, base) {
     assert(src?.startsWith('blob:'), `picture of the old curves (${src})`);
     const runs = await lossSummary(page);
     assert(runs.every((run) => run.lastStep === 40), 'the CPU run finished every step');
+    assert((await cspViolations(page)).length === 0, `no CSP violations: ${await cspViolations(page)}`);
     assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
     await page.screenshot({ path: join(OUT, 'mock-device-lost.png'), fullPage: true });
     await page.close();
