@@ -90,7 +90,6 @@ const state = {
   lastDraw: 0,
   nextSnapshot: SNAPSHOT_EVERY,
   nextSample: SAMPLE_EVERY,
-  snapshotTaken: false,
   stepsPerSecond: 0,
   previous: null, // {csv, json} of a run interrupted by a lost device
   timing: { moduleReady: null, startClicked: null, prepared: null, firstStep: null },
@@ -441,7 +440,6 @@ function resetProgress() {
   state.done = false;
   state.nextSnapshot = SNAPSHOT_EVERY;
   state.nextSample = SAMPLE_EVERY;
-  state.snapshotTaken = false;
   state.lastDraw = 0;
   state.stepsPerSecond = 0;
   for (const run of state.runs) state.history[run.id] = [];
@@ -553,11 +551,6 @@ async function pause() {
 
 async function trainLoop(token) {
   const session = state.session;
-  if (!state.snapshotTaken) {
-    // The weights as initialized, against the source histogram: the picture to start from.
-    await snapshot(session);
-    redraw();
-  }
   let windowStart = performance.now();
   let windowSteps = 0;
   while (token === state.token) {
@@ -606,18 +599,20 @@ async function trainLoop(token) {
 }
 
 function record(result) {
-  state.stepByRun[result.run] = result.step;
-  (state.history[result.run] ??= []).push({
+  const history = (state.history[result.run] ??= []);
+  history.push({
     step: result.step,
     train_loss: result.train_loss,
     val_loss: result.val_loss ?? null,
     grad_norm: result.grad_norm,
     ms: result.ms,
   });
+  // Steps done, counted here: report.step is the index of the step just taken.
+  state.stepByRun[result.run] = history.length;
   if (result.diverged && !state.diverged.has(result.run)) {
     state.diverged.add(result.run);
     const run = state.runs.find((r) => r.id === result.run);
-    addMessage(`${run?.label ?? `run ${result.run}`} diverged at step ${result.step}; the other runs continue.`, true);
+    addMessage(`${run?.label ?? `run ${result.run}`} diverged at step ${history.length} (its loss is no longer finite); the other runs continue.`, true);
   }
 }
 
@@ -625,7 +620,6 @@ async function snapshot(session) {
   state.inFlight = true;
   try {
     await session.snapshot_weights();
-    state.snapshotTaken = true;
   } catch (error) {
     console.warn('weight snapshot failed', error);
   } finally {
@@ -769,12 +763,9 @@ function redraw() {
     session.draw_loss(ui.lossChart, ui.logSteps.checked);
     fitCanvas(ui.gradChart);
     session.draw_grads(ui.gradChart);
-    if (state.snapshotTaken) {
-      fitCanvas(ui.distChart);
-      session.draw_distribution(ui.distChart, ui.role.value);
-    } else {
-      placeholder(ui.distChart, 'weights are read back every 25 steps');
-    }
+    // Until the first read-back this shows the weights as initialized.
+    fitCanvas(ui.distChart);
+    session.draw_distribution(ui.distChart, ui.role.value);
   } catch (error) {
     console.warn('drawing failed', error);
   }
@@ -810,10 +801,15 @@ function updateTable() {
   for (const row of rows) {
     const swatch = el('span', { className: 'swatch' });
     swatch.style.backgroundColor = row.colour; // CSSOM, allowed by the CSP
+    // One row per init; with several seeds the numbers are means (± the spread).
+    const name = row.seeds > 1 ? `${row.label ?? row.init} (${row.seeds} seeds)` : (row.label ?? row.init);
+    const current = row.current_val_spread == null
+      ? formatNumber(row.current_val, 4)
+      : `${formatNumber(row.current_val, 4)} ± ${formatNumber(row.current_val_spread, 4)}`;
     const cells = [
-      el('td', {}, [swatch, row.label ?? row.init]),
+      el('td', {}, [swatch, name]),
       el('td', { textContent: String(row.step ?? 0) }),
-      el('td', { textContent: formatNumber(row.current_val, 4) }),
+      el('td', { textContent: current }),
       el('td', { textContent: formatNumber(row.best_val, 4) }),
       el('td', { textContent: formatNumber(row.steps_to_25, 0) }),
       el('td', { textContent: formatNumber(row.steps_to_50, 0) }),

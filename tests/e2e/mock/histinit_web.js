@@ -110,12 +110,13 @@ function parse(search) {
   return { config, backend, warnings };
 }
 
-function canonical(config) {
+function canonical(config, backend) {
   const parts = [`preset=${config.preset}`];
   for (const key of ['layers', 'width', 'heads']) if (config[key] !== null) parts.push(`${key}=${config[key]}`);
   parts.push(`norm=${config.norm}`, `inits=${config.inits.join(',')}`);
   if (config.source) parts.push(`source=${encodeURIComponent(config.source)}`);
-  parts.push(`scale=${config.scale}`, `seed=${config.seed}`, `seeds=${config.seeds}`);
+  // The real to_query writes backend too (auto included).
+  parts.push(`scale=${config.scale}`, `seed=${config.seed}`, `seeds=${config.seeds}`, `backend=${backend}`);
   const t = config.train;
   parts.push(`steps=${t.steps}`, `batch=${t.batch}`, `context=${t.context}`, `lr=${t.lr}`, `warmup=${t.warmup}`, `eval_every=${t.eval_every}`);
   return parts.join('&');
@@ -123,7 +124,7 @@ function canonical(config) {
 
 export function parse_link(search) {
   const { config, backend, warnings } = parse(search);
-  return JSON.stringify({ query: canonical(config), config, backend, warnings });
+  return JSON.stringify({ query: canonical(config, backend), config, backend, warnings });
 }
 
 function line(canvas, series, colours) {
@@ -158,15 +159,15 @@ export class Session {
     this.kind = backend;
     this.histogram = null;
     this.runList = [];
-    let id = 0;
-    for (const init of config.inits) {
-      for (let s = 0; s < config.seeds; s += 1) {
-        this.runList.push({ id, init, seed: config.seed + s, label: `${init} seed ${config.seed + s}`, colour: COLOURS[id % COLOURS.length] });
-        id += 1;
-      }
+    // Like the real module: seeds outer, inits inner; one colour per init.
+    for (let s = 0; s < config.seeds; s += 1) {
+      config.inits.forEach((init, index) => {
+        const seed = config.seed + s;
+        const label = config.seeds > 1 ? `${init} (seed ${seed})` : init;
+        this.runList.push({ id: this.runList.length, init, seed, label, colour: COLOURS[index % COLOURS.length] });
+      });
     }
     this.curves = this.runList.map(() => []);
-    this.next = 0;
   }
 
   add_histogram(bytes, label) {
@@ -188,30 +189,39 @@ export class Session {
     return JSON.stringify(this.runList);
   }
 
+  finished(i) {
+    return this.curves[i].length >= this.config.train.steps || this.curves[i].at(-1)?.diverged;
+  }
+
   async step() {
     await new Promise((resolve) => setTimeout(resolve, 2));
-    const run = this.runList[this.next];
-    const curve = this.curves[this.next];
-    const step = curve.length + 1;
-    if (this.kind === 'webgpu' && mock().loseDeviceAtStep === step) throw new Error('device lost (mock)');
+    // The unfinished run furthest behind, as the real module picks it.
+    let index = -1;
+    this.curves.forEach((curve, i) => {
+      if (!this.finished(i) && (index < 0 || curve.length < this.curves[index].length)) index = i;
+    });
+    if (index < 0) throw new Error('every run is finished');
+    const run = this.runList[index];
+    const curve = this.curves[index];
+    const step = curve.length; // the index of this step, as in the real module
+    if (this.kind === 'webgpu' && mock().loseDeviceAtStep === step + 1) throw new Error('device lost (mock)');
     const speed = run.init === 'pythia' ? 0.05 : 0.03;
-    const diverged = mock().divergeInit === run.init && step > 5;
+    const diverged = mock().divergeInit === run.init && step >= 5;
     const train = diverged ? NaN : 2.5 + 3 * Math.exp(-speed * step) + 0.01 * Math.sin(run.seed * step);
-    const val = step % this.config.train.eval_every === 0 ? train + 0.05 : null;
-    curve.push({ step, train, val, grad: 1 / Math.sqrt(step), diverged });
-    const total = this.config.train.steps;
-    this.next = (this.next + 1) % this.runList.length;
-    const done = this.curves.every((c) => c.length >= total || c.at(-1)?.diverged);
-    return JSON.stringify({ run: run.id, step, train_loss: train, val_loss: val, grad_norm: 1 / Math.sqrt(step), done, diverged, ms: 2 });
+    const val = (step + 1) % this.config.train.eval_every === 0 ? train + 0.05 : null;
+    curve.push({ step, train, val, grad: 1 / Math.sqrt(step + 1), diverged });
+    const done = this.curves.every((_, i) => this.finished(i));
+    const finite = (v) => (Number.isFinite(v) ? v : null);
+    return JSON.stringify({ run: run.id, step, train_loss: finite(train), val_loss: finite(val), grad_norm: 1 / Math.sqrt(step + 1), done, diverged, ms: 2 });
   }
 
   draw_loss(canvas, logSteps) {
     const x = (s) => (logSteps ? Math.log10(s) : s);
-    line(canvas, this.curves.map((c) => c.filter((p) => Number.isFinite(p.train)).map((p) => [x(p.step), p.train])), this.runList.map((r) => r.colour));
+    line(canvas, this.curves.map((c) => c.filter((p) => Number.isFinite(p.train)).map((p) => [x(p.step + 1), p.train])), this.runList.map((r) => r.colour));
   }
 
   draw_grads(canvas) {
-    line(canvas, this.curves.map((c) => c.map((p) => [p.step, p.grad])), this.runList.map((r) => r.colour));
+    line(canvas, this.curves.map((c) => c.map((p) => [p.step + 1, p.grad])), this.runList.map((r) => r.colour));
   }
 
   async snapshot_weights() {}
@@ -221,21 +231,25 @@ export class Session {
     line(canvas, this.runList.map((r, i) => Array.from({ length: 50 }, (_, k) => [k, Math.exp(-(((k - 25) / (8 + i + shift)) ** 2))])), this.runList.map((r) => r.colour));
   }
 
+  // One row per init (means over its seeds), as the real module reports.
   results() {
-    return JSON.stringify(this.runList.map((run, i) => {
-      const curve = this.curves[i];
-      const vals = curve.map((p) => p.val).filter((v) => v !== null && Number.isFinite(v));
+    return JSON.stringify(this.config.inits.map((init, index) => {
+      const own = this.runList.filter((run) => run.init === init).map((run) => run.id);
+      const lasts = own.map((i) => this.curves[i].map((p) => p.val).filter((v) => v !== null && Number.isFinite(v)).at(-1)).filter((v) => v !== undefined);
+      const mean = lasts.length ? lasts.reduce((a, b) => a + b, 0) / lasts.length : null;
+      const spread = lasts.length > 1 ? Math.sqrt(lasts.reduce((a, b) => a + (b - mean) ** 2, 0) / (lasts.length - 1)) : null;
       return {
-        init: run.init, label: run.label, colour: run.colour, step: curve.length,
-        current_val: vals.at(-1) ?? null, best_val: vals.length ? Math.min(...vals) : null,
+        init, label: init, colour: COLOURS[index % COLOURS.length], seeds: own.length,
+        step: Math.min(...own.map((i) => this.curves[i].length)),
+        current_val: mean, current_val_spread: spread, best_val: mean,
         steps_to_25: null, steps_to_50: null, steps_to_100: null, speedup: null,
-        status: curve.at(-1)?.diverged ? 'diverged' : curve.length >= this.config.train.steps ? 'done' : 'running',
+        status: own.some((i) => this.curves[i].at(-1)?.diverged) ? 'diverged' : own.every((i) => this.finished(i)) ? 'done' : 'running',
       };
     }));
   }
 
   async samples(length) {
-    return JSON.stringify(this.runList.map((run) => ({ run: run.id, label: run.label, text: `<img src=x onerror=alert(1)> ${'abc '.repeat(length / 4)}` })));
+    return JSON.stringify(this.runList.filter((run) => run.seed === this.config.seed).map((run) => ({ run: run.id, label: run.init, text: `<img src=x onerror=alert(1)> ${'abc '.repeat(length / 4)}` })));
   }
 
   export_csv() {
