@@ -9,6 +9,7 @@ pub mod config;
 pub mod data;
 pub mod error;
 pub mod experiment;
+pub mod histogram;
 pub mod init;
 pub mod model;
 pub mod params;

@@ -9,62 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ModelConfig, NormMode};
 use crate::error::ModelError;
 
-/// What a tensor does in the network; inits and histograms are organised by role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Embed,
-    Q,
-    K,
-    V,
-    /// Fused query/key/value projection, laid out per head as GPT-NeoX does.
-    Qkv,
-    AttnOut,
-    MlpIn,
-    MlpOut,
-    NormGain,
-    NormBias,
-    Bias,
-    Unembed,
-}
-
-impl Role {
-    pub const ALL: [Role; 12] = [
-        Role::Embed,
-        Role::Q,
-        Role::K,
-        Role::V,
-        Role::Qkv,
-        Role::AttnOut,
-        Role::MlpIn,
-        Role::MlpOut,
-        Role::NormGain,
-        Role::NormBias,
-        Role::Bias,
-        Role::Unembed,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Embed => "embed",
-            Role::Q => "q",
-            Role::K => "k",
-            Role::V => "v",
-            Role::Qkv => "qkv",
-            Role::AttnOut => "attn_out",
-            Role::MlpIn => "mlp_in",
-            Role::MlpOut => "mlp_out",
-            Role::NormGain => "norm_gain",
-            Role::NormBias => "norm_bias",
-            Role::Bias => "bias",
-            Role::Unembed => "unembed",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|role| role.name() == text)
-    }
-}
+// Role lives in the Burn-free histogram crate (so its parser can be fuzzed cheaply).
+pub use histinit_histogram::Role;
 
 /// One parameter tensor of the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,11 +34,7 @@ impl ParamSpec {
 
     /// Position of the tensor in depth, 0 at the input and 1 at the output.
     pub fn depth_fraction(&self, layers: usize) -> f64 {
-        match (self.role, self.layer) {
-            (Role::Embed, _) => 0.0,
-            (_, Some(layer)) => (layer as f64 + 0.5) / layers as f64,
-            _ => 1.0,
-        }
+        self.role.depth_fraction(self.layer, layers)
     }
 }
 
