@@ -85,6 +85,8 @@ const state = {
   loop: null, // promise of the running loop
   running: false,
   done: false,
+  generation: 0, // bumps on Start and Reset, so a superseded Start stops
+  starting: false,
   inFlight: false, // a session call is pending: draw later, not now
   redrawWanted: false,
   lastDraw: 0,
@@ -467,6 +469,10 @@ function freeSession() {
 
 async function start() {
   state.timing.startClicked ??= performance.now();
+  // A later Start or Reset supersedes this one: it checks after every await.
+  const generation = ++state.generation;
+  const superseded = () => generation !== state.generation;
+  state.starting = true;
   await stopLoop();
   freeSession();
   clearMessages();
@@ -479,10 +485,12 @@ async function start() {
   const query = withoutBackend(parsed.query);
   setStatus('Loading histogram sources…');
   const sources = await gatherSources(parsed.config);
+  if (superseded()) return;
 
   let backend = parsed.backend ?? 'auto';
   if (backend === 'auto') {
     const problem = await webgpuProblem();
+    if (superseded()) return;
     if (problem) {
       state.backendNote = `WebGPU not available here (${problem}); training on the CPU in WebAssembly instead`;
       backend = 'cpu';
@@ -491,30 +499,39 @@ async function start() {
     }
   }
   setStatus(`Preparing ${state.parsed.config.inits.length} init(s) on ${backendName(backend)}…`);
+  let session;
   try {
-    state.session = await openSession(query, backend, sources);
-    state.sessionBackend = backend;
+    session = await openSession(query, backend, sources);
   } catch (error) {
-    if (backend === 'webgpu' && (parsed.backend ?? 'auto') === 'auto') {
-      state.backendNote = `WebGPU not available here (${errorText(error)}); training on the CPU in WebAssembly instead`;
-      try {
-        state.session = await openSession(query, 'cpu', sources);
-        state.sessionBackend = 'cpu';
-      } catch (cpuError) {
-        failed(cpuError);
-        return;
-      }
-    } else {
-      failed(error);
+    if (superseded()) return;
+    if (backend !== 'webgpu' || (parsed.backend ?? 'auto') !== 'auto') {
+      const hint = backend === 'webgpu' ? " (choose backend 'auto' or 'CPU' to train without WebGPU)" : '';
+      failed(`${errorText(error)}${hint}`);
+      return;
+    }
+    state.backendNote = `WebGPU not available here (${errorText(error)}); training on the CPU in WebAssembly instead`;
+    backend = 'cpu';
+    try {
+      session = await openSession(query, backend, sources);
+    } catch (cpuError) {
+      if (!superseded()) failed(errorText(cpuError));
       return;
     }
   }
+  if (superseded()) {
+    session.free();
+    return;
+  }
+  state.session = session;
+  state.sessionBackend = backend;
+  state.starting = false;
   state.timing.prepared = performance.now();
   beginTraining();
 }
 
-function failed(error) {
-  setStatus(`Could not start: ${errorText(error)}`, true);
+function failed(message) {
+  state.starting = false;
+  setStatus(`Could not start: ${message}`, true);
   setButtons();
 }
 
@@ -711,12 +728,15 @@ async function keepPrevious(session, note) {
 }
 
 async function resetAll() {
+  state.generation += 1; // cancels a Start in progress
+  state.starting = false;
   await stopLoop();
   freeSession();
   state.runs = [];
   state.backendNote = '';
   clearOutputs();
   clearMessages();
+  ui.previous.hidden = true;
   setButtons();
   setStatus('Ready: press Start.');
 }
@@ -839,7 +859,7 @@ function setButtons() {
   ui.pause.disabled = !state.session || state.done;
   ui.pause.textContent = state.running ? 'Pause' : 'Resume';
   if (!state.session) ui.pause.textContent = 'Pause';
-  ui.reset.disabled = !state.session;
+  ui.reset.disabled = !state.session && !state.starting;
   const exportable = state.session !== null;
   ui.exportCsv.disabled = !exportable;
   ui.exportJson.disabled = !exportable;

@@ -360,8 +360,13 @@ async function mockChecks(context, base) {
   await check('mock: auto without a WebGPU adapter says so in one line and trains on the CPU', async () => {
     const page = await openPage(context, base, link, { webgpu: false });
     await waitReady(page);
+    // A second Start right away supersedes the first (no second loop, no leaked session).
+    await page.click('#start');
     await page.click('#start');
     await waitDone(page, 30_000);
+    const steps = (await lossSummary(page)).map((run) => run.steps);
+    assert(steps.every((n) => n === 40), `each run took exactly 40 steps after a double Start (${steps})`);
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
     const status = await statusText(page);
     assert(/^WebGPU not available here \(.+\); training on the CPU in WebAssembly instead · Done/.test(status), `status line: ${status}`);
     assert(!status.includes('\n'), 'one line');
