@@ -12,6 +12,10 @@ use crate::special::{normal_cdf, normal_quantile, student_t_cdf, student_t_quant
 pub const MIN_FIT_DOF: f64 = 2.0;
 /// Largest degrees of freedom tried (indistinguishable from the normal beyond it).
 pub const MAX_FIT_DOF: f64 = 1000.0;
+/// Degrees of freedom a file may hold: a Student-t below 1 has no mean (its W1 to any
+/// table is infinite), and beyond 1e9 it is the normal.
+pub const MIN_FILE_DOF: f64 = 1.0;
+pub const MAX_FILE_DOF: f64 = 1e9;
 /// Probabilities `(j + 1/2) / FIT_PROBS` at which the fit matches quantiles.
 pub const FIT_PROBS: usize = 256;
 
@@ -175,7 +179,9 @@ impl Family {
             return Err(format!("scale must be >= 0 and finite, got {scale}"));
         }
         match *self {
-            Family::StudentT { dof, .. } => positive("dof", dof),
+            Family::StudentT { dof, .. } if !(MIN_FILE_DOF..=MAX_FILE_DOF).contains(&dof) => Err(
+                format!("dof must be in [{MIN_FILE_DOF}, {MAX_FILE_DOF}], got {dof}"),
+            ),
             Family::JohnsonSu { gamma, delta, .. } => {
                 finite("gamma", gamma)?;
                 positive("delta", delta)
@@ -414,6 +420,51 @@ fn fit_johnson_su(probs: &[f64], y: &[f64]) -> Option<Family> {
         }
     }
     sse_at(gamma, log_delta).map(|(family, _)| family)
+}
+
+impl Family {
+    /// The same family with the same shape parameters, its location and scale refitted
+    /// (least squares on quantiles) to another table: how a role's fitted family is
+    /// placed on one tensor of that role. `None` for a constant table.
+    pub fn refit_location_scale(&self, probs: &[f64], values: &[f64]) -> Option<Family> {
+        let fit_p = fit_probs();
+        let y: Vec<f64> = fit_p
+            .iter()
+            .map(|&p| table_quantile(probs, values, p))
+            .collect();
+        let z: Vec<f64> = fit_p.iter().map(|&p| self.standard_quantile(p)).collect();
+        let unit = self.standardized();
+        fit_affine(&z, &y, |loc, scale| unit.affine(loc, scale)).map(|(family, _)| family)
+    }
+
+    /// The family with location 0 and scale 1 (shape parameters kept).
+    fn standardized(&self) -> Family {
+        match *self {
+            Family::Normal { .. } => Family::Normal {
+                loc: 0.0,
+                scale: 1.0,
+            },
+            Family::Logistic { .. } => Family::Logistic {
+                loc: 0.0,
+                scale: 1.0,
+            },
+            Family::Laplace { .. } => Family::Laplace {
+                loc: 0.0,
+                scale: 1.0,
+            },
+            Family::StudentT { dof, .. } => Family::StudentT {
+                loc: 0.0,
+                scale: 1.0,
+                dof,
+            },
+            Family::JohnsonSu { gamma, delta, .. } => Family::JohnsonSu {
+                xi: 0.0,
+                lambda: 1.0,
+                gamma,
+                delta,
+            },
+        }
+    }
 }
 
 /// Fits every family of the zoo to the quantile table `(probs, values)` of a law with

@@ -103,3 +103,21 @@ pub fn small_file(seed: u64) -> HistogramFile {
     }
     HistogramFile::new(provenance(), tensors).unwrap()
 }
+
+/// The smallest valid file: one norm gain of 48 values, and its pooled entry.
+pub fn tiny_file() -> HistogramFile {
+    let values: Vec<f32> = (0..48)
+        .map(|i| 1.0 + 0.01 * ((i * 37 % 48) as f32 - 24.0))
+        .collect();
+    let tensor = TensorHistogram::from_values(
+        "gpt_neox.layers.0.input_layernorm.weight",
+        Role::NormGain,
+        Some(0),
+        1,
+        &[48],
+        48,
+        &values,
+    )
+    .unwrap();
+    HistogramFile::new(provenance(), vec![tensor]).unwrap()
+}
