@@ -107,6 +107,12 @@ impl Family {
         }
     }
 
+    /// The location of a zero-scale (point mass) family.
+    pub fn point_mass(&self) -> Option<f64> {
+        let (loc, scale) = self.loc_scale();
+        (scale == 0.0).then_some(loc)
+    }
+
     pub fn cdf(&self, x: f64) -> f64 {
         let (loc, scale) = self.loc_scale();
         if scale == 0.0 {
@@ -474,7 +480,8 @@ impl Family {
 pub fn fit_families(probs: &[f64], values: &[f64], std: f64) -> Vec<FamilyFit> {
     let first = values.first().copied().unwrap_or(0.0);
     let constant = values.iter().all(|&v| v == first);
-    if constant || !(std > 0.0) {
+    // `std.is_nan()` too: a table without spread gets point masses.
+    if constant || std.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
         let (loc, scale) = (first, 0.0);
         return [
             Family::Normal { loc, scale },

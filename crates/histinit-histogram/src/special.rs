@@ -199,7 +199,9 @@ pub fn student_t_quantile(p: f64, dof: f64) -> f64 {
         }
         let density = student_t_pdf(t, dof);
         let mut next = t - f / density;
-        if !(next > lo && next < hi) || !next.is_finite() {
+        // NaN fails both comparisons, so it bisects too.
+        let inside = next > lo && next < hi;
+        if !inside {
             next = 0.5 * (lo + hi);
         }
         if (next - t).abs() <= 1e-14 * (1.0 + t.abs()) {
