@@ -12,7 +12,11 @@ use histinit_core::InitMethod;
 use indicatif::{ProgressBar, ProgressStyle};
 
 mod bench;
+mod extract;
+mod hub;
 mod output;
+mod teacher;
+mod tools;
 
 #[derive(Parser)]
 #[command(
@@ -65,6 +69,12 @@ enum Command {
     },
     /// List the model presets.
     Presets,
+    /// Histograms of a checkpoint's weights (safetensors file, sharded index, model
+    /// folder or hub repository), tensor by tensor and pooled by role.
+    Extract(tools::ExtractArgs),
+    /// Train a teacher model on the teacher split and extract its histograms on
+    /// Pythia's checkpoint schedule.
+    Teacher(tools::TeacherArgs),
     /// Measure training throughput (tokens/s); see benchmarks/run.sh.
     Bench {
         #[arg(long, value_delimiter = ',', default_value = "micro,pythia-14m")]
@@ -110,6 +120,8 @@ enum CliError {
         run: String,
         source: histinit_core::experiment::RunError,
     },
+    #[error(transparent)]
+    Tool(#[from] tools::ToolError),
     #[error("benchmark: {0}")]
     Bench(String),
     #[cfg(not(feature = "wgpu"))]
@@ -148,6 +160,9 @@ fn main() -> ExitCode {
             warmup.max(1),
             json.as_deref(),
         ),
+        Command::Extract(args) => tools::run_extract(args).map_err(CliError::from),
+        Command::Teacher(args) => device(args.backend)
+            .and_then(|device| tools::run_teacher(args, &device).map_err(CliError::from)),
         Command::Presets => {
             println!(
                 "{:<12} {:>6} {:>6} {:>6} {:>8}",

@@ -5,6 +5,7 @@
 //! Data flows one way: weights (init or checkpoint) → [`train::Trainer`] → curves
 //! ([`experiment::RunResult`]) → statistics ([`stats`]).
 
+pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod error;

@@ -1,0 +1,376 @@
+//! `histinit teacher`: trains a Pythia-architecture model of a preset on the corpus's
+//! teacher split (never the student or validation text), with the `pythia` init and
+//! recipe, saving checkpoints on Pythia's schedule (steps 0, 1, 2, 4, ..., 512, then
+//! every 1000, and the last) with histograms extracted from each checkpoint file.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use histinit_core::burn::tensor::Device;
+use histinit_core::checkpoint::{weights_to_safetensors, CheckpointError, StoreDtype};
+use histinit_core::config::{ModelConfig, TrainConfig};
+use histinit_core::data::{Corpus, Split};
+use histinit_core::histogram::{Bins, HistogramFile, Provenance, TensorHistogram};
+use histinit_core::init::init_weights;
+use histinit_core::params::Role;
+use histinit_core::train::{read_scalar, Trainer};
+use histinit_core::InitMethod;
+use serde::{Deserialize, Serialize};
+
+use crate::extract::{extract, resolve_input, ExtractError, ExtractOptions};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TeacherError {
+    #[error(transparent)]
+    Config(#[from] histinit_core::error::ConfigError),
+    #[error(transparent)]
+    Init(#[from] histinit_core::error::InitError),
+    #[error(transparent)]
+    Model(#[from] histinit_core::error::ModelError),
+    #[error(transparent)]
+    Train(#[from] histinit_core::error::TrainError),
+    #[error("checkpoint at step {step}: {source}")]
+    Checkpoint {
+        step: usize,
+        source: CheckpointError,
+    },
+    #[error(transparent)]
+    Extract(#[from] ExtractError),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("training diverged at step {step} (loss {loss}); lower --lr")]
+    Diverged { step: usize, loss: f64 },
+}
+
+/// Pythia's checkpoint steps, cut to `total`: 0, 1, 2, 4, ..., 512, every 1000, `total`.
+pub fn checkpoint_steps(total: usize) -> Vec<usize> {
+    let mut steps = vec![0];
+    steps.extend((0..10).map(|k| 1usize << k).filter(|&s| s <= total));
+    steps.extend((1..).map(|k| k * 1000).take_while(|&s| s <= total));
+    steps.push(total);
+    steps.sort_unstable();
+    steps.dedup();
+    steps
+}
+
+/// One role's pooled law at one checkpoint: statistics, the plotting histogram and a
+/// few quantiles (the trajectory file stays small; the full tables are per checkpoint
+/// in `histograms/`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoleSnapshot {
+    pub role: Role,
+    pub count: u64,
+    pub mean: f64,
+    pub std: f64,
+    pub skewness: f64,
+    pub excess_kurtosis: f64,
+    pub min: f64,
+    pub max: f64,
+    /// Bin edges (f32 precision) and counts, as in the histogram file.
+    pub edges: Vec<f32>,
+    pub counts: Vec<u64>,
+    /// Values at the file's `probs`.
+    pub quantiles: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrajectoryPoint {
+    pub step: usize,
+    pub tokens: u64,
+    /// Mean training loss since the previous checkpoint (none at step 0).
+    pub train_loss: Option<f64>,
+    /// Loss on the fixed validation batches.
+    pub val_loss: f64,
+    pub roles: Vec<RoleSnapshot>,
+}
+
+/// `teacher-<preset>-trajectory.json.gz`: how each role's distribution moves in training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trajectory {
+    pub version: u32,
+    pub source: Provenance,
+    /// Probabilities of every snapshot's `quantiles`.
+    pub probs: Vec<f64>,
+    pub checkpoints: Vec<TrajectoryPoint>,
+}
+
+pub const TRAJECTORY_PROBS: [f64; 11] = [
+    0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999,
+];
+
+fn snapshot(entry: &TensorHistogram) -> RoleSnapshot {
+    let Bins { edges, counts } = &entry.bins;
+    RoleSnapshot {
+        role: entry.role,
+        count: entry.count,
+        mean: entry.mean,
+        std: entry.std,
+        skewness: entry.skewness,
+        excess_kurtosis: entry.excess_kurtosis,
+        min: entry.min,
+        max: entry.max,
+        edges: edges.iter().map(|&e| e as f32).collect(),
+        counts: counts.clone(),
+        quantiles: TRAJECTORY_PROBS
+            .iter()
+            .map(|&p| entry.quantiles.quantile(p))
+            .collect(),
+    }
+}
+
+pub struct TeacherOptions {
+    pub preset: String,
+    pub steps: usize,
+    pub batch: usize,
+    pub lr: f64,
+    pub seed: u64,
+    pub out: PathBuf,
+    /// dtype of the final `teacher-<preset>.safetensors` (checkpoints are f32).
+    pub final_dtype: StoreDtype,
+    pub backend_name: String,
+    pub command: String,
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), TeacherError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| TeacherError::Write {
+            path: dir.into(),
+            source,
+        })?;
+    }
+    std::fs::write(path, bytes).map_err(|source| TeacherError::Write {
+        path: path.into(),
+        source,
+    })
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder
+        .write_all(bytes)
+        .and_then(|()| encoder.finish())
+        .expect("writing to memory cannot fail")
+}
+
+/// What a teacher run produced.
+pub struct TeacherReport {
+    pub final_histogram: PathBuf,
+    pub final_weights: PathBuf,
+    pub trajectory: PathBuf,
+    pub seconds: f64,
+    pub final_val_loss: f64,
+    pub initial_val_loss: f64,
+}
+
+pub fn train_teacher(
+    options: &TeacherOptions,
+    corpus: &Corpus,
+    device: &Device,
+    mut log: impl FnMut(&str),
+) -> Result<TeacherReport, TeacherError> {
+    let model = ModelConfig::preset(&options.preset)?;
+    let train = TrainConfig {
+        steps: options.steps,
+        batch: options.batch,
+        context: model.context,
+        lr: options.lr,
+        // Pythia warms up over 1% of training.
+        warmup: (options.steps / 100).max(1).min(options.steps),
+        ..TrainConfig::default()
+    };
+    train.validate(&model)?;
+    let weights = init_weights(&model, InitMethod::Pythia, options.seed, None)?;
+    let mut trainer = Trainer::new(model.clone(), train.clone(), &weights, device.clone())?;
+    let mut sampler = corpus.sampler(Split::Teacher, train.context, options.seed);
+    let eval_batches = corpus.eval_batches(train.eval_batches, train.batch, train.context);
+    let schedule = checkpoint_steps(train.steps);
+    let id = format!("teacher-{}", options.preset);
+    let tokens_per_step = (train.batch * train.context) as u64;
+    let model_id = format!("histinit-{id}");
+    let base_provenance = |step: usize| {
+        Provenance {
+        model: model_id.clone(),
+        architecture: "gpt_neox".into(),
+        revision: Some(format!("step{step}")),
+        step: Some(step as u64),
+        tokens_trained: Some(step as u64 * tokens_per_step),
+        corpus: "King James Bible (bundled), teacher split only (45% of blocks, disjoint from the student and validation splits)".into(),
+        license: "MIT OR Apache-2.0 (weights trained by histinit; the KJV text is public domain)".into(),
+        command: options.command.clone(),
+        note: Some(format!(
+            "A {} preset GPT-NeoX (Pythia architecture: {} layers, width {}, {} heads, byte vocabulary) \
+             trained by histinit with the pythia init and recipe (AdamW 0.9/0.95, weight decay 0.1 on \
+             matrices, clip 1.0, warmup {} steps, cosine to 10%) at lr {}, batch {} x {} tokens, {} steps, \
+             seed {}, on the {} backend. Not a Pythia checkpoint from EleutherAI.",
+            options.preset,
+            model.layers,
+            model.width,
+            model.heads,
+            train.warmup,
+            train.lr,
+            train.batch,
+            train.context,
+            train.steps,
+            options.seed,
+            options.backend_name
+        )),
+    }
+    };
+    let start = Instant::now();
+    let mut points = Vec::new();
+    let mut loss_sum = 0.0;
+    let mut loss_count = 0usize;
+    let mut last_file = None;
+    let mut initial_val_loss = f64::NAN;
+    let mut final_val_loss = f64::NAN;
+    for step in 0..=train.steps {
+        if schedule.contains(&step) {
+            let val_loss = read_scalar(trainer.eval_loss(&eval_batches))?;
+            if step == 0 {
+                initial_val_loss = val_loss;
+            }
+            final_val_loss = val_loss;
+            let weights = trainer.weights()?;
+            let provenance = base_provenance(step);
+            let mut meta = BTreeMap::new();
+            meta.insert("format".to_string(), "pt".to_string());
+            meta.insert("architecture".to_string(), "gpt_neox".to_string());
+            meta.insert("num_attention_heads".to_string(), model.heads.to_string());
+            meta.insert("num_hidden_layers".to_string(), model.layers.to_string());
+            meta.insert("preset".to_string(), options.preset.clone());
+            meta.insert("step".to_string(), step.to_string());
+            let bytes = weights_to_safetensors(&weights, StoreDtype::F32, &meta)
+                .map_err(|source| TeacherError::Checkpoint { step, source })?;
+            let checkpoint = options
+                .out
+                .join("checkpoints")
+                .join(format!("step{step:06}.safetensors"));
+            write(&checkpoint, &bytes)?;
+            // Histograms come from the saved file through the same path as any
+            // real checkpoint's.
+            let input = resolve_input(&checkpoint)?;
+            let extraction = extract(
+                &input,
+                &ExtractOptions {
+                    provenance: provenance.clone(),
+                    ..ExtractOptions::default()
+                },
+            )?;
+            write(
+                &options
+                    .out
+                    .join("histograms")
+                    .join(format!("step{step:06}.json.gz")),
+                &extraction.file.to_json_gz(),
+            )?;
+            points.push(TrajectoryPoint {
+                step,
+                tokens: step as u64 * tokens_per_step,
+                train_loss: (loss_count > 0).then(|| loss_sum / loss_count as f64),
+                val_loss,
+                roles: extraction.file.pooled.iter().map(snapshot).collect(),
+            });
+            loss_sum = 0.0;
+            loss_count = 0;
+            log(&format!(
+                "step {step:>6}: val loss {val_loss:.4}, checkpoint saved ({:.0} s)",
+                start.elapsed().as_secs_f64()
+            ));
+            last_file = Some((extraction.file, weights));
+        }
+        if step == train.steps {
+            break;
+        }
+        let batch = sampler.next_batch(train.batch);
+        let metrics = trainer.step(&batch).read()?;
+        if !metrics.is_finite() {
+            return Err(TeacherError::Diverged {
+                step,
+                loss: metrics.train_loss,
+            });
+        }
+        loss_sum += metrics.train_loss;
+        loss_count += 1;
+        if (step + 1) % 100 == 0 {
+            log(&format!(
+                "step {:>6}: train loss {:.4} ({:.0} s)",
+                step + 1,
+                metrics.train_loss,
+                start.elapsed().as_secs_f64()
+            ));
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let (file, weights) = last_file.expect("the last step is always a checkpoint");
+    let mut final_file: HistogramFile = file;
+    if let Some(note) = &mut final_file.source.note {
+        note.push_str(&format!(
+            " Trained in {seconds:.0} s; validation loss {initial_val_loss:.3} at step 0, {final_val_loss:.3} at the end."
+        ));
+    }
+    let final_histogram = options.out.join(format!("{id}.json.gz"));
+    write(&final_histogram, &final_file.to_json_gz())?;
+    let mut meta = BTreeMap::new();
+    meta.insert("format".to_string(), "pt".to_string());
+    meta.insert("architecture".to_string(), "gpt_neox".to_string());
+    meta.insert("num_attention_heads".to_string(), model.heads.to_string());
+    meta.insert("num_hidden_layers".to_string(), model.layers.to_string());
+    meta.insert("preset".to_string(), options.preset.clone());
+    meta.insert("step".to_string(), train.steps.to_string());
+    let final_weights = options.out.join(format!("{id}.safetensors"));
+    write(
+        &final_weights,
+        &weights_to_safetensors(&weights, options.final_dtype, &meta).map_err(|source| {
+            TeacherError::Checkpoint {
+                step: train.steps,
+                source,
+            }
+        })?,
+    )?;
+    let trajectory = Trajectory {
+        version: 1,
+        source: final_file.source.clone(),
+        probs: TRAJECTORY_PROBS.to_vec(),
+        checkpoints: points,
+    };
+    let trajectory_path = options.out.join(format!("{id}-trajectory.json.gz"));
+    write(
+        &trajectory_path,
+        &gzip(
+            serde_json::to_string(&trajectory)
+                .expect("a trajectory serializes")
+                .as_bytes(),
+        ),
+    )?;
+    Ok(TeacherReport {
+        final_histogram,
+        final_weights,
+        trajectory: trajectory_path,
+        seconds,
+        final_val_loss,
+        initial_val_loss,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_follows_pythia() {
+        assert_eq!(
+            checkpoint_steps(2000),
+            vec![0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 2000]
+        );
+        assert_eq!(checkpoint_steps(5), vec![0, 1, 2, 4, 5]);
+        assert_eq!(
+            checkpoint_steps(1500),
+            vec![0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 1500]
+        );
+    }
+}

@@ -1,0 +1,496 @@
+//! Weights as safetensors: what the CLI saves for teachers and what the page loads
+//! for the `permuted` and `trained` controls. Reading checks the header against the
+//! buffer tensor by tensor first, so a truncated file or a header that lies about
+//! sizes is reported with the tensor's name rather than a bare offset error.
+
+use std::collections::BTreeMap;
+
+use safetensors::tensor::TensorView;
+pub use safetensors::Dtype;
+use safetensors::SafeTensors;
+use serde_json::Value;
+use thiserror::Error;
+
+use crate::params::{HostTensor, Weights};
+
+/// The largest header the reader accepts (the safetensors crate's own limit).
+const MAX_HEADER: u64 = 100_000_000;
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum CheckpointError {
+    #[error("not a safetensors file: {0}")]
+    Header(String),
+    #[error(
+        "tensor '{tensor}': the header puts it at bytes {start}..{end} of the data section, \
+         but the file has only {available} data bytes (truncated or corrupt file)"
+    )]
+    Truncated {
+        tensor: String,
+        start: usize,
+        end: usize,
+        available: usize,
+    },
+    #[error(
+        "tensor '{tensor}': the header says {dtype} {shape:?} ({expected} bytes) but its \
+         offsets span {got} bytes (the header lies about sizes)"
+    )]
+    SizeMismatch {
+        tensor: String,
+        dtype: String,
+        shape: Vec<usize>,
+        expected: usize,
+        got: usize,
+    },
+    #[error(
+        "tensor '{tensor}': dtype {dtype} is not a float type (expected F32, F16, BF16 or F64)"
+    )]
+    UnsupportedDtype { tensor: String, dtype: String },
+    #[error(
+        "tensor '{tensor}': {count} of its {total} values are NaN or infinite; \
+         a distribution cannot be taken from it"
+    )]
+    NonFinite {
+        tensor: String,
+        count: usize,
+        total: usize,
+    },
+    #[error("tensor '{tensor}': shape {shape:?} needs {expected} values, got {got}")]
+    WrongLength {
+        tensor: String,
+        shape: Vec<usize>,
+        expected: usize,
+        got: usize,
+    },
+    #[error("cannot write safetensors: {0}")]
+    Write(String),
+}
+
+/// The float type weights are stored as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StoreDtype {
+    #[default]
+    F32,
+    /// Half the size; about 3 significant digits, plenty for an init's marginal.
+    F16,
+}
+
+impl StoreDtype {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "f32" | "F32" => Some(Self::F32),
+            "f16" | "F16" => Some(Self::F16),
+            _ => None,
+        }
+    }
+}
+
+/// A tensor's bytes converted to f32 (little-endian, as safetensors stores them).
+pub fn dtype_to_f32(tensor: &str, dtype: Dtype, bytes: &[u8]) -> Result<Vec<f32>, CheckpointError> {
+    let width = match dtype {
+        Dtype::F32 => 4,
+        Dtype::F16 | Dtype::BF16 => 2,
+        Dtype::F64 => 8,
+        other => {
+            return Err(CheckpointError::UnsupportedDtype {
+                tensor: tensor.to_string(),
+                dtype: format!("{other:?}"),
+            })
+        }
+    };
+    if !bytes.len().is_multiple_of(width) {
+        return Err(CheckpointError::SizeMismatch {
+            tensor: tensor.to_string(),
+            dtype: format!("{dtype:?}"),
+            shape: vec![bytes.len() / width],
+            expected: bytes.len() / width * width,
+            got: bytes.len(),
+        });
+    }
+    let values = match dtype {
+        Dtype::F32 => bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+        Dtype::F16 => bytes
+            .chunks_exact(2)
+            .map(|b| half::f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32())
+            .collect(),
+        Dtype::BF16 => bytes
+            .chunks_exact(2)
+            .map(|b| half::bf16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32())
+            .collect(),
+        _ => bytes
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
+            .collect(),
+    };
+    Ok(values)
+}
+
+/// Errors unless every value is finite.
+pub fn check_finite(tensor: &str, values: &[f32]) -> Result<(), CheckpointError> {
+    let count = values.iter().filter(|v| !v.is_finite()).count();
+    if count > 0 {
+        return Err(CheckpointError::NonFinite {
+            tensor: tensor.to_string(),
+            count,
+            total: values.len(),
+        });
+    }
+    Ok(())
+}
+
+/// One tensor's entry in a safetensors header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorEntry {
+    pub name: String,
+    /// The dtype as the header spells it (`F32`, `BF16`, `I64`, ...).
+    pub dtype: String,
+    pub shape: Vec<usize>,
+}
+
+impl TensorEntry {
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    pub fn is_float(&self) -> bool {
+        matches!(self.dtype.as_str(), "F32" | "F16" | "BF16" | "F64")
+    }
+}
+
+/// A parsed safetensors buffer (an owned `Vec` or a memory map): tensors are converted
+/// one at a time on request, so a checkpoint larger than RAM can be read through mmap.
+pub struct SafetensorsFile<'a> {
+    inner: SafeTensors<'a>,
+    entries: Vec<TensorEntry>,
+    metadata: BTreeMap<String, String>,
+}
+
+impl<'a> SafetensorsFile<'a> {
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, CheckpointError> {
+        let (entries, metadata) = check_header(bytes)?;
+        let inner = SafeTensors::deserialize(bytes)
+            .map_err(|err| CheckpointError::Header(err.to_string()))?;
+        Ok(Self {
+            inner,
+            entries,
+            metadata,
+        })
+    }
+
+    /// Every tensor in the header, sorted by name.
+    pub fn entries(&self) -> &[TensorEntry] {
+        &self.entries
+    }
+
+    /// The header's `__metadata__` strings.
+    pub fn metadata(&self) -> &BTreeMap<String, String> {
+        &self.metadata
+    }
+
+    /// One tensor as f32, checked to be finite.
+    pub fn tensor(&self, name: &str) -> Result<HostTensor, CheckpointError> {
+        let tensor = self.tensor_unchecked(name)?;
+        check_finite(name, &tensor.values)?;
+        Ok(tensor)
+    }
+
+    /// One tensor as f32, non-finite values kept (for statistics that count them).
+    pub fn tensor_unchecked(&self, name: &str) -> Result<HostTensor, CheckpointError> {
+        let view: TensorView<'_> = self.inner.tensor(name).map_err(|err| {
+            CheckpointError::Header(format!("tensor '{name}' cannot be read: {err}"))
+        })?;
+        let values = dtype_to_f32(name, view.dtype(), view.data())?;
+        Ok(HostTensor {
+            shape: view.shape().to_vec(),
+            values,
+        })
+    }
+}
+
+/// Parses and checks the header before the safetensors crate sees the buffer, so that
+/// errors name the tensor at fault.
+fn check_header(
+    bytes: &[u8],
+) -> Result<(Vec<TensorEntry>, BTreeMap<String, String>), CheckpointError> {
+    let Some(prefix) = bytes.get(..8) else {
+        return Err(CheckpointError::Header(format!(
+            "{} bytes is shorter than the 8-byte header length",
+            bytes.len()
+        )));
+    };
+    let header_len = u64::from_le_bytes(prefix.try_into().expect("8 bytes"));
+    if header_len > MAX_HEADER || header_len as usize > bytes.len() - 8 {
+        return Err(CheckpointError::Header(format!(
+            "the header length field says {header_len} bytes but the file has {} bytes after it",
+            bytes.len() - 8
+        )));
+    }
+    let header_end = 8 + header_len as usize;
+    let text = std::str::from_utf8(&bytes[8..header_end])
+        .map_err(|err| CheckpointError::Header(format!("the header is not UTF-8: {err}")))?;
+    let header: BTreeMap<String, Value> = serde_json::from_str(text.trim_end()).map_err(|err| {
+        CheckpointError::Header(format!("the header is not a JSON object: {err}"))
+    })?;
+    let available = bytes.len() - header_end;
+    let mut entries = Vec::new();
+    let mut metadata = BTreeMap::new();
+    for (name, info) in header {
+        if name == "__metadata__" {
+            if let Value::Object(map) = info {
+                for (key, value) in map {
+                    if let Value::String(value) = value {
+                        metadata.insert(key, value);
+                    }
+                }
+            }
+            continue;
+        }
+        let bad = |what: &str| CheckpointError::Header(format!("tensor '{name}': {what}"));
+        let dtype = info
+            .get("dtype")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("no dtype in the header"))?
+            .to_string();
+        let shape: Vec<usize> = info
+            .get("shape")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("no shape in the header"))?
+            .iter()
+            .map(|dim| dim.as_u64().map(|d| d as usize))
+            .collect::<Option<_>>()
+            .ok_or_else(|| bad("shape is not a list of sizes"))?;
+        let offsets: Vec<usize> = info
+            .get("data_offsets")
+            .and_then(Value::as_array)
+            .filter(|offsets| offsets.len() == 2)
+            .and_then(|offsets| {
+                offsets
+                    .iter()
+                    .map(|o| o.as_u64().map(|o| o as usize))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .ok_or_else(|| bad("data_offsets is not [start, end]"))?;
+        let (start, end) = (offsets[0], offsets[1]);
+        if end < start {
+            return Err(bad("data_offsets end before they start"));
+        }
+        let element_bytes = match dtype.as_str() {
+            "BOOL" | "U8" | "I8" | "F8_E5M2" | "F8_E4M3" | "F8_E8M0" => Some(1),
+            "I16" | "U16" | "F16" | "BF16" => Some(2),
+            "I32" | "U32" | "F32" => Some(4),
+            "I64" | "U64" | "F64" | "C64" => Some(8),
+            _ => None,
+        };
+        if let Some(width) = element_bytes {
+            let expected = shape
+                .iter()
+                .try_fold(width, |acc: usize, &d| acc.checked_mul(d))
+                .ok_or_else(|| bad("shape overflows"))?;
+            if expected != end - start {
+                return Err(CheckpointError::SizeMismatch {
+                    tensor: name,
+                    dtype,
+                    shape,
+                    expected,
+                    got: end - start,
+                });
+            }
+        }
+        if end > available {
+            return Err(CheckpointError::Truncated {
+                tensor: name,
+                start,
+                end,
+                available,
+            });
+        }
+        entries.push(TensorEntry { name, dtype, shape });
+    }
+    Ok((entries, metadata))
+}
+
+/// Every tensor of a safetensors buffer, as f32 (F32, F16, BF16 and F64 are read;
+/// a non-float tensor is an error).
+pub fn weights_from_safetensors(bytes: &[u8]) -> Result<Weights, CheckpointError> {
+    let file = SafetensorsFile::parse(bytes)?;
+    file.entries()
+        .iter()
+        .map(|entry| Ok((entry.name.clone(), file.tensor(&entry.name)?)))
+        .collect()
+}
+
+/// Serializes weights (name order) as safetensors, in f32 or f16. `metadata` goes into
+/// the header's `__metadata__` (provenance strings).
+pub fn weights_to_safetensors(
+    weights: &Weights,
+    dtype: StoreDtype,
+    metadata: &BTreeMap<String, String>,
+) -> Result<Vec<u8>, CheckpointError> {
+    let mut buffers = Vec::with_capacity(weights.len());
+    for (name, tensor) in weights {
+        let expected: usize = tensor.shape.iter().product();
+        if expected != tensor.values.len() {
+            return Err(CheckpointError::WrongLength {
+                tensor: name.clone(),
+                shape: tensor.shape.clone(),
+                expected,
+                got: tensor.values.len(),
+            });
+        }
+        let bytes: Vec<u8> = match dtype {
+            StoreDtype::F32 => tensor.values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            StoreDtype::F16 => tensor
+                .values
+                .iter()
+                .flat_map(|&v| half::f16::from_f32(v).to_bits().to_le_bytes())
+                .collect(),
+        };
+        buffers.push((name.as_str(), tensor.shape.clone(), bytes));
+    }
+    let st_dtype = match dtype {
+        StoreDtype::F32 => Dtype::F32,
+        StoreDtype::F16 => Dtype::F16,
+    };
+    let views = buffers
+        .iter()
+        .map(|(name, shape, bytes)| {
+            TensorView::new(st_dtype, shape.clone(), bytes)
+                .map(|view| (*name, view))
+                .map_err(|err| CheckpointError::Write(format!("tensor '{name}': {err}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let info = (!metadata.is_empty()).then(|| {
+        metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    });
+    safetensors::serialize(views, info).map_err(|err| CheckpointError::Write(err.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Weights {
+        let mut weights = Weights::new();
+        weights.insert(
+            "a.weight".into(),
+            HostTensor {
+                shape: vec![2, 3],
+                values: vec![0.5, -1.25, 3.0, 0.0, 1e-3, -7.5],
+            },
+        );
+        weights.insert(
+            "b.bias".into(),
+            HostTensor {
+                shape: vec![2],
+                values: vec![0.1, -0.2],
+            },
+        );
+        weights
+    }
+
+    #[test]
+    fn f32_round_trip_is_exact_and_keeps_metadata() {
+        let weights = sample();
+        let meta = BTreeMap::from([("source".to_string(), "test".to_string())]);
+        let bytes = weights_to_safetensors(&weights, StoreDtype::F32, &meta).unwrap();
+        assert_eq!(weights_from_safetensors(&bytes).unwrap(), weights);
+        let file = SafetensorsFile::parse(&bytes).unwrap();
+        assert_eq!(
+            file.metadata().get("source").map(String::as_str),
+            Some("test")
+        );
+        assert_eq!(file.entries().len(), 2);
+    }
+
+    #[test]
+    fn f16_round_trip_is_within_half_precision() {
+        let weights = sample();
+        let bytes = weights_to_safetensors(&weights, StoreDtype::F16, &BTreeMap::new()).unwrap();
+        let back = weights_from_safetensors(&bytes).unwrap();
+        for (name, tensor) in &weights {
+            let got = &back[name];
+            assert_eq!(got.shape, tensor.shape);
+            for (&a, &b) in tensor.values.iter().zip(&got.values) {
+                // f16 keeps 11 significant bits.
+                assert!((a - b).abs() <= a.abs() * 1e-3 + 1e-7, "{name}: {a} vs {b}");
+            }
+            assert_ne!(got.values, vec![0.0; got.values.len()]);
+        }
+    }
+
+    #[test]
+    fn bf16_and_f16_bits_decode_to_known_values() {
+        // 1.0, -2.0 and 0.5 in bf16 (the top 16 bits of the f32) and in f16.
+        let bf16 = [0x3f80u16, 0xc000, 0x3f00];
+        let bytes: Vec<u8> = bf16.iter().flat_map(|b| b.to_le_bytes()).collect();
+        assert_eq!(
+            dtype_to_f32("t", Dtype::BF16, &bytes).unwrap(),
+            vec![1.0, -2.0, 0.5]
+        );
+        let f16 = [0x3c00u16, 0xc000, 0x3800];
+        let bytes: Vec<u8> = f16.iter().flat_map(|b| b.to_le_bytes()).collect();
+        assert_eq!(
+            dtype_to_f32("t", Dtype::F16, &bytes).unwrap(),
+            vec![1.0, -2.0, 0.5]
+        );
+        let err = dtype_to_f32("ids", Dtype::I64, &[0; 8]).unwrap_err();
+        assert!(err.to_string().contains("ids"), "{err}");
+    }
+
+    #[test]
+    fn truncated_files_name_the_tensor() {
+        let bytes = weights_to_safetensors(&sample(), StoreDtype::F32, &BTreeMap::new()).unwrap();
+        let err = weights_from_safetensors(&bytes[..bytes.len() - 4]).unwrap_err();
+        assert!(matches!(err, CheckpointError::Truncated { .. }), "{err}");
+        assert!(err.to_string().contains("b.bias"), "{err}");
+        let err = weights_from_safetensors(&bytes[..5]).unwrap_err();
+        assert!(matches!(err, CheckpointError::Header(_)), "{err}");
+        let err = weights_from_safetensors(&bytes[..20]).unwrap_err();
+        assert!(err.to_string().contains("header length"), "{err}");
+    }
+
+    #[test]
+    fn a_header_that_lies_about_sizes_names_the_tensor() {
+        let bytes = weights_to_safetensors(&sample(), StoreDtype::F32, &BTreeMap::new()).unwrap();
+        let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let header = std::str::from_utf8(&bytes[8..8 + header_len]).unwrap();
+        // Claim a [2, 4] shape for a tensor that holds 6 values, keeping the length.
+        let lying = header.replacen("[2,3]", "[2,4]", 1);
+        assert_ne!(lying, header);
+        let mut forged = bytes[..8].to_vec();
+        forged.extend_from_slice(lying.as_bytes());
+        forged.extend_from_slice(&bytes[8 + header_len..]);
+        let err = weights_from_safetensors(&forged).unwrap_err();
+        assert!(matches!(err, CheckpointError::SizeMismatch { .. }), "{err}");
+        assert!(err.to_string().contains("a.weight"), "{err}");
+    }
+
+    #[test]
+    fn non_finite_tensors_are_refused_by_name() {
+        let mut weights = sample();
+        weights.get_mut("b.bias").unwrap().values = vec![f32::NAN, f32::NAN];
+        let bytes = weights_to_safetensors(&weights, StoreDtype::F32, &BTreeMap::new()).unwrap();
+        let err = weights_from_safetensors(&bytes).unwrap_err();
+        assert_eq!(
+            err,
+            CheckpointError::NonFinite {
+                tensor: "b.bias".into(),
+                count: 2,
+                total: 2
+            }
+        );
+    }
+
+    #[test]
+    fn wrong_lengths_are_refused_on_write() {
+        let mut weights = sample();
+        weights.get_mut("a.weight").unwrap().values.pop();
+        let err = weights_to_safetensors(&weights, StoreDtype::F32, &BTreeMap::new()).unwrap_err();
+        assert!(err.to_string().contains("a.weight"), "{err}");
+    }
+}
