@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use histinit_core::burn::tensor::Device;
 use histinit_core::data::{bundled_corpus, Corpus};
-use histinit_core::experiment::{run_blocking, ExperimentConfig, RunResult};
+use histinit_core::experiment::{run_blocking, BackendChoice, ExperimentConfig, RunResult};
 use histinit_core::stats::{summarize, Summary};
 use histinit_core::InitMethod;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -15,6 +15,7 @@ mod bench;
 mod extract;
 mod hub;
 mod output;
+mod serve;
 mod teacher;
 mod tools;
 
@@ -55,8 +56,10 @@ enum Command {
         /// Override the inits (comma-separated, e.g. kaiming,pythia).
         #[arg(long, value_delimiter = ',')]
         inits: Option<Vec<String>>,
-        #[arg(long, value_enum, default_value = "cpu")]
-        backend: Backend,
+        /// Backend; by default the link's or config's (`webgpu` → wgpu, `auto` and
+        /// `cpu` → cpu, the deterministic reference).
+        #[arg(long, value_enum)]
+        backend: Option<Backend>,
         /// A UTF-8 text file to train on instead of the bundled King James Bible.
         #[arg(long)]
         corpus: Option<PathBuf>,
@@ -75,6 +78,15 @@ enum Command {
     /// Train a teacher model on the teacher split and extract its histograms on
     /// Pythia's checkpoint schedule.
     Teacher(tools::TeacherArgs),
+    /// Serve the playground (index.html and www/) on 127.0.0.1; `make demo` builds it first.
+    Serve {
+        /// The directory holding index.html (the repository root).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// 0 picks a free port.
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
+    },
     /// Measure training throughput (tokens/s); see benchmarks/run.sh.
     Bench {
         #[arg(long, value_delimiter = ',', default_value = "micro,pythia-14m")]
@@ -121,6 +133,8 @@ enum CliError {
         source: histinit_core::experiment::RunError,
     },
     #[error(transparent)]
+    Serve(serve::ServeError),
+    #[error(transparent)]
     Tool(#[from] tools::ToolError),
     #[error("benchmark: {0}")]
     Bench(String),
@@ -143,8 +157,15 @@ fn main() -> ExitCode {
             corpus,
             out,
             quiet,
-        } => load_config(config.as_deref(), link.as_deref(), steps, seeds, inits)
-            .and_then(|config| run(&config, backend, corpus.as_deref(), &out, quiet)),
+        } => load_config(config.as_deref(), link.as_deref(), steps, seeds, inits).and_then(
+            |config| {
+                let backend = backend.unwrap_or(match config.backend {
+                    BackendChoice::Webgpu => Backend::Wgpu,
+                    BackendChoice::Auto | BackendChoice::Cpu => Backend::Cpu,
+                });
+                run(&config, backend, corpus.as_deref(), &out, quiet)
+            },
+        ),
         Command::Bench {
             presets,
             backends,
@@ -160,6 +181,7 @@ fn main() -> ExitCode {
             warmup.max(1),
             json.as_deref(),
         ),
+        Command::Serve { dir, port } => serve::serve(&dir, port).map_err(CliError::Serve),
         Command::Extract(args) => tools::run_extract(args).map_err(CliError::from),
         Command::Teacher(args) => device(args.backend)
             .and_then(|device| tools::run_teacher(args, &device).map_err(CliError::from)),

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use histinit_core::experiment::{ExperimentConfig, RunResult};
+use histinit_core::experiment::{curves_csv, ExperimentConfig, RunResult};
 use histinit_core::stats::Summary;
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -18,37 +18,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 pub fn write_curves(path: &Path, runs: &[RunResult]) -> io::Result<()> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record([
-        "run",
-        "init",
-        "seed",
-        "step",
-        "tokens",
-        "train_loss",
-        "val_loss",
-        "lr",
-        "grad_norm",
-    ])?;
-    for run in runs {
-        for point in &run.points {
-            writer.write_record([
-                run.name(),
-                run.init.name().to_string(),
-                run.seed.to_string(),
-                point.step.to_string(),
-                point.tokens.to_string(),
-                point.train_loss.to_string(),
-                point.val_loss.map(|v| v.to_string()).unwrap_or_default(),
-                point.lr.to_string(),
-                point.grad_norm.to_string(),
-            ])?;
-        }
-    }
-    let bytes = writer
-        .into_inner()
-        .map_err(|err| io::Error::other(err.to_string()))?;
-    write_atomically(path, &bytes)
+    write_atomically(path, curves_csv(runs).as_bytes())
 }
 
 pub fn write_summary(

@@ -9,6 +9,40 @@ use crate::error::{ConfigError, TrainError};
 use crate::init::{init_weights, InitMethod, ScaleRule, WeightSource};
 use crate::train::{read_scalar, StepMetrics, Trainer};
 
+/// Which backend a link asks for. `auto` means WebGPU where the browser has it (the
+/// CLI reads it as its CPU backend, the deterministic reference).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendChoice {
+    #[default]
+    Auto,
+    Webgpu,
+    Cpu,
+}
+
+impl BackendChoice {
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendChoice::Auto => "auto",
+            BackendChoice::Webgpu => "webgpu",
+            BackendChoice::Cpu => "cpu",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        match text {
+            "auto" => Ok(Self::Auto),
+            "webgpu" | "wgpu" => Ok(Self::Webgpu),
+            "cpu" => Ok(Self::Cpu),
+            other => Err(ConfigError::UnknownValue {
+                field: "backend",
+                value: other.to_string(),
+                expected: "auto, webgpu, cpu",
+            }),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExperimentConfig {
@@ -27,6 +61,7 @@ pub struct ExperimentConfig {
     /// the init draw and the batch order, so runs with the same seed are paired.
     pub seed: u64,
     pub seeds: usize,
+    pub backend: BackendChoice,
     pub train: TrainConfig,
 }
 
@@ -43,6 +78,7 @@ impl Default for ExperimentConfig {
             scale: ScaleRule::default(),
             seed: 1,
             seeds: 1,
+            backend: BackendChoice::Auto,
             train: TrainConfig::default(),
         }
     }
@@ -110,17 +146,70 @@ impl ExperimentConfig {
     pub fn from_query_lenient(link: &str) -> (Self, Vec<String>) {
         let mut config = Self::default();
         let mut messages = Vec::new();
+        let mut given: Vec<String> = Vec::new();
         for (key, value) in query_pairs(link) {
-            let before = config.clone();
-            let result = config
-                .apply_link_pair(&key, &value)
-                .and_then(|()| config.validate().map(|_| ()));
-            if let Err(err) = result {
-                messages.push(format!("ignored '{key}': {err}"));
-                config = before;
+            match config.apply_link_pair(&key, &value) {
+                Ok(()) => given.push(key),
+                Err(err) => messages.push(format!("ignored '{key}': {err}")),
             }
         }
+        // Values that parse can still clash (warmup beyond steps, a context beyond the
+        // model's): reset the field the check names, then check again.
+        for _ in 0..16 {
+            let Err(err) = config.validate() else {
+                return (config, messages);
+            };
+            let field = match &err {
+                ConfigError::Invalid { field, .. } | ConfigError::UnknownValue { field, .. } => {
+                    *field
+                }
+            };
+            let key = if given.iter().any(|key| key == field) {
+                field
+            } else {
+                // A shape field of the preset: the overrides are what clash.
+                ["layers", "width", "heads", "context", "preset"]
+                    .into_iter()
+                    .find(|key| given.iter().any(|given| given == key))
+                    .unwrap_or("")
+            };
+            if !config.reset_link_key(key) {
+                break;
+            }
+            given.retain(|given| given != key);
+            messages.push(format!("ignored '{key}': {err}"));
+        }
+        if config.validate().is_err() {
+            messages.push("the link's settings do not fit together: using the defaults".into());
+            config = Self::default();
+        }
         (config, messages)
+    }
+
+    /// Puts one link key back to its default; false for a key it does not know.
+    fn reset_link_key(&mut self, key: &str) -> bool {
+        let default = Self::default();
+        match key {
+            "preset" => self.preset = default.preset,
+            "layers" => self.layers = None,
+            "width" => self.width = None,
+            "heads" => self.heads = None,
+            "norm" => self.norm = default.norm,
+            "inits" => self.inits = default.inits,
+            "source" => self.source = None,
+            "scale" => self.scale = default.scale,
+            "seed" => self.seed = default.seed,
+            "seeds" => self.seeds = default.seeds,
+            "backend" => self.backend = default.backend,
+            "steps" => self.train.steps = default.train.steps,
+            "batch" => self.train.batch = default.train.batch,
+            "context" => self.train.context = default.train.context,
+            "lr" => self.train.lr = default.train.lr,
+            "warmup" => self.train.warmup = default.train.warmup.min(self.train.steps),
+            "eval_every" => self.train.eval_every = default.train.eval_every,
+            _ => return false,
+        }
+        true
     }
 
     fn apply_link_pair(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
@@ -166,6 +255,7 @@ impl ExperimentConfig {
                 })?
             }
             "seeds" => self.seeds = count("seeds")?,
+            "backend" => self.backend = BackendChoice::parse(value)?,
             "steps" => self.train.steps = count("steps")?,
             "batch" => self.train.batch = count("batch")?,
             "context" => self.train.context = count("context")?,
@@ -176,7 +266,7 @@ impl ExperimentConfig {
                 return Err(ConfigError::UnknownValue {
                     field: "link key",
                     value: other.to_string(),
-                    expected: "preset, layers, width, heads, norm, inits, source, scale, seed, seeds, steps, batch, context, lr, warmup, eval_every",
+                    expected: "preset, layers, width, heads, norm, inits, source, scale, seed, seeds, backend, steps, batch, context, lr, warmup, eval_every",
                 })
             }
         }
@@ -204,6 +294,7 @@ impl ExperimentConfig {
         parts.push(format!("scale={}", self.scale.name()));
         parts.push(format!("seed={}", self.seed));
         parts.push(format!("seeds={}", self.seeds));
+        parts.push(format!("backend={}", self.backend.name()));
         parts.push(format!("steps={}", self.train.steps));
         parts.push(format!("batch={}", self.train.batch));
         parts.push(format!("context={}", self.train.context));
@@ -338,6 +429,29 @@ impl RunResult {
     }
 }
 
+/// Every run's curve as CSV, one row per step: the format of `histinit run`'s
+/// curves.csv and of the page's CSV export. Fields are names and numbers only.
+pub fn curves_csv(runs: &[RunResult]) -> String {
+    let mut out = String::from("run,init,seed,step,tokens,train_loss,val_loss,lr,grad_norm\n");
+    for run in runs {
+        for point in &run.points {
+            out.push_str(&format!(
+                "{},{},{},{},{},{},{},{},{}\n",
+                run.name(),
+                run.init.name(),
+                run.seed,
+                point.step,
+                point.tokens,
+                point.train_loss,
+                point.val_loss.map(|v| v.to_string()).unwrap_or_default(),
+                point.lr,
+                point.grad_norm
+            ));
+        }
+    }
+    out
+}
+
 /// Whether `step` (0-based, after the update) is an evaluation step.
 pub fn is_eval_step(train: &TrainConfig, step: usize) -> bool {
     step == 0 || (step + 1).is_multiple_of(train.eval_every) || step + 1 == train.steps
@@ -425,6 +539,7 @@ mod tests {
             ],
             seed: 17,
             seeds: 3,
+            backend: BackendChoice::Cpu,
             train: TrainConfig {
                 steps: 500,
                 lr: 0.001,
@@ -466,6 +581,22 @@ mod tests {
         assert_eq!(config.train.lr, TrainConfig::default().lr);
         assert_eq!(messages.len(), 2, "{messages:?}");
         assert!(messages[0].contains("lr") && messages[1].contains("bogus"));
+
+        // Fewer steps than the default warmup is fine when the link also sets warmup.
+        let (config, messages) = ExperimentConfig::from_query_lenient("steps=10&warmup=0");
+        assert_eq!(
+            (config.train.steps, config.train.warmup),
+            (10, 0),
+            "{messages:?}"
+        );
+        assert!(messages.is_empty());
+        // A clash is resolved by dropping the key the check names.
+        let (config, messages) = ExperimentConfig::from_query_lenient("steps=10&warmup=50");
+        assert_eq!((config.train.steps, config.train.warmup), (10, 10));
+        assert!(messages[0].contains("warmup"), "{messages:?}");
+        let (config, messages) = ExperimentConfig::from_query_lenient("preset=nano&context=4096");
+        assert_eq!(config.train.context, TrainConfig::default().context);
+        assert!(messages[0].contains("context"), "{messages:?}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod config;
 pub mod data;
 pub mod error;
 pub mod experiment;
+pub mod generate;
 pub mod histogram;
 pub mod init;
 pub mod model;

@@ -38,6 +38,71 @@ pub fn steps_to_reach(curve: &[(usize, f64)], target: f64) -> Option<f64> {
     None
 }
 
+/// The loss of a curve at `step`, linearly interpolated between evaluation points;
+/// `None` before the first point or after the last.
+pub fn loss_at(curve: &[(usize, f64)], step: f64) -> Option<f64> {
+    let upper = curve.iter().position(|&(s, _)| s as f64 >= step)?;
+    let (s1, l1) = curve[upper];
+    if s1 as f64 == step {
+        return Some(l1);
+    }
+    if upper == 0 {
+        return None;
+    }
+    let (s0, l0) = curve[upper - 1];
+    Some(l0 + (l1 - l0) * (step - s0 as f64) / (s1 - s0) as f64)
+}
+
+/// How fast each init reaches the baseline's loss at `fraction` of the baseline's
+/// `total_steps` (paired by seed, like [`summarize`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FractionReach {
+    pub init: InitMethod,
+    /// Mean over seeds; `None` until every seed has reached the target (or the
+    /// baseline has not got that far yet).
+    pub steps: Option<f64>,
+    pub reached: usize,
+    pub runs: usize,
+}
+
+pub fn steps_to_baseline_fraction(
+    runs: &[RunResult],
+    baseline: InitMethod,
+    fraction: f64,
+    total_steps: usize,
+) -> Vec<FractionReach> {
+    let at_step = fraction * total_steps as f64 - 1.0;
+    let mut inits: Vec<InitMethod> = Vec::new();
+    for run in runs {
+        if !inits.contains(&run.init) {
+            inits.push(run.init);
+        }
+    }
+    inits
+        .into_iter()
+        .map(|init| {
+            let own: Vec<&RunResult> = runs.iter().filter(|run| run.init == init).collect();
+            let steps: Vec<f64> = own
+                .iter()
+                .filter_map(|run| {
+                    let base = runs
+                        .iter()
+                        .find(|other| other.init == baseline && other.seed == run.seed)?;
+                    let target = loss_at(&base.val_curve(), at_step.max(0.0))?;
+                    steps_to_reach(&run.val_curve(), target)
+                })
+                .collect();
+            FractionReach {
+                init,
+                steps: (steps.len() == own.len() && !steps.is_empty())
+                    .then(|| mean_and_spread(&steps).0),
+                reached: steps.len(),
+                runs: own.len(),
+            }
+        })
+        .collect()
+}
+
 /// Per-init summary over seeds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InitSummary {
@@ -152,6 +217,28 @@ mod tests {
             status: RunStatus::Completed,
             points,
         }
+    }
+
+    #[test]
+    fn fractions_of_the_baseline_are_reached_in_proportion() {
+        let curve = |rate: f64| -> Vec<(usize, f64)> {
+            (0..100)
+                .map(|t| (t, 1.0 / (1.0 + rate * t as f64)))
+                .collect()
+        };
+        let runs = vec![
+            run(InitMethod::Kaiming, 1, &curve(1.0)),
+            run(InitMethod::Pythia, 1, &curve(2.0)),
+        ];
+        let half = steps_to_baseline_fraction(&runs, InitMethod::Kaiming, 0.5, 100);
+        let pythia = half.iter().find(|r| r.init == InitMethod::Pythia).unwrap();
+        // Kaiming's loss at step 49 is reached by the twice-as-fast init at step 24.5.
+        assert!((pythia.steps.unwrap() - 24.5).abs() < 1e-9, "{pythia:?}");
+        // The baseline has not been trained to 200 steps: no target yet.
+        let later = steps_to_baseline_fraction(&runs, InitMethod::Kaiming, 1.0, 200);
+        assert!(later.iter().all(|r| r.steps.is_none()));
+        assert_eq!(loss_at(&[(0, 4.0), (10, 2.0)], 5.0), Some(3.0));
+        assert_eq!(loss_at(&[(0, 4.0), (10, 2.0)], 11.0), None);
     }
 
     #[test]
