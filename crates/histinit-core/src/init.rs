@@ -2,13 +2,15 @@
 //! (stream = the tensor's index), so the same seed gives bitwise-identical weights on
 //! every backend and platform, and the browser and the CLI start from the same model.
 
+use rand::distr::Open01;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Normal, Uniform};
+use rand_distr::{Distribution, Normal, StandardNormal, StudentT, Uniform};
 use serde::{Deserialize, Serialize};
 
 use crate::config::ModelConfig;
 use crate::error::{ConfigError, InitError};
+use crate::histogram::{best_fit, Family, TensorHistogram};
 use crate::params::{param_specs, HostTensor, ParamSpec, Role, Weights};
 
 /// The initializations histinit compares.
@@ -29,6 +31,9 @@ pub enum InitMethod {
     Empirical,
     /// A Gaussian with the trained tensor's mean and std (controls for scale vs shape).
     GaussianMatched,
+    /// The best-fitting (smallest KS) family of a small zoo (normal, logistic, Laplace,
+    /// Student-t, Johnson SU) fitted to the role: can a standard law replace the table?
+    Parametric,
     /// The trained tensor's own values, randomly permuted (keeps the exact marginal,
     /// destroys structure).
     Permuted,
@@ -37,12 +42,13 @@ pub enum InitMethod {
 }
 
 impl InitMethod {
-    pub const ALL: [InitMethod; 7] = [
+    pub const ALL: [InitMethod; 8] = [
         InitMethod::Kaiming,
         InitMethod::HeNormal,
         InitMethod::Pythia,
         InitMethod::Empirical,
         InitMethod::GaussianMatched,
+        InitMethod::Parametric,
         InitMethod::Permuted,
         InitMethod::Trained,
     ];
@@ -54,6 +60,7 @@ impl InitMethod {
             InitMethod::Pythia => "pythia",
             InitMethod::Empirical => "empirical",
             InitMethod::GaussianMatched => "gaussian-matched",
+            InitMethod::Parametric => "parametric",
             InitMethod::Permuted => "permuted",
             InitMethod::Trained => "trained",
         }
@@ -67,7 +74,7 @@ impl InitMethod {
                 field: "init",
                 value: text.to_string(),
                 expected:
-                    "kaiming, he-normal, pythia, empirical, gaussian-matched, permuted, trained",
+                    "kaiming, he-normal, pythia, empirical, gaussian-matched, parametric, permuted, trained",
             })
     }
 
@@ -126,6 +133,8 @@ pub trait WeightSource {
     fn moments(&self, spec: &ParamSpec) -> Option<(f64, f64)>;
     /// The trained values themselves (same shape as the spec), where available.
     fn values(&self, spec: &ParamSpec) -> Option<Vec<f32>>;
+    /// The fitted family `parametric` draws from, already scaled for the tensor.
+    fn family(&self, spec: &ParamSpec) -> Option<Family>;
 }
 
 /// Trained weights used as a source: exact values, moments and quantiles.
@@ -163,6 +172,23 @@ impl WeightSource for Weights {
     fn values(&self, spec: &ParamSpec) -> Option<Vec<f32>> {
         self.get(&spec.name).map(|tensor| tensor.values.clone())
     }
+
+    /// The zoo fitted to this tensor alone (trained weights carry no role pooling).
+    fn family(&self, spec: &ParamSpec) -> Option<Family> {
+        let tensor = self.get(&spec.name)?;
+        let histogram = TensorHistogram::from_values(
+            &spec.name,
+            spec.role,
+            spec.layer,
+            1,
+            &tensor.shape,
+            spec.fan_in.max(1),
+            &tensor.values,
+        )
+        .ok()?
+        .with_fits();
+        best_fit(&histogram.fits).map(|fit| fit.family)
+    }
 }
 
 pub fn mean_std(values: &[f32]) -> (f64, f64) {
@@ -194,6 +220,16 @@ pub fn kaiming_uniform_bound(fan_in: usize) -> f64 {
 /// Standard deviation of He-normal: sqrt(2 / fan_in).
 pub fn he_normal_std(fan_in: usize) -> f64 {
     (2.0 / fan_in as f64).sqrt()
+}
+
+/// The standard deviation `pythia` gives the tensor (0 where it is a constant): the
+/// scale the `shape-only` rule puts a histogram's standardized shape at.
+pub fn pythia_std(spec: &ParamSpec, config: &ModelConfig) -> f64 {
+    match standard_law(InitMethod::Pythia, spec, config) {
+        Law::Constant(_) => 0.0,
+        Law::Normal(std) => std,
+        Law::Uniform(bound) => bound / 3f64.sqrt(),
+    }
 }
 
 /// One tensor's values under a standard (source-free) init.
@@ -258,6 +294,56 @@ pub fn quantile_at(knots: &[(f64, f64)], u: f64) -> f64 {
     v0 + (v1 - v0) * (u - p0) / (p1 - p0)
 }
 
+/// Draws from a fitted family: inverse CDF for the logistic and Laplace laws, a normal
+/// transform for Johnson SU, rand_distr's samplers for the normal and Student-t. A
+/// zero scale is a point mass.
+pub fn sample_family(
+    family: &Family,
+    count: usize,
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<f32>, String> {
+    family.check()?;
+    if let Some(loc) = family.point_mass() {
+        return Ok(vec![loc as f32; count]);
+    }
+    let values = match *family {
+        Family::Normal { loc, scale } => {
+            let normal = Normal::new(loc, scale).map_err(|err| err.to_string())?;
+            (0..count).map(|_| normal.sample(rng) as f32).collect()
+        }
+        Family::Logistic { loc, scale } => (0..count)
+            .map(|_| {
+                let u: f64 = rng.sample(Open01);
+                (loc + scale * (u / (1.0 - u)).ln()) as f32
+            })
+            .collect(),
+        Family::Laplace { loc, scale } => (0..count)
+            .map(|_| {
+                let c = rng.sample::<f64, _>(Open01) - 0.5;
+                (loc - scale * c.signum() * (1.0 - 2.0 * c.abs()).ln()) as f32
+            })
+            .collect(),
+        Family::StudentT { loc, scale, dof } => {
+            let t = StudentT::new(dof).map_err(|err| err.to_string())?;
+            (0..count)
+                .map(|_| (loc + scale * t.sample(rng)) as f32)
+                .collect()
+        }
+        Family::JohnsonSu {
+            xi,
+            lambda,
+            gamma,
+            delta,
+        } => (0..count)
+            .map(|_| {
+                let z: f64 = StandardNormal.sample(rng);
+                (xi + lambda * ((z - gamma) / delta).sinh()) as f32
+            })
+            .collect(),
+    };
+    Ok(values)
+}
+
 fn permute(mut values: Vec<f32>, rng: &mut ChaCha8Rng) -> Vec<f32> {
     // Fisher–Yates, written out so the order depends only on the ChaCha stream.
     for i in (1..values.len()).rev() {
@@ -306,6 +392,15 @@ fn tensor_values(
                 reason: format!("mean {mean}, std {std}: {err}"),
             })?;
             (0..count).map(|_| normal.sample(rng) as f32).collect()
+        }
+        InitMethod::Parametric => {
+            let family = source
+                .family(spec)
+                .ok_or_else(|| missing("fitted family"))?;
+            sample_family(&family, count, rng).map_err(|reason| InitError::BadSource {
+                tensor: spec.name.clone(),
+                reason: format!("{} fit: {reason}", family.name()),
+            })?
         }
         InitMethod::Permuted | InitMethod::Trained => {
             let values = source
