@@ -5,7 +5,8 @@ import { clear, download, el, errorText, formatNumber, yieldToBrowser } from './
 import { buildQuery, isUrl, withBackend, withoutBackend } from './link.js';
 import { fetchBytes, fileBytes, fileKind, loadIndex, shippedUrl } from './sources.js';
 
-const REDRAW_MS = 250; // charts at most four times a second
+const REDRAW_MS = 250; // charts at most four times a second...
+const DRAW_SHARE = 0.2; // ...and drawing at most a fifth of the time (it blocks the page)
 const SNAPSHOT_EVERY = 25; // steps between weight read-backs for the distribution chart
 const SAMPLE_EVERY = 100; // steps between text samples
 const SAMPLE_LENGTH = 120; // characters per sample
@@ -90,6 +91,7 @@ const state = {
   inFlight: false, // a session call is pending: draw later, not now
   redrawWanted: false,
   lastDraw: 0,
+  drawMs: 0, // how long the last redraw took
   nextSnapshot: SNAPSHOT_EVERY,
   nextSample: SAMPLE_EVERY,
   stepsPerSecond: 0,
@@ -288,6 +290,12 @@ function applyConfig(parsed) {
 
 /** The form as link pairs, in the order parse_link writes them. */
 function formPairs() {
+  // Warmup longer than the run makes the whole link invalid: shorten it instead.
+  const steps = Number(ui.steps.value);
+  if (Number.isInteger(steps) && steps > 0 && Number(ui.warmup.value) > steps) {
+    ui.warmup.value = steps;
+    addMessage(`Warmup shortened to ${steps} steps: it cannot be longer than the run.`);
+  }
   let source = null;
   if (ui.source.value === '@url') source = ui.sourceUrl.value.trim();
   else if (ui.source.value !== '@file') source = ui.source.value;
@@ -607,7 +615,8 @@ async function trainLoop(token) {
       statusLine('Done');
       return;
     }
-    if (state.redrawWanted || now - state.lastDraw > REDRAW_MS) {
+    const interval = Math.max(REDRAW_MS, state.drawMs / DRAW_SHARE);
+    if (state.redrawWanted || now - state.lastDraw > interval) {
       redraw();
       statusLine('Training');
     }
@@ -776,7 +785,7 @@ function redraw() {
     return;
   }
   state.redrawWanted = false;
-  state.lastDraw = performance.now();
+  const started = performance.now();
   const session = state.session;
   try {
     fitCanvas(ui.lossChart);
@@ -790,6 +799,8 @@ function redraw() {
     console.warn('drawing failed', error);
   }
   updateTable();
+  state.lastDraw = performance.now();
+  state.drawMs = state.lastDraw - started;
 }
 
 function drawPlaceholders() {

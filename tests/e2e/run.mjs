@@ -38,7 +38,8 @@ const wantScreenshot = flags.has('--screenshot');
 
 const CPU_LINK = 'preset=nano&inits=kaiming,pythia&steps=30&batch=8&context=64&eval_every=10&backend=cpu';
 const CPU_STEPS = 30;
-const WEBGPU_LINK = 'preset=nano&inits=pythia&steps=3&batch=8&context=64&eval_every=10&backend=webgpu';
+// warmup=0: a warmup longer than the run makes the link invalid.
+const WEBGPU_LINK = 'preset=nano&inits=pythia&steps=3&warmup=0&batch=8&context=64&eval_every=10&backend=webgpu';
 
 // ---------------------------------------------------------------- tiny test harness
 
@@ -70,8 +71,9 @@ async function openPage(context, base, query, mock = null) {
   const page = await context.newPage();
   page.problems = [];
   page.on('console', (message) => {
-    // Failed requests are judged below, by URL.
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
+    // Failed requests are judged below, by URL; CSP violations by their own check.
+    const text = message.text();
+    if (message.type() === 'error' && !text.startsWith('Failed to load resource') && !text.includes('Content Security Policy')) {
       page.problems.push(`console: ${message.text()}`);
     }
   });
@@ -94,7 +96,8 @@ async function openPage(context, base, query, mock = null) {
   await page.addInitScript(() => {
     globalThis.__cspViolations = [];
     document.addEventListener('securitypolicyviolation', (event) => {
-      globalThis.__cspViolations.push(`${event.violatedDirective}: ${event.blockedURI}`);
+      const where = `${event.sourceFile.replace(location.origin, '')}:${event.lineNumber}`;
+      globalThis.__cspViolations.push(`${event.violatedDirective} (${event.blockedURI || 'inline'}) at ${where}`);
     });
   });
   page.navigatedAt = Date.now();
@@ -188,8 +191,12 @@ async function tableRows(page) {
   return page.$$eval('#results tbody tr', (rows) => rows.map((row) => [...row.cells].map((cell) => cell.textContent.trim())));
 }
 
+/** CSP violations so far, each distinct one once with its count. */
 async function cspViolations(page) {
-  return page.evaluate(() => globalThis.__cspViolations ?? []);
+  const all = await page.evaluate(() => globalThis.__cspViolations ?? []);
+  const counts = new Map();
+  for (const violation of all) counts.set(violation, (counts.get(violation) ?? 0) + 1);
+  return [...counts].map(([violation, count]) => `${violation} ×${count}`);
 }
 
 function relativeDifference(a, b) {
@@ -201,6 +208,7 @@ function relativeDifference(a, b) {
 async function realChecks(context, base) {
   let copiedLink = null;
   let firstRun = null;
+  let cpuViolations = null;
 
   await check('CPU run: two inits train, curves drawn, table filled, loss falls', async () => {
     const page = await openPage(context, base, CPU_LINK);
@@ -243,9 +251,9 @@ async function realChecks(context, base) {
     assert(csv.split('\n').length > CPU_STEPS, `export_csv has a line per step (${csv.split('\n').length} lines)`);
     const samples = await page.locator('#samples .sample pre').allTextContents();
     assert(samples.length === 2 && samples.every((text) => text.length > 0), `a text sample per run (${samples.length})`);
-    assert((await cspViolations(page)).length === 0, `no CSP violations: ${await cspViolations(page)}`);
     assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
     await page.screenshot({ path: join(OUT, 'cpu-run.png'), fullPage: true });
+    cpuViolations = await cspViolations(page);
 
     // Copy link: the clipboard (permission granted) or the read-only fallback field.
     await page.click('#copy-link');
@@ -257,6 +265,11 @@ async function realChecks(context, base) {
     assert(copiedLink === page.url(), `copied link is the page's URL (${copiedLink})`);
     firstRun = runs;
     await page.close();
+  });
+
+  await check('CSP: training and drawing break no rule (no inline styles or scripts)', async () => {
+    assert(cpuViolations !== null, 'the CPU run finished');
+    assert(cpuViolations.length === 0, `CSP violations during the CPU run: ${cpuViolations.join('; ')}`);
   });
 
   await check('Copied link reproduces the run (first losses equal within 1e-5)', async () => {
