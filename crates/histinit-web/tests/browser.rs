@@ -69,3 +69,49 @@ async fn trains_on_webgpu_like_native() {
     // Another backend's float rounding drifts over training: the first steps match.
     check(&result, 5);
 }
+
+#[wasm_bindgen_test]
+async fn a_session_trains_two_inits_side_by_side_on_the_cpu() {
+    use histinit_web::session::{step_run, SessionState};
+    let link = "?preset=nano&inits=kaiming,pythia&steps=8&batch=4&context=32&warmup=1&eval_every=4&backend=cpu";
+    let mut state = SessionState::new(link, BackendKind::Cpu).unwrap();
+    state.prepare(histinit_core::cpu_device()).unwrap();
+    let state = std::cell::RefCell::new(state);
+    loop {
+        let next = state.borrow().next_run();
+        let Some(index) = next else { break };
+        step_run(&state, index).await.unwrap();
+    }
+    let state = state.borrow();
+    for run in &state.runs {
+        let val: Vec<f64> = run.points.iter().filter_map(|p| p.val_loss).collect();
+        assert_eq!(val.len(), 3, "{}", run.label);
+        assert!(val.iter().all(|v| v.is_finite()));
+        assert!(val[2] < val[0], "{}: {val:?}", run.label);
+    }
+    assert!(state.result_rows().iter().all(|row| row.status == "done"));
+}
+
+#[wasm_bindgen_test]
+fn links_are_read_forgivingly_in_the_browser() {
+    use histinit_core::experiment::ExperimentConfig;
+    let (config, warnings) = ExperimentConfig::from_query_lenient(
+        "?preset=huge&lr=abc&inits=kaiming,%3Cscript%3E&steps=40",
+    );
+    assert_eq!(config.train.steps, 40);
+    assert_eq!(config.preset, "nano");
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    let again = ExperimentConfig::from_query(&config.to_query()).unwrap();
+    assert_eq!(again, config);
+}
+
+#[wasm_bindgen_test]
+fn gpu_errors_in_the_log_are_kept_for_the_next_step() {
+    histinit_web::start();
+    assert_eq!(histinit_web::take_gpu_error(), None);
+    log::error!(target: "wgpu_core::device", "Invalid ShaderModule \"matmul\"");
+    log::error!(target: "histinit", "not a GPU error");
+    let error = histinit_web::take_gpu_error().expect("the GPU error was kept");
+    assert!(error.contains("Invalid ShaderModule"), "{error}");
+    assert_eq!(histinit_web::take_gpu_error(), None);
+}

@@ -1,0 +1,321 @@
+//! The JavaScript API of the playground (see www/app.js). Everything crossing the
+//! boundary is JSON text or bytes; errors are `Error`s with a message a user can act on.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use histinit_core::burn::tensor::Device;
+use histinit_core::config::PRESETS;
+use histinit_core::experiment::ExperimentConfig;
+use histinit_core::params::{param_specs, Role};
+use histinit_core::{InitMethod, ModelConfig};
+use js_sys::Promise;
+use plotters::prelude::*;
+use plotters_canvas::CanvasBackend;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+use web_sys::HtmlCanvasElement;
+
+use crate::charts::{colour_hex, draw_lines, Axes};
+use crate::session::{self, SessionState};
+use crate::{open_device, BackendKind};
+
+fn to_json<T: Serialize>(value: &T) -> Result<String, JsError> {
+    serde_json::to_string(value).map_err(|err| JsError::new(&err.to_string()))
+}
+
+fn reject(message: String) -> JsValue {
+    JsError::new(&message).into()
+}
+
+#[derive(Serialize)]
+struct PresetInfo {
+    name: &'static str,
+    layers: usize,
+    width: usize,
+    heads: usize,
+    context: usize,
+    parameters: usize,
+}
+
+/// The model presets with their sizes.
+#[wasm_bindgen]
+pub fn presets() -> Result<String, JsError> {
+    let list: Vec<PresetInfo> = PRESETS
+        .iter()
+        .map(|&(name, layers, width, heads, context)| PresetInfo {
+            name,
+            layers,
+            width,
+            heads,
+            context,
+            parameters: ModelConfig::preset(name)
+                .map(|config| param_specs(&config).iter().map(|s| s.numel()).sum())
+                .unwrap_or(0),
+        })
+        .collect();
+    to_json(&list)
+}
+
+#[derive(Serialize)]
+struct InitInfo {
+    name: &'static str,
+    needs: &'static str,
+    description: &'static str,
+}
+
+/// The inits, what each needs and one line on what it is.
+#[wasm_bindgen]
+pub fn init_methods() -> Result<String, JsError> {
+    let list: Vec<InitInfo> = InitMethod::ALL
+        .iter()
+        .map(|&init| InitInfo {
+            name: init.name(),
+            needs: match init {
+                InitMethod::Kaiming | InitMethod::HeNormal | InitMethod::Pythia => "none",
+                InitMethod::Permuted | InitMethod::Trained => "weights",
+                _ => "histogram",
+            },
+            description: crate::describe_init(init),
+        })
+        .collect();
+    to_json(&list)
+}
+
+#[derive(Serialize)]
+struct ParsedLink {
+    query: String,
+    config: ExperimentConfig,
+    backend: &'static str,
+    warnings: Vec<String>,
+}
+
+/// Reads a link forgivingly: bad or unknown keys keep their defaults and are named in
+/// `warnings` (plain text, for `textContent`).
+#[wasm_bindgen]
+pub fn parse_link(search: &str) -> Result<String, JsError> {
+    let (config, warnings) = ExperimentConfig::from_query_lenient(search);
+    to_json(&ParsedLink {
+        query: config.to_query(),
+        backend: config.backend.name(),
+        config,
+        warnings,
+    })
+}
+
+/// Whether this browser offers a WebGPU adapter.
+#[wasm_bindgen]
+pub fn webgpu_available() -> Promise {
+    future_to_promise(async move {
+        let window = js_sys::global();
+        let navigator = js_sys::Reflect::get(&window, &"navigator".into())?;
+        let gpu = js_sys::Reflect::get(&navigator, &"gpu".into())?;
+        if gpu.is_undefined() || gpu.is_null() {
+            return Ok(false.into());
+        }
+        let request = js_sys::Reflect::get(&gpu, &"requestAdapter".into())?;
+        let request: js_sys::Function = request.dyn_into()?;
+        let promise: Promise = request.call0(&gpu)?.dyn_into()?;
+        let adapter = wasm_bindgen_futures::JsFuture::from(promise).await?;
+        Ok((!adapter.is_null() && !adapter.is_undefined()).into())
+    })
+}
+
+thread_local! {
+    /// One WebGPU device per page: Burn registers its runtime per device.
+    static WEBGPU_DEVICE: RefCell<Option<Device>> = const { RefCell::new(None) };
+}
+
+async fn device_for(backend: BackendKind) -> Result<Device, String> {
+    if backend == BackendKind::Webgpu {
+        if let Some(device) = WEBGPU_DEVICE.with(|cell| cell.borrow().clone()) {
+            return Ok(device);
+        }
+    }
+    let device = open_device(backend).await?;
+    if backend == BackendKind::Webgpu {
+        WEBGPU_DEVICE.with(|cell| *cell.borrow_mut() = Some(device.clone()));
+    }
+    Ok(device)
+}
+
+/// A set of runs trained side by side.
+#[wasm_bindgen]
+pub struct Session {
+    state: Rc<RefCell<SessionState>>,
+    busy: Rc<Cell<bool>>,
+}
+
+fn canvas_area(
+    canvas: HtmlCanvasElement,
+) -> Result<DrawingArea<CanvasBackend, plotters::coord::Shift>, JsError> {
+    CanvasBackend::with_canvas_object(canvas)
+        .map(|backend| backend.into_drawing_area())
+        .ok_or_else(|| JsError::new("the canvas has no 2D context"))
+}
+
+#[wasm_bindgen]
+impl Session {
+    /// `query`: a playground link's query string; `backend`: "webgpu" or "cpu".
+    #[wasm_bindgen(constructor)]
+    pub fn new(query: &str, backend: &str) -> Result<Session, JsError> {
+        let backend = BackendKind::parse(backend).map_err(|err| JsError::new(&err))?;
+        let state = SessionState::new(query, backend).map_err(|err| JsError::new(&err))?;
+        Ok(Session {
+            state: Rc::new(RefCell::new(state)),
+            busy: Rc::new(Cell::new(false)),
+        })
+    }
+
+    pub fn add_histogram(&self, bytes: &[u8], label: &str) -> Result<(), JsError> {
+        self.state
+            .borrow_mut()
+            .add_histogram(bytes, label)
+            .map_err(|err| JsError::new(&err))
+    }
+
+    pub fn add_weights(&self, bytes: &[u8], label: &str) -> Result<(), JsError> {
+        self.state
+            .borrow_mut()
+            .add_weights(bytes, label)
+            .map_err(|err| JsError::new(&err))
+    }
+
+    /// Opens the device and draws every run's initial weights.
+    pub fn prepare(&self) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let backend = state.borrow().backend;
+            let device = device_for(backend).await.map_err(reject)?;
+            state.borrow_mut().prepare(device).map_err(reject)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    pub fn backend(&self) -> String {
+        match self.state.borrow().backend {
+            BackendKind::Webgpu => "webgpu".into(),
+            BackendKind::Cpu => "cpu".into(),
+        }
+    }
+
+    pub fn runs(&self) -> Result<String, JsError> {
+        #[derive(Serialize)]
+        struct RunInfo {
+            id: usize,
+            init: &'static str,
+            seed: u64,
+            label: String,
+            colour: String,
+        }
+        let state = self.state.borrow();
+        let list: Vec<RunInfo> = state
+            .runs
+            .iter()
+            .enumerate()
+            .map(|(id, run)| RunInfo {
+                id,
+                init: run.init.name(),
+                seed: run.seed,
+                label: run.label.clone(),
+                colour: colour_hex(run.colour),
+            })
+            .collect();
+        to_json(&list)
+    }
+
+    /// Advances the run that is furthest behind by one step.
+    pub fn step(&self) -> Promise {
+        let state = self.state.clone();
+        let busy = self.busy.clone();
+        future_to_promise(async move {
+            if !state.borrow().is_prepared() {
+                return Err(reject("call prepare() before step()".into()));
+            }
+            if busy.replace(true) {
+                return Err(reject("a step is already running: await it first".into()));
+            }
+            let started = web_time::Instant::now();
+            let next = state.borrow().next_run();
+            let result = match next {
+                Some(index) => session::step_run(&state, index).await,
+                None => Err("every run is finished".into()),
+            };
+            busy.set(false);
+            let report = result.map_err(reject)?;
+            let mut value = serde_json::to_value(&report).map_err(|err| reject(err.to_string()))?;
+            value["ms"] = serde_json::json!(started.elapsed().as_secs_f64() * 1e3);
+            Ok(JsValue::from_str(&value.to_string()))
+        })
+    }
+
+    pub fn draw_loss(&self, canvas: HtmlCanvasElement, log_steps: bool) -> Result<(), JsError> {
+        let series = self.state.borrow().loss_series();
+        let axes = Axes {
+            title: "Loss (nats per byte)",
+            x_label: "step",
+            y_label: "loss",
+            log_x: log_steps,
+            log_y: false,
+        };
+        draw_lines(&canvas_area(canvas)?, axes, &series).map_err(|err| JsError::new(&err))
+    }
+
+    pub fn draw_grads(&self, canvas: HtmlCanvasElement) -> Result<(), JsError> {
+        let series = self.state.borrow().grad_series();
+        let axes = Axes {
+            title: "Gradient norm (before clipping)",
+            x_label: "step",
+            y_label: "global norm",
+            log_x: true,
+            log_y: true,
+        };
+        draw_lines(&canvas_area(canvas)?, axes, &series).map_err(|err| JsError::new(&err))
+    }
+
+    pub fn draw_distribution(&self, canvas: HtmlCanvasElement, role: &str) -> Result<(), JsError> {
+        let role =
+            Role::parse(role).ok_or_else(|| JsError::new(&format!("unknown role '{role}'")))?;
+        let series = self.state.borrow().distribution_series(role);
+        let title = format!("Weights of role {} (density)", role.name());
+        let axes = Axes {
+            title: &title,
+            x_label: "weight value",
+            y_label: "density",
+            log_x: false,
+            log_y: false,
+        };
+        draw_lines(&canvas_area(canvas)?, axes, &series).map_err(|err| JsError::new(&err))
+    }
+
+    /// Reads the current weights back (asynchronously) for the distribution chart.
+    pub fn snapshot_weights(&self) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            session::snapshot(&state).await.map_err(reject)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    pub fn results(&self) -> Result<String, JsError> {
+        to_json(&self.state.borrow().result_rows())
+    }
+
+    pub fn samples(&self, length: usize) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let samples = session::samples(&state, length).await.map_err(reject)?;
+            let text = serde_json::to_string(&samples).map_err(|err| reject(err.to_string()))?;
+            Ok(JsValue::from_str(&text))
+        })
+    }
+
+    pub fn export_csv(&self) -> String {
+        self.state.borrow().export_csv()
+    }
+
+    pub fn export_json(&self) -> String {
+        self.state.borrow().export_json()
+    }
+}

@@ -1,0 +1,654 @@
+//! A playground session: several runs (inits × seeds) of one experiment, advanced one
+//! step at a time from JavaScript, with everything the page draws and exports.
+//!
+//! All runs with the same seed draw the same batches and every run is evaluated on the
+//! same validation batches: only the init differs between paired runs.
+
+use std::sync::OnceLock;
+
+use histinit_core::burn::tensor::Device;
+use histinit_core::checkpoint::weights_from_safetensors;
+use histinit_core::config::ModelConfig;
+use histinit_core::data::{bundled_corpus, Batch, BatchSampler, Corpus, Split};
+use histinit_core::experiment::{
+    curves_csv, is_eval_step, pick_source, CurvePoint, ExperimentConfig, RunResult, RunStatus,
+};
+use histinit_core::generate::sample_text;
+use histinit_core::histogram::{HistogramFile, HistogramSource};
+use histinit_core::init::{init_weights, WeightSource};
+use histinit_core::params::{param_specs, Role, Weights};
+use histinit_core::stats::{mean_and_spread, steps_to_baseline_fraction, summarize};
+use histinit_core::train::{read_scalar_async, Trainer};
+use histinit_core::InitMethod;
+use serde::Serialize;
+
+use crate::charts::{colour_hex, density, Series};
+use crate::BackendKind;
+
+/// The corpus is decompressed and split once per page, for every session.
+fn shared_corpus() -> Result<&'static Corpus, String> {
+    static CORPUS: OnceLock<Result<Corpus, String>> = OnceLock::new();
+    CORPUS
+        .get_or_init(|| {
+            let text = bundled_corpus().map_err(|err| err.to_string())?;
+            // The largest context any preset allows, so one corpus serves them all.
+            Corpus::new(&text, 1024).map_err(|err| err.to_string())
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+pub struct Run {
+    pub init: InitMethod,
+    pub seed: u64,
+    pub label: String,
+    pub colour: usize,
+    trainer: Trainer,
+    sampler: BatchSampler<'static>,
+    pub points: Vec<CurvePoint>,
+    pub status: RunStatus,
+    pub finished: bool,
+    /// Weights read back for the distribution chart.
+    pub snapshot: Option<Weights>,
+}
+
+impl Run {
+    pub fn result(&self) -> RunResult {
+        RunResult {
+            init: self.init,
+            seed: self.seed,
+            status: self.status.clone(),
+            points: self.points.clone(),
+        }
+    }
+}
+
+/// What one `step` did, as the page receives it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub run: usize,
+    pub step: usize,
+    pub train_loss: Option<f64>,
+    pub val_loss: Option<f64>,
+    pub grad_norm: Option<f64>,
+    pub diverged: bool,
+    pub done: bool,
+}
+
+/// One row of the results table (per init, over its seeds).
+#[derive(Debug, Clone, Serialize)]
+pub struct ResultRow {
+    pub init: InitMethod,
+    pub label: String,
+    pub colour: String,
+    pub seeds: usize,
+    pub step: usize,
+    pub current_val: Option<f64>,
+    pub current_val_spread: Option<f64>,
+    pub best_val: Option<f64>,
+    pub steps_to_25: Option<f64>,
+    pub steps_to_50: Option<f64>,
+    pub steps_to_100: Option<f64>,
+    pub speedup: Option<f64>,
+    pub status: &'static str,
+}
+
+pub struct SessionState {
+    pub config: ExperimentConfig,
+    pub model_config: ModelConfig,
+    pub backend: BackendKind,
+    pub histogram: Option<(HistogramFile, String)>,
+    pub weights: Option<(Weights, String)>,
+    pub runs: Vec<Run>,
+    eval_batches: Vec<Batch>,
+    device: Option<Device>,
+}
+
+/// The baseline every init is compared with: kaiming where it runs, else the first.
+pub fn baseline_of(config: &ExperimentConfig) -> InitMethod {
+    if config.inits.contains(&InitMethod::Kaiming) {
+        InitMethod::Kaiming
+    } else {
+        config.inits[0]
+    }
+}
+
+impl SessionState {
+    pub fn new(query: &str, backend: BackendKind) -> Result<Self, String> {
+        let config = ExperimentConfig::from_query(query).map_err(|err| err.to_string())?;
+        let model_config = config.validate().map_err(|err| err.to_string())?;
+        Ok(Self {
+            config,
+            model_config,
+            backend,
+            histogram: None,
+            weights: None,
+            runs: Vec::new(),
+            eval_batches: Vec::new(),
+            device: None,
+        })
+    }
+
+    pub fn add_histogram(&mut self, bytes: &[u8], label: &str) -> Result<(), String> {
+        let file = HistogramFile::parse(bytes)
+            .map_err(|err| format!("histogram '{label}' cannot be used: {err}"))?;
+        self.histogram = Some((file, label.to_string()));
+        Ok(())
+    }
+
+    pub fn add_weights(&mut self, bytes: &[u8], label: &str) -> Result<(), String> {
+        let weights = weights_from_safetensors(bytes)
+            .map_err(|err| format!("weights '{label}' cannot be used: {err}"))?;
+        self.weights = Some((weights, label.to_string()));
+        Ok(())
+    }
+
+    /// Draws every run's initial weights and builds its trainer on `device`.
+    pub fn prepare(&mut self, device: Device) -> Result<(), String> {
+        let corpus = shared_corpus()?;
+        let train = &self.config.train;
+        self.eval_batches = corpus.eval_batches(train.eval_batches, train.batch, train.context);
+        let histogram_source = match &self.histogram {
+            Some((file, label)) => Some(
+                HistogramSource::new(file.clone(), self.config.scale, self.model_config.clone())
+                    .map_err(|err| format!("histogram '{label}': {err}"))?,
+            ),
+            None => None,
+        };
+        let mut runs = Vec::new();
+        for seed in self.config.seed_list() {
+            for (index, &init) in self.config.inits.iter().enumerate() {
+                let source = pick_source(
+                    init,
+                    histogram_source.as_ref().map(|s| s as &dyn WeightSource),
+                    self.weights.as_ref().map(|(w, _)| w as &dyn WeightSource),
+                );
+                if init.needs_source() && source.is_none() {
+                    return Err(format!(
+                        "'{}' needs {}: choose a histogram source first",
+                        init.name(),
+                        if matches!(init, InitMethod::Permuted | InitMethod::Trained) {
+                            "a teacher's weights (a shipped source with weights)"
+                        } else {
+                            "a histogram"
+                        }
+                    ));
+                }
+                let weights = init_weights(&self.model_config, init, seed, source)
+                    .map_err(|err| format!("{}: {err}", init.name()))?;
+                let trainer = Trainer::new(
+                    self.model_config.clone(),
+                    train.clone(),
+                    &weights,
+                    device.clone(),
+                )
+                .map_err(|err| format!("{}: {err}", init.name()))?;
+                let label = if self.config.seeds > 1 {
+                    format!("{} (seed {seed})", init.name())
+                } else {
+                    init.name().to_string()
+                };
+                runs.push(Run {
+                    init,
+                    seed,
+                    label,
+                    colour: index,
+                    trainer,
+                    sampler: corpus.sampler(Split::Student, train.context, seed),
+                    points: Vec::new(),
+                    status: RunStatus::Completed,
+                    finished: false,
+                    snapshot: Some(weights),
+                });
+            }
+        }
+        self.runs = runs;
+        self.device = Some(device);
+        Ok(())
+    }
+
+    pub fn is_prepared(&self) -> bool {
+        self.device.is_some()
+    }
+
+    /// The run to advance next: the unfinished one that is furthest behind, so the
+    /// curves grow together.
+    pub fn next_run(&self) -> Option<usize> {
+        self.runs
+            .iter()
+            .enumerate()
+            .filter(|(_, run)| !run.finished)
+            .min_by_key(|(index, run)| (run.points.len(), *index))
+            .map(|(index, _)| index)
+    }
+
+    pub fn all_done(&self) -> bool {
+        self.runs.iter().all(|run| run.finished)
+    }
+
+    pub fn results(&self) -> Vec<RunResult> {
+        self.runs.iter().map(Run::result).collect()
+    }
+
+    pub fn result_rows(&self) -> Vec<ResultRow> {
+        let results = self.results();
+        let baseline = baseline_of(&self.config);
+        let total = self.config.train.steps;
+        let summary = summarize(&results, baseline);
+        let fraction = |f: f64| steps_to_baseline_fraction(&results, baseline, f, total);
+        let (quarter, half, full) = (fraction(0.25), fraction(0.5), fraction(1.0));
+        let pick = |list: &[histinit_core::stats::FractionReach], init| {
+            list.iter().find(|r| r.init == init).and_then(|r| r.steps)
+        };
+        self.config
+            .inits
+            .iter()
+            .enumerate()
+            .map(|(index, &init)| {
+                let own: Vec<&Run> = self.runs.iter().filter(|run| run.init == init).collect();
+                let currents: Vec<f64> = own
+                    .iter()
+                    .filter_map(|run| run.points.iter().rev().find_map(|p| p.val_loss))
+                    .collect();
+                let bests: Vec<f64> = own
+                    .iter()
+                    .filter_map(|run| {
+                        run.points
+                            .iter()
+                            .filter_map(|p| p.val_loss)
+                            .filter(|v| v.is_finite())
+                            .min_by(f64::total_cmp)
+                    })
+                    .collect();
+                let (current, spread) = mean_and_spread(&currents);
+                let diverged = own
+                    .iter()
+                    .any(|run| matches!(run.status, RunStatus::Diverged { .. }));
+                let speedup = summary
+                    .inits
+                    .iter()
+                    .find(|s| s.init == init)
+                    .and_then(|s| s.speedup)
+                    .filter(|_| own.iter().all(|run| run.finished));
+                ResultRow {
+                    init,
+                    label: init.name().to_string(),
+                    colour: colour_hex(index),
+                    seeds: own.len(),
+                    step: own.iter().map(|run| run.points.len()).min().unwrap_or(0),
+                    current_val: current.is_finite().then_some(current),
+                    current_val_spread: (currents.len() > 1).then_some(spread),
+                    best_val: (!bests.is_empty()).then(|| mean_and_spread(&bests).0),
+                    steps_to_25: pick(&quarter, init),
+                    steps_to_50: pick(&half, init),
+                    steps_to_100: pick(&full, init),
+                    speedup,
+                    status: if diverged {
+                        "diverged"
+                    } else if own.iter().all(|run| run.finished) {
+                        "done"
+                    } else {
+                        "running"
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// Loss chart series: per init, the validation loss (mean over seeds, with a
+    /// min–max band when there are several) and the training loss (faint, smoothed).
+    pub fn loss_series(&self) -> Vec<Series> {
+        let mut series = Vec::new();
+        for (index, &init) in self.config.inits.iter().enumerate() {
+            let own: Vec<&Run> = self.runs.iter().filter(|run| run.init == init).collect();
+            let train: Vec<Vec<(f64, f64)>> = own
+                .iter()
+                .map(|run| {
+                    smoothed(
+                        &run.points
+                            .iter()
+                            .map(|p| (p.step as f64 + 1.0, p.train_loss))
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .collect();
+            let val: Vec<Vec<(f64, f64)>> = own
+                .iter()
+                .map(|run| {
+                    run.points
+                        .iter()
+                        .filter_map(|p| p.val_loss.map(|v| (p.step as f64 + 1.0, v)))
+                        .collect()
+                })
+                .collect();
+            let (train_mean, _) = mean_band(&train);
+            let (val_mean, val_band) = mean_band(&val);
+            series.push(Series {
+                faint: true,
+                ..Series::line("", index, train_mean)
+            });
+            let label = if own.len() > 1 {
+                format!("{} val (mean, min–max of {} seeds)", init.name(), own.len())
+            } else {
+                format!("{} val (train faint)", init.name())
+            };
+            series.push(Series {
+                band: if own.len() > 1 { val_band } else { Vec::new() },
+                ..Series::line(label, index, val_mean)
+            });
+        }
+        series
+    }
+
+    /// Gradient-norm series (mean over seeds) for the early steps.
+    pub fn grad_series(&self) -> Vec<Series> {
+        self.config
+            .inits
+            .iter()
+            .enumerate()
+            .map(|(index, &init)| {
+                let curves: Vec<Vec<(f64, f64)>> = self
+                    .runs
+                    .iter()
+                    .filter(|run| run.init == init)
+                    .map(|run| {
+                        run.points
+                            .iter()
+                            .map(|p| (p.step as f64 + 1.0, p.grad_norm))
+                            .collect()
+                    })
+                    .collect();
+                Series::line(init.name(), index, mean_band(&curves).0)
+            })
+            .collect()
+    }
+
+    /// Density of each init's current weights of `role` (first seed), against the
+    /// histogram source's pooled entry for the role, on a common range.
+    pub fn distribution_series(&self, role: Role) -> Vec<Series> {
+        let specs: Vec<_> = param_specs(&self.model_config)
+            .into_iter()
+            .filter(|spec| spec.role == role)
+            .collect();
+        let mut per_init: Vec<(usize, InitMethod, Vec<f32>)> = Vec::new();
+        for (index, &init) in self.config.inits.iter().enumerate() {
+            let Some(run) = self.runs.iter().find(|run| run.init == init) else {
+                continue;
+            };
+            let Some(snapshot) = &run.snapshot else {
+                continue;
+            };
+            let values: Vec<f32> = specs
+                .iter()
+                .filter_map(|spec| snapshot.get(&spec.name))
+                .flat_map(|tensor| tensor.values.iter().copied())
+                .filter(|v| v.is_finite())
+                .collect();
+            per_init.push((index, init, values));
+        }
+        let target = self.histogram.as_ref().and_then(|(file, label)| {
+            let entry = file.pooled(role)?;
+            let edges = &entry.bins.edges;
+            let total: f64 = entry.bins.counts.iter().map(|&c| c as f64).sum();
+            if edges.len() < 2 || total <= 0.0 {
+                return None;
+            }
+            let points: Vec<(f64, f64)> = entry
+                .bins
+                .counts
+                .iter()
+                .enumerate()
+                .map(|(i, &c)| {
+                    let width = edges[i + 1] - edges[i];
+                    (
+                        (edges[i] + edges[i + 1]) / 2.0,
+                        c as f64 / total / width.max(1e-30),
+                    )
+                })
+                .collect();
+            Some((format!("target: {label}"), points, entry.quantiles.clone()))
+        });
+        // A common range: the 0.1% and 99.9% quantiles of everything shown, so one
+        // outlier does not squash the shapes.
+        let mut all: Vec<f32> = per_init
+            .iter()
+            .flat_map(|(_, _, v)| v.iter().copied())
+            .collect();
+        let mut range = None;
+        if !all.is_empty() {
+            all.sort_by(f32::total_cmp);
+            let at = |q: f64| all[((all.len() - 1) as f64 * q) as usize] as f64;
+            range = Some((at(0.001), at(0.999)));
+        }
+        if let Some((_, _, quantiles)) = &target {
+            let value_at = |p: f64| histinit_core::init::quantile_at(&quantiles.knots(), p);
+            let (lo, hi) = (value_at(0.001), value_at(0.999));
+            range = Some(match range {
+                Some((a, b)) => (f64::min(a, lo), f64::max(b, hi)),
+                None => (lo, hi),
+            });
+        }
+        let Some((low, high)) = range else {
+            return Vec::new();
+        };
+        let mut series = Vec::new();
+        if let Some((label, points, _)) = target {
+            let points = points
+                .into_iter()
+                .filter(|(x, _)| *x >= low && *x <= high)
+                .collect();
+            series.push(Series {
+                filled: true,
+                ..Series::line(label, 6, points)
+            });
+        }
+        for (index, init, values) in per_init {
+            series.push(Series::line(
+                init.name(),
+                index,
+                density(&values, low, high, 60),
+            ));
+        }
+        series
+    }
+
+    pub fn export_json(&self) -> String {
+        let document = serde_json::json!({
+            "link": self.config.to_query(),
+            "config": self.config,
+            "backend": self.backend,
+            "histogram": self.histogram.as_ref().map(|(file, label)| serde_json::json!({
+                "label": label,
+                "source": file.source,
+            })),
+            "weights": self.weights.as_ref().map(|(_, label)| label),
+            "results": self.result_rows(),
+            "runs": self.results(),
+        });
+        serde_json::to_string_pretty(&document)
+            .unwrap_or_else(|err| format!("{{\"error\": \"{err}\"}}"))
+    }
+
+    pub fn export_csv(&self) -> String {
+        curves_csv(&self.results())
+    }
+}
+
+/// An exponential moving average, so the faint training loss reads as a trend.
+fn smoothed(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut average = None;
+    points
+        .iter()
+        .map(|&(x, y)| {
+            let next = match average {
+                Some(a) if f64::is_finite(y) => 0.9 * a + 0.1 * y,
+                _ => y,
+            };
+            average = Some(next);
+            (x, next)
+        })
+        .collect()
+}
+
+/// Pointwise mean and min–max band of curves sampled at the same x (the shortest
+/// curve sets the length, so a mean never mixes seeds that are at different steps).
+fn mean_band(curves: &[Vec<(f64, f64)>]) -> (Vec<(f64, f64)>, Vec<(f64, f64, f64)>) {
+    let length = curves.iter().map(Vec::len).min().unwrap_or(0);
+    let mut mean = Vec::with_capacity(length);
+    let mut band = Vec::with_capacity(length);
+    for i in 0..length {
+        let x = curves[0][i].0;
+        let ys: Vec<f64> = curves.iter().map(|c| c[i].1).collect();
+        let (m, _) = mean_and_spread(&ys);
+        let low = ys.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        mean.push((x, m));
+        band.push((x, low, high));
+    }
+    (mean, band)
+}
+
+/// Advances `run` by one step: the training step, the evaluation when one is due, and
+/// the read-back, which is awaited without holding the session borrowed.
+pub async fn step_run(
+    state: &std::cell::RefCell<SessionState>,
+    index: usize,
+) -> Result<StepReport, String> {
+    let (pending, eval, step) = {
+        let mut state = state.borrow_mut();
+        let SessionState {
+            runs,
+            eval_batches,
+            config,
+            ..
+        } = &mut *state;
+        let run = runs.get_mut(index).ok_or("no such run")?;
+        let batch = run.sampler.next_batch(config.train.batch);
+        let step = run.trainer.step_index();
+        let pending = run.trainer.step(&batch);
+        let eval = is_eval_step(&config.train, step).then(|| run.trainer.eval_loss(eval_batches));
+        (pending, eval, step)
+    };
+    let metrics = pending.read_async().await.map_err(|err| err.to_string())?;
+    let val_loss = match eval {
+        Some(tensor) => Some(
+            read_scalar_async(tensor)
+                .await
+                .map_err(|err| err.to_string())?,
+        ),
+        None => None,
+    };
+    if let Some(error) = crate::take_gpu_error() {
+        return Err(format!(
+            "the GPU rejected a kernel, so this step's numbers cannot be trusted: {error}"
+        ));
+    }
+    let mut state = state.borrow_mut();
+    let train = state.config.train.clone();
+    let run = state.runs.get_mut(index).ok_or("no such run")?;
+    let point = CurvePoint {
+        step,
+        tokens: (step + 1) * train.batch * train.context,
+        train_loss: metrics.train_loss,
+        val_loss,
+        lr: metrics.lr,
+        grad_norm: metrics.grad_norm,
+        role_grad_norms: metrics.role_grad_norms.clone(),
+    };
+    let finite = metrics.is_finite() && val_loss.is_none_or(f64::is_finite);
+    run.points.push(point);
+    if !finite {
+        run.status = RunStatus::Diverged { step };
+        run.finished = true;
+    } else if run.trainer.is_done() {
+        run.finished = true;
+    }
+    let finite_or_none = |v: f64| v.is_finite().then_some(v);
+    let report = StepReport {
+        run: index,
+        step,
+        train_loss: finite_or_none(metrics.train_loss),
+        val_loss: val_loss.and_then(finite_or_none),
+        grad_norm: finite_or_none(metrics.grad_norm),
+        diverged: !finite,
+        done: false,
+    };
+    let done = state.all_done();
+    Ok(StepReport { done, ..report })
+}
+
+/// Reads every run's current weights back (first seed per init only: that is what
+/// the distribution chart shows).
+pub async fn snapshot(state: &std::cell::RefCell<SessionState>) -> Result<(), String> {
+    let jobs: Vec<(usize, histinit_core::model::NeoxModel)> = {
+        let state = state.borrow();
+        let first_seed = state.config.seed;
+        state
+            .runs
+            .iter()
+            .enumerate()
+            .filter(|(_, run)| run.seed == first_seed)
+            .map(|(index, run)| (index, run.trainer.model().clone()))
+            .collect()
+    };
+    let config = state.borrow().model_config.clone();
+    for (index, model) in jobs {
+        let weights = model
+            .to_weights_async(&config)
+            .await
+            .map_err(|err| err.to_string())?;
+        if let Some(run) = state.borrow_mut().runs.get_mut(index) {
+            run.snapshot = Some(weights);
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Sample {
+    pub run: usize,
+    pub label: String,
+    pub text: String,
+}
+
+/// A few characters from each run's model (first seed per init), after a fixed prompt.
+pub async fn samples(
+    state: &std::cell::RefCell<SessionState>,
+    length: usize,
+) -> Result<Vec<Sample>, String> {
+    let (jobs, config, device) = {
+        let state = state.borrow();
+        let first_seed = state.config.seed;
+        let jobs: Vec<(usize, String, histinit_core::model::NeoxModel)> = state
+            .runs
+            .iter()
+            .enumerate()
+            .filter(|(_, run)| run.seed == first_seed)
+            .map(|(index, run)| {
+                (
+                    index,
+                    run.init.name().to_string(),
+                    run.trainer.model().clone(),
+                )
+            })
+            .collect();
+        (jobs, state.model_config.clone(), state.device.clone())
+    };
+    let device = device.ok_or("the session is not prepared")?;
+    let mut out = Vec::new();
+    for (run, label, model) in jobs {
+        let text = sample_text(
+            &model,
+            &config,
+            &device,
+            "And God said",
+            length.min(200),
+            0.8,
+            7,
+        )
+        .await
+        .map_err(|err| err.to_string())?;
+        out.push(Sample { run, label, text });
+    }
+    Ok(out)
+}
