@@ -571,7 +571,7 @@ function resume() {
 async function pause() {
   await stopLoop();
   setButtons();
-  statusLine('Paused');
+  statusLine('paused at step');
 }
 
 async function trainLoop(token) {
@@ -612,13 +612,13 @@ async function trainLoop(token) {
     if (result.done) {
       state.done = true;
       redraw();
-      statusLine('Done');
+      statusLine('done: step');
       return;
     }
     const interval = Math.max(REDRAW_MS, state.drawMs / DRAW_SHARE);
     if (state.redrawWanted || now - state.lastDraw > interval) {
       redraw();
-      statusLine('Training');
+      statusLine('step');
     }
     await yieldToBrowser();
   }
@@ -852,14 +852,18 @@ function updateTable() {
   }
 }
 
+/** One line: where it trains (and why, after a fallback), then progress. */
 function statusLine(what) {
   const total = state.parsed?.config.train.steps ?? 0;
   const step = Math.max(0, ...Object.values(state.stepByRun));
   const parts = [];
   if (state.backendNote) parts.push(state.backendNote);
   else if (state.sessionBackend) parts.push(`Training on ${backendName(state.sessionBackend)}`);
-  parts.push(`${what}: step ${step} of ${total}`);
-  if (state.running && state.stepsPerSecond > 0) parts.push(`${state.stepsPerSecond.toFixed(1)} run-steps/s`);
+  parts.push(`${what} ${step} of ${total}`);
+  if (state.running && state.stepsPerSecond > 0) {
+    const rate = state.stepsPerSecond;
+    parts.push(`${rate < 1 ? rate.toFixed(2) : rate.toFixed(1)} steps/s over all runs`);
+  }
   setStatus(parts.join(' · '));
 }
 
