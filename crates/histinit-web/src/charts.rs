@@ -208,7 +208,7 @@ pub fn draw_lines<DB: DrawingBackend>(
 /// polyline through bin centres (the area under it is 1).
 pub fn density(values: &[f32], low: f64, high: f64, bins: usize) -> Vec<(f64, f64)> {
     let width = (high - low) / bins as f64;
-    if !(width > 0.0) || values.is_empty() {
+    if width.is_nan() || width <= 0.0 || values.is_empty() {
         return Vec::new();
     }
     let mut counts = vec![0usize; bins];

@@ -492,7 +492,10 @@ fn smoothed(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
 
 /// Pointwise mean and min–max band of curves sampled at the same x (the shortest
 /// curve sets the length, so a mean never mixes seeds that are at different steps).
-fn mean_band(curves: &[Vec<(f64, f64)>]) -> (Vec<(f64, f64)>, Vec<(f64, f64, f64)>) {
+type Curve = Vec<(f64, f64)>;
+type Band = Vec<(f64, f64, f64)>;
+
+fn mean_band(curves: &[Curve]) -> (Curve, Band) {
     let length = curves.iter().map(Vec::len).min().unwrap_or(0);
     let mut mean = Vec::with_capacity(length);
     let mut band = Vec::with_capacity(length);

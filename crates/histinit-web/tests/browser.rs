@@ -81,6 +81,9 @@ async fn a_session_trains_two_inits_side_by_side_on_the_cpu() {
         let next = state.borrow().next_run();
         let Some(index) = next else { break };
         step_run(&state, index).await.unwrap();
+        // As the page does: the CPU backend's read-backs resolve at once, and a test
+        // that never yields looks like a hung renderer to chromedriver.
+        histinit_web::yield_to_browser().await;
     }
     let state = state.borrow();
     for run in &state.runs {
