@@ -722,7 +722,7 @@ async function keepPrevious(session, note) {
   try {
     // Draw the latest curves first: the picture is all that is left of them on screen.
     fitCanvas(ui.lossChart);
-    session.draw_loss(ui.lossChart, ui.logSteps.checked);
+    withCssomStyles(() => session.draw_loss(ui.lossChart, ui.logSteps.checked));
   } catch (error) {
     console.warn('drawing the interrupted run failed', error);
   }
@@ -774,6 +774,29 @@ function placeholder(canvas, text) {
   context.fillText(text, canvas.width / 2, canvas.height / 2);
 }
 
+/**
+ * Runs `draw` (a synchronous chart call into the wasm module) with style attributes
+ * routed through the CSSOM. plotters measures text with a temporary
+ * span.setAttribute('style', ...), which the page's CSP (style-src 'self') blocks, so the
+ * measurement came out wrong and every label logged a violation; the same declarations
+ * set as element.style.cssText are allowed. Only for the duration of the call.
+ */
+function withCssomStyles(draw) {
+  const setAttribute = Element.prototype.setAttribute;
+  Element.prototype.setAttribute = function setAttributeViaCssom(name, value) {
+    if (String(name).toLowerCase() === 'style' && this instanceof HTMLElement) {
+      this.style.cssText = String(value);
+      return undefined;
+    }
+    return setAttribute.call(this, name, value);
+  };
+  try {
+    return draw();
+  } finally {
+    Element.prototype.setAttribute = setAttribute;
+  }
+}
+
 /** Redraws the charts and the table, or asks the loop to do it when a call is pending. */
 function redraw() {
   if (!state.session) {
@@ -789,12 +812,12 @@ function redraw() {
   const session = state.session;
   try {
     fitCanvas(ui.lossChart);
-    session.draw_loss(ui.lossChart, ui.logSteps.checked);
+    withCssomStyles(() => session.draw_loss(ui.lossChart, ui.logSteps.checked));
     fitCanvas(ui.gradChart);
-    session.draw_grads(ui.gradChart);
+    withCssomStyles(() => session.draw_grads(ui.gradChart));
     // Until the first read-back this shows the weights as initialized.
     fitCanvas(ui.distChart);
-    session.draw_distribution(ui.distChart, ui.role.value);
+    withCssomStyles(() => session.draw_distribution(ui.distChart, ui.role.value));
   } catch (error) {
     console.warn('drawing failed', error);
   }

@@ -127,7 +127,19 @@ export function parse_link(search) {
   return JSON.stringify({ query: canonical(config, backend), config, backend, warnings });
 }
 
+/** Measures text the way plotters does on the web (a span with a style attribute). */
+function measure(text) {
+  const span = document.createElement('span');
+  span.textContent = text;
+  span.setAttribute('style', 'display: inline-block; font-size: 14px; position: fixed; top: 100%');
+  document.body.append(span);
+  const width = span.offsetWidth;
+  span.remove();
+  return width;
+}
+
 function line(canvas, series, colours) {
+  measure('loss');
   const context = canvas.getContext('2d');
   context.fillStyle = '#ffffff';
   context.fillRect(0, 0, canvas.width, canvas.height);
