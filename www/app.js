@@ -27,7 +27,9 @@ const ui = {
   sourceUrl: $('source-url'),
   sourceFileLabel: $('source-file-label'),
   sourceFile: $('source-file'),
+  sourceLabel: $('source-label'),
   provenance: $('provenance'),
+  provenanceDetails: $('provenance-details'),
   scale: $('scale'),
   preset: $('preset'),
   presetShape: $('preset-shape'),
@@ -215,7 +217,7 @@ function fillSources() {
   clear(ui.source);
   ui.source.append(el('option', { value: '', textContent: 'none (standard inits only)' }));
   for (const entry of state.sources) {
-    ui.source.append(el('option', { value: entry.id, textContent: entry.label || entry.id }));
+    ui.source.append(el('option', { value: entry.id, textContent: entry.id, title: entry.label ?? '' }));
   }
   ui.source.append(el('option', { value: '@url', textContent: 'a URL…' }));
   ui.source.append(el('option', { value: '@file', textContent: 'open file…' }));
@@ -232,16 +234,19 @@ function showSourceFields() {
   ui.sourceUrlLabel.hidden = choice !== '@url';
   ui.sourceFileLabel.hidden = choice !== '@file';
   const entry = state.sources.find((e) => e.id === choice);
+  // The shipped source's own account of where it came from (long: folded away).
+  ui.provenance.textContent = entry?.provenance ?? '';
+  ui.provenanceDetails.hidden = !entry?.provenance;
   if (entry) {
-    ui.provenance.textContent = entry.provenance ? `Provenance: ${entry.provenance}` : '';
+    ui.sourceLabel.textContent = entry.label ?? '';
   } else if (choice === '@file') {
-    ui.provenance.textContent = state.localFile
+    ui.sourceLabel.textContent = state.localFile
       ? `Local file ${state.localFile.name} (${state.localFile.kind}); a link cannot carry it.`
       : 'Pick a histogram (.json, .json.gz) or weights (.safetensors) file.';
   } else if (choice === '@url') {
-    ui.provenance.textContent = 'A histogram file on another server (it must allow cross-origin requests).';
+    ui.sourceLabel.textContent = 'A histogram file on another server (it must allow cross-origin requests).';
   } else {
-    ui.provenance.textContent = '';
+    ui.sourceLabel.textContent = '';
   }
 }
 

@@ -454,13 +454,15 @@ async function mockChecks(context, base) {
     await page.goto(`${base}?preset=micro&inits=kaiming,empirical&steps=20`);
     await waitReady(page);
     const options = await page.locator('#source option').allTextContents();
-    assert(options.includes('Teacher (nano, <b>bold</b>)') && options.includes('Teacher (micro)'), `shipped sources listed: ${options}`);
+    assert(options.includes('teacher-nano') && options.includes('teacher-micro'), `shipped sources listed: ${options}`);
     assert(options.includes('open file…') && options.includes('a URL…'), 'file and URL choices');
     assert(page.url().includes('source=teacher-micro'), `histogram init without a source gets the preset's source: ${page.url()}`);
-    assert((await page.locator('#provenance').textContent()) === 'Provenance: micro run', 'provenance of the chosen source');
+    assert((await page.locator('#source-label').textContent()) === 'Teacher (micro)', 'label of the chosen source');
+    assert((await page.locator('#provenance').textContent()) === 'micro run', 'provenance of the chosen source');
     await page.selectOption('#source', 'teacher-nano');
     assert((await page.locator('#provenance').textContent()).includes('<img src=x'), 'provenance shown as text');
-    assert(await page.locator('#provenance img, #source b').count() === 0, 'no markup from index.json');
+    assert((await page.locator('#source-label').textContent()).includes('<b>bold</b>'), 'label shown as text');
+    assert(await page.locator('#provenance img, #source-label b').count() === 0, 'no markup from index.json');
     assert(page.url().includes('source=teacher-nano'), `link follows the source: ${page.url()}`);
     await page.click('#start');
     await waitDone(page, 30_000);
