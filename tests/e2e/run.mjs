@@ -189,6 +189,20 @@ async function nonBackgroundPixels(page, selector) {
   }, selector);
 }
 
+/** Pixels of the grey fill (black at 25 % on white) that marks a source histogram. */
+async function greyFillPixels(page, selector) {
+  return page.evaluate((selector) => {
+    const canvas = document.querySelector(selector);
+    const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+    let count = 0;
+    for (let p = 0; p < data.length; p += 4) {
+      const [r, g, b] = [data[p], data[p + 1], data[p + 2]];
+      if (Math.abs(r - g) < 3 && Math.abs(g - b) < 3 && r >= 186 && r <= 196) count += 1;
+    }
+    return count;
+  }, selector);
+}
+
 async function tableRows(page) {
   return page.$$eval('#results tbody tr', (rows) => rows.map((row) => [...row.cells].map((cell) => cell.textContent.trim())));
 }
@@ -211,6 +225,7 @@ async function realChecks(context, base) {
   let copiedLink = null;
   let firstRun = null;
   let cpuViolations = null;
+  let greyWithoutSource = null;
 
   await check('CPU run: two inits train, curves drawn, table filled, loss falls', async () => {
     const page = await openPage(context, base, CPU_LINK);
@@ -240,6 +255,7 @@ async function realChecks(context, base) {
     lossPixels.forEach((count, i) => assert(count >= 20, `${runs[i].label}'s curve drawn in #loss-chart (${count} pixels)`));
     assert((await nonBackgroundPixels(page, '#grad-chart')) > 200, '#grad-chart not blank');
     assert((await nonBackgroundPixels(page, '#dist-chart')) > 200, '#dist-chart not blank');
+    greyWithoutSource = await greyFillPixels(page, '#dist-chart');
     const rows = await tableRows(page);
     assert(rows.length === 2, `a table row per run, got ${rows.length}`);
     for (const row of rows) {
@@ -322,6 +338,25 @@ async function realChecks(context, base) {
     assert(Number.isFinite(parseFloat(injected.lr)), `bad lr replaced by a number (${injected.lr})`);
     assert(!page.url().includes('huge') && !page.url().includes('abc'), `rewritten link drops bad values (${page.url()})`);
     await page.screenshot({ path: join(OUT, 'tampered-link.png') });
+    await page.close();
+  });
+
+  await check('Shipped source: histogram and weights inits train (trained starts far lower)', async () => {
+    const page = await openPage(context, base, 'preset=nano&inits=empirical,permuted,trained&source=teacher-nano&steps=4&warmup=0&eval_every=2&backend=cpu');
+    await waitReady(page);
+    await page.click('#start');
+    await waitDone(page, 180_000);
+    const runs = await lossSummary(page);
+    assert(runs.length === 3 && runs.every((run) => run.steps === 4), `three runs of 4 steps (${runs.map((r) => r.steps)})`);
+    assert(runs.every((run) => run.losses.every(Number.isFinite)), 'finite losses');
+    const first = Object.fromEntries(runs.map((run) => [run.label, run.first]));
+    console.log(`  first train losses: ${JSON.stringify(first)}`);
+    assert(first.trained < first.empirical - 1, `the teacher's own weights start far lower than fresh draws (${JSON.stringify(first)})`);
+    // The source histogram is drawn (grey, filled) behind the runs' densities.
+    const grey = await greyFillPixels(page, '#dist-chart');
+    assert(grey > 2000, `source histogram drawn in #dist-chart (${grey} grey pixels; without a source: ${greyWithoutSource})`);
+    assert((await page.locator('#provenance').textContent()).includes('trained by histinit itself'), 'provenance shown');
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
     await page.close();
   });
 
@@ -523,7 +558,7 @@ async function mockChecks(context, base) {
 
 async function docsScreenshot(context, base) {
   await check('screenshot for docs/playground.png', async () => {
-    const query = process.env.SCREENSHOT_LINK ?? 'preset=nano&inits=kaiming,he-normal,pythia&steps=120&batch=8&context=64&eval_every=10&backend=cpu';
+    const query = process.env.SCREENSHOT_LINK ?? 'preset=nano&inits=kaiming,pythia,empirical&source=teacher-nano&steps=120&batch=8&context=64&eval_every=10&backend=cpu';
     const page = await openPage(context, base, query);
     await page.setViewportSize({ width: 1360, height: 900 });
     await waitReady(page);
