@@ -164,6 +164,15 @@ impl ExperimentConfig {
                     *field
                 }
             };
+            if field == "warmup" && !given.iter().any(|key| key == "warmup") {
+                // The default warmup is longer than the link's steps: shorten it.
+                fit_warmup_to_steps(&mut config);
+                messages.push(format!(
+                    "warmup lowered to {} to fit {} steps",
+                    config.train.warmup, config.train.steps
+                ));
+                continue;
+            }
             let key = if given.iter().any(|key| key == field) {
                 field
             } else {
@@ -303,6 +312,10 @@ impl ExperimentConfig {
         parts.push(format!("eval_every={}", self.train.eval_every));
         parts.join("&")
     }
+}
+
+fn fit_warmup_to_steps(config: &mut ExperimentConfig) {
+    config.train.warmup = config.train.warmup.min(config.train.steps);
 }
 
 /// A histogram source: a shipped file's id (letters, digits, `-`, `_`, `.`) or an
@@ -605,6 +618,12 @@ mod tests {
             "{messages:?}"
         );
         assert!(messages.is_empty());
+        // Only steps given: the default warmup is shortened, nothing else changes.
+        let (config, messages) =
+            ExperimentConfig::from_query_lenient("preset=micro&steps=3&inits=pythia");
+        assert_eq!((config.train.steps, config.train.warmup), (3, 3));
+        assert_eq!((config.preset.as_str(), config.inits.len()), ("micro", 1));
+        assert!(messages[0].contains("warmup lowered"), "{messages:?}");
         // A clash is resolved by dropping the key the check names.
         let (config, messages) = ExperimentConfig::from_query_lenient("steps=10&warmup=50");
         assert_eq!((config.train.steps, config.train.warmup), (10, 10));

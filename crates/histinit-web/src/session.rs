@@ -386,7 +386,7 @@ impl SessionState {
                 .collect();
             per_init.push((index, init, values));
         }
-        let target = self.histogram.as_ref().and_then(|(file, label)| {
+        let target = self.histogram.as_ref().and_then(|(file, _)| {
             let entry = file.pooled(role)?;
             let edges = &entry.bins.edges;
             let total: f64 = entry.bins.counts.iter().map(|&c| c as f64).sum();
@@ -406,7 +406,12 @@ impl SessionState {
                     )
                 })
                 .collect();
-            Some((format!("target: {label}"), points, entry.quantiles.clone()))
+            // The source's own label is long; the page shows it beside the source select.
+            Some((
+                "source histogram".to_string(),
+                points,
+                entry.quantiles.clone(),
+            ))
         });
         // A common range: the 0.1% and 99.9% quantiles of everything shown, so one
         // outlier does not squash the shapes.
