@@ -61,13 +61,15 @@ demo: web
 	$(CARGO) build --bin histinit
 	$(CARGO_TARGET_DIR)/debug/histinit serve --dir . --port $(PORT)
 
-## www/pkg: the web crate for wasm32 in the web-release profile, wasm-bindgen, wasm-opt.
+## www/pkg: the web crate for wasm32 in the web-release profile and wasm-bindgen
+## (wasm-opt only with WASM_OPT=1, see below).
 web: setup
 	$(WASM_CARGO) build -p histinit-web $(WASM_TARGET) --profile web-release
 	$(call bindgen,web-release)
-	@if command -v wasm-opt >/dev/null; then \
+	@if [ -n "$(WASM_OPT)" ] && command -v wasm-opt >/dev/null; then \
 	  echo "wasm-opt $(WASM_OPT_FLAGS)"; wasm-opt $(WASM_OPT_FLAGS) www/pkg/histinit_web_bg.wasm -o www/pkg/histinit_web_bg.wasm; \
-	else echo "wasm-opt not found: the module is larger but works"; fi
+	else echo "wasm-opt skipped (WASM_OPT=1 runs it): Debian's binaryen 108 breaks the table of"; \
+	  echo "  wasm-bindgen 0.2.130's module (the page fails to load); a newer binaryen may not"; fi
 	@ls -l www/pkg/histinit_web_bg.wasm
 
 ## The same page from the dev profile, which shares its compiled dependencies with the
