@@ -407,6 +407,28 @@ pub struct CurvePoint {
     pub role_grad_norms: Vec<f64>,
 }
 
+impl CurvePoint {
+    /// The point of a finished step; `val_loss` where the step was an evaluation step.
+    pub fn from_step(train: &TrainConfig, metrics: &StepMetrics, val_loss: Option<f64>) -> Self {
+        let step = metrics.step;
+        CurvePoint {
+            step,
+            tokens: (step + 1) * train.batch * train.context,
+            train_loss: metrics.train_loss,
+            val_loss,
+            lr: metrics.lr,
+            grad_norm: metrics.grad_norm,
+            role_grad_norms: metrics.role_grad_norms.clone(),
+        }
+    }
+
+    /// Whether the step's metrics and its validation loss (if any) are all finite: a
+    /// run stops as diverged at the first point where they are not.
+    pub fn is_finite(&self, metrics: &StepMetrics) -> bool {
+        metrics.is_finite() && self.val_loss.is_none_or(f64::is_finite)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum RunStatus {
@@ -513,17 +535,9 @@ pub fn run_blocking(
         } else {
             None
         };
-        let point = CurvePoint {
-            step,
-            tokens: (step + 1) * train.batch * train.context,
-            train_loss: metrics.train_loss,
-            val_loss,
-            lr: metrics.lr,
-            grad_norm: metrics.grad_norm,
-            role_grad_norms: metrics.role_grad_norms.clone(),
-        };
+        let point = CurvePoint::from_step(&train, &metrics, val_loss);
         on_point(&point);
-        let finite = metrics.is_finite() && val_loss.is_none_or(f64::is_finite);
+        let finite = point.is_finite(&metrics);
         points.push(point);
         if !finite {
             status = RunStatus::Diverged { step };

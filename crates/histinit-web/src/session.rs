@@ -554,16 +554,8 @@ pub async fn step_run(
     let mut state = state.borrow_mut();
     let train = state.config.train.clone();
     let run = state.runs.get_mut(index).ok_or("no such run")?;
-    let point = CurvePoint {
-        step,
-        tokens: (step + 1) * train.batch * train.context,
-        train_loss: metrics.train_loss,
-        val_loss,
-        lr: metrics.lr,
-        grad_norm: metrics.grad_norm,
-        role_grad_norms: metrics.role_grad_norms.clone(),
-    };
-    let finite = metrics.is_finite() && val_loss.is_none_or(f64::is_finite);
+    let point = CurvePoint::from_step(&train, &metrics, val_loss);
+    let finite = point.is_finite(&metrics);
     run.points.push(point);
     if !finite {
         run.status = RunStatus::Diverged { step };
