@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ModelConfig, NormMode, TrainConfig};
 use crate::data::{Corpus, Split};
 use crate::error::{ConfigError, TrainError};
-use crate::init::{init_weights, InitMethod, ScaleRule, WeightSource};
+use crate::init::{
+    init_weights_scoped, quantile_at, InitMethod, InitScope, ScaleRule, WeightSource,
+};
+use crate::params::{param_specs, Weights};
 use crate::train::{read_scalar, StepMetrics, Trainer};
 
 /// Which backend a link asks for. `auto` means WebGPU where the browser has it (the
@@ -57,6 +60,8 @@ pub struct ExperimentConfig {
     pub source: Option<String>,
     /// How a histogram from a model of another shape is rescaled.
     pub scale: ScaleRule,
+    /// The tensors the inits apply to (the rest get `kaiming`): per-role ablations.
+    pub scope: InitScope,
     /// First seed; runs use `seed, seed + 1, ..., seed + seeds - 1`. A seed fixes both
     /// the init draw and the batch order, so runs with the same seed are paired.
     pub seed: u64,
@@ -76,6 +81,7 @@ impl Default for ExperimentConfig {
             inits: vec![InitMethod::Kaiming, InitMethod::Pythia],
             source: None,
             scale: ScaleRule::default(),
+            scope: InitScope::All,
             seed: 1,
             seeds: 1,
             backend: BackendChoice::Auto,
@@ -207,6 +213,7 @@ impl ExperimentConfig {
             "inits" => self.inits = default.inits,
             "source" => self.source = None,
             "scale" => self.scale = default.scale,
+            "scope" => self.scope = default.scope,
             "seed" => self.seed = default.seed,
             "seeds" => self.seeds = default.seeds,
             "backend" => self.backend = default.backend,
@@ -257,6 +264,7 @@ impl ExperimentConfig {
                 }
             }
             "scale" => self.scale = ScaleRule::parse(value)?,
+            "scope" => self.scope = InitScope::parse(value)?,
             "seed" => {
                 self.seed = value.parse().map_err(|_| ConfigError::Invalid {
                     field: "seed",
@@ -275,7 +283,7 @@ impl ExperimentConfig {
                 return Err(ConfigError::UnknownValue {
                     field: "link key",
                     value: other.to_string(),
-                    expected: "preset, layers, width, heads, norm, inits, source, scale, seed, seeds, backend, steps, batch, context, lr, warmup, eval_every",
+                    expected: "preset, layers, width, heads, norm, inits, source, scale, scope, seed, seeds, backend, steps, batch, context, lr, warmup, eval_every",
                 })
             }
         }
@@ -301,6 +309,10 @@ impl ExperimentConfig {
             parts.push(format!("source={}", percent_encode(source)));
         }
         parts.push(format!("scale={}", self.scale.name()));
+        if self.scope != InitScope::All {
+            // Only ablations carry it, so every other link stays as it was.
+            parts.push(format!("scope={}", self.scope.name()));
+        }
         parts.push(format!("seed={}", self.seed));
         parts.push(format!("seeds={}", self.seeds));
         parts.push(format!("backend={}", self.backend.name()));
@@ -445,6 +457,75 @@ pub struct RunResult {
     pub seed: u64,
     pub status: RunStatus,
     pub points: Vec<CurvePoint>,
+    /// Distance of the weights to a reference distribution at evaluation steps, where
+    /// the run was given one (the sweep's teacher); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub distances: Vec<DistancePoint>,
+}
+
+/// How far a run's weights of one part of the network are from a reference
+/// distribution: the 1-Wasserstein distance between the tensors' values and the
+/// reference quantiles, divided by the reference's standard deviation, averaged over
+/// the part's weight matrices (weighted by size). 0 means the same distribution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DistancePoint {
+    pub step: usize,
+    pub scope: InitScope,
+    pub w1_over_std: f64,
+}
+
+/// The parts of the network whose distance to the reference is tracked.
+pub const DISTANCE_SCOPES: [InitScope; 4] = [
+    InitScope::Embedding,
+    InitScope::Attention,
+    InitScope::Mlp,
+    InitScope::Unembedding,
+];
+
+/// [`DistancePoint`]s of `weights` against `reference`, one per scope that has weight
+/// matrices the reference covers.
+pub fn distances_to(
+    model: &ModelConfig,
+    weights: &Weights,
+    reference: &dyn WeightSource,
+    step: usize,
+) -> Vec<DistancePoint> {
+    let specs = param_specs(model);
+    DISTANCE_SCOPES
+        .into_iter()
+        .filter_map(|scope| {
+            let mut total = 0.0;
+            let mut count = 0usize;
+            for spec in specs.iter().filter(|s| s.is_matrix && scope.contains(s)) {
+                let (Some(tensor), Some(knots), Some((_, std))) = (
+                    weights.get(&spec.name),
+                    reference.quantiles(spec),
+                    reference.moments(spec),
+                ) else {
+                    continue;
+                };
+                if !(std > 0.0) || tensor.values.is_empty() || knots.is_empty() {
+                    continue;
+                }
+                let mut values: Vec<f64> = tensor.values.iter().map(|&v| v as f64).collect();
+                values.sort_by(f64::total_cmp);
+                let n = values.len();
+                let w1 = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (v - quantile_at(&knots, (i as f64 + 0.5) / n as f64)).abs())
+                    .sum::<f64>()
+                    / n as f64;
+                total += w1 / std * n as f64;
+                count += n;
+            }
+            (count > 0).then(|| DistancePoint {
+                step,
+                scope,
+                w1_over_std: total / count as f64,
+            })
+        })
+        .collect()
 }
 
 impl RunResult {
@@ -516,12 +597,37 @@ pub fn run_blocking(
     seed: u64,
     source: Option<&dyn WeightSource>,
     device: &burn::tensor::Device,
+    on_point: impl FnMut(&CurvePoint),
+) -> Result<RunResult, RunError> {
+    run_blocking_traced(config, corpus, init, seed, source, None, device, on_point)
+}
+
+/// [`run_blocking`] that also records, at every evaluation step, the distance of the
+/// weights to `reference` (see [`DistancePoint`]).
+#[allow(clippy::too_many_arguments)]
+pub fn run_blocking_traced(
+    config: &ExperimentConfig,
+    corpus: &Corpus,
+    init: InitMethod,
+    seed: u64,
+    source: Option<&dyn WeightSource>,
+    reference: Option<&dyn WeightSource>,
+    device: &burn::tensor::Device,
     mut on_point: impl FnMut(&CurvePoint),
 ) -> Result<RunResult, RunError> {
     let model_config = config.validate()?;
     let train = config.train.clone();
-    let weights = init_weights(&model_config, init, seed, source)?;
-    let mut trainer = Trainer::new(model_config, train.clone(), &weights, device.clone())?;
+    let weights = init_weights_scoped(&model_config, init, config.scope, seed, source)?;
+    let mut distances = Vec::new();
+    if let Some(reference) = reference {
+        distances.extend(distances_to(&model_config, &weights, reference, 0));
+    }
+    let mut trainer = Trainer::new(
+        model_config.clone(),
+        train.clone(),
+        &weights,
+        device.clone(),
+    )?;
     let mut sampler = corpus.sampler(Split::Student, train.context, seed);
     let eval_batches = corpus.eval_batches(train.eval_batches, train.batch, train.context);
     let mut points = Vec::with_capacity(train.steps);
@@ -535,6 +641,11 @@ pub fn run_blocking(
         } else {
             None
         };
+        if let (Some(reference), Some(_)) = (reference, val_loss) {
+            let weights = trainer.weights()?;
+            // Measured after the update: step `s` is the distance after `s + 1` updates.
+            distances.extend(distances_to(&model_config, &weights, reference, step + 1));
+        }
         let point = CurvePoint::from_step(&train, &metrics, val_loss);
         on_point(&point);
         let finite = point.is_finite(&metrics);
@@ -549,6 +660,7 @@ pub fn run_blocking(
         seed,
         status,
         points,
+        distances,
     })
 }
 

@@ -426,6 +426,81 @@ fn tensor_values(
     Ok(values)
 }
 
+/// Which tensors an init applies to; the rest get [`InitScope::FALLBACK`]. Per-role
+/// ablations use it to trace a gain to one part of the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InitScope {
+    #[default]
+    All,
+    /// The token embedding.
+    Embedding,
+    /// Query/key/value and attention output projections with their biases.
+    Attention,
+    /// Both MLP projections with their biases.
+    Mlp,
+    /// LayerNorm gains and biases.
+    Norms,
+    /// The output projection to the vocabulary.
+    Unembedding,
+}
+
+impl InitScope {
+    pub const ALL: [InitScope; 6] = [
+        InitScope::All,
+        InitScope::Embedding,
+        InitScope::Attention,
+        InitScope::Mlp,
+        InitScope::Norms,
+        InitScope::Unembedding,
+    ];
+    /// What tensors outside the scope get: the baseline, so that an ablation differs
+    /// from the `kaiming` run of the same seed in the scope's tensors only.
+    pub const FALLBACK: InitMethod = InitMethod::Kaiming;
+
+    pub fn name(self) -> &'static str {
+        match self {
+            InitScope::All => "all",
+            InitScope::Embedding => "embedding",
+            InitScope::Attention => "attention",
+            InitScope::Mlp => "mlp",
+            InitScope::Norms => "norms",
+            InitScope::Unembedding => "unembedding",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        Self::ALL
+            .into_iter()
+            .find(|scope| scope.name() == text)
+            .ok_or_else(|| ConfigError::UnknownValue {
+                field: "scope",
+                value: text.to_string(),
+                expected: "all, embedding, attention, mlp, norms, unembedding",
+            })
+    }
+
+    pub fn contains(self, spec: &ParamSpec) -> bool {
+        let in_block = |part: &str| spec.name.contains(part);
+        match self {
+            InitScope::All => true,
+            InitScope::Embedding => spec.role == Role::Embed,
+            InitScope::Attention => match spec.role {
+                Role::Q | Role::K | Role::V | Role::Qkv | Role::AttnOut => true,
+                Role::Bias => in_block(".attention."),
+                _ => false,
+            },
+            InitScope::Mlp => match spec.role {
+                Role::MlpIn | Role::MlpOut => true,
+                Role::Bias => in_block(".mlp."),
+                _ => false,
+            },
+            InitScope::Norms => matches!(spec.role, Role::NormGain | Role::NormBias),
+            InitScope::Unembedding => spec.role == Role::Unembed,
+        }
+    }
+}
+
 /// Initial weights for `config` under `method`, reproducible from `seed`.
 pub fn init_weights(
     config: &ModelConfig,
@@ -433,10 +508,28 @@ pub fn init_weights(
     seed: u64,
     source: Option<&dyn WeightSource>,
 ) -> Result<Weights, InitError> {
+    init_weights_scoped(config, method, InitScope::All, seed, source)
+}
+
+/// Like [`init_weights`], with `method` for the tensors in `scope` and
+/// [`InitScope::FALLBACK`] for the others. Each tensor draws from its own stream of
+/// `seed`, so a tensor outside the scope is the fallback run's tensor exactly.
+pub fn init_weights_scoped(
+    config: &ModelConfig,
+    method: InitMethod,
+    scope: InitScope,
+    seed: u64,
+    source: Option<&dyn WeightSource>,
+) -> Result<Weights, InitError> {
     let mut weights = Weights::new();
     for (index, spec) in param_specs(config).into_iter().enumerate() {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(index as u64);
+        let method = if scope.contains(&spec) {
+            method
+        } else {
+            InitScope::FALLBACK
+        };
         let values = tensor_values(method, &spec, config, source, &mut rng)?;
         weights.insert(
             spec.name.clone(),
@@ -608,5 +701,39 @@ mod tests {
         assert_eq!(quantile_at(&knots, 0.25), -0.5);
         assert_eq!(quantile_at(&knots, 0.75), 1.5);
         assert_eq!(quantile_at(&knots, 1.0), 3.0);
+    }
+
+    #[test]
+    fn a_scoped_init_changes_only_its_tensors() {
+        let config = micro();
+        let kaiming = init_weights(&config, InitMethod::Kaiming, 3, None).unwrap();
+        let pythia = init_weights(&config, InitMethod::Pythia, 3, None).unwrap();
+        for scope in InitScope::ALL {
+            let scoped = init_weights_scoped(&config, InitMethod::Pythia, scope, 3, None).unwrap();
+            let mut inside = 0;
+            for spec in param_specs(&config) {
+                let expected = if scope.contains(&spec) {
+                    inside += 1;
+                    &pythia[&spec.name]
+                } else {
+                    &kaiming[&spec.name]
+                };
+                assert_eq!(
+                    &scoped[&spec.name],
+                    expected,
+                    "{} {}",
+                    scope.name(),
+                    spec.name
+                );
+            }
+            assert!(inside > 0, "scope {} holds no tensor", scope.name());
+            assert_eq!(InitScope::parse(scope.name()).unwrap(), scope);
+        }
+        let attention = param_specs(&config)
+            .into_iter()
+            .filter(|spec| InitScope::Attention.contains(spec))
+            .count();
+        // Per block: fused qkv weight and bias, output weight and bias.
+        assert_eq!(attention, 4 * config.layers);
     }
 }

@@ -193,10 +193,300 @@ pub fn summarize(runs: &[RunResult], baseline: InitMethod) -> Summary {
     }
 }
 
+/// Progress points of the baseline at which speedups are reported.
+pub const PROGRESS_FRACTIONS: [f64; 4] = [0.1, 0.25, 0.5, 1.0];
+
+/// An estimate with its 95% bootstrap confidence interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    pub estimate: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+impl Interval {
+    pub fn contains(&self, value: f64) -> bool {
+        self.low <= value && value <= self.high
+    }
+}
+
+/// How much sooner an init reaches the loss the baseline (same seed) has after
+/// `fraction` of its steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpeedupAt {
+    pub fraction: f64,
+    /// Seeds with both runs present and a baseline target.
+    pub seeds: usize,
+    /// Seeds whose run reached the target before its last step.
+    pub reached: usize,
+    /// Per seed: baseline updates / this init's updates to reach the target. A seed
+    /// that never reached it counts at its best possible value (its run's length), so
+    /// with `reached < seeds` the estimate is an upper bound.
+    pub per_seed: Vec<f64>,
+    /// Geometric mean over seeds with a bootstrap CI over seeds.
+    pub speedup: Option<Interval>,
+}
+
+/// Final validation loss of an init minus the baseline's, paired by seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FinalDifference {
+    pub seeds: usize,
+    pub per_seed: Vec<f64>,
+    /// Mean difference (negative: this init ends lower) with a bootstrap CI.
+    pub difference: Interval,
+    /// Two-sided paired t-test of a zero mean difference.
+    pub p_value: f64,
+}
+
+/// One init against the baseline, from stored curves only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub init: InitMethod,
+    pub runs: usize,
+    pub diverged: usize,
+    pub final_val_loss_mean: f64,
+    pub final_val_loss_std: f64,
+    pub speedups: Vec<SpeedupAt>,
+    pub final_difference: Option<FinalDifference>,
+}
+
+/// Bootstrap resamples behind every interval.
+pub const BOOTSTRAP_RESAMPLES: usize = 10_000;
+
+/// Compares every init of `runs` with `baseline`, pairing runs by seed. `total_steps`
+/// is the runs' length; `seed` fixes the bootstrap, so a summary is reproducible.
+pub fn compare(
+    runs: &[RunResult],
+    baseline: InitMethod,
+    total_steps: usize,
+    seed: u64,
+) -> Vec<Comparison> {
+    let mut inits: Vec<InitMethod> = Vec::new();
+    for run in runs {
+        if !inits.contains(&run.init) {
+            inits.push(run.init);
+        }
+    }
+    let base_of = |seed: u64| {
+        runs.iter()
+            .find(|run| run.init == baseline && run.seed == seed)
+    };
+    inits
+        .into_iter()
+        .map(|init| {
+            let own: Vec<&RunResult> = runs.iter().filter(|run| run.init == init).collect();
+            let finals: Vec<f64> = own
+                .iter()
+                .filter_map(|run| run.final_val_loss())
+                .filter(|v| v.is_finite())
+                .collect();
+            let (mean, std) = mean_and_spread(&finals);
+            let speedups = PROGRESS_FRACTIONS
+                .iter()
+                .map(|&fraction| {
+                    let at_step = (fraction * total_steps as f64 - 1.0).max(0.0);
+                    let mut per_seed = Vec::new();
+                    let mut reached = 0;
+                    for run in &own {
+                        let Some(base) = base_of(run.seed) else {
+                            continue;
+                        };
+                        let base_curve = base.val_curve();
+                        let Some(target) = loss_at(&base_curve, at_step) else {
+                            continue;
+                        };
+                        let Some(base_steps) = steps_to_reach(&base_curve, target) else {
+                            continue;
+                        };
+                        // Counted in updates (step s is after s + 1 updates).
+                        let own_updates = match steps_to_reach(&run.val_curve(), target) {
+                            Some(steps) => {
+                                reached += 1;
+                                steps + 1.0
+                            }
+                            None => total_steps as f64,
+                        };
+                        per_seed.push((base_steps + 1.0) / own_updates);
+                    }
+                    let speedup = (!per_seed.is_empty()).then(|| {
+                        let logs: Vec<f64> = per_seed.iter().map(|s| s.ln()).collect();
+                        let interval = bootstrap_mean(&logs, seed ^ fraction.to_bits());
+                        Interval {
+                            estimate: interval.estimate.exp(),
+                            low: interval.low.exp(),
+                            high: interval.high.exp(),
+                        }
+                    });
+                    SpeedupAt {
+                        fraction,
+                        seeds: per_seed.len(),
+                        reached,
+                        per_seed,
+                        speedup,
+                    }
+                })
+                .collect();
+            let differences: Vec<f64> = own
+                .iter()
+                .filter_map(|run| {
+                    let own_final = run.final_val_loss().filter(|v| v.is_finite())?;
+                    let base_final = base_of(run.seed)?.final_val_loss()?;
+                    base_final.is_finite().then_some(own_final - base_final)
+                })
+                .collect();
+            let final_difference = (!differences.is_empty()).then(|| FinalDifference {
+                seeds: differences.len(),
+                difference: bootstrap_mean(&differences, seed.wrapping_add(1)),
+                p_value: paired_t_p_value(&differences),
+                per_seed: differences.clone(),
+            });
+            Comparison {
+                init,
+                runs: own.len(),
+                diverged: own
+                    .iter()
+                    .filter(|run| matches!(run.status, RunStatus::Diverged { .. }))
+                    .count(),
+                final_val_loss_mean: mean,
+                final_val_loss_std: std,
+                speedups,
+                final_difference,
+            }
+        })
+        .collect()
+}
+
+/// The mean of `values` with a 95% percentile-bootstrap interval (resampling the
+/// values, i.e. the seeds, with replacement).
+pub fn bootstrap_mean(values: &[f64], seed: u64) -> Interval {
+    use rand::{Rng, SeedableRng};
+    let n = values.len();
+    let mean = values.iter().sum::<f64>() / n as f64;
+    if n < 2 {
+        return Interval {
+            estimate: mean,
+            low: mean,
+            high: mean,
+        };
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut means: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
+        .map(|_| (0..n).map(|_| values[rng.random_range(0..n)]).sum::<f64>() / n as f64)
+        .collect();
+    means.sort_by(f64::total_cmp);
+    let at = |q: f64| means[((q * (means.len() - 1) as f64).round() as usize).min(means.len() - 1)];
+    Interval {
+        estimate: mean,
+        low: at(0.025),
+        high: at(0.975),
+    }
+}
+
+/// Two-sided p-value of a paired t-test that the mean of `differences` is zero.
+pub fn paired_t_p_value(differences: &[f64]) -> f64 {
+    let n = differences.len();
+    if n < 2 {
+        return 1.0;
+    }
+    let (mean, sd) = mean_and_spread(differences);
+    if sd == 0.0 {
+        return if mean == 0.0 { 1.0 } else { 0.0 };
+    }
+    let t = mean / (sd / (n as f64).sqrt());
+    let tail = 1.0 - histinit_histogram::special::student_t_cdf(t.abs(), (n - 1) as f64);
+    (2.0 * tail).clamp(0.0, 1.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::experiment::CurvePoint;
+
+    /// Loss curves `1 + 4 / (1 + rate t)` evaluated every 10 of 200 steps, with a
+    /// seed-dependent rate (runs of one seed share it, as paired runs share batches).
+    fn synthetic(init: InitMethod, seed: u64, speed: f64) -> RunResult {
+        let rate = 0.02 * (1.0 + 0.15 * ((seed as f64) * 1.7).sin());
+        let curve: Vec<(usize, f64)> = (0..200)
+            .filter(|t| t % 10 == 9 || *t == 0)
+            .map(|t| {
+                let updates = (t + 1) as f64 * speed;
+                (t, 1.0 + 4.0 / (1.0 + rate * updates))
+            })
+            .collect();
+        run(init, seed, &curve)
+    }
+
+    #[test]
+    fn a_known_twofold_speedup_is_recovered_with_a_ci_containing_two() {
+        let mut runs = Vec::new();
+        for seed in 1..=6 {
+            // Seed-to-seed jitter in the speedup itself, centred on 2.
+            let jitter = 1.0 + 0.08 * ((seed as f64) * 2.3).cos();
+            runs.push(synthetic(InitMethod::Kaiming, seed, 1.0));
+            runs.push(synthetic(InitMethod::Empirical, seed, 2.0 * jitter));
+            runs.push(synthetic(InitMethod::Pythia, seed, 1.0));
+        }
+        let comparisons = compare(&runs, InitMethod::Kaiming, 200, 7);
+        let empirical = comparisons
+            .iter()
+            .find(|c| c.init == InitMethod::Empirical)
+            .unwrap();
+        for at in &empirical.speedups {
+            let speedup = at.speedup.unwrap();
+            assert_eq!(at.reached, 6, "{at:?}");
+            assert!(
+                speedup.contains(2.0),
+                "fraction {}: {speedup:?}",
+                at.fraction
+            );
+            assert!(speedup.low > 1.5 && speedup.high < 2.6, "{speedup:?}");
+        }
+        let difference = empirical.final_difference.as_ref().unwrap();
+        assert!(difference.difference.high < 0.0, "{difference:?}");
+        assert!(difference.p_value < 0.01, "{difference:?}");
+        // The same init under another name: speedup 1, no difference.
+        let pythia = comparisons
+            .iter()
+            .find(|c| c.init == InitMethod::Pythia)
+            .unwrap();
+        for at in &pythia.speedups {
+            let speedup = at.speedup.unwrap();
+            assert!((speedup.estimate - 1.0).abs() < 1e-9, "{speedup:?}");
+        }
+        assert_eq!(pythia.final_difference.as_ref().unwrap().p_value, 1.0);
+    }
+
+    #[test]
+    fn a_slower_init_that_never_arrives_is_bounded_and_counted() {
+        let mut runs = Vec::new();
+        for seed in 1..=5 {
+            runs.push(synthetic(InitMethod::Kaiming, seed, 1.0));
+            runs.push(synthetic(InitMethod::Pythia, seed, 0.5));
+        }
+        let comparisons = compare(&runs, InitMethod::Kaiming, 200, 7);
+        let pythia = comparisons
+            .iter()
+            .find(|c| c.init == InitMethod::Pythia)
+            .unwrap();
+        let at_end = pythia.speedups.iter().find(|s| s.fraction == 1.0).unwrap();
+        assert_eq!(at_end.reached, 0);
+        assert!(at_end.speedup.unwrap().high <= 1.0);
+        let at_quarter = pythia.speedups.iter().find(|s| s.fraction == 0.25).unwrap();
+        assert_eq!(at_quarter.reached, 5);
+        assert!(at_quarter.speedup.unwrap().contains(0.5), "{at_quarter:?}");
+        let difference = pythia.final_difference.as_ref().unwrap();
+        assert!(difference.difference.low > 0.0 && difference.p_value < 0.01);
+    }
+
+    #[test]
+    fn the_t_test_matches_a_textbook_value() {
+        // Mean 1, sd 1, n 4: t = 2 with 3 dof, two-sided p = 0.1393.
+        let p = paired_t_p_value(&[0.0, 1.0, 2.0, 1.0 + 0.0f64.sqrt()]);
+        let (_, sd) = mean_and_spread(&[0.0, 1.0, 2.0, 1.0]);
+        assert!((sd - (2.0f64 / 3.0).sqrt()).abs() < 1e-12);
+        // t = 1 / (sqrt(2/3) / 2) = 2.449 with 3 dof: p = 0.0917.
+        assert!((p - 0.0917).abs() < 0.001, "{p}");
+    }
 
     fn run(init: InitMethod, seed: u64, curve: &[(usize, f64)]) -> RunResult {
         let points = curve
@@ -216,6 +506,7 @@ mod tests {
             seed,
             status: RunStatus::Completed,
             points,
+            distances: Vec::new(),
         }
     }
 

@@ -59,6 +59,7 @@ impl Run {
             seed: self.seed,
             status: self.status.clone(),
             points: self.points.clone(),
+            distances: Vec::new(),
         }
     }
 }
