@@ -20,6 +20,7 @@ mod hub;
 mod output;
 mod serve;
 mod sources;
+mod sweep;
 mod teacher;
 mod tools;
 
@@ -83,6 +84,27 @@ enum Command {
         /// Where shipped sources are looked up by id.
         #[arg(long, default_value = "www/histograms")]
         shipped: PathBuf,
+    },
+    /// Run a grid of recipe variants x inits x seeds (a study), resumable after any
+    /// interruption; writes curves.csv, runs.csv, distances.csv and summary.json.
+    Sweep {
+        /// Sweep config (TOML): `name`, `[base]` experiment, `[grid]` axes; see experiments/.
+        config: PathBuf,
+        /// Output directory (default: out/sweeps/<name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Worker processes training in parallel (default: the config's `jobs`, else 1).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Internal: run as worker I of N.
+        #[arg(long, hide = true, value_parser = parse_worker)]
+        worker: Option<(usize, usize)>,
+        /// Where shipped sources are looked up by id.
+        #[arg(long, default_value = "www/histograms")]
+        shipped: PathBuf,
+        /// Print only the summary.
+        #[arg(long)]
+        quiet: bool,
     },
     /// List the model presets.
     Presets,
@@ -152,6 +174,8 @@ enum CliError {
     Source(#[from] sources::SourceError),
     #[error(transparent)]
     Tool(#[from] tools::ToolError),
+    #[error(transparent)]
+    Sweep(#[from] sweep::SweepError),
     #[error("benchmark: {0}")]
     Bench(String),
     #[cfg(not(feature = "wgpu"))]
@@ -202,6 +226,22 @@ fn main() -> ExitCode {
             warmup.max(1),
             json.as_deref(),
         ),
+        Command::Sweep {
+            config,
+            out,
+            jobs,
+            worker,
+            shipped,
+            quiet,
+        } => sweep::run(sweep::SweepArgs {
+            config,
+            out,
+            jobs,
+            worker,
+            shipped,
+            quiet,
+        })
+        .map_err(CliError::from),
         Command::Serve { dir, port } => serve::serve(&dir, port).map_err(CliError::Serve),
         Command::Extract(args) => tools::run_extract(args).map_err(CliError::from),
         Command::Teacher(args) => device(args.backend)
@@ -224,6 +264,22 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn parse_worker(text: &str) -> Result<(usize, usize), String> {
+    let (index, count) = text
+        .split_once('/')
+        .ok_or_else(|| format!("'{text}' is not I/N"))?;
+    let index: usize = index
+        .parse()
+        .map_err(|_| format!("'{index}' is not a number"))?;
+    let count: usize = count
+        .parse()
+        .map_err(|_| format!("'{count}' is not a number"))?;
+    if index >= count {
+        return Err(format!("worker {index} of {count} does not exist"));
+    }
+    Ok((index, count))
 }
 
 fn load_config(

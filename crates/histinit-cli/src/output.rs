@@ -7,8 +7,11 @@ use std::path::Path;
 use histinit_core::experiment::{curves_csv, ExperimentConfig, RunResult};
 use histinit_core::stats::Summary;
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension("tmp");
+/// Writes to a temporary file next to `path` and renames it into place, so readers see
+/// the old file or the whole new one. The temporary name carries the process id, so
+/// two processes finishing the same run cannot interleave.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;

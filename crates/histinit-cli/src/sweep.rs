@@ -1,0 +1,739 @@
+//! `histinit sweep CONFIG.toml`: a grid of recipe variants × inits × seeds, trained
+//! natively with runs paired by seed, in parallel worker processes.
+//!
+//! Nothing is lost: every finished run is its own file under `runs/`, written to a
+//! temporary name and renamed, keyed by a hash of everything that determines it. A sweep
+//! started again (after Ctrl-C, `kill -9` or a crash) skips the runs it finds, and the
+//! aggregates (`curves.csv`, `runs.csv`, `distances.csv`, `summary.json`) are rebuilt
+//! from the run files alone, so they come out the same as an uninterrupted sweep's.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use histinit_core::data::{bundled_corpus, Corpus};
+use histinit_core::experiment::{pick_source, run_blocking_traced, ExperimentConfig, RunResult};
+use histinit_core::init::{InitScope, ScaleRule, WeightSource};
+use histinit_core::stats::{compare, Comparison};
+use histinit_core::{InitMethod, NormMode};
+use serde::{Deserialize, Serialize};
+
+use crate::output::write_atomically;
+use crate::sources;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("cannot read {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("cannot write {path}: {reason}")]
+    Write { path: PathBuf, reason: String },
+    #[error("{path}: {reason}")]
+    Config { path: PathBuf, reason: String },
+    #[error("run {run} of variant {variant} failed: {reason}")]
+    Run {
+        variant: String,
+        run: String,
+        reason: String,
+    },
+    #[error("worker {index} of {count} failed ({status}); finished runs are kept, start the sweep again to resume")]
+    Worker {
+        index: usize,
+        count: usize,
+        status: String,
+    },
+    #[error("{missing} of {total} runs have no result file (first: {first}); start the sweep again to finish them")]
+    Missing {
+        missing: usize,
+        total: usize,
+        first: String,
+    },
+}
+
+/// The sweep file: a base experiment and the axes of the grid.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepConfig {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// The init every other is compared with (paired by seed); default `kaiming`.
+    #[serde(default = "default_baseline")]
+    pub baseline: InitMethod,
+    /// Worker processes (the command line's `--jobs` wins).
+    #[serde(default)]
+    pub jobs: Option<usize>,
+    pub base: ExperimentConfig,
+    #[serde(default)]
+    pub grid: Grid,
+}
+
+fn default_baseline() -> InitMethod {
+    InitMethod::Kaiming
+}
+
+/// Each axis left empty keeps the base's value; the sweep runs every combination.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grid {
+    #[serde(default)]
+    pub warmup: Vec<usize>,
+    /// Multipliers of the base's peak learning rate.
+    #[serde(default)]
+    pub lr_scale: Vec<f64>,
+    #[serde(default)]
+    pub norm: Vec<NormMode>,
+    #[serde(default)]
+    pub layers: Vec<usize>,
+    #[serde(default)]
+    pub scope: Vec<InitScope>,
+    #[serde(default)]
+    pub scale: Vec<ScaleRule>,
+    #[serde(default)]
+    pub source: Vec<String>,
+}
+
+/// One point of the grid: the base with some fields set.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub name: String,
+    pub settings: BTreeMap<String, String>,
+    pub config: ExperimentConfig,
+}
+
+impl SweepConfig {
+    pub fn load(path: &Path) -> Result<(Self, String), SweepError> {
+        let text = std::fs::read_to_string(path).map_err(|err| SweepError::Read {
+            path: path.into(),
+            reason: err.to_string(),
+        })?;
+        let config: SweepConfig = toml::from_str(&text).map_err(|err| SweepError::Config {
+            path: path.into(),
+            reason: err.to_string(),
+        })?;
+        let invalid = |reason: String| SweepError::Config {
+            path: path.into(),
+            reason,
+        };
+        if config.name.is_empty()
+            || !config
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        {
+            return Err(invalid(format!(
+                "name '{}' must be letters, digits, '-' or '_'",
+                config.name
+            )));
+        }
+        let variants = config.variants();
+        for variant in &variants {
+            variant
+                .config
+                .validate()
+                .map_err(|err| invalid(format!("variant '{}': {err}", variant.name)))?;
+        }
+        if !config.base.inits.contains(&config.baseline) {
+            return Err(invalid(format!(
+                "the baseline '{}' is not among the inits",
+                config.baseline.name()
+            )));
+        }
+        Ok((config, text))
+    }
+
+    /// Every combination of the grid's axes, in a fixed order.
+    pub fn variants(&self) -> Vec<Variant> {
+        let mut variants = vec![Variant {
+            name: String::new(),
+            settings: BTreeMap::new(),
+            config: self.base.clone(),
+        }];
+        fn expand<T: Clone>(
+            variants: Vec<Variant>,
+            key: &str,
+            values: &[T],
+            label: impl Fn(&T) -> String,
+            apply: impl Fn(&mut ExperimentConfig, &T),
+        ) -> Vec<Variant> {
+            if values.is_empty() {
+                return variants;
+            }
+            let mut out = Vec::new();
+            for variant in variants {
+                for value in values {
+                    let mut next = variant.clone();
+                    apply(&mut next.config, value);
+                    let text = label(value);
+                    next.settings.insert(key.to_string(), text.clone());
+                    if !next.name.is_empty() {
+                        next.name.push('_');
+                    }
+                    next.name.push_str(&format!("{key}-{text}"));
+                    out.push(next);
+                }
+            }
+            out
+        }
+        let base_lr = self.base.train.lr;
+        let g = &self.grid;
+        variants = expand(
+            variants,
+            "warmup",
+            &g.warmup,
+            |v| v.to_string(),
+            |c, v| c.train.warmup = *v,
+        );
+        variants = expand(
+            variants,
+            "lr_scale",
+            &g.lr_scale,
+            |v| v.to_string(),
+            |c, v| c.train.lr = base_lr * v,
+        );
+        variants = expand(
+            variants,
+            "norm",
+            &g.norm,
+            |v| v.name().into(),
+            |c, v| c.norm = *v,
+        );
+        variants = expand(
+            variants,
+            "layers",
+            &g.layers,
+            |v| v.to_string(),
+            |c, v| c.layers = Some(*v),
+        );
+        variants = expand(
+            variants,
+            "scope",
+            &g.scope,
+            |v| v.name().into(),
+            |c, v| c.scope = *v,
+        );
+        variants = expand(
+            variants,
+            "scale",
+            &g.scale,
+            |v| v.name().into(),
+            |c, v| c.scale = *v,
+        );
+        variants = expand(
+            variants,
+            "source",
+            &g.source,
+            |v| v.clone(),
+            |c, v| c.source = Some(v.clone()),
+        );
+        for variant in &mut variants {
+            if variant.name.is_empty() {
+                variant.name = "base".into();
+            }
+        }
+        variants
+    }
+}
+
+/// One training run of the sweep and what determines its result.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    pub variant: usize,
+    pub init: InitMethod,
+    pub seed: u64,
+    /// The canonical description hashed into the file name (and checked on load).
+    pub key: String,
+    pub file: String,
+}
+
+/// The single-run config a unit trains, with every field that cannot change the
+/// result of this init put back to its default, so equal runs share one file (the
+/// baseline, for one, is the same in every per-role ablation).
+fn unit_config(variant: &ExperimentConfig, init: InitMethod, seed: u64) -> ExperimentConfig {
+    let mut config = variant.clone();
+    config.inits = vec![init];
+    config.seed = seed;
+    config.seeds = 1;
+    config.backend = Default::default();
+    if init == InitScope::FALLBACK {
+        config.scope = InitScope::All;
+    }
+    if !init.needs_source() {
+        // The scale rule only rescales what an init draws from a source; distances are
+        // measured against the source as it is.
+        config.scale = ScaleRule::default();
+    }
+    config
+}
+
+/// FNV-1a: a stable hash (std's hasher is not guaranteed stable across releases).
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ byte as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+pub fn units(variants: &[Variant]) -> Vec<Unit> {
+    let mut units = Vec::new();
+    for (index, variant) in variants.iter().enumerate() {
+        for seed in variant.config.seed_list() {
+            for &init in &variant.config.inits {
+                let config = unit_config(&variant.config, init, seed);
+                // The variant's source is also the reference distances are measured
+                // against, so it stays in the key even for inits that do not draw on it.
+                let key = serde_json::to_string(&config).expect("config serializes");
+                let file = format!("{}-s{seed}-{:016x}.json", init.name(), fnv1a(&key));
+                units.push(Unit {
+                    variant: index,
+                    init,
+                    seed,
+                    key,
+                    file,
+                });
+            }
+        }
+    }
+    units
+}
+
+#[derive(Serialize, Deserialize)]
+struct RunFile {
+    key: String,
+    result: RunResult,
+}
+
+fn load_run(path: &Path, unit: &Unit) -> Option<RunResult> {
+    let bytes = std::fs::read(path).ok()?;
+    let file: RunFile = serde_json::from_slice(&bytes).ok()?;
+    (file.key == unit.key).then_some(file.result)
+}
+
+pub struct SweepArgs {
+    pub config: PathBuf,
+    pub out: Option<PathBuf>,
+    pub jobs: Option<usize>,
+    pub worker: Option<(usize, usize)>,
+    pub shipped: PathBuf,
+    pub quiet: bool,
+}
+
+pub fn run(args: SweepArgs) -> Result<(), SweepError> {
+    let (config, text) = SweepConfig::load(&args.config)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("out/sweeps").join(&config.name));
+    let runs_dir = out.join("runs");
+    std::fs::create_dir_all(&runs_dir).map_err(|err| SweepError::Write {
+        path: runs_dir.clone(),
+        reason: err.to_string(),
+    })?;
+    let variants = config.variants();
+    let units = units(&variants);
+    if let Some((index, count)) = args.worker {
+        return work(&config, &variants, &units, &runs_dir, index, count, &args);
+    }
+    let done = units
+        .iter()
+        .filter(|unit| load_run(&runs_dir.join(&unit.file), unit).is_some())
+        .count();
+    let jobs = args
+        .jobs
+        .or(config.jobs)
+        .unwrap_or(1)
+        .clamp(1, 64)
+        .min(units.len() - done.min(units.len()))
+        .max(1);
+    println!(
+        "histinit sweep '{}': {} variants x {} inits x {} seeds = {} runs ({} already finished), {} worker{}, results in {}",
+        config.name,
+        variants.len(),
+        config.base.inits.len(),
+        config.base.seeds,
+        units.len(),
+        done,
+        jobs,
+        if jobs == 1 { "" } else { "s" },
+        out.display()
+    );
+    if jobs == 1 {
+        work(&config, &variants, &units, &runs_dir, 0, 1, &args)?;
+    } else {
+        spawn_workers(&args, &out, jobs)?;
+    }
+    aggregate(&config, &text, &variants, &units, &out)
+}
+
+/// Worker processes share the cores: each gets an equal share of rayon threads.
+fn spawn_workers(args: &SweepArgs, out: &Path, jobs: usize) -> Result<(), SweepError> {
+    let exe = std::env::current_exe().map_err(|err| SweepError::Read {
+        path: "current executable".into(),
+        reason: err.to_string(),
+    })?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = (cores / jobs).max(1);
+    let mut children = Vec::new();
+    for index in 0..jobs {
+        let mut command = Command::new(&exe);
+        command
+            .arg("sweep")
+            .arg(&args.config)
+            .arg("--out")
+            .arg(out)
+            .arg("--shipped")
+            .arg(&args.shipped)
+            .arg("--worker")
+            .arg(format!("{index}/{jobs}"))
+            .env("RAYON_NUM_THREADS", threads.to_string());
+        if args.quiet {
+            command.arg("--quiet");
+        }
+        let child = command.spawn().map_err(|err| SweepError::Worker {
+            index,
+            count: jobs,
+            status: err.to_string(),
+        })?;
+        children.push(child);
+    }
+    let mut failure = None;
+    for (index, mut child) in children.into_iter().enumerate() {
+        match child.wait() {
+            Ok(status) if status.success() => {}
+            Ok(status) => failure = failure.or(Some((index, status.to_string()))),
+            Err(err) => failure = failure.or(Some((index, err.to_string()))),
+        }
+    }
+    match failure {
+        Some((index, status)) => Err(SweepError::Worker {
+            index,
+            count: jobs,
+            status,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Trains this worker's share (every `count`-th unit from `index`) of the unfinished runs.
+fn work(
+    config: &SweepConfig,
+    variants: &[Variant],
+    units: &[Unit],
+    runs_dir: &Path,
+    index: usize,
+    count: usize,
+    args: &SweepArgs,
+) -> Result<(), SweepError> {
+    let text = bundled_corpus().map_err(|err| SweepError::Read {
+        path: "bundled corpus".into(),
+        reason: err.to_string(),
+    })?;
+    let device = histinit_core::cpu_device();
+    let mut corpora: BTreeMap<usize, Corpus> = BTreeMap::new();
+    let mut loaded: BTreeMap<usize, (sources::RunSources, Option<sources::RunSources>)> =
+        BTreeMap::new();
+    let mine: Vec<&Unit> = units.iter().skip(index).step_by(count.max(1)).collect();
+    let total = mine.len();
+    for (position, unit) in mine.into_iter().enumerate() {
+        let path = runs_dir.join(&unit.file);
+        if load_run(&path, unit).is_some() {
+            continue;
+        }
+        let variant = &variants[unit.variant];
+        let failed = |reason: String| SweepError::Run {
+            variant: variant.name.clone(),
+            run: format!("{}-s{}", unit.init.name(), unit.seed),
+            reason,
+        };
+        let context = variant.config.train.context;
+        if let std::collections::btree_map::Entry::Vacant(entry) = corpora.entry(context) {
+            entry.insert(Corpus::new(&text, context).map_err(|err| failed(err.to_string()))?);
+        }
+        let corpus = &corpora[&context];
+        if let std::collections::btree_map::Entry::Vacant(entry) = loaded.entry(unit.variant) {
+            let sources = sources::load(&variant.config, None, None, &args.shipped)
+                .map_err(|err| failed(err.to_string()))?;
+            // Distances are measured against the source as it is, not rescaled.
+            let reference = match &variant.config.source {
+                Some(_) => {
+                    let mut as_is = variant.config.clone();
+                    as_is.scale = ScaleRule::AsIs;
+                    Some(
+                        sources::load(&as_is, None, None, &args.shipped)
+                            .map_err(|err| failed(err.to_string()))?,
+                    )
+                }
+                None => None,
+            };
+            entry.insert((sources, reference));
+        }
+        let (sources, reference) = &loaded[&unit.variant];
+        let source = pick_source(
+            unit.init,
+            sources
+                .histogram
+                .as_ref()
+                .map(|(s, _)| s as &dyn WeightSource),
+            sources
+                .weights
+                .as_ref()
+                .map(|(w, _)| w as &dyn WeightSource),
+        );
+        let reference = reference
+            .as_ref()
+            .and_then(|r| r.histogram.as_ref())
+            .map(|(s, _)| s as &dyn WeightSource);
+        let single = unit_config(&variant.config, unit.init, unit.seed);
+        let started = std::time::Instant::now();
+        let result = run_blocking_traced(
+            &single,
+            corpus,
+            unit.init,
+            unit.seed,
+            source,
+            reference,
+            &device,
+            |_| {},
+        )
+        .map_err(|err| failed(err.to_string()))?;
+        let file = RunFile {
+            key: unit.key.clone(),
+            result,
+        };
+        let json = serde_json::to_vec(&file).map_err(|err| failed(err.to_string()))?;
+        write_atomically(&path, &json).map_err(|err| SweepError::Write {
+            path: path.clone(),
+            reason: err.to_string(),
+        })?;
+        if !args.quiet || count > 1 {
+            let final_loss = file
+                .result
+                .final_val_loss()
+                .map_or("-".into(), |v| format!("{v:.4}"));
+            println!(
+                "  [{}{}/{}] {} {}-s{}: final val {} ({:.1} s){}",
+                if count > 1 {
+                    format!("worker {index}: ")
+                } else {
+                    String::new()
+                },
+                position + 1,
+                total,
+                variant.name,
+                unit.init.name(),
+                unit.seed,
+                final_loss,
+                started.elapsed().as_secs_f64(),
+                match file.result.status {
+                    histinit_core::experiment::RunStatus::Diverged { step } =>
+                        format!(" DIVERGED at step {step}"),
+                    _ => String::new(),
+                }
+            );
+        }
+    }
+    let _ = config;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct VariantSummary<'a> {
+    name: &'a str,
+    settings: &'a BTreeMap<String, String>,
+    link: String,
+    steps: usize,
+    comparisons: Vec<Comparison>,
+}
+
+/// The seed of every bootstrap in a summary, so summaries are reproducible.
+const BOOTSTRAP_SEED: u64 = 2026;
+
+fn aggregate(
+    config: &SweepConfig,
+    text: &str,
+    variants: &[Variant],
+    units: &[Unit],
+    out: &Path,
+) -> Result<(), SweepError> {
+    let runs_dir = out.join("runs");
+    let mut results: Vec<Vec<RunResult>> = vec![Vec::new(); variants.len()];
+    let mut missing = Vec::new();
+    for unit in units {
+        match load_run(&runs_dir.join(&unit.file), unit) {
+            Some(result) => results[unit.variant].push(result),
+            None => missing.push(unit.file.clone()),
+        }
+    }
+    if let Some(first) = missing.first() {
+        return Err(SweepError::Missing {
+            missing: missing.len(),
+            total: units.len(),
+            first: first.clone(),
+        });
+    }
+    let mut curves =
+        String::from("variant,run,init,seed,step,tokens,train_loss,val_loss,lr,grad_norm\n");
+    let mut runs_csv = String::from(
+        "variant,init,seed,status,diverged_at,final_val_loss,best_val_loss,final_train_loss\n",
+    );
+    let mut distances = String::from("variant,init,seed,step,scope,w1_over_std\n");
+    let mut summaries = Vec::new();
+    for (variant, runs) in variants.iter().zip(&results) {
+        for run in runs {
+            for point in &run.points {
+                curves.push_str(&format!(
+                    "{},{},{},{},{},{},{},{},{},{}\n",
+                    variant.name,
+                    run.name(),
+                    run.init.name(),
+                    run.seed,
+                    point.step,
+                    point.tokens,
+                    point.train_loss,
+                    point.val_loss.map(|v| v.to_string()).unwrap_or_default(),
+                    point.lr,
+                    point.grad_norm
+                ));
+            }
+            let (status, diverged_at) = match run.status {
+                histinit_core::experiment::RunStatus::Completed => ("completed", String::new()),
+                histinit_core::experiment::RunStatus::Diverged { step } => {
+                    ("diverged", step.to_string())
+                }
+            };
+            let best = run
+                .val_curve()
+                .iter()
+                .map(|&(_, v)| v)
+                .filter(|v| v.is_finite())
+                .fold(f64::INFINITY, f64::min);
+            runs_csv.push_str(&format!(
+                "{},{},{},{status},{diverged_at},{},{},{}\n",
+                variant.name,
+                run.init.name(),
+                run.seed,
+                run.final_val_loss()
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+                if best.is_finite() {
+                    best.to_string()
+                } else {
+                    String::new()
+                },
+                run.points
+                    .last()
+                    .map(|p| p.train_loss.to_string())
+                    .unwrap_or_default()
+            ));
+            for point in &run.distances {
+                distances.push_str(&format!(
+                    "{},{},{},{},{},{}\n",
+                    variant.name,
+                    run.init.name(),
+                    run.seed,
+                    point.step,
+                    point.scope.name(),
+                    point.w1_over_std
+                ));
+            }
+        }
+        summaries.push(VariantSummary {
+            name: &variant.name,
+            settings: &variant.settings,
+            link: variant.config.to_query(),
+            steps: variant.config.train.steps,
+            comparisons: compare(
+                runs,
+                config.baseline,
+                variant.config.train.steps,
+                BOOTSTRAP_SEED,
+            ),
+        });
+    }
+    let summary = serde_json::json!({
+        "name": config.name,
+        "description": config.description,
+        "baseline": config.baseline,
+        "seeds": config.base.seeds,
+        "commit": git_commit(),
+        "config": text,
+        "variants": summaries,
+    });
+    let write = |name: &str, bytes: &[u8]| {
+        let path = out.join(name);
+        write_atomically(&path, bytes).map_err(|err| SweepError::Write {
+            path,
+            reason: err.to_string(),
+        })
+    };
+    write("curves.csv", curves.as_bytes())?;
+    write("runs.csv", runs_csv.as_bytes())?;
+    write("distances.csv", distances.as_bytes())?;
+    write("config.toml", text.as_bytes())?;
+    let json = serde_json::to_string_pretty(&summary).map_err(|err| SweepError::Write {
+        path: out.join("summary.json"),
+        reason: err.to_string(),
+    })?;
+    write("summary.json", json.as_bytes())?;
+    print_summary(config, variants, &results);
+    println!(
+        "wrote curves.csv, runs.csv, distances.csv and summary.json in {}",
+        out.display()
+    );
+    Ok(())
+}
+
+/// The commit the binary's working directory is at, where git can tell.
+fn git_commit() -> Option<String> {
+    let output = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+fn print_summary(config: &SweepConfig, variants: &[Variant], results: &[Vec<RunResult>]) {
+    for (variant, runs) in variants.iter().zip(results) {
+        println!("\n{} (baseline {}):", variant.name, config.baseline.name());
+        for comparison in compare(
+            runs,
+            config.baseline,
+            variant.config.train.steps,
+            BOOTSTRAP_SEED,
+        ) {
+            let at_end = comparison
+                .speedups
+                .iter()
+                .find(|s| s.fraction == 1.0)
+                .and_then(|s| s.speedup.map(|i| (i, s.reached, s.seeds)));
+            let speedup = match at_end {
+                Some((i, reached, seeds)) => format!(
+                    "{:.2}x [{:.2}, {:.2}] ({reached}/{seeds} reached)",
+                    i.estimate, i.low, i.high
+                ),
+                None => "-".into(),
+            };
+            let difference = comparison
+                .final_difference
+                .as_ref()
+                .map_or("-".into(), |d| {
+                    format!(
+                        "{:+.4} [{:+.4}, {:+.4}] p={:.3}",
+                        d.difference.estimate, d.difference.low, d.difference.high, d.p_value
+                    )
+                });
+            println!(
+                "  {:<17} final {:.4} ± {:.4}  speedup@100% {speedup:<30} diff {difference}{}",
+                comparison.init.name(),
+                comparison.final_val_loss_mean,
+                comparison.final_val_loss_std,
+                if comparison.diverged > 0 {
+                    format!("  ({} diverged)", comparison.diverged)
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+}
