@@ -81,7 +81,7 @@ const state = {
   sessionBackend: null,
   backendNote: '', // why the backend is not the one asked for
   runs: [], // session.runs()
-  history: {}, // run id -> [{step, train_loss, val_loss, grad_norm, ms}]
+  history: {}, // run id -> [{step, train_loss, val_loss, grad_norm, ms, at}]
   stepByRun: {},
   diverged: new Set(),
   token: 0, // bumps to stop the running loop
@@ -636,7 +636,8 @@ function record(result) {
     train_loss: result.train_loss,
     val_loss: result.val_loss ?? null,
     grad_norm: result.grad_norm,
-    ms: result.ms,
+    ms: result.ms, // inside session.step (training step, evaluation if due, read-back)
+    at: performance.now(), // when the page got it (benchmarks/page-vs-native.mjs)
   });
   // Steps done, counted here: report.step is the index of the step just taken.
   state.stepByRun[result.run] = history.length;
