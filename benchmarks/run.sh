@@ -3,9 +3,17 @@
 # PyTorch on the CPU, measured in the same run; prints ratios. Not a test: record the
 # output in docs/benchmarks.md.
 #   benchmarks/run.sh [--backends cpu,wgpu] [--batch 16] [--steps 10]
+#   benchmarks/run.sh --page [options]   the playground page against the native CLI
+#     (issue 5; options in benchmarks/page-vs-native.mjs). Serves www/pkg as built by
+#     `make web` or `make web-dev`; needs `npm ci` in tests/e2e (playwright-core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/histinit/target}"
+if [ "${1:-}" = --page ]; then
+  shift
+  cargo build -q --bin histinit
+  exec node benchmarks/page-vs-native.mjs "$@"
+fi
 backends=cpu batch=16 steps=10
 while [ $# -gt 0 ]; do
   case "$1" in
