@@ -18,6 +18,7 @@ mod bench;
 mod extract;
 mod hub;
 mod output;
+mod report;
 mod serve;
 mod sources;
 mod sweep;
@@ -106,6 +107,14 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Write report.md and PNG charts for a finished sweep (from its stored files only).
+    Report {
+        /// The sweep's output directory (with summary.json, curves.csv, distances.csv).
+        dir: PathBuf,
+        /// A TrueType font for the charts' text (default: DejaVu Sans or Liberation Sans).
+        #[arg(long)]
+        font: Option<PathBuf>,
+    },
     /// List the model presets.
     Presets,
     /// Histograms of a checkpoint's weights (safetensors file, sharded index, model
@@ -176,6 +185,8 @@ enum CliError {
     Tool(#[from] tools::ToolError),
     #[error(transparent)]
     Sweep(#[from] sweep::SweepError),
+    #[error(transparent)]
+    Report(#[from] report::ReportError),
     #[error("benchmark: {0}")]
     Bench(String),
     #[cfg(not(feature = "wgpu"))]
@@ -242,6 +253,7 @@ fn main() -> ExitCode {
             quiet,
         })
         .map_err(CliError::from),
+        Command::Report { dir, font } => report::run(&dir, font.as_deref()).map_err(CliError::from),
         Command::Serve { dir, port } => serve::serve(&dir, port).map_err(CliError::Serve),
         Command::Extract(args) => tools::run_extract(args).map_err(CliError::from),
         Command::Teacher(args) => device(args.backend)

@@ -14,7 +14,7 @@ pub use histinit_core as core;
 
 #[cfg(target_arch = "wasm32")]
 mod api;
-pub mod charts;
+pub use histinit_charts as charts;
 mod probe_config;
 pub mod session;
 pub use probe_config::{PROBE_QUERY, PROBE_STEPS};

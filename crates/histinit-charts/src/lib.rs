@@ -1,0 +1,293 @@
+//! histinit's charts, drawn with plotters on any drawing backend (the page's canvas,
+//! the report's PNGs; SVG in tests). Inputs are plain series, so what is drawn can be tested.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// Okabe & Ito's colour-blind-safe palette (yellow left out: unreadable on white).
+pub const PALETTE: [(u8, u8, u8); 7] = [
+    (0, 114, 178),   // blue
+    (213, 94, 0),    // vermillion
+    (0, 158, 115),   // bluish green
+    (204, 121, 167), // reddish purple
+    (230, 159, 0),   // orange
+    (86, 180, 233),  // sky blue
+    (0, 0, 0),       // black
+];
+
+pub fn colour_hex(index: usize) -> String {
+    let (r, g, b) = PALETTE[index % PALETTE.len()];
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
+/// One line of a chart: points `(x, y)`, optionally a band `(x, low, high)` around it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub label: String,
+    pub colour: usize,
+    pub points: Vec<(f64, f64)>,
+    pub band: Vec<(f64, f64, f64)>,
+    /// Thin and pale (training loss under the validation loss).
+    pub faint: bool,
+    /// Filled grey area (a target histogram).
+    pub filled: bool,
+}
+
+impl Series {
+    pub fn line(label: impl Into<String>, colour: usize, points: Vec<(f64, f64)>) -> Self {
+        Self {
+            label: label.into(),
+            colour,
+            points,
+            band: Vec::new(),
+            faint: false,
+            filled: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Axes<'a> {
+    pub title: &'a str,
+    pub x_label: &'a str,
+    pub y_label: &'a str,
+    pub log_x: bool,
+    pub log_y: bool,
+}
+
+fn finite_range(values: impl Iterator<Item = f64>, log: bool) -> Option<(f64, f64)> {
+    let mut low = f64::INFINITY;
+    let mut high = f64::NEG_INFINITY;
+    for v in values.filter(|v| v.is_finite() && (!log || *v > 0.0)) {
+        low = low.min(v);
+        high = high.max(v);
+    }
+    if low > high {
+        return None;
+    }
+    if high - low < 1e-12 {
+        let pad = if log {
+            low * 0.5
+        } else {
+            low.abs().max(1e-6) * 0.05
+        };
+        return Some((low - pad, high + pad));
+    }
+    if log {
+        Some((low, high))
+    } else {
+        let pad = (high - low) * 0.04;
+        Some((low - pad, high + pad))
+    }
+}
+
+fn rgb(colour: usize) -> RGBColor {
+    let (r, g, b) = PALETTE[colour % PALETTE.len()];
+    RGBColor(r, g, b)
+}
+
+/// Draws line series (with bands and a legend) on `area`. With nothing to draw yet it
+/// draws the empty frame and a hint, so a chart never looks broken.
+pub fn draw_lines<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    axes: Axes<'_>,
+    series: &[Series],
+) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    area.fill(&WHITE).map_err(err)?;
+    let xs = series.iter().flat_map(|s| {
+        s.points
+            .iter()
+            .map(|p| p.0)
+            .chain(s.band.iter().map(|b| b.0))
+    });
+    let ys = series.iter().flat_map(|s| {
+        s.points
+            .iter()
+            .map(|p| p.1)
+            .chain(s.band.iter().flat_map(|b| [b.1, b.2]))
+    });
+    let (Some(x_range), Some(y_range)) =
+        (finite_range(xs, axes.log_x), finite_range(ys, axes.log_y))
+    else {
+        area.titled(axes.title, ("sans-serif", 16)).map_err(err)?;
+        let grey = BLACK.mix(0.6);
+        let style = TextStyle::from(("sans-serif", 14)).color(&grey);
+        area.draw_text("waiting for the first points", &style, (20, 40))
+            .map_err(err)?;
+        return Ok(());
+    };
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .caption(axes.title, ("sans-serif", 16))
+        .margin(8)
+        .x_label_area_size(36)
+        .y_label_area_size(56);
+    macro_rules! finish {
+        ($chart:expr) => {{
+            let mut chart = $chart;
+            chart
+                .configure_mesh()
+                .x_desc(axes.x_label)
+                .y_desc(axes.y_label)
+                .light_line_style(BLACK.mix(0.05))
+                .draw()
+                .map_err(err)?;
+            for s in series.iter().filter(|s| !s.band.is_empty()) {
+                let colour = rgb(s.colour);
+                let upper = s.band.iter().map(|b| (b.0, b.2));
+                let lower = s.band.iter().rev().map(|b| (b.0, b.1));
+                chart
+                    .draw_series(std::iter::once(Polygon::new(
+                        upper.chain(lower).collect::<Vec<_>>(),
+                        colour.mix(0.18).filled(),
+                    )))
+                    .map_err(err)?;
+            }
+            for s in series {
+                let colour = rgb(s.colour);
+                let style = if s.filled {
+                    BLACK.mix(0.25).filled()
+                } else if s.faint {
+                    colour.mix(0.45).stroke_width(1)
+                } else {
+                    colour.stroke_width(2)
+                };
+                let points: Vec<(f64, f64)> = s
+                    .points
+                    .iter()
+                    .copied()
+                    .filter(|(x, y)| {
+                        x.is_finite()
+                            && y.is_finite()
+                            && (!axes.log_x || *x > 0.0)
+                            && (!axes.log_y || *y > 0.0)
+                    })
+                    .collect();
+                let drawn = if s.filled {
+                    let base = chart.plotting_area().get_y_range().start;
+                    chart.draw_series(AreaSeries::new(points, base, style))
+                } else {
+                    chart.draw_series(LineSeries::new(points, style))
+                }
+                .map_err(err)?;
+                if !s.label.is_empty() {
+                    drawn.label(s.label.clone()).legend(move |(x, y)| {
+                        Rectangle::new([(x, y - 4), (x + 16, y + 4)], style.color.filled())
+                    });
+                }
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK.mix(0.3))
+                .label_font(("sans-serif", 13))
+                .draw()
+                .map_err(err)?;
+        }};
+    }
+    let (x0, x1) = x_range;
+    let (y0, y1) = y_range;
+    match (axes.log_x, axes.log_y) {
+        (false, false) => finish!(builder.build_cartesian_2d(x0..x1, y0..y1).map_err(err)?),
+        (true, false) => finish!(builder
+            .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
+            .map_err(err)?),
+        (false, true) => finish!(builder
+            .build_cartesian_2d(x0..x1, (y0..y1).log_scale())
+            .map_err(err)?),
+        (true, true) => finish!(builder
+            .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+            .map_err(err)?),
+    }
+    area.present().map_err(err)
+}
+
+/// A density estimate of `values` on `bins` equal bins over `[low, high]`, as a
+/// polyline through bin centres (the area under it is 1).
+pub fn density(values: &[f32], low: f64, high: f64, bins: usize) -> Vec<(f64, f64)> {
+    let width = (high - low) / bins as f64;
+    if width.is_nan() || width <= 0.0 || values.is_empty() {
+        return Vec::new();
+    }
+    let mut counts = vec![0usize; bins];
+    for &v in values {
+        let v = v as f64;
+        if v >= low && v <= high {
+            let index = (((v - low) / width) as usize).min(bins - 1);
+            counts[index] += 1;
+        }
+    }
+    let total = values.len() as f64 * width;
+    counts
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| (low + (i as f64 + 0.5) * width, c as f64 / total))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn svg(series: &[Series], log_x: bool) -> String {
+        let mut text = String::new();
+        {
+            let area = SVGBackend::with_string(&mut text, (640, 360)).into_drawing_area();
+            draw_lines(
+                &area,
+                Axes {
+                    title: "loss",
+                    x_label: "step",
+                    y_label: "nats",
+                    log_x,
+                    log_y: false,
+                },
+                series,
+            )
+            .unwrap();
+        }
+        text
+    }
+
+    #[test]
+    fn lines_and_legends_are_drawn() {
+        let series = vec![
+            Series::line("kaiming", 0, vec![(1.0, 5.5), (10.0, 3.0), (20.0, 2.5)]),
+            Series {
+                band: vec![(1.0, 5.0, 6.0), (10.0, 2.8, 3.1), (20.0, 2.0, 2.6)],
+                ..Series::line("pythia", 1, vec![(1.0, 5.5), (10.0, 2.9), (20.0, 2.3)])
+            },
+        ];
+        for log_x in [false, true] {
+            let text = svg(&series, log_x);
+            // One data line per series, in the palette's first two colours.
+            let line = |colour: &str| {
+                let style = format!("stroke=\"{colour}\" stroke-width=\"2\"");
+                text.lines()
+                    .filter(|l| l.starts_with("<polyline") && l.contains(&style))
+                    .count()
+            };
+            assert_eq!((line("#0072B2"), line("#D55E00")), (1, 1), "{text}");
+            assert!(text.contains("<polygon"), "the band is drawn");
+            assert!(text.contains("kaiming") && text.contains("pythia"));
+        }
+    }
+
+    #[test]
+    fn empty_and_non_finite_inputs_draw_a_frame_not_an_error() {
+        assert!(svg(&[], false).contains("waiting"));
+        let nan = vec![Series::line("x", 0, vec![(1.0, f64::NAN)])];
+        assert!(svg(&nan, false).contains("waiting"));
+    }
+
+    #[test]
+    fn densities_integrate_to_one() {
+        let values: Vec<f32> = (0..1000).map(|i| (i as f32 / 999.0) * 2.0 - 1.0).collect();
+        let curve = density(&values, -1.0, 1.0, 20);
+        let area: f64 = curve.iter().map(|(_, d)| d * 0.1).sum();
+        assert!((area - 1.0).abs() < 1e-9, "{area}");
+        assert!(density(&values, 1.0, 1.0, 10).is_empty());
+    }
+}

@@ -1,0 +1,687 @@
+//! `histinit report DIR`: report.md and PNG charts for a finished sweep, from its
+//! stored files only (summary.json, curves.csv, distances.csv). Every sentence of the
+//! verdicts is generated from summary.json's numbers; nothing is written by hand.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use histinit_charts::{draw_lines, Axes, Series};
+use histinit_core::stats::{Comparison, Interval};
+use histinit_core::InitMethod;
+use plotters::prelude::*;
+use serde::Deserialize;
+
+use crate::output::write_atomically;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot read {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("{path}: {reason}")]
+    Invalid { path: PathBuf, reason: String },
+    #[error("cannot write {path}: {reason}")]
+    Write { path: PathBuf, reason: String },
+    #[error("no TrueType font for the charts' text (looked in {0}); install fonts-dejavu-core or pass --font")]
+    NoFont(String),
+    #[error("chart {path}: {reason}")]
+    Chart { path: PathBuf, reason: String },
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SweepSummary {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub baseline: InitMethod,
+    pub seeds: usize,
+    pub commit: Option<String>,
+    pub config: String,
+    pub variants: Vec<VariantSummary>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VariantSummary {
+    pub name: String,
+    pub settings: BTreeMap<String, String>,
+    pub link: String,
+    pub steps: usize,
+    pub comparisons: Vec<Comparison>,
+}
+
+/// One row of curves.csv.
+struct CurveRow {
+    variant: String,
+    init: String,
+    seed: u64,
+    step: usize,
+    val_loss: Option<f64>,
+    grad_norm: f64,
+}
+
+/// One row of distances.csv.
+struct DistanceRow {
+    variant: String,
+    init: String,
+    seed: u64,
+    step: usize,
+    w1_over_std: f64,
+}
+
+fn read(path: &Path) -> Result<String, ReportError> {
+    std::fs::read_to_string(path).map_err(|err| ReportError::Read {
+        path: path.into(),
+        reason: err.to_string(),
+    })
+}
+
+/// Splits a CSV of names and numbers (no quoting: histinit writes none) into rows of
+/// fields, checking the header.
+fn csv_rows(path: &Path, text: &str, header: &str) -> Result<Vec<Vec<String>>, ReportError> {
+    let mut lines = text.lines();
+    if lines.next() != Some(header) {
+        return Err(ReportError::Invalid {
+            path: path.into(),
+            reason: format!("expected the header '{header}'"),
+        });
+    }
+    let columns = header.split(',').count();
+    lines
+        .enumerate()
+        .map(|(index, line)| {
+            let fields: Vec<String> = line.split(',').map(str::to_string).collect();
+            if fields.len() == columns {
+                Ok(fields)
+            } else {
+                Err(ReportError::Invalid {
+                    path: path.into(),
+                    reason: format!(
+                        "line {}: {} fields, expected {columns}",
+                        index + 2,
+                        fields.len()
+                    ),
+                })
+            }
+        })
+        .collect()
+}
+
+fn number<T: std::str::FromStr>(path: &Path, field: &str, text: &str) -> Result<T, ReportError> {
+    text.parse().map_err(|_| ReportError::Invalid {
+        path: path.into(),
+        reason: format!("{field} '{text}' is not a number"),
+    })
+}
+
+const FONT_PATHS: [&str; 3] = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+];
+
+fn register_font(font: Option<&Path>) -> Result<(), ReportError> {
+    let candidates: Vec<PathBuf> = match font {
+        Some(path) => vec![path.to_path_buf()],
+        None => FONT_PATHS.iter().map(PathBuf::from).collect(),
+    };
+    for path in &candidates {
+        if let Ok(bytes) = std::fs::read(path) {
+            // plotters keeps registered fonts for the whole process.
+            let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+            if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
+                return Ok(());
+            }
+        }
+    }
+    Err(ReportError::NoFont(
+        candidates
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    ))
+}
+
+const WIDTH: u32 = 760;
+const HEIGHT: u32 = 420;
+
+/// Draws `series` into an RGB buffer and writes it as a PNG.
+fn chart_png(path: &Path, axes: Axes<'_>, series: &[Series]) -> Result<(), ReportError> {
+    let failed = |reason: String| ReportError::Chart {
+        path: path.into(),
+        reason,
+    };
+    let mut pixels = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
+    {
+        let area = BitMapBackend::with_buffer(&mut pixels, (WIDTH, HEIGHT)).into_drawing_area();
+        draw_lines(&area, axes, series).map_err(failed)?;
+    }
+    let png = encode_png(&pixels, WIDTH, HEIGHT).map_err(|err| failed(err.to_string()))?;
+    write_atomically(path, &png).map_err(|err| ReportError::Write {
+        path: path.into(),
+        reason: err.to_string(),
+    })
+}
+
+/// A minimal PNG (8-bit RGB, no filtering, zlib through flate2). See Cargo.toml for why
+/// not the png crate.
+fn encode_png(rgb: &[u8], width: u32, height: u32) -> std::io::Result<Vec<u8>> {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        out.extend_from_slice(&crc.sum().to_be_bytes());
+    }
+    let mut header = Vec::new();
+    header.extend_from_slice(&width.to_be_bytes());
+    header.extend_from_slice(&height.to_be_bytes());
+    header.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit, RGB, deflate, no filter, no interlace
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let row = (width * 3) as usize;
+    for line in rgb.chunks(row) {
+        encoder.write_all(&[0])?;
+        encoder.write_all(line)?;
+    }
+    let data = encoder.finish()?;
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut out, b"IHDR", &header);
+    chunk(&mut out, b"IDAT", &data);
+    chunk(&mut out, b"IEND", &[]);
+    Ok(out)
+}
+
+/// The order and colours of inits in every chart of a report.
+fn init_order(summary: &SweepSummary) -> Vec<String> {
+    let mut order: Vec<String> = Vec::new();
+    for variant in &summary.variants {
+        for comparison in &variant.comparisons {
+            let name = comparison.init.name().to_string();
+            if !order.contains(&name) {
+                order.push(name);
+            }
+        }
+    }
+    order
+}
+
+/// Mean over seeds with the min–max band, per step present in every seed.
+fn mean_band(
+    per_seed: &BTreeMap<u64, Vec<(usize, f64)>>,
+) -> (Vec<(f64, f64)>, Vec<(f64, f64, f64)>) {
+    let mut by_step: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+    for curve in per_seed.values() {
+        for &(step, value) in curve {
+            if value.is_finite() {
+                by_step.entry(step).or_default().push(value);
+            }
+        }
+    }
+    let seeds = per_seed.len();
+    let mut points = Vec::new();
+    let mut band = Vec::new();
+    for (step, values) in by_step {
+        if values.len() < seeds {
+            continue;
+        }
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        points.push((step as f64, mean));
+        band.push((step as f64, low, high));
+    }
+    (points, band)
+}
+
+fn file_stem(variant: &str) -> String {
+    variant
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn format_interval(interval: &Interval, digits: usize) -> String {
+    format!(
+        "{:.d$} [{:.d$}, {:.d$}]",
+        interval.estimate,
+        interval.low,
+        interval.high,
+        d = digits
+    )
+}
+
+fn format_signed(interval: &Interval) -> String {
+    format!(
+        "{:+.4} [{:+.4}, {:+.4}]",
+        interval.estimate, interval.low, interval.high
+    )
+}
+
+/// The generated verdict on one init against the baseline.
+pub fn verdict(comparison: &Comparison, baseline: InitMethod) -> String {
+    let name = comparison.init.name();
+    let base = baseline.name();
+    let mut parts = Vec::new();
+    if comparison.diverged > 0 {
+        parts.push(format!(
+            "{} of {} runs diverged",
+            comparison.diverged, comparison.runs
+        ));
+    }
+    let at = |fraction: f64| comparison.speedups.iter().find(|s| s.fraction == fraction);
+    match at(1.0).and_then(|s| s.speedup.map(|i| (s, i))) {
+        Some((s, i)) if s.reached == s.seeds && i.low > 1.0 => parts.push(format!(
+            "**faster**: reaches {base}'s final loss {:.2}x sooner (95% CI {:.2}–{:.2}, {} seeds)",
+            i.estimate, i.low, i.high, s.seeds
+        )),
+        Some((s, i)) if i.high < 1.0 => parts.push(format!(
+            "**slower**: {:.2}x {base}'s speed to its final loss (95% CI {:.2}–{:.2}; {} of {} seeds got there)",
+            i.estimate, i.low, i.high, s.reached, s.seeds
+        )),
+        Some((s, i)) => parts.push(format!(
+            "**no clear difference in speed**: {:.2}x (95% CI {:.2}–{:.2} includes 1; {} of {} seeds reached {base}'s final loss)",
+            i.estimate, i.low, i.high, s.reached, s.seeds
+        )),
+        None => parts.push("no speed comparison (no paired runs)".into()),
+    }
+    if let Some(early) = at(0.1).and_then(|s| s.speedup.map(|i| (s, i))) {
+        let (s, i) = early;
+        if s.reached == s.seeds && i.low > 1.0 {
+            parts.push(format!(
+                "early on (10% of {base}'s steps) {:.2}x faster (CI {:.2}–{:.2})",
+                i.estimate, i.low, i.high
+            ));
+        } else if i.high < 1.0 {
+            parts.push(format!(
+                "early on (10% of {base}'s steps) {:.2}x, slower (CI {:.2}–{:.2})",
+                i.estimate, i.low, i.high
+            ));
+        }
+    }
+    if let Some(d) = &comparison.final_difference {
+        let i = d.difference;
+        let sentence = if i.high < 0.0 {
+            format!(
+                "ends **lower** by {:.4} nats (CI {:.4}–{:.4}, paired t-test p = {:.3})",
+                -i.estimate, -i.high, -i.low, d.p_value
+            )
+        } else if i.low > 0.0 {
+            format!(
+                "ends **higher** by {:.4} nats (CI {:.4}–{:.4}, p = {:.3})",
+                i.estimate, i.low, i.high, d.p_value
+            )
+        } else {
+            format!(
+                "final loss within noise of {base}'s ({:+.4}, CI {:+.4}–{:+.4}, p = {:.3})",
+                i.estimate, i.low, i.high, d.p_value
+            )
+        };
+        parts.push(sentence);
+    }
+    format!("{name}: {}.", parts.join("; "))
+}
+
+pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
+    let summary_path = dir.join("summary.json");
+    let summary: SweepSummary =
+        serde_json::from_str(&read(&summary_path)?).map_err(|err| ReportError::Invalid {
+            path: summary_path.clone(),
+            reason: err.to_string(),
+        })?;
+    let curves_path = dir.join("curves.csv");
+    let curves: Vec<CurveRow> = csv_rows(
+        &curves_path,
+        &read(&curves_path)?,
+        "variant,run,init,seed,step,tokens,train_loss,val_loss,lr,grad_norm",
+    )?
+    .into_iter()
+    .map(|f| {
+        Ok(CurveRow {
+            variant: f[0].clone(),
+            init: f[2].clone(),
+            seed: number(&curves_path, "seed", &f[3])?,
+            step: number(&curves_path, "step", &f[4])?,
+            val_loss: if f[7].is_empty() {
+                None
+            } else {
+                Some(number(&curves_path, "val_loss", &f[7])?)
+            },
+            grad_norm: number(&curves_path, "grad_norm", &f[9])?,
+        })
+    })
+    .collect::<Result<_, ReportError>>()?;
+    let distances_path = dir.join("distances.csv");
+    let distances: Vec<DistanceRow> = match std::fs::read_to_string(&distances_path) {
+        Ok(text) => csv_rows(
+            &distances_path,
+            &text,
+            "variant,init,seed,step,scope,w1_over_std",
+        )?
+        .into_iter()
+        .map(|f| {
+            Ok(DistanceRow {
+                variant: f[0].clone(),
+                init: f[1].clone(),
+                seed: number(&distances_path, "seed", &f[2])?,
+                step: number(&distances_path, "step", &f[3])?,
+                w1_over_std: number(&distances_path, "w1_over_std", &f[5])?,
+            })
+        })
+        .collect::<Result<_, ReportError>>()?,
+        Err(_) => Vec::new(),
+    };
+    register_font(font)?;
+    let order = init_order(&summary);
+    let colour = |init: &str| order.iter().position(|i| i == init).unwrap_or(0);
+    let baseline = summary.baseline;
+
+    let mut md = String::new();
+    let _ = writeln!(md, "# Study `{}`\n", summary.name);
+    if !summary.description.is_empty() {
+        let _ = writeln!(md, "{}\n", summary.description);
+    }
+    let _ = writeln!(
+        md,
+        "Generated by `histinit report` from this directory's summary.json and curves (commit {}); do not edit by hand: \
+         rerun with `bash experiments/run-all.sh {}`. {} seed{} per init, paired by seed (same batches and validation set); \
+         baseline `{}`. Speedup = {}'s updates to reach a loss / this init's updates to reach it, at the loss {} has after \
+         10%, 25%, 50% and 100% of its steps (geometric mean over seeds; a seed that never reaches it counts at its best \
+         possible value, so such estimates are upper bounds). Intervals are 95% percentile-bootstrap intervals over seeds \
+         (10,000 resamples); p-values are two-sided paired t-tests. Differences are in nats per byte-level token.\n",
+        summary.commit.as_deref().unwrap_or("unknown"),
+        summary.name,
+        summary.seeds,
+        if summary.seeds == 1 { "" } else { "s" },
+        baseline.name(),
+        baseline.name(),
+        baseline.name(),
+    );
+
+    // Where the baseline does best: a speedup that vanishes there is not a speedup.
+    if summary.variants.len() > 1 {
+        let best = summary
+            .variants
+            .iter()
+            .filter_map(|v| {
+                v.comparisons
+                    .iter()
+                    .find(|c| c.init == baseline)
+                    .map(|c| (v, c.final_val_loss_mean))
+            })
+            .filter(|(_, loss)| loss.is_finite())
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((variant, loss)) = best {
+            let _ = writeln!(
+                md,
+                "## At the baseline's best setting\n\n`{}` ends lowest in variant `{}` (final validation loss {loss:.4}). There:\n",
+                baseline.name(),
+                variant.name
+            );
+            for comparison in variant.comparisons.iter().filter(|c| c.init != baseline) {
+                let _ = writeln!(md, "- {}", verdict(comparison, baseline));
+            }
+            md.push('\n');
+        }
+    }
+
+    let _ = writeln!(md, "## Verdicts\n");
+    let _ = writeln!(
+        md,
+        "| variant | init | final val loss (mean ± sd) | speedup at 10% | at 25% | at 50% | at 100% (reached) | final − {} [95% CI] | p |",
+        baseline.name()
+    );
+    let _ = writeln!(
+        md,
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    for variant in &summary.variants {
+        for c in &variant.comparisons {
+            let speed = |fraction: f64| {
+                c.speedups
+                    .iter()
+                    .find(|s| s.fraction == fraction)
+                    .and_then(|s| s.speedup.map(|i| (s, i)))
+                    .map_or("-".to_string(), |(s, i)| {
+                        let text = format_interval(&i, 2);
+                        if fraction == 1.0 {
+                            format!("{text} ({}/{})", s.reached, s.seeds)
+                        } else if s.reached < s.seeds {
+                            format!("≤ {text}")
+                        } else {
+                            text
+                        }
+                    })
+            };
+            let (diff, p) = c
+                .final_difference
+                .as_ref()
+                .map_or(("-".to_string(), "-".to_string()), |d| {
+                    (format_signed(&d.difference), format!("{:.3}", d.p_value))
+                });
+            let diverged = if c.diverged > 0 {
+                format!(" ({} diverged)", c.diverged)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {}{diverged} | {:.4} ± {:.4} | {} | {} | {} | {} | {diff} | {p} |",
+                variant.name,
+                c.init.name(),
+                c.final_val_loss_mean,
+                c.final_val_loss_std,
+                speed(0.1),
+                speed(0.25),
+                speed(0.5),
+                speed(1.0),
+            );
+        }
+    }
+    md.push('\n');
+
+    for variant in &summary.variants {
+        let stem = file_stem(&variant.name);
+        let _ = writeln!(md, "## Variant `{}`\n", variant.name);
+        let settings: Vec<String> = variant
+            .settings
+            .iter()
+            .map(|(k, v)| format!("{k} = {v}"))
+            .collect();
+        if !settings.is_empty() {
+            let _ = writeln!(md, "Settings: {}.\n", settings.join(", "));
+        }
+        let _ = writeln!(
+            md,
+            "Watch it in the playground: [`?{}`](../../../index.html?{}) (one seed at a time; the page runs on your device).\n",
+            variant.link, variant.link
+        );
+        for c in variant.comparisons.iter().filter(|c| c.init != baseline) {
+            let _ = writeln!(md, "- {}", verdict(c, baseline));
+        }
+        md.push('\n');
+
+        let rows: Vec<&CurveRow> = curves
+            .iter()
+            .filter(|r| r.variant == variant.name)
+            .collect();
+        let mut loss_series = Vec::new();
+        let mut grad_series = Vec::new();
+        let early = (variant.steps / 4).clamp(10, 100);
+        for init in &order {
+            let mut val: BTreeMap<u64, Vec<(usize, f64)>> = BTreeMap::new();
+            let mut grads: BTreeMap<u64, Vec<(usize, f64)>> = BTreeMap::new();
+            for row in rows.iter().filter(|r| &r.init == init) {
+                if let Some(v) = row.val_loss {
+                    val.entry(row.seed).or_default().push((row.step, v));
+                }
+                if row.step < early {
+                    grads
+                        .entry(row.seed)
+                        .or_default()
+                        .push((row.step, row.grad_norm));
+                }
+            }
+            if val.is_empty() {
+                continue;
+            }
+            let (points, band) = mean_band(&val);
+            let mut series = Series::line(init.clone(), colour(init), points);
+            series.band = band;
+            loss_series.push(series);
+            let (points, band) = mean_band(&grads);
+            let mut series = Series::line(init.clone(), colour(init), points);
+            series.band = band;
+            grad_series.push(series);
+        }
+        let loss_png = format!("{stem}-loss.png");
+        chart_png(
+            &dir.join(&loss_png),
+            Axes {
+                title: "validation loss (mean over seeds, band: min to max)",
+                x_label: "step",
+                y_label: "loss (nats/token)",
+                log_x: false,
+                log_y: false,
+            },
+            &loss_series,
+        )?;
+        let grads_png = format!("{stem}-grads.png");
+        chart_png(
+            &dir.join(&grads_png),
+            Axes {
+                title: "early gradient norm (before clipping)",
+                x_label: "step",
+                y_label: "global gradient norm",
+                log_x: false,
+                log_y: true,
+            },
+            &grad_series,
+        )?;
+
+        let mut speed_series = vec![{
+            let mut one = Series::line(
+                format!("{} (1x)", baseline.name()),
+                colour(baseline.name()),
+                vec![(0.1, 1.0), (1.0, 1.0)],
+            );
+            one.faint = true;
+            one
+        }];
+        for c in variant.comparisons.iter().filter(|c| c.init != baseline) {
+            let name = c.init.name();
+            let intervals: Vec<(f64, Interval)> = c
+                .speedups
+                .iter()
+                .filter_map(|s| s.speedup.map(|i| (s.fraction, i)))
+                .collect();
+            let mut series = Series::line(
+                name,
+                colour(name),
+                intervals.iter().map(|(f, i)| (*f, i.estimate)).collect(),
+            );
+            series.band = intervals.iter().map(|(f, i)| (*f, i.low, i.high)).collect();
+            speed_series.push(series);
+        }
+        let speed_png = format!("{stem}-speedup.png");
+        chart_png(
+            &dir.join(&speed_png),
+            Axes {
+                title: "speedup against progress (band: 95% CI)",
+                x_label: "fraction of the baseline's steps",
+                y_label: "speedup",
+                log_x: false,
+                log_y: false,
+            },
+            &speed_series,
+        )?;
+        let _ = writeln!(
+            md,
+            "![validation loss]({loss_png})\n![speedup against progress]({speed_png})\n![early gradient norms]({grads_png})"
+        );
+
+        let own: Vec<&DistanceRow> = distances
+            .iter()
+            .filter(|r| r.variant == variant.name)
+            .collect();
+        if !own.is_empty() {
+            let mut distance_series = Vec::new();
+            for init in &order {
+                // Mean over the network's parts at each (seed, step), then over seeds.
+                let mut sums: BTreeMap<(u64, usize), (f64, usize)> = BTreeMap::new();
+                for row in own.iter().filter(|r| &r.init == init) {
+                    let entry = sums.entry((row.seed, row.step)).or_insert((0.0, 0));
+                    entry.0 += row.w1_over_std;
+                    entry.1 += 1;
+                }
+                let mut per_seed: BTreeMap<u64, Vec<(usize, f64)>> = BTreeMap::new();
+                for ((seed, step), (sum, count)) in sums {
+                    per_seed
+                        .entry(seed)
+                        .or_default()
+                        .push((step, sum / count as f64));
+                }
+                if per_seed.is_empty() {
+                    continue;
+                }
+                let (points, band) = mean_band(&per_seed);
+                let mut series = Series::line(init.clone(), colour(init), points);
+                series.band = band;
+                distance_series.push(series);
+            }
+            let distance_png = format!("{stem}-distance.png");
+            chart_png(
+                &dir.join(&distance_png),
+                Axes {
+                    title: "distance of the weights to the teacher's distribution",
+                    x_label: "updates",
+                    y_label: "W1 / teacher std (mean of parts)",
+                    log_x: false,
+                    log_y: false,
+                },
+                &distance_series,
+            )?;
+            let _ = writeln!(
+                md,
+                "![distance to the teacher's distribution]({distance_png})"
+            );
+        }
+        md.push('\n');
+    }
+    let _ = writeln!(md, "## Config\n\n```toml\n{}```", summary.config);
+    let path = dir.join("report.md");
+    write_atomically(&path, md.as_bytes()).map_err(|err| ReportError::Write {
+        path: path.clone(),
+        reason: err.to_string(),
+    })?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pngs_have_a_valid_structure() {
+        let png = encode_png(&[255, 0, 0, 0, 255, 0], 2, 1).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        assert_eq!(&png[12..16], b"IHDR");
+        assert_eq!(&png[png.len() - 8..png.len() - 4], b"IEND");
+        // The IDAT payload inflates back to one filter byte and the pixels.
+        let idat_len = u32::from_be_bytes(png[33..37].try_into().unwrap()) as usize;
+        assert_eq!(&png[37..41], b"IDAT");
+        let mut decoder = flate2::read::ZlibDecoder::new(&png[41..41 + idat_len]);
+        let mut raw = Vec::new();
+        std::io::Read::read_to_end(&mut decoder, &mut raw).unwrap();
+        assert_eq!(raw, vec![0, 255, 0, 0, 0, 255, 0]);
+    }
+}

@@ -1,0 +1,261 @@
+//! `histinit sweep` and `histinit report` end to end: a sweep killed with SIGKILL and
+//! started again ends with exactly the results of an uninterrupted one.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn histinit() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_histinit"))
+}
+
+fn shipped() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../www/histograms")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("histinit-sweep-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// 2 variants x 3 inits x 2 seeds = 12 short runs of the nano model.
+const CONFIG: &str = r#"
+name = "resume-test"
+baseline = "kaiming"
+
+[base]
+preset = "nano"
+inits = ["kaiming", "pythia", "empirical"]
+source = "teacher-nano"
+scale = "as-is"
+seed = 5
+seeds = 2
+
+[base.train]
+steps = 12
+batch = 4
+context = 32
+warmup = 2
+eval_every = 3
+eval_batches = 2
+
+[grid]
+warmup = [2, 0]
+"#;
+
+fn sweep(config: &Path, out: &Path, jobs: usize) -> Command {
+    let mut command = histinit();
+    command
+        .arg("sweep")
+        .arg(config)
+        .arg("--out")
+        .arg(out)
+        .arg("--shipped")
+        .arg(shipped())
+        .arg("--jobs")
+        .arg(jobs.to_string());
+    command
+}
+
+fn finished_runs(out: &Path) -> usize {
+    std::fs::read_dir(out.join("runs"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+fn check_success(output: &std::process::Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn a_killed_sweep_resumes_to_the_same_results_and_reports_them() {
+    let dir = scratch("resume");
+    let config = dir.join("sweep.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+
+    // Uninterrupted, with two worker processes.
+    let whole = dir.join("whole");
+    let stdout = check_success(&sweep(&config, &whole, 2).output().unwrap());
+    assert!(
+        stdout.contains("12 runs (0 already finished), 2 workers"),
+        "{stdout}"
+    );
+    assert_eq!(finished_runs(&whole), 12);
+
+    // Killed with SIGKILL once a few runs are on disk, then started again.
+    let resumed = dir.join("resumed");
+    let mut child = sweep(&config, &resumed, 1)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while finished_runs(&resumed) < 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "no run finished in 5 minutes"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    let before = finished_runs(&resumed);
+    assert!(
+        (3..12).contains(&before),
+        "{before} runs finished before the kill: the test needs a partial sweep"
+    );
+    assert!(!resumed.join("summary.json").exists());
+    // A run file cut short (as by a crash without atomic writes) is not trusted.
+    let victim = std::fs::read_dir(resumed.join("runs"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap();
+    let bytes = std::fs::read(&victim).unwrap();
+    std::fs::write(&victim, &bytes[..bytes.len() / 2]).unwrap();
+
+    let stdout = check_success(&sweep(&config, &resumed, 1).output().unwrap());
+    assert!(
+        stdout.contains(&format!("({} already finished)", before - 1)),
+        "{stdout}"
+    );
+    for file in ["curves.csv", "runs.csv", "distances.csv", "summary.json"] {
+        let a = std::fs::read(whole.join(file)).unwrap();
+        let b = std::fs::read(resumed.join(file)).unwrap();
+        assert!(
+            a == b,
+            "{file} differs between the whole and the resumed sweep"
+        );
+    }
+
+    // The aggregates hold what they claim.
+    let runs = std::fs::read_to_string(whole.join("runs.csv")).unwrap();
+    assert_eq!(runs.lines().count(), 1 + 12);
+    assert!(
+        runs.lines().skip(1).all(|l| l.contains(",completed,")),
+        "{runs}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(whole.join("summary.json")).unwrap())
+            .unwrap();
+    let variants = summary["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 2);
+    assert_eq!(variants[0]["name"], "warmup-2");
+    assert_eq!(variants[1]["name"], "warmup-0");
+    for variant in variants {
+        let comparisons = variant["comparisons"].as_array().unwrap();
+        assert_eq!(comparisons.len(), 3);
+        let kaiming = &comparisons[0];
+        assert_eq!(kaiming["init"], "kaiming");
+        assert_eq!(kaiming["final_difference"]["difference"]["estimate"], 0.0);
+        for comparison in comparisons {
+            assert_eq!(comparison["runs"], 2);
+            assert_eq!(comparison["speedups"].as_array().unwrap().len(), 4);
+        }
+    }
+    let distances = std::fs::read_to_string(whole.join("distances.csv")).unwrap();
+    // Every run: 4 parts at the init and at each of its 5 evaluation steps.
+    assert_eq!(distances.lines().count(), 1 + 12 * 4 * 6, "{distances}");
+
+    // The report: charts and generated verdicts.
+    let stdout = check_success(&histinit().arg("report").arg(&whole).output().unwrap());
+    assert!(stdout.contains("report.md"), "{stdout}");
+    let report = std::fs::read_to_string(whole.join("report.md")).unwrap();
+    for variant in ["warmup-2", "warmup-0"] {
+        for chart in ["loss", "speedup", "grads", "distance"] {
+            let name = format!("{variant}-{chart}.png");
+            assert!(report.contains(&format!("]({name})")), "{name} not linked");
+            let png = std::fs::read(whole.join(&name)).unwrap();
+            assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}");
+            assert!(
+                png.len() > 5_000,
+                "{name} is {} bytes: empty chart?",
+                png.len()
+            );
+        }
+    }
+    // One verdict per non-baseline init and variant, with the numbers of summary.json.
+    for variant in variants {
+        for comparison in variant["comparisons"].as_array().unwrap().iter().skip(1) {
+            let init = comparison["init"].as_str().unwrap();
+            let estimate = comparison["final_difference"]["difference"]["estimate"]
+                .as_f64()
+                .unwrap();
+            let row = report
+                .lines()
+                .find(|l| {
+                    l.starts_with(&format!(
+                        "| {} | {init} |",
+                        variant["name"].as_str().unwrap()
+                    ))
+                })
+                .unwrap_or_else(|| panic!("no table row for {init}:\n{report}"));
+            assert!(
+                row.contains(&format!("{estimate:+.4}")),
+                "{row} vs {estimate}"
+            );
+            assert!(
+                report.contains(&format!("- {init}: ")),
+                "no verdict for {init}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn bad_sweep_configs_are_named() {
+    let dir = scratch("bad");
+    let config = dir.join("bad.toml");
+    std::fs::write(
+        &config,
+        "name = \"bad\"\n[base]\ninits = [\"pythia\"]\n[grid]\nwarmup = [0]\n",
+    )
+    .unwrap();
+    let output = sweep(&config, &dir.join("out"), 1).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("baseline 'kaiming' is not among the inits"),
+        "{stderr}"
+    );
+
+    std::fs::write(&config, "name = \"bad\"\n[base]\n[grid]\nwarmup = [5000]\n").unwrap();
+    let output = sweep(&config, &dir.join("out"), 1).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("variant 'warmup-5000'") && stderr.contains("warmup"),
+        "{stderr}"
+    );
+
+    std::fs::write(&config, "name = \"bad\"\n[base]\n[grid]\nwarmupp = [1]\n").unwrap();
+    let output = sweep(&config, &dir.join("out"), 1).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("warmupp"), "{stderr}");
+
+    let output = histinit()
+        .arg("report")
+        .arg(dir.join("nowhere"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("summary.json"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
