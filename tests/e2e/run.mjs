@@ -6,6 +6,9 @@
 //   node tests/e2e/run.mjs --real     only the checks against the real wasm module
 //   node tests/e2e/run.mjs --screenshot   also train a longer run for docs/playground.png
 //
+// E2E_ONLY=text runs only the checks whose name contains text; E2E_PKG=dir loads the
+// module from dir (a wasm-bindgen --out-dir) instead of www/pkg.
+//
 // Serves the repository with `histinit serve` (HISTINIT_BIN, default
 // $CARGO_TARGET_DIR/debug/histinit); HISTINIT_SERVER=node uses a Node server instead.
 // Screenshots go to tests/e2e/out/. Exits non-zero if any check fails.
@@ -21,6 +24,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
 const OUT = join(HERE, 'out');
 const MOCK_MODULE = join(HERE, 'mock/histinit_web.js');
+const PKG_DIR = process.env.E2E_PKG ? resolve(process.env.E2E_PKG) : null;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const ARGS = [
   '--no-sandbox',
@@ -86,6 +90,14 @@ async function openPage(context, base, query, mock = null) {
     }
   });
   page.on('pageerror', (error) => page.problems.push(`page error: ${error.message}`));
+  if (PKG_DIR && !mock) {
+    // E2E_PKG=dir: the wasm-bindgen output in dir stands in for www/pkg.
+    await page.route('**/www/pkg/*', (route) => {
+      const file = new URL(route.request().url()).pathname.split('/').pop();
+      const contentType = file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript';
+      return route.fulfill({ path: join(PKG_DIR, file), contentType });
+    });
+  }
   if (mock) {
     await page.route('**/www/pkg/histinit_web.js', (route) =>
       route.fulfill({ path: MOCK_MODULE, contentType: 'text/javascript' }),
