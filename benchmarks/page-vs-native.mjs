@@ -258,6 +258,7 @@ function report(result) {
   const rows = [
     ['CPU fallback (WASM, 1 thread)', page.cpu, 'native CPU, rayon default threads', native.cpu],
     ['CPU fallback (WASM, 1 thread)', page.cpu, 'native CPU, RAYON_NUM_THREADS=1', native.cpu1],
+    ['CPU fallback (WASM, 1 thread)', page.cpu, 'native CPU, default, after the page', native.cpuAfter],
   ];
   if (page.webgpu || native.wgpu) rows.push(['WebGPU (browser adapter)', page.webgpu, 'native wgpu (Vulkan)', native.wgpu]);
   const pad = (text, width) => String(text).padEnd(width);
@@ -321,6 +322,9 @@ async function main() {
     context = await chromium.launchPersistentContext(userData, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 900 } });
     console.log('page, CPU fallback…');
     result.page.cpu = await pageRun(context, server.url, 'cpu', options.cpuWarmup, options.cpuSteps, 600);
+    // The load from other processes drifts: native CPU once more, right after the page.
+    console.log('native CPU again (rayon default threads)…');
+    result.native.cpuAfter = await nativeBench('cpu', options.nativeSteps, NATIVE_WARMUP, 600);
     if (!options.skipWebgpu) {
       console.log('native wgpu…');
       result.native.wgpu = await nativeBench('wgpu', options.wgpuSteps, 2, options.wgpuTimeout);
