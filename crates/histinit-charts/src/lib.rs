@@ -231,7 +231,21 @@ pub fn density(values: &[f32], low: f64, high: f64, bins: usize) -> Vec<(f64, f6
 mod tests {
     use super::*;
 
+    /// Registers a system font for text (fonts-dejavu-core, installed by `make setup`).
+    fn register_font() {
+        static FONT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+        FONT.get_or_init(|| {
+            let path = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+            let bytes = std::fs::read(path)
+                .unwrap_or_else(|err| panic!("{path}: {err} (apt-get install fonts-dejavu-core)"));
+            plotters::style::register_font("sans-serif", FontStyle::Normal, bytes.leak())
+                .map_err(|_| "invalid font")
+                .unwrap();
+        });
+    }
+
     fn svg(series: &[Series], log_x: bool) -> String {
+        register_font();
         let mut text = String::new();
         {
             let area = SVGBackend::with_string(&mut text, (640, 360)).into_drawing_area();

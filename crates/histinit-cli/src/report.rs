@@ -278,29 +278,32 @@ pub fn verdict(comparison: &Comparison, baseline: InitMethod) -> String {
         ));
     }
     let at = |fraction: f64| comparison.speedups.iter().find(|s| s.fraction == fraction);
+    // A verdict needs the bootstrap interval to exclude 1 and the t-test to agree.
     match at(1.0).and_then(|s| s.speedup.map(|i| (s, i))) {
-        Some((s, i)) if s.reached == s.seeds && i.low > 1.0 => parts.push(format!(
-            "**faster**: reaches {base}'s final loss {:.2}x sooner (95% CI {:.2}–{:.2}, {} seeds)",
-            i.estimate, i.low, i.high, s.seeds
-        )),
-        Some((s, i)) if i.high < 1.0 => parts.push(format!(
-            "**slower**: {:.2}x {base}'s speed to its final loss (95% CI {:.2}–{:.2}; {} of {} seeds got there)",
-            i.estimate, i.low, i.high, s.reached, s.seeds
+        Some((s, i)) if s.reached == s.seeds && i.low > 1.0 && s.p_value < 0.05 => {
+            parts.push(format!(
+                "**faster**: reaches {base}'s final loss {:.2}x sooner (95% CI {:.2}–{:.2}, p = {:.3}, {} seeds)",
+                i.estimate, i.low, i.high, s.p_value, s.seeds
+            ))
+        }
+        Some((s, i)) if i.high < 1.0 && s.p_value < 0.05 => parts.push(format!(
+            "**slower**: {:.2}x {base}'s speed to its final loss (95% CI {:.2}–{:.2}, p = {:.3}; {} of {} seeds got there)",
+            i.estimate, i.low, i.high, s.p_value, s.reached, s.seeds
         )),
         Some((s, i)) => parts.push(format!(
-            "**no clear difference in speed**: {:.2}x (95% CI {:.2}–{:.2} includes 1; {} of {} seeds reached {base}'s final loss)",
-            i.estimate, i.low, i.high, s.reached, s.seeds
+            "**no clear difference in speed**: {:.2}x (95% CI {:.2}–{:.2}, p = {:.3}; {} of {} seeds reached {base}'s final loss)",
+            i.estimate, i.low, i.high, s.p_value, s.reached, s.seeds
         )),
         None => parts.push("no speed comparison (no paired runs)".into()),
     }
     if let Some(early) = at(0.1).and_then(|s| s.speedup.map(|i| (s, i))) {
         let (s, i) = early;
-        if s.reached == s.seeds && i.low > 1.0 {
+        if s.reached == s.seeds && i.low > 1.0 && s.p_value < 0.05 {
             parts.push(format!(
                 "early on (10% of {base}'s steps) {:.2}x faster (CI {:.2}–{:.2})",
                 i.estimate, i.low, i.high
             ));
-        } else if i.high < 1.0 {
+        } else if i.high < 1.0 && s.p_value < 0.05 {
             parts.push(format!(
                 "early on (10% of {base}'s steps) {:.2}x, slower (CI {:.2}–{:.2})",
                 i.estimate, i.low, i.high
@@ -309,19 +312,19 @@ pub fn verdict(comparison: &Comparison, baseline: InitMethod) -> String {
     }
     if let Some(d) = &comparison.final_difference {
         let i = d.difference;
-        let sentence = if i.high < 0.0 {
+        let sentence = if i.high < 0.0 && d.p_value < 0.05 {
             format!(
                 "ends **lower** by {:.4} nats (CI {:.4}–{:.4}, paired t-test p = {:.3})",
                 -i.estimate, -i.high, -i.low, d.p_value
             )
-        } else if i.low > 0.0 {
+        } else if i.low > 0.0 && d.p_value < 0.05 {
             format!(
                 "ends **higher** by {:.4} nats (CI {:.4}–{:.4}, p = {:.3})",
                 i.estimate, i.low, i.high, d.p_value
             )
         } else {
             format!(
-                "final loss within noise of {base}'s ({:+.4}, CI {:+.4}–{:+.4}, p = {:.3})",
+                "final loss not clearly different from {base}'s ({:+.4}, CI {:+.4}–{:+.4}, p = {:.3})",
                 i.estimate, i.low, i.high, d.p_value
             )
         };
@@ -396,7 +399,9 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
          baseline `{}`. Speedup = {}'s updates to reach a loss / this init's updates to reach it, at the loss {} has after \
          10%, 25%, 50% and 100% of its steps (geometric mean over seeds; a seed that never reaches it counts at its best \
          possible value, so such estimates are upper bounds). Intervals are 95% percentile-bootstrap intervals over seeds \
-         (10,000 resamples); p-values are two-sided paired t-tests. Differences are in nats per byte-level token.\n",
+         (10,000 resamples); p-values are two-sided paired t-tests (on log speedups for speed). With few seeds the \
+         percentile bootstrap is too narrow, so a verdict calls a difference only when the interval excludes \
+         no-difference **and** p < 0.05. Losses are in nats per byte-level token.\n",
         summary.commit.as_deref().unwrap_or("unknown"),
         summary.name,
         summary.seeds,
@@ -436,7 +441,7 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
     let _ = writeln!(md, "## Verdicts\n");
     let _ = writeln!(
         md,
-        "| variant | init | final val loss (mean ± sd) | speedup at 10% | at 25% | at 50% | at 100% (reached) | final − {} [95% CI] | p |",
+        "| variant | init | final val loss (mean ± sd) | speedup at 10% | at 25% | at 50% | at 100% (reached, p) | final − {} [95% CI] | p |",
         baseline.name()
     );
     let _ = writeln!(
@@ -453,7 +458,7 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
                     .map_or("-".to_string(), |(s, i)| {
                         let text = format_interval(&i, 2);
                         if fraction == 1.0 {
-                            format!("{text} ({}/{})", s.reached, s.seeds)
+                            format!("{text} ({}/{}, p {:.3})", s.reached, s.seeds, s.p_value)
                         } else if s.reached < s.seeds {
                             format!("≤ {text}")
                         } else {

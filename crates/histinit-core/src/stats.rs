@@ -225,6 +225,14 @@ pub struct SpeedupAt {
     pub per_seed: Vec<f64>,
     /// Geometric mean over seeds with a bootstrap CI over seeds.
     pub speedup: Option<Interval>,
+    /// Two-sided paired t-test of a zero mean log speedup (with 5 seeds the percentile
+    /// bootstrap is narrow, so verdicts ask for both).
+    #[serde(default = "no_p_value")]
+    pub p_value: f64,
+}
+
+fn no_p_value() -> f64 {
+    1.0
 }
 
 /// Final validation loss of an init minus the baseline's, paired by seed.
@@ -308,8 +316,8 @@ pub fn compare(
                         };
                         per_seed.push((base_steps + 1.0) / own_updates);
                     }
+                    let logs: Vec<f64> = per_seed.iter().map(|s| s.ln()).collect();
                     let speedup = (!per_seed.is_empty()).then(|| {
-                        let logs: Vec<f64> = per_seed.iter().map(|s| s.ln()).collect();
                         let interval = bootstrap_mean(&logs, seed ^ fraction.to_bits());
                         Interval {
                             estimate: interval.estimate.exp(),
@@ -321,6 +329,7 @@ pub fn compare(
                         fraction,
                         seeds: per_seed.len(),
                         reached,
+                        p_value: paired_t_p_value(&logs),
                         per_seed,
                         speedup,
                     }
@@ -440,6 +449,7 @@ mod tests {
                 at.fraction
             );
             assert!(speedup.low > 1.5 && speedup.high < 2.6, "{speedup:?}");
+            assert!(at.p_value < 0.001, "{at:?}");
         }
         let difference = empirical.final_difference.as_ref().unwrap();
         assert!(difference.difference.high < 0.0, "{difference:?}");
