@@ -10,8 +10,8 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/histinit/target
 export CARGO_TERM_COLOR ?= never
 CARGO ?= cargo
 # lavapipe (software Vulkan) for native wgpu, Chromium + chromedriver for browser
-# tests, binaryen for wasm-opt.
-APT_PACKAGES := mesa-vulkan-drivers chromium chromium-driver binaryen
+# tests. (Not Debian's binaryen: its wasm-opt 108 breaks the module, see BINARYEN_VERSION.)
+APT_PACKAGES := mesa-vulkan-drivers chromium chromium-driver
 # The wasm-bindgen CLI must match the wasm-bindgen crate in Cargo.lock exactly.
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' Cargo.lock)
 export PATH := $(HOME)/.cargo/bin:$(PATH)
@@ -23,10 +23,19 @@ WASM_CARGO := $(CARGO) --config 'patch.crates-io.wgpu.path="$(PATCHED_WGPU)"'
 WASM_TARGET := --target wasm32-unknown-unknown
 
 PORT ?= 8000
+# wasm-opt for `make web`: binaryen from npm (an Emscripten build run with node), pinned.
+# Debian's binaryen 108 breaks the reference-typed table that wasm-bindgen 0.2.130 emits
+# (the page fails with "WebAssembly.Table.set(): Argument 1 is invalid for table");
+# 132 does not. Installed outside the clone, next to the cargo target directory.
+# WASM_OPT=0 skips it (a faster build, a 5.6 MB instead of a 4.0 MB gzipped module).
+BINARYEN_VERSION := 132.0.0
+BINARYEN_DIR := $(HOME)/.cache/histinit/binaryen-$(BINARYEN_VERSION)
+WASM_OPT_JS := $(BINARYEN_DIR)/node_modules/binaryen/bin/wasm-opt
+WASM_OPT ?= 1
 WASM_OPT_FLAGS := -Oz --enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals --enable-multivalue
 
-.PHONY: demo web web-dev test test-e2e setup setup-system setup-wasm-bindgen setup-patches lint test-native test-web
+.PHONY: demo web web-dev test test-e2e test-release setup setup-system setup-wasm-bindgen setup-patches setup-binaryen lint test-native test-web
 
 ## Install what is missing: the wasm target, and (as root on Debian) Mesa's lavapipe
 ## so the wgpu backend has a software Vulkan device.
@@ -49,6 +58,14 @@ setup-patches:
 	  rm -rf $(PATCHED_WGPU); mkdir -p $(dir $(PATCHED_WGPU)); cp -r patches/wgpu-30.0.2 $(PATCHED_WGPU); \
 	fi
 
+## The pinned binaryen from npm, if node and npm are there (`make web` says so if not).
+setup-binaryen:
+	@if [ "$(WASM_OPT)" != 0 ] && [ ! -f $(WASM_OPT_JS) ] && command -v npm >/dev/null && command -v node >/dev/null; then \
+	  echo "installing binaryen $(BINARYEN_VERSION) (npm) in $(BINARYEN_DIR)"; \
+	  npm install --prefix $(BINARYEN_DIR) --no-audit --no-fund --silent binaryen@$(BINARYEN_VERSION) \
+	    || echo "warning: npm could not install binaryen $(BINARYEN_VERSION)"; \
+	fi
+
 ## `cargo install --locked` fails against this registry (a yanked lock entry), so not locked.
 setup-wasm-bindgen:
 	@if ! wasm-bindgen --version 2>/dev/null | grep -qF "$(WASM_BINDGEN_VERSION)"; then \
@@ -61,16 +78,25 @@ demo: web
 	$(CARGO) build --bin histinit
 	$(CARGO_TARGET_DIR)/debug/histinit serve --dir . --port $(PORT)
 
-## www/pkg: the web crate for wasm32 in the web-release profile and wasm-bindgen
-## (wasm-opt only with WASM_OPT=1, see below).
-web: setup
+## www/pkg: the web crate for wasm32 in the web-release profile, wasm-bindgen, then
+## wasm-opt -Oz from the pinned npm binaryen (minutes on 2 cores; WASM_OPT=0 skips it).
+## Without node/npm, or if wasm-opt fails, the unoptimized module stays, with a warning.
+web: setup setup-binaryen
 	$(WASM_CARGO) build -p histinit-web $(WASM_TARGET) --profile web-release
 	$(call bindgen,web-release)
-	@if [ -n "$(WASM_OPT)" ] && command -v wasm-opt >/dev/null; then \
-	  echo "wasm-opt $(WASM_OPT_FLAGS)"; wasm-opt $(WASM_OPT_FLAGS) www/pkg/histinit_web_bg.wasm -o www/pkg/histinit_web_bg.wasm; \
-	else echo "wasm-opt skipped (WASM_OPT=1 runs it): Debian's binaryen 108 breaks the table of"; \
-	  echo "  wasm-bindgen 0.2.130's module (the page fails to load); a newer binaryen may not"; fi
-	@ls -l www/pkg/histinit_web_bg.wasm
+	@if [ "$(WASM_OPT)" = 0 ]; then echo "wasm-opt skipped (WASM_OPT=0)"; else \
+	  if [ -f $(WASM_OPT_JS) ] && command -v node >/dev/null; then \
+	    echo "wasm-opt (binaryen $(BINARYEN_VERSION) under node, takes minutes) $(WASM_OPT_FLAGS)"; \
+	    start=$$(date +%s); \
+	    if node $(WASM_OPT_JS) $(WASM_OPT_FLAGS) www/pkg/histinit_web_bg.wasm -o www/pkg/histinit_web_bg.opt.wasm; then \
+	      mv www/pkg/histinit_web_bg.opt.wasm www/pkg/histinit_web_bg.wasm; \
+	      echo "wasm-opt took $$(( $$(date +%s) - start )) s"; \
+	    else rm -f www/pkg/histinit_web_bg.opt.wasm; \
+	      echo "warning: wasm-opt failed; www/pkg keeps the unoptimized module (it works, ~5.6 MB gzipped)"; fi; \
+	  else echo "warning: wasm-opt skipped: binaryen $(BINARYEN_VERSION) needs node and npm (npm install"; \
+	    echo "  --prefix $(BINARYEN_DIR) binaryen@$(BINARYEN_VERSION)); www/pkg keeps the unoptimized module"; fi; \
+	fi
+	@echo "www/pkg/histinit_web_bg.wasm: $$(stat -c %s www/pkg/histinit_web_bg.wasm) bytes, $$(gzip -9 -c www/pkg/histinit_web_bg.wasm | wc -c) gzipped (-9)"
 
 ## The same page from the dev profile, which shares its compiled dependencies with the
 ## browser tests (the e2e tests use it: minutes instead of a second 10-minute build).
@@ -102,6 +128,14 @@ test-e2e: web-dev
 	$(CARGO) build --bin histinit
 	cd tests/e2e && npm ci --no-audit --no-fund --silent
 	HISTINIT_BIN=$(CARGO_TARGET_DIR)/debug/histinit node tests/e2e/run.mjs
+
+## The shipped module end to end: `make web` (web-release + wasm-opt), then the CPU
+## training check against it. Not part of `make test`: the web-release build and wasm-opt
+## take 15-20 minutes on 2 cores (see docs/benchmarks.md, "Size of the shipped module").
+test-release: web
+	$(CARGO) build --bin histinit
+	cd tests/e2e && npm ci --no-audit --no-fund --silent
+	E2E_ONLY="CPU run" HISTINIT_BIN=$(CARGO_TARGET_DIR)/debug/histinit node tests/e2e/run.mjs --real
 
 test: setup lint test-native test-web test-e2e
 	@echo "all tests passed"
