@@ -13,7 +13,8 @@ use crate::params::ParamSpec;
 /// Lookup for a target tensor: the source tensor with the same name and shape; else
 /// the source tensor of the same role at the nearest depth fraction (preferring the
 /// same kind, i.e. the same name up to the layer index, so a block's four biases or
-/// two norms are told apart); else the pooled role; for a fused `qkv` target whose
+/// two norms are told apart); else the pooled role; for an unembedding missing from a
+/// model with tied embeddings (BERT, GPT-2), the embedding; for a fused `qkv` target whose
 /// source has separate `q`/`k`/`v` projections, the pooled mixture of the three.
 ///
 /// Norm gains, norm biases and biases are dimensionless offsets, not fan-in-scaled
@@ -117,6 +118,11 @@ impl HistogramSource {
         match spec.role {
             Role::Qkv => self.qkv_mixture.as_ref(),
             Role::Q | Role::K | Role::V => self.file.pooled(Role::Qkv),
+            // Models that tie the output layer to the token embedding (BERT, GPT-2)
+            // store no unembedding: the embedding is what their output layer was.
+            Role::Unembed => self.file.pooled(Role::Embed).or_else(|| {
+                tensors.iter().find(|t| t.role == Role::Embed)
+            }),
             _ => None,
         }
     }
@@ -600,12 +606,42 @@ mod tests {
             .find(|s| s.role == Role::Bias)
             .unwrap();
         assert_eq!(source.quantiles(&bias), Some(vec![(0.0, 0.0), (1.0, 0.0)]));
+        // A model with tied embeddings has no unembedding: the embedding stands in.
+        let mut tied = tensors_of(&source);
+        tied.push(
+            TensorHistogram::from_values(
+                "embeddings.word_embeddings.weight",
+                Role::Embed,
+                None,
+                2,
+                &[512, 64],
+                64,
+                &heavy_tensor(512 * 64, 9),
+            )
+            .unwrap(),
+        );
+        let tied = HistogramSource::new(
+            HistogramFile::new(provenance(), tied).unwrap(),
+            ScaleRule::AsIs,
+            nano.clone(),
+        )
+        .unwrap();
+        let unembed = param_specs(&nano)
+            .into_iter()
+            .find(|s| s.role == Role::Unembed)
+            .unwrap();
+        assert_eq!(tied.entry(&unembed).unwrap().role, Role::Embed);
+        assert!(tied.quantiles(&unembed).is_some() && tied.moments(&unembed).is_some());
         // A matrix role missing from the source is an error naming the tensor.
         let err = init_weights(&nano, InitMethod::Parametric, 1, Some(&source)).unwrap_err();
         assert!(
             err.to_string().contains("gpt_neox.embed_in.weight"),
             "{err}"
         );
+    }
+
+    fn tensors_of(source: &HistogramSource) -> Vec<TensorHistogram> {
+        source.file().tensors.clone()
     }
 
     #[test]
