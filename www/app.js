@@ -4,6 +4,7 @@
 import { clear, download, el, errorText, formatNumber, yieldToBrowser } from './dom.js';
 import { buildQuery, isUrl, withBackend, withoutBackend } from './link.js';
 import { fetchBytes, fileBytes, fileKind, loadIndex, shippedUrl } from './sources.js';
+import { renderStudies } from './studies.js';
 
 const REDRAW_MS = 250; // charts at most four times a second...
 const DRAW_SHARE = 0.2; // ...and drawing at most a fifth of the time (it blocks the page)
@@ -1018,6 +1019,7 @@ function wire() {
 }
 
 async function main() {
+  renderStudies($('study-links')); // plain links: they work even if the module does not load
   drawPlaceholders();
   try {
     const hi = await import('./pkg/histinit_web.js');

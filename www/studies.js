@@ -1,0 +1,40 @@
+// The study's main configurations as one-click links (the "Studies" section of the page).
+// Edit the list here: each entry is a title and the page's query string for it. A link
+// is a plain <a href="?query">, so following it loads the page afresh, exactly like
+// opening a shared link.
+
+import { clear, el } from './dom.js';
+
+export const STUDIES = [
+  {
+    title: 'Main: trained distribution vs Kaiming (nano, no warmup)',
+    query: 'preset=nano&norm=layer&inits=kaiming,empirical,gaussian-matched,permuted&source=teacher-nano&scale=as-is&seed=1&seeds=1&backend=auto&steps=300&batch=8&context=64&lr=0.003&warmup=0&eval_every=10',
+  },
+  {
+    title: 'Without LayerNorm',
+    query: 'preset=nano&norm=none&inits=kaiming,pythia,empirical,gaussian-matched&source=teacher-nano&scale=as-is&seed=1&seeds=1&backend=auto&steps=300&batch=8&context=64&lr=0.003&warmup=0&eval_every=10',
+  },
+  {
+    title: 'Depth: 8 layers, no LayerNorm',
+    query: 'preset=nano&layers=8&norm=none&inits=kaiming,pythia,empirical&source=teacher-nano&scale=shape-only&seed=1&seeds=1&backend=auto&steps=200&batch=8&context=64&lr=0.003&warmup=20&eval_every=10',
+  },
+  {
+    title: "Transfer: MiniLM-L6's real histograms",
+    query: 'preset=nano&norm=layer&inits=kaiming,empirical,gaussian-matched&source=minilm-l6&scale=shape-only&seed=1&seeds=1&backend=auto&steps=300&batch=8&context=64&lr=0.003&warmup=30&eval_every=10',
+  },
+  {
+    title: 'Learning rate 4x (0.012)',
+    query: 'preset=nano&norm=layer&inits=kaiming,empirical&source=teacher-nano&scale=as-is&seed=1&seeds=1&backend=auto&steps=300&batch=8&context=64&lr=0.012&warmup=30&eval_every=10',
+  },
+];
+
+/** Fills `list` (a <ul>) with a link per study. */
+export function renderStudies(list) {
+  clear(list);
+  for (const study of STUDIES) {
+    const link = el('a', { textContent: study.title });
+    link.setAttribute('href', `?${study.query}`);
+    link.title = 'Load these settings (then press Start)';
+    list.append(el('li', {}, [link]));
+  }
+}
