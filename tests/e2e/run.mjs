@@ -353,6 +353,103 @@ async function realChecks(context, base) {
     await page.close();
   });
 
+  await check('Studies: findings link, and each study link loads its settings cleanly', async () => {
+    const { STUDIES } = await import('../../www/studies.js');
+    const page = await openPage(context, base, '');
+    await waitReady(page);
+    const section = await page.evaluate(() => {
+      const studies = document.querySelector('#studies');
+      const findings = studies?.querySelector('#findings-link');
+      return {
+        inHeader: Boolean(studies?.closest('header')),
+        heading: studies?.querySelector('h2')?.textContent.trim(),
+        text: studies?.querySelector('p')?.textContent.replace(/\s+/g, ' ').trim(),
+        findingsHref: findings?.getAttribute('href'),
+        findingsText: findings?.textContent.trim(),
+        links: [...(studies?.querySelectorAll('#study-links a') ?? [])].map((a) => ({ text: a.textContent, href: a.getAttribute('href') })),
+      };
+    });
+    assert(section.inHeader && section.heading === 'Studies', `a Studies section by the explanation (${JSON.stringify(section)})`);
+    assert(section.text?.includes('CPU-sized models'), `it says where the study was done: ${section.text}`);
+    assert(section.findingsHref === 'docs/FINDINGS.md' && section.findingsText === 'Read the findings', `findings link: ${section.findingsHref} '${section.findingsText}'`);
+    assert(section.links.length === STUDIES.length, `a link per study (${section.links.length} of ${STUDIES.length})`);
+    await page.locator('#studies').screenshot({ path: join(OUT, 'studies.png') });
+
+    // Query strings as key -> value maps; backend=auto is the default, which the page's
+    // link leaves out (link.js withBackend), so a missing backend reads as auto.
+    const pairsOf = (query) => {
+      const map = Object.fromEntries(new URLSearchParams(query.replace(/^[^?]*\?/, '').split('#')[0]));
+      map.backend ??= 'auto';
+      return map;
+    };
+    const sameMap = (a, b) => {
+      const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+      return keys.filter((key) => a[key] !== b[key]).map((key) => `${key}: ${a[key] ?? '(none)'} vs ${b[key] ?? '(none)'}`);
+    };
+    const failures = [];
+    for (const [i, study] of STUDIES.entries()) {
+      const anchor = section.links[i];
+      if (anchor.text !== study.title || anchor.href !== `?${study.query}`) {
+        failures.push(`'${study.title}': the page's link is '${anchor.text}' -> ${anchor.href}`);
+        continue;
+      }
+      // Follow the link as a reader would (a click); a fresh window proves a full load.
+      await page.evaluate(() => {
+        window.__beforeStudyClick = true;
+      });
+      await page.click(`#study-links li:nth-child(${i + 1}) a`);
+      await page.waitForFunction(() => !window.__beforeStudyClick, null, { timeout: 30_000 });
+      await waitReady(page);
+      const shown = await page.evaluate(() => {
+        const value = (id) => document.getElementById(id).value;
+        return {
+          messages: [...document.querySelectorAll('#messages li')].map((li) => li.textContent),
+          preset: value('preset'),
+          shape: document.getElementById('preset-shape').textContent,
+          norm: document.getElementById('layernorm').checked ? 'layer' : 'none',
+          inits: [...document.querySelectorAll('#run-list select')].map((select) => select.value).join(','),
+          source: value('source'),
+          scale: value('scale'),
+          seed: value('seed'),
+          seeds: value('seeds'),
+          steps: value('steps'),
+          batch: value('batch'),
+          context: value('context'),
+          lr: value('lr'),
+          warmup: value('warmup'),
+          eval_every: value('eval-every'),
+          backend: value('backend'),
+        };
+      });
+      const problems = [];
+      if (shown.messages.length) problems.push(`messages: ${shown.messages.join(' | ')}`);
+      const want = pairsOf(study.query);
+      for (const key of ['preset', 'norm', 'inits', 'source', 'scale', 'backend']) {
+        if (shown[key] !== want[key]) problems.push(`${key} shows '${shown[key]}', link says '${want[key]}'`);
+      }
+      for (const key of ['seed', 'seeds', 'steps', 'batch', 'context', 'lr', 'warmup', 'eval_every']) {
+        if (Number(shown[key]) !== Number(want[key])) problems.push(`${key} shows '${shown[key]}', link says '${want[key]}'`);
+      }
+      if (want.layers && !shown.shape.startsWith(`${want.layers} layers`)) problems.push(`shape '${shown.shape}', link says layers=${want.layers}`);
+      const urlDiff = sameMap(pairsOf(page.url()), want);
+      if (urlDiff.length) problems.push(`page URL differs: ${urlDiff.join('; ')}`);
+      await page.click('#copy-link');
+      const copied = await page.evaluate(async () => {
+        if (!document.querySelector('#link-fallback-label').hidden) return document.querySelector('#link-fallback').value;
+        return navigator.clipboard.readText();
+      });
+      const copyDiff = sameMap(pairsOf(copied), want);
+      if (copyDiff.length) problems.push(`copied link differs: ${copyDiff.join('; ')}`);
+      const violations = await cspViolations(page);
+      if (violations.length) problems.push(`CSP violations: ${violations.join('; ')}`);
+      console.log(`  ${problems.length ? 'NOT CLEAN' : 'clean'}: ${study.title} -> ${page.url().replace(base, '')}`);
+      if (problems.length) failures.push(`'${study.title}': ${problems.join('; ')}`);
+    }
+    assert(failures.length === 0, `study links:\n    ${failures.join('\n    ')}`);
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+    await page.close();
+  });
+
   await check('Shipped source: histogram and weights inits train (trained starts far lower)', async () => {
     const page = await openPage(context, base, 'preset=nano&inits=empirical,permuted,trained&source=teacher-nano&steps=4&warmup=0&eval_every=2&backend=cpu');
     await waitReady(page);
