@@ -11,7 +11,7 @@ export CARGO_TERM_COLOR ?= never
 CARGO ?= cargo
 # lavapipe (software Vulkan) for native wgpu, Chromium + chromedriver for browser
 # tests. (Not Debian's binaryen: its wasm-opt 108 breaks the module, see BINARYEN_VERSION.)
-APT_PACKAGES := mesa-vulkan-drivers chromium chromium-driver
+APT_PACKAGES := mesa-vulkan-drivers chromium chromium-driver fonts-dejavu-core
 # The wasm-bindgen CLI must match the wasm-bindgen crate in Cargo.lock exactly.
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' Cargo.lock)
 export PATH := $(HOME)/.cargo/bin:$(PATH)
