@@ -278,6 +278,10 @@ pub fn verdict(comparison: &Comparison, baseline: InitMethod) -> String {
         ));
     }
     let at = |fraction: f64| comparison.speedups.iter().find(|s| s.fraction == fraction);
+    let ends_higher = comparison
+        .final_difference
+        .as_ref()
+        .is_some_and(|d| d.difference.low > 0.0 && d.p_value < 0.05);
     // A verdict needs the bootstrap interval to exclude 1 and the t-test to agree.
     match at(1.0).and_then(|s| s.speedup.map(|i| (s, i))) {
         Some((s, i)) if s.reached == s.seeds && i.low > 1.0 && s.p_value < 0.05 => {
@@ -286,6 +290,12 @@ pub fn verdict(comparison: &Comparison, baseline: InitMethod) -> String {
                 i.estimate, i.low, i.high, s.p_value, s.seeds
             ))
         }
+        // Most seeds never got where the baseline got, and they end clearly higher:
+        // slower, whatever the bound says. Ending a hair higher is not slower.
+        Some((s, i)) if s.reached * 2 < s.seeds && ends_higher => parts.push(format!(
+            "**slower**: only {} of {} seeds reach {base}'s final loss within the run (speedup at most {:.2}x)",
+            s.reached, s.seeds, i.estimate
+        )),
         Some((s, i)) if i.high < 1.0 && s.p_value < 0.05 => parts.push(format!(
             "**slower**: {:.2}x {base}'s speed to its final loss (95% CI {:.2}–{:.2}, p = {:.3}; {} of {} seeds got there)",
             i.estimate, i.low, i.high, s.p_value, s.reached, s.seeds
