@@ -106,6 +106,9 @@ enum Command {
         /// Print only the summary.
         #[arg(long)]
         quiet: bool,
+        /// `wgpu` trains on a GPU (its runs are kept apart from CPU runs of the same config).
+        #[arg(long, value_enum, default_value = "cpu")]
+        backend: Backend,
     },
     /// Write report.md and PNG charts for a finished sweep (from its stored files only).
     Report {
@@ -244,6 +247,7 @@ fn main() -> ExitCode {
             worker,
             shipped,
             quiet,
+            backend,
         } => sweep::run(sweep::SweepArgs {
             config,
             out,
@@ -251,6 +255,7 @@ fn main() -> ExitCode {
             worker,
             shipped,
             quiet,
+            backend,
         })
         .map_err(CliError::from),
         Command::Report { dir, font } => report::run(&dir, font.as_deref()).map_err(CliError::from),
@@ -329,7 +334,7 @@ fn load_config(
     Ok(config)
 }
 
-fn device(backend: Backend) -> Result<Device, CliError> {
+pub(crate) fn device(backend: Backend) -> Result<Device, CliError> {
     match backend {
         Backend::Cpu => Ok(histinit_core::cpu_device()),
         #[cfg(feature = "wgpu")]

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::output::write_atomically;
 use crate::sources;
+use crate::Backend;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
@@ -41,6 +42,8 @@ pub enum SweepError {
         count: usize,
         status: String,
     },
+    #[error("device: {0}")]
+    Device(String),
     #[error("{missing} of {total} runs have no result file (first: {first}); start the sweep again to finish them")]
     Missing {
         missing: usize,
@@ -248,12 +251,21 @@ pub struct Unit {
 /// The single-run config a unit trains, with every field that cannot change the
 /// result of this init put back to its default, so equal runs share one file (the
 /// baseline, for one, is the same in every per-role ablation).
-fn unit_config(variant: &ExperimentConfig, init: InitMethod, seed: u64) -> ExperimentConfig {
+fn unit_config(
+    variant: &ExperimentConfig,
+    init: InitMethod,
+    seed: u64,
+    backend: Backend,
+) -> ExperimentConfig {
     let mut config = variant.clone();
     config.inits = vec![init];
     config.seed = seed;
     config.seeds = 1;
-    config.backend = Default::default();
+    // Another backend is another run (floating point differs); CPU keys stay as they were.
+    config.backend = match backend {
+        Backend::Cpu => Default::default(),
+        Backend::Wgpu => histinit_core::experiment::BackendChoice::Webgpu,
+    };
     if init == InitScope::FALLBACK {
         config.scope = InitScope::All;
     }
@@ -272,12 +284,12 @@ fn fnv1a(text: &str) -> u64 {
     })
 }
 
-pub fn units(variants: &[Variant]) -> Vec<Unit> {
+pub fn units(variants: &[Variant], backend: Backend) -> Vec<Unit> {
     let mut units = Vec::new();
     for (index, variant) in variants.iter().enumerate() {
         for seed in variant.config.seed_list() {
             for &init in &variant.config.inits {
-                let config = unit_config(&variant.config, init, seed);
+                let config = unit_config(&variant.config, init, seed, backend);
                 // The variant's source is also the reference distances are measured
                 // against, so it stays in the key even for inits that do not draw on it.
                 let key = serde_json::to_string(&config).expect("config serializes");
@@ -314,6 +326,7 @@ pub struct SweepArgs {
     pub worker: Option<(usize, usize)>,
     pub shipped: PathBuf,
     pub quiet: bool,
+    pub backend: Backend,
 }
 
 pub fn run(args: SweepArgs) -> Result<(), SweepError> {
@@ -328,7 +341,7 @@ pub fn run(args: SweepArgs) -> Result<(), SweepError> {
         reason: err.to_string(),
     })?;
     let variants = config.variants();
-    let units = units(&variants);
+    let units = units(&variants, args.backend);
     if let Some((index, count)) = args.worker {
         return work(&config, &variants, &units, &runs_dir, index, count, &args);
     }
@@ -383,6 +396,11 @@ fn spawn_workers(args: &SweepArgs, out: &Path, jobs: usize) -> Result<(), SweepE
             .arg(&args.shipped)
             .arg("--worker")
             .arg(format!("{index}/{jobs}"))
+            .arg("--backend")
+            .arg(match args.backend {
+                Backend::Cpu => "cpu",
+                Backend::Wgpu => "wgpu",
+            })
             .env("RAYON_NUM_THREADS", threads.to_string());
         if args.quiet {
             command.arg("--quiet");
@@ -426,7 +444,7 @@ fn work(
         path: "bundled corpus".into(),
         reason: err.to_string(),
     })?;
-    let device = histinit_core::cpu_device();
+    let device = crate::device(args.backend).map_err(|err| SweepError::Device(err.to_string()))?;
     let mut corpora: BTreeMap<usize, Corpus> = BTreeMap::new();
     let mut loaded: BTreeMap<usize, (sources::RunSources, Option<sources::RunSources>)> =
         BTreeMap::new();
@@ -481,7 +499,7 @@ fn work(
             .as_ref()
             .and_then(|r| r.histogram.as_ref())
             .map(|(s, _)| s as &dyn WeightSource);
-        let single = unit_config(&variant.config, unit.init, unit.seed);
+        let single = unit_config(&variant.config, unit.init, unit.seed, args.backend);
         let started = std::time::Instant::now();
         let result = run_blocking_traced(
             &single,
