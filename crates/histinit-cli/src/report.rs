@@ -208,10 +208,11 @@ fn init_order(summary: &SweepSummary) -> Vec<String> {
     order
 }
 
+/// A chart line and its band: `(x, y)` points and `(x, low, high)`.
+type LineWithBand = (Vec<(f64, f64)>, Vec<(f64, f64, f64)>);
+
 /// Mean over seeds with the min–max band, per step present in every seed.
-fn mean_band(
-    per_seed: &BTreeMap<u64, Vec<(usize, f64)>>,
-) -> (Vec<(f64, f64)>, Vec<(f64, f64, f64)>) {
+fn mean_band(per_seed: &BTreeMap<u64, Vec<(usize, f64)>>) -> LineWithBand {
     let mut by_step: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
     for curve in per_seed.values() {
         for &(step, value) in curve {

@@ -504,7 +504,7 @@ pub fn distances_to(
                 ) else {
                     continue;
                 };
-                if !(std > 0.0) || tensor.values.is_empty() || knots.is_empty() {
+                if std.is_nan() || std <= 0.0 || tensor.values.is_empty() || knots.is_empty() {
                     continue;
                 }
                 let mut values: Vec<f64> = tensor.values.iter().map(|&v| v as f64).collect();
