@@ -120,9 +120,10 @@ impl HistogramSource {
             Role::Q | Role::K | Role::V => self.file.pooled(Role::Qkv),
             // Models that tie the output layer to the token embedding (BERT, GPT-2)
             // store no unembedding: the embedding is what their output layer was.
-            Role::Unembed => self.file.pooled(Role::Embed).or_else(|| {
-                tensors.iter().find(|t| t.role == Role::Embed)
-            }),
+            Role::Unembed => self
+                .file
+                .pooled(Role::Embed)
+                .or_else(|| tensors.iter().find(|t| t.role == Role::Embed)),
             _ => None,
         }
     }
