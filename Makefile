@@ -10,7 +10,8 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/histinit/target
 export CARGO_TERM_COLOR ?= never
 CARGO ?= cargo
 # lavapipe (software Vulkan) for native wgpu, Chromium + chromedriver for browser
-# tests. (Not Debian's binaryen: its wasm-opt 108 breaks the module, see BINARYEN_VERSION.)
+# tests (and node with npm for the end-to-end tests, from Debian where none is installed).
+# (Not Debian's binaryen: its wasm-opt 108 breaks the module, see BINARYEN_VERSION.)
 APT_PACKAGES := mesa-vulkan-drivers chromium chromium-driver fonts-dejavu-core
 # The wasm-bindgen CLI must match the wasm-bindgen crate in Cargo.lock exactly.
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' Cargo.lock)
@@ -46,6 +47,7 @@ setup: setup-system setup-wasm-bindgen setup-patches
 
 setup-system:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
