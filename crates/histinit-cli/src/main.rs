@@ -6,10 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use histinit_core::burn::tensor::Device;
 use histinit_core::data::{bundled_corpus, Corpus};
-use histinit_core::experiment::{
-    pick_source, run_blocking, BackendChoice, ExperimentConfig, RunResult,
-};
-use histinit_core::init::WeightSource;
+use histinit_core::experiment::{run_blocking, BackendChoice, ExperimentConfig, RunResult};
 use histinit_core::stats::{summarize, Summary};
 use histinit_core::InitMethod;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -37,7 +34,7 @@ struct Cli {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
-enum Backend {
+pub(crate) enum Backend {
     /// Burn's CPU backend (flex): deterministic, the page's fallback.
     Cpu,
     /// Burn's wgpu backend: a real GPU, or Mesa's lavapipe in software.
@@ -88,28 +85,7 @@ enum Command {
     },
     /// Run a grid of recipe variants x inits x seeds (a study), resumable after any
     /// interruption; writes curves.csv, runs.csv, distances.csv and summary.json.
-    Sweep {
-        /// Sweep config (TOML): `name`, `[base]` experiment, `[grid]` axes; see experiments/.
-        config: PathBuf,
-        /// Output directory (default: out/sweeps/<name>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Worker processes training in parallel (default: the config's `jobs`, else 1).
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// Internal: run as worker I of N.
-        #[arg(long, hide = true, value_parser = parse_worker)]
-        worker: Option<(usize, usize)>,
-        /// Where shipped sources are looked up by id.
-        #[arg(long, default_value = "www/histograms")]
-        shipped: PathBuf,
-        /// Print only the summary.
-        #[arg(long)]
-        quiet: bool,
-        /// `wgpu` trains on a GPU (its runs are kept apart from CPU runs of the same config).
-        #[arg(long, value_enum, default_value = "cpu")]
-        backend: Backend,
-    },
+    Sweep(sweep::SweepArgs),
     /// Write report.md and PNG charts for a finished sweep (from its stored files only).
     Report {
         /// The sweep's output directory (with summary.json, curves.csv, distances.csv).
@@ -240,24 +216,7 @@ fn main() -> ExitCode {
             warmup.max(1),
             json.as_deref(),
         ),
-        Command::Sweep {
-            config,
-            out,
-            jobs,
-            worker,
-            shipped,
-            quiet,
-            backend,
-        } => sweep::run(sweep::SweepArgs {
-            config,
-            out,
-            jobs,
-            worker,
-            shipped,
-            quiet,
-            backend,
-        })
-        .map_err(CliError::from),
+        Command::Sweep(args) => sweep::run(args).map_err(CliError::from),
         Command::Report { dir, font } => report::run(&dir, font.as_deref()).map_err(CliError::from),
         Command::Serve { dir, port } => serve::serve(&dir, port).map_err(CliError::Serve),
         Command::Extract(args) => tools::run_extract(args).map_err(CliError::from),
@@ -281,22 +240,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn parse_worker(text: &str) -> Result<(usize, usize), String> {
-    let (index, count) = text
-        .split_once('/')
-        .ok_or_else(|| format!("'{text}' is not I/N"))?;
-    let index: usize = index
-        .parse()
-        .map_err(|_| format!("'{index}' is not a number"))?;
-    let count: usize = count
-        .parse()
-        .map_err(|_| format!("'{count}' is not a number"))?;
-    if index >= count {
-        return Err(format!("worker {index} of {count} does not exist"));
-    }
-    Ok((index, count))
 }
 
 fn load_config(
@@ -408,17 +351,7 @@ fn run(
         for &init in &config.inits {
             let name = format!("{}-s{seed}", init.name());
             bar.set_prefix(name.clone());
-            let source = pick_source(
-                init,
-                sources
-                    .histogram
-                    .as_ref()
-                    .map(|(s, _)| s as &dyn WeightSource),
-                sources
-                    .weights
-                    .as_ref()
-                    .map(|(w, _)| w as &dyn WeightSource),
-            );
+            let source = sources.source_for(init);
             let result = run_blocking(config, &corpus, init, seed, source, &device, |point| {
                 bar.inc(1);
                 if let Some(val) = point.val_loss {

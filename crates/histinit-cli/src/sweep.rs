@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use histinit_core::data::{bundled_corpus, Corpus};
-use histinit_core::experiment::{pick_source, run_blocking_traced, ExperimentConfig, RunResult};
+use histinit_core::experiment::{
+    curve_row, run_blocking_traced, ExperimentConfig, RunResult, CURVES_CSV_HEADER,
+};
 use histinit_core::init::{InitScope, ScaleRule, WeightSource};
 use histinit_core::stats::{compare, Comparison};
 use histinit_core::{InitMethod, NormMode};
@@ -319,14 +321,44 @@ fn load_run(path: &Path, unit: &Unit) -> Option<RunResult> {
     (file.key == unit.key).then_some(file.result)
 }
 
+#[derive(clap::Args)]
 pub struct SweepArgs {
+    /// Sweep config (TOML): `name`, `[base]` experiment, `[grid]` axes; see experiments/.
     pub config: PathBuf,
+    /// Output directory (default: out/sweeps/<name>).
+    #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Worker processes training in parallel (default: the config's `jobs`, else 1).
+    #[arg(long)]
     pub jobs: Option<usize>,
+    /// Internal: run as worker I of N.
+    #[arg(long, hide = true, value_parser = parse_worker)]
     pub worker: Option<(usize, usize)>,
+    /// Where shipped sources are looked up by id.
+    #[arg(long, default_value = "www/histograms")]
     pub shipped: PathBuf,
+    /// Print only the summary.
+    #[arg(long)]
     pub quiet: bool,
+    /// `wgpu` trains on a GPU (its runs are kept apart from CPU runs of the same config).
+    #[arg(long, value_enum, default_value = "cpu")]
     pub backend: Backend,
+}
+
+fn parse_worker(text: &str) -> Result<(usize, usize), String> {
+    let (index, count) = text
+        .split_once('/')
+        .ok_or_else(|| format!("'{text}' is not I/N"))?;
+    let index: usize = index
+        .parse()
+        .map_err(|_| format!("'{index}' is not a number"))?;
+    let count: usize = count
+        .parse()
+        .map_err(|_| format!("'{count}' is not a number"))?;
+    if index >= count {
+        return Err(format!("worker {index} of {count} does not exist"));
+    }
+    Ok((index, count))
 }
 
 pub fn run(args: SweepArgs) -> Result<(), SweepError> {
@@ -343,7 +375,7 @@ pub fn run(args: SweepArgs) -> Result<(), SweepError> {
     let variants = config.variants();
     let units = units(&variants, args.backend);
     if let Some((index, count)) = args.worker {
-        return work(&config, &variants, &units, &runs_dir, index, count, &args);
+        return work(&variants, &units, &runs_dir, index, count, &args);
     }
     let done = units
         .iter()
@@ -369,7 +401,7 @@ pub fn run(args: SweepArgs) -> Result<(), SweepError> {
         out.display()
     );
     if jobs == 1 {
-        work(&config, &variants, &units, &runs_dir, 0, 1, &args)?;
+        work(&variants, &units, &runs_dir, 0, 1, &args)?;
     } else {
         spawn_workers(&args, &out, jobs)?;
     }
@@ -432,7 +464,6 @@ fn spawn_workers(args: &SweepArgs, out: &Path, jobs: usize) -> Result<(), SweepE
 
 /// Trains this worker's share (every `count`-th unit from `index`) of the unfinished runs.
 fn work(
-    config: &SweepConfig,
     variants: &[Variant],
     units: &[Unit],
     runs_dir: &Path,
@@ -448,7 +479,14 @@ fn work(
     let mut corpora: BTreeMap<usize, Corpus> = BTreeMap::new();
     let mut loaded: BTreeMap<usize, (sources::RunSources, Option<sources::RunSources>)> =
         BTreeMap::new();
-    let mine: Vec<&Unit> = units.iter().skip(index).step_by(count.max(1)).collect();
+    // Equal runs shared by several variants are one file: trained once, by one worker.
+    let mut seen = std::collections::HashSet::new();
+    let mine: Vec<&Unit> = units
+        .iter()
+        .filter(|unit| seen.insert(unit.file.as_str()))
+        .skip(index)
+        .step_by(count.max(1))
+        .collect();
     let total = mine.len();
     for (position, unit) in mine.into_iter().enumerate() {
         let path = runs_dir.join(&unit.file);
@@ -484,17 +522,7 @@ fn work(
             entry.insert((sources, reference));
         }
         let (sources, reference) = &loaded[&unit.variant];
-        let source = pick_source(
-            unit.init,
-            sources
-                .histogram
-                .as_ref()
-                .map(|(s, _)| s as &dyn WeightSource),
-            sources
-                .weights
-                .as_ref()
-                .map(|(w, _)| w as &dyn WeightSource),
-        );
+        let source = sources.source_for(unit.init);
         let reference = reference
             .as_ref()
             .and_then(|r| r.histogram.as_ref())
@@ -548,7 +576,6 @@ fn work(
             );
         }
     }
-    let _ = config;
     Ok(())
 }
 
@@ -587,8 +614,7 @@ fn aggregate(
             first: first.clone(),
         });
     }
-    let mut curves =
-        String::from("variant,run,init,seed,step,tokens,train_loss,val_loss,lr,grad_norm\n");
+    let mut curves = format!("variant,{CURVES_CSV_HEADER}\n");
     let mut runs_csv = String::from(
         "variant,init,seed,status,diverged_at,final_val_loss,best_val_loss,final_train_loss\n",
     );
@@ -597,19 +623,7 @@ fn aggregate(
     for (variant, runs) in variants.iter().zip(&results) {
         for run in runs {
             for point in &run.points {
-                curves.push_str(&format!(
-                    "{},{},{},{},{},{},{},{},{},{}\n",
-                    variant.name,
-                    run.name(),
-                    run.init.name(),
-                    run.seed,
-                    point.step,
-                    point.tokens,
-                    point.train_loss,
-                    point.val_loss.map(|v| v.to_string()).unwrap_or_default(),
-                    point.lr,
-                    point.grad_norm
-                ));
+                curves.push_str(&format!("{},{}\n", variant.name, curve_row(run, point)));
             }
             let (status, diverged_at) = match run.status {
                 histinit_core::experiment::RunStatus::Completed => ("completed", String::new()),
@@ -673,7 +687,7 @@ fn aggregate(
         "seeds": config.base.seeds,
         "commit": git_commit(),
         "config": text,
-        "variants": summaries,
+        "variants": &summaries,
     });
     let write = |name: &str, bytes: &[u8]| {
         let path = out.join(name);
@@ -691,7 +705,7 @@ fn aggregate(
         reason: err.to_string(),
     })?;
     write("summary.json", json.as_bytes())?;
-    print_summary(config, variants, &results);
+    print_summary(config.baseline, &summaries);
     println!(
         "wrote curves.csv, runs.csv, distances.csv and summary.json in {}",
         out.display()
@@ -711,15 +725,10 @@ fn git_commit() -> Option<String> {
         .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
-fn print_summary(config: &SweepConfig, variants: &[Variant], results: &[Vec<RunResult>]) {
-    for (variant, runs) in variants.iter().zip(results) {
-        println!("\n{} (baseline {}):", variant.name, config.baseline.name());
-        for comparison in compare(
-            runs,
-            config.baseline,
-            variant.config.train.steps,
-            BOOTSTRAP_SEED,
-        ) {
+fn print_summary(baseline: InitMethod, summaries: &[VariantSummary]) {
+    for variant in summaries {
+        println!("\n{} (baseline {}):", variant.name, baseline.name());
+        for comparison in &variant.comparisons {
             let at_end = comparison
                 .speedups
                 .iter()

@@ -548,24 +548,34 @@ impl RunResult {
 /// Every run's curve as CSV, one row per step: the format of `histinit run`'s
 /// curves.csv and of the page's CSV export. Fields are names and numbers only.
 pub fn curves_csv(runs: &[RunResult]) -> String {
-    let mut out = String::from("run,init,seed,step,tokens,train_loss,val_loss,lr,grad_norm\n");
+    let mut out = String::from(CURVES_CSV_HEADER);
+    out.push('\n');
     for run in runs {
         for point in &run.points {
-            out.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{}\n",
-                run.name(),
-                run.init.name(),
-                run.seed,
-                point.step,
-                point.tokens,
-                point.train_loss,
-                point.val_loss.map(|v| v.to_string()).unwrap_or_default(),
-                point.lr,
-                point.grad_norm
-            ));
+            out.push_str(&curve_row(run, point));
+            out.push('\n');
         }
     }
     out
+}
+
+/// The columns of [`curve_row`].
+pub const CURVES_CSV_HEADER: &str = "run,init,seed,step,tokens,train_loss,val_loss,lr,grad_norm";
+
+/// One point of a run as a CSV row (no newline), columns as [`CURVES_CSV_HEADER`].
+pub fn curve_row(run: &RunResult, point: &CurvePoint) -> String {
+    format!(
+        "{},{},{},{},{},{},{},{},{}",
+        run.name(),
+        run.init.name(),
+        run.seed,
+        point.step,
+        point.tokens,
+        point.train_loss,
+        point.val_loss.map(|v| v.to_string()).unwrap_or_default(),
+        point.lr,
+        point.grad_norm
+    )
 }
 
 /// What an init draws from, given a histogram and/or a teacher's weights: `permuted`

@@ -19,6 +19,17 @@ pub fn mean_and_spread(values: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
+/// The inits of `runs`, each once, in order of first appearance.
+fn inits_in_order(runs: &[RunResult]) -> Vec<InitMethod> {
+    let mut inits: Vec<InitMethod> = Vec::new();
+    for run in runs {
+        if !inits.contains(&run.init) {
+            inits.push(run.init);
+        }
+    }
+    inits
+}
+
 /// First step at which a validation curve reaches `target` or lower, linearly
 /// interpolated between evaluation points; `None` if it never does.
 pub fn steps_to_reach(curve: &[(usize, f64)], target: f64) -> Option<f64> {
@@ -72,12 +83,7 @@ pub fn steps_to_baseline_fraction(
     total_steps: usize,
 ) -> Vec<FractionReach> {
     let at_step = fraction * total_steps as f64 - 1.0;
-    let mut inits: Vec<InitMethod> = Vec::new();
-    for run in runs {
-        if !inits.contains(&run.init) {
-            inits.push(run.init);
-        }
-    }
+    let inits = inits_in_order(runs);
     inits
         .into_iter()
         .map(|init| {
@@ -129,12 +135,7 @@ pub struct Summary {
 
 /// Summarises runs against `baseline` (usually `kaiming`), pairing runs by seed.
 pub fn summarize(runs: &[RunResult], baseline: InitMethod) -> Summary {
-    let mut inits: Vec<InitMethod> = Vec::new();
-    for run in runs {
-        if !inits.contains(&run.init) {
-            inits.push(run.init);
-        }
-    }
+    let inits = inits_in_order(runs);
     let baseline_run = |seed: u64| {
         runs.iter()
             .find(|run| run.init == baseline && run.seed == seed)
@@ -269,12 +270,7 @@ pub fn compare(
     total_steps: usize,
     seed: u64,
 ) -> Vec<Comparison> {
-    let mut inits: Vec<InitMethod> = Vec::new();
-    for run in runs {
-        if !inits.contains(&run.init) {
-            inits.push(run.init);
-        }
-    }
+    let inits = inits_in_order(runs);
     let base_of = |seed: u64| {
         runs.iter()
             .find(|run| run.init == baseline && run.seed == seed)
