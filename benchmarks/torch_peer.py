@@ -22,7 +22,7 @@ PRESETS = {
 }
 
 
-def measure(torch, transformers, preset, batch, steps, warmup):
+def measure(torch, transformers, preset, batch, steps, warmup, device):
     layers, width, heads, context = PRESETS[preset]
     config = transformers.GPTNeoXConfig(
         vocab_size=256,
@@ -38,7 +38,7 @@ def measure(torch, transformers, preset, batch, steps, warmup):
         hidden_dropout=0.0,
         attention_dropout=0.0,
     )
-    model = transformers.GPTNeoXForCausalLM(config)
+    model = transformers.GPTNeoXForCausalLM(config).to(device)
     model.train()
     optim = torch.optim.AdamW(model.parameters(), lr=3e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
     gen = torch.Generator().manual_seed(1)
@@ -46,7 +46,7 @@ def measure(torch, transformers, preset, batch, steps, warmup):
     start = time.perf_counter()
     timed_from = start
     for step in range(steps + warmup):
-        tokens = torch.randint(0, 256, (batch, context + 1), generator=gen)
+        tokens = torch.randint(0, 256, (batch, context + 1), generator=gen).to(device)
         out = model(input_ids=tokens[:, :-1], labels=tokens[:, :-1])
         optim.zero_grad(set_to_none=True)
         out.loss.backward()
@@ -61,7 +61,7 @@ def measure(torch, transformers, preset, batch, steps, warmup):
     elapsed = time.perf_counter() - timed_from
     return {
         "preset": preset,
-        "backend": "pytorch-cpu",
+        "backend": f"pytorch-{device}",
         "batch": batch,
         "context": context,
         "steps": steps,
@@ -77,13 +77,14 @@ def main():
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU machine")
     args = parser.parse_args()
     import torch
     import transformers
 
     torch.set_num_threads(args.threads)
     for preset in args.presets.split(","):
-        result = measure(torch, transformers, preset, args.batch, args.steps, max(args.warmup, 1))
+        result = measure(torch, transformers, preset, args.batch, args.steps, max(args.warmup, 1), args.device)
         result["threads"] = args.threads
         result["torch"] = torch.__version__
         print(json.dumps(result), flush=True)

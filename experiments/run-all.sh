@@ -2,18 +2,22 @@
 # Runs every study of docs/FINDINGS.md and writes its report, from the repository root:
 #   bash experiments/run-all.sh            # all studies, in the order below
 #   bash experiments/run-all.sh lr depth   # some of them
+#   bash experiments/run-all.sh --backend wgpu gpu-14m   # on a GPU (not in the default list)
 # A study that was interrupted resumes where it stopped (finished runs are kept).
 # Results go to out/sweeps/<study>/; `--publish` also copies each report, its charts,
 # summary.json and config to docs/results/<study>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 publish=0
+backend=cpu
 studies=()
-for arg in "$@"; do
-  case "$arg" in
+while [ $# -gt 0 ]; do
+  case "$1" in
     --publish) publish=1 ;;
-    *) studies+=("$arg") ;;
+    --backend) backend=$2; shift ;;
+    *) studies+=("$1") ;;
   esac
+  shift
 done
 if [ ${#studies[@]} -eq 0 ]; then
   studies=(main-nano transfer lr norm-nano ablation-nano main-micro depth)
@@ -22,7 +26,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/histinit/target}"
 cargo build --bin histinit
 histinit="$CARGO_TARGET_DIR/debug/histinit"
 for study in "${studies[@]}"; do
-  "$histinit" sweep "experiments/$study.toml" --out "out/sweeps/$study" --quiet
+  "$histinit" sweep "experiments/$study.toml" --out "out/sweeps/$study" --backend "$backend" --quiet
   "$histinit" report "out/sweeps/$study"
   if [ "$publish" = 1 ]; then
     mkdir -p "docs/results/$study"

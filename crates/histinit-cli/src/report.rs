@@ -301,6 +301,12 @@ pub fn verdict(comparison: &Comparison, baseline: InitMethod) -> String {
             "**slower**: {:.2}x {base}'s speed to its final loss (95% CI {:.2}–{:.2}, p = {:.3}; {} of {} seeds got there)",
             i.estimate, i.low, i.high, s.p_value, s.reached, s.seeds
         )),
+        // Looks faster, but a seed that never got there counts at its best possible
+        // value, so the estimate and its interval are only upper bounds.
+        Some((s, i)) if i.low > 1.0 && s.p_value < 0.05 => parts.push(format!(
+            "**faster not called**: {:.2}x (95% CI {:.2}–{:.2}, p = {:.3}), but {} of {} seeds never reached {base}'s final loss, so that is an upper bound",
+            i.estimate, i.low, i.high, s.p_value, s.seeds - s.reached, s.seeds
+        )),
         Some((s, i)) => parts.push(format!(
             "**no clear difference in speed**: {:.2}x (95% CI {:.2}–{:.2}, p = {:.3}; {} of {} seeds reached {base}'s final loss)",
             i.estimate, i.low, i.high, s.p_value, s.reached, s.seeds
@@ -705,5 +711,47 @@ mod tests {
         let mut raw = Vec::new();
         std::io::Read::read_to_end(&mut decoder, &mut raw).unwrap();
         assert_eq!(raw, vec![0, 255, 0, 0, 0, 255, 0]);
+    }
+
+    fn comparison(reached: usize, low: f64, p_value: f64) -> Comparison {
+        use histinit_core::stats::{FinalDifference, SpeedupAt};
+        let interval = |estimate, low, high| Interval { estimate, low, high };
+        Comparison {
+            init: InitMethod::GaussianMatched,
+            runs: 6,
+            diverged: 0,
+            final_val_loss_mean: 1.5,
+            final_val_loss_std: 0.03,
+            speedups: vec![SpeedupAt {
+                fraction: 1.0,
+                seeds: 6,
+                reached,
+                per_seed: vec![1.2; 6],
+                speedup: Some(interval(1.2, low, 1.31)),
+                p_value,
+            }],
+            final_difference: Some(FinalDifference {
+                seeds: 6,
+                per_seed: vec![-0.05; 6],
+                difference: interval(-0.048, -0.074, -0.021),
+                p_value: 0.024,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_speedup_is_called_only_when_every_seed_got_there() {
+        let all = verdict(&comparison(6, 1.10, 0.014), InitMethod::Kaiming);
+        assert!(all.contains("**faster**: reaches kaiming's final loss 1.20x sooner"), "{all}");
+        // One seed never reached the target: the estimate is an upper bound, not a call.
+        let most = verdict(&comparison(5, 1.10, 0.014), InitMethod::Kaiming);
+        assert!(most.contains("**faster not called**"), "{most}");
+        assert!(most.contains("1 of 6 seeds never reached kaiming's final loss"), "{most}");
+        // An interval that includes 1, or a t-test that disagrees: no difference.
+        for (low, p) in [(0.95, 0.014), (1.10, 0.2)] {
+            let unclear = verdict(&comparison(6, low, p), InitMethod::Kaiming);
+            assert!(unclear.contains("**no clear difference in speed**"), "{unclear}");
+        }
+        assert!(all.contains("ends **lower** by 0.0480 nats"), "{all}");
     }
 }
