@@ -715,7 +715,11 @@ mod tests {
 
     fn comparison(reached: usize, low: f64, p_value: f64) -> Comparison {
         use histinit_core::stats::{FinalDifference, SpeedupAt};
-        let interval = |estimate, low, high| Interval { estimate, low, high };
+        let interval = |estimate, low, high| Interval {
+            estimate,
+            low,
+            high,
+        };
         Comparison {
             init: InitMethod::GaussianMatched,
             runs: 6,
@@ -742,15 +746,24 @@ mod tests {
     #[test]
     fn a_speedup_is_called_only_when_every_seed_got_there() {
         let all = verdict(&comparison(6, 1.10, 0.014), InitMethod::Kaiming);
-        assert!(all.contains("**faster**: reaches kaiming's final loss 1.20x sooner"), "{all}");
+        assert!(
+            all.contains("**faster**: reaches kaiming's final loss 1.20x sooner"),
+            "{all}"
+        );
         // One seed never reached the target: the estimate is an upper bound, not a call.
         let most = verdict(&comparison(5, 1.10, 0.014), InitMethod::Kaiming);
         assert!(most.contains("**faster not called**"), "{most}");
-        assert!(most.contains("1 of 6 seeds never reached kaiming's final loss"), "{most}");
+        assert!(
+            most.contains("1 of 6 seeds never reached kaiming's final loss"),
+            "{most}"
+        );
         // An interval that includes 1, or a t-test that disagrees: no difference.
         for (low, p) in [(0.95, 0.014), (1.10, 0.2)] {
             let unclear = verdict(&comparison(6, low, p), InitMethod::Kaiming);
-            assert!(unclear.contains("**no clear difference in speed**"), "{unclear}");
+            assert!(
+                unclear.contains("**no clear difference in speed**"),
+                "{unclear}"
+            );
         }
         assert!(all.contains("ends **lower** by 0.0480 nats"), "{all}");
     }
