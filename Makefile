@@ -33,7 +33,7 @@ BINARYEN_VERSION := 132.0.0
 BINARYEN_DIR := $(HOME)/.cache/histinit/binaryen-$(BINARYEN_VERSION)
 WASM_OPT_JS := $(BINARYEN_DIR)/node_modules/binaryen/bin/wasm-opt
 WASM_OPT ?= 1
-WASM_OPT_FLAGS := -Oz --enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int \
+WASM_OPT_FLAGS := -Oz --enable-simd --enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals --enable-multivalue
 
 .PHONY: demo web web-dev test test-e2e test-release setup setup-system setup-wasm-bindgen setup-patches setup-binaryen lint test-native test-web

@@ -16,6 +16,9 @@
 //               left out;
 //   first step: navigation to the first finished training step (window.histinit.timing;
 //               the first step evaluates too: step 0 is an evaluation step).
+// and, to see where the loop's time goes: the gap between steps (the page's own work),
+// the last chart redraw per chart (window.histinit.drawParts), and the main-thread tasks
+// over 50 ms after the first step (PerformanceObserver 'longtask').
 // Prints ratios page / native and writes JSON (default out/bench/page-vs-native.json).
 // Not a test: nothing is asserted; record the output in docs/benchmarks.md.
 //
@@ -170,6 +173,12 @@ async function pageRun(context, base, backend, warmup, steps, timeoutS) {
     if (message.type() === 'error') problems.push(`console: ${message.text()}`);
   });
   await page.addInitScript(() => {
+    // Main-thread tasks over 50 ms (the browser's long-task threshold), for the
+    // responsiveness target: none over 100 ms while training on WebGPU.
+    window.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const task of list.getEntries()) window.__longTasks.push({ at: task.startTime, ms: task.duration });
+    }).observe({ type: 'longtask', buffered: true });
     // Press Start the moment the page says Ready (what a user would do, minus reaction time).
     const tryStart = () => {
       const status = document.querySelector('#status');
@@ -211,6 +220,8 @@ async function pageRun(context, base, backend, warmup, steps, timeoutS) {
       error: document.querySelector('#status').classList.contains('error'),
       timing: { ...window.histinit.timing },
       history: window.histinit.history[0] ?? [],
+      drawParts: window.histinit.drawParts,
+      longTasks: window.__longTasks,
       adapter: info ? { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description } : null,
     };
   });
@@ -242,6 +253,16 @@ async function pageRun(context, base, backend, warmup, steps, timeoutS) {
     timing_ms: record.timing,
     first_step_ms: history[0]?.ms,
     step_ms: history.slice(0, need).map((entry) => Math.round(entry.ms * 10) / 10),
+    // Between steps: the page's own work (drawing, read-backs, yielding to the browser).
+    last_redraw_ms: record.drawParts,
+    // Long tasks from the first finished step on (loading and the first step excluded).
+    long_tasks_ms: record.longTasks
+      .filter((task) => task.at >= (record.timing.firstStep ?? Infinity))
+      .map((task) => Math.round(task.ms)),
+    gap_ms: history.slice(Math.max(warmup, 1), need).map((entry, i) => {
+      const previous = history[Math.max(warmup, 1) + i - 1];
+      return Math.round((entry.at - previous.at - entry.ms) * 10) / 10;
+    }),
     eval_steps: history.slice(0, need).filter((entry) => entry.val_loss !== null).map((entry) => entry.step),
     problems,
     wall_s,
@@ -284,7 +305,8 @@ function report(result) {
     console.log(
       `${p.backend}: navigation -> first training step ${fmt(t.firstStep / 1000, 2)} s (module ready ${fmt(t.moduleReady / 1000, 2)} s, ` +
         `Start ${fmt(t.startClicked / 1000, 2)} s, runs prepared ${fmt(t.prepared / 1000, 2)} s, first step ${fmt(p.first_step_ms / 1000, 2)} s ` +
-        `incl. its evaluation); steps (ms): ${p.step_ms.join(', ')}`,
+        `incl. its evaluation); steps (ms): ${p.step_ms.join(', ')}; between steps (ms): ${p.gap_ms.join(', ')}; last redraw (ms): ${JSON.stringify(p.last_redraw_ms)}; ` +
+        `main-thread tasks over 50 ms after the first step: ${p.long_tasks_ms.length} (longest ${Math.max(0, ...p.long_tasks_ms)} ms)`,
     );
     if (p.adapter) console.log(`  WebGPU adapter: ${JSON.stringify(p.adapter)}`);
     if (p.problems.length) console.log(`  page problems: ${p.problems.join(' | ')}`);

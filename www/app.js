@@ -95,6 +95,7 @@ const state = {
   redrawWanted: false,
   lastDraw: 0,
   drawMs: 0, // how long the last redraw took
+  drawParts: {}, // ...and each chart in it (ms), for the benchmark
   nextSnapshot: SNAPSHOT_EVERY,
   nextSample: SAMPLE_EVERY,
   stepsPerSecond: 0,
@@ -112,6 +113,9 @@ window.histinit = {
   },
   get history() {
     return state.history;
+  },
+  get drawParts() {
+    return { ...state.drawParts, total: state.drawMs };
   },
   get runs() {
     return state.runs;
@@ -817,14 +821,25 @@ function redraw() {
   state.redrawWanted = false;
   const started = performance.now();
   const session = state.session;
+  const timed = (part, draw) => {
+    const from = performance.now();
+    draw();
+    state.drawParts[part] = performance.now() - from;
+  };
   try {
-    fitCanvas(ui.lossChart);
-    withCssomStyles(() => session.draw_loss(ui.lossChart, ui.logSteps.checked));
-    fitCanvas(ui.gradChart);
-    withCssomStyles(() => session.draw_grads(ui.gradChart));
+    timed('loss', () => {
+      fitCanvas(ui.lossChart);
+      withCssomStyles(() => session.draw_loss(ui.lossChart, ui.logSteps.checked));
+    });
+    timed('grads', () => {
+      fitCanvas(ui.gradChart);
+      withCssomStyles(() => session.draw_grads(ui.gradChart));
+    });
     // Until the first read-back this shows the weights as initialized.
-    fitCanvas(ui.distChart);
-    withCssomStyles(() => session.draw_distribution(ui.distChart, ui.role.value));
+    timed('distribution', () => {
+      fitCanvas(ui.distChart);
+      withCssomStyles(() => session.draw_distribution(ui.distChart, ui.role.value));
+    });
   } catch (error) {
     console.warn('drawing failed', error);
   }

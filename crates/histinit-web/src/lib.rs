@@ -45,8 +45,24 @@ pub fn describe_init(init: InitMethod) -> &'static str {
     }
 }
 
+#[cfg(target_arch = "wasm32")]
+unsafe extern "C" {
+    /// Synthesized by wasm-ld: runs every static constructor of the module.
+    fn __wasm_call_ctors();
+}
+
 #[wasm_bindgen(start)]
 pub fn start() {
+    // Static constructors (cubecl's pliron registers hundreds through `inventory`) run
+    // once, here. A module that never calls them itself is linked "command-style": wasm-ld
+    // then runs them all again at the top of every export, which was half the time of a
+    // chart redraw and part of every training step's calls into the module.
+    #[cfg(target_arch = "wasm32")]
+    // SAFETY: called once, from wasm-bindgen's start function, before any other export
+    // of this module runs; constructors registered through inventory are idempotent.
+    unsafe {
+        __wasm_call_ctors();
+    }
     console_error_panic_hook::set_once();
     let _ = log::set_logger(&PAGE_LOGGER).map(|()| log::set_max_level(log::LevelFilter::Warn));
 }
