@@ -13,7 +13,7 @@ use histinit_core::data::{bundled_corpus, Batch, BatchSampler, Corpus, Split};
 use histinit_core::experiment::{
     curves_csv, is_eval_step, pick_source, CurvePoint, ExperimentConfig, RunResult, RunStatus,
 };
-use histinit_core::generate::sample_text;
+use histinit_core::generate::TextSampler;
 use histinit_core::histogram::{HistogramFile, HistogramSource};
 use histinit_core::init::{init_weights, WeightSource};
 use histinit_core::params::{param_specs, Role, Weights};
@@ -612,6 +612,31 @@ pub struct Sample {
     pub text: String,
 }
 
+/// Longest stretch of sampling between two turns of the browser's event loop.
+const YIELD_AFTER: std::time::Duration = std::time::Duration::from_millis(30);
+
+/// Lets the browser handle input and paint (a macrotask, not a microtask: a resolved
+/// promise would run before any of that). Nothing to do natively.
+async fn yield_to_browser() {
+    #[cfg(target_arch = "wasm32")]
+    {
+        use wasm_bindgen::JsCast;
+        let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+            let global = js_sys::global();
+            let set_timeout = js_sys::Reflect::get(&global, &"setTimeout".into())
+                .ok()
+                .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+            let scheduled = set_timeout
+                .map(|f| f.call2(&global, &resolve, &0.into()).is_ok())
+                .unwrap_or(false);
+            if !scheduled {
+                let _ = resolve.call0(&wasm_bindgen::JsValue::UNDEFINED);
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
+}
+
 /// A few characters from each run's model (first seed per init), after a fixed prompt.
 pub async fn samples(
     state: &std::cell::RefCell<SessionState>,
@@ -637,19 +662,27 @@ pub async fn samples(
     };
     let device = device.ok_or("the session is not prepared")?;
     let mut out = Vec::new();
+    let mut since_yield = web_time::Instant::now();
     for (run, label, model) in jobs {
-        let text = sample_text(
-            &model,
-            &config,
-            &device,
-            "And God said",
-            length.min(200),
-            0.8,
-            7,
-        )
-        .await
-        .map_err(|err| err.to_string())?;
-        out.push(Sample { run, label, text });
+        // The same prompt, temperature and seed as `histinit run`'s samples.
+        let mut sampler = TextSampler::new("And God said", 0.8, 7);
+        for _ in 0..length.min(200) {
+            sampler
+                .next_byte(&model, &config, &device)
+                .await
+                .map_err(|err| err.to_string())?;
+            // On the CPU backend every byte is a forward pass on the page's thread and
+            // its read-back is ready at once: give the browser a turn every ~30 ms.
+            if since_yield.elapsed() > YIELD_AFTER {
+                yield_to_browser().await;
+                since_yield = web_time::Instant::now();
+            }
+        }
+        out.push(Sample {
+            run,
+            label,
+            text: sampler.text(),
+        });
     }
     Ok(out)
 }
