@@ -6,7 +6,7 @@
 
 use std::sync::OnceLock;
 
-use histinit_core::burn::tensor::Device;
+use histinit_core::burn::tensor::{Device, Tensor};
 use histinit_core::checkpoint::weights_from_safetensors;
 use histinit_core::config::ModelConfig;
 use histinit_core::data::{bundled_corpus, Batch, BatchSampler, Corpus, Split};
@@ -523,22 +523,33 @@ pub async fn step_run(
     state: &std::cell::RefCell<SessionState>,
     index: usize,
 ) -> Result<StepReport, String> {
-    let (pending, eval, step) = {
+    let (pending, eval, eval_due, step) = {
         let mut state = state.borrow_mut();
         let SessionState {
             runs,
             eval_batches,
             config,
+            backend,
             ..
         } = &mut *state;
         let run = runs.get_mut(index).ok_or("no such run")?;
         let batch = run.sampler.next_batch(config.train.batch);
         let step = run.trainer.step_index();
         let pending = run.trainer.step(&batch);
-        let eval = is_eval_step(&config.train, step).then(|| run.trainer.eval_loss(eval_batches));
-        (pending, eval, step)
+        let eval_due = is_eval_step(&config.train, step);
+        // On WebGPU the evaluation is queued with the step and read back once. The CPU
+        // backend computes as operations are issued, on the page's thread, so there it
+        // is split by batch below, with turns for the browser in between.
+        let eval = (eval_due && *backend == BackendKind::Webgpu)
+            .then(|| run.trainer.eval_loss(eval_batches));
+        (pending, eval, eval_due, step)
     };
     let metrics = pending.read_async().await.map_err(|err| err.to_string())?;
+    let eval = match eval {
+        Some(tensor) => Some(tensor),
+        None if eval_due => Some(eval_batch_by_batch(state, index).await?),
+        None => None,
+    };
     let val_loss = match eval {
         Some(tensor) => Some(
             read_scalar_async(tensor)
@@ -576,6 +587,28 @@ pub async fn step_run(
     };
     let done = state.all_done();
     Ok(StepReport { done, ..report })
+}
+
+/// `Trainer::eval_loss` one batch at a time, yielding to the browser every ~30 ms. The
+/// same operations on the same values as evaluating all batches at once (the mean of
+/// each batch's loss, then the mean over batches), so the curves do not change.
+async fn eval_batch_by_batch(
+    state: &std::cell::RefCell<SessionState>,
+    index: usize,
+) -> Result<Tensor<1>, String> {
+    let count = state.borrow().eval_batches.len();
+    let mut losses = Vec::with_capacity(count);
+    let mut since_yield = web_time::Instant::now();
+    for batch in 0..count {
+        if since_yield.elapsed() > YIELD_AFTER {
+            yield_to_browser().await;
+            since_yield = web_time::Instant::now();
+        }
+        let state = state.borrow();
+        let run = state.runs.get(index).ok_or("no such run")?;
+        losses.push(run.trainer.eval_loss(&state.eval_batches[batch..batch + 1]));
+    }
+    Ok(Tensor::cat(losses, 0).mean())
 }
 
 /// Reads every run's current weights back (first seed per init only: that is what
