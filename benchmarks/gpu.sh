@@ -17,17 +17,7 @@ timeout 240 "$bin" bench --presets "$presets" --backends wgpu --batch 16 --steps
   --json "$out/histinit-wgpu.json"
 timeout 120 python3 benchmarks/torch_peer.py --device cuda --presets "$presets" --batch 16 \
   --steps 20 --warmup 3 | tee "$out/torch-cuda.jsonl"
-python3 - "$out" <<'PY'
-import json, sys
-out = sys.argv[1]
-ours = json.load(open(f"{out}/histinit-wgpu.json"))
-peer = {r["preset"]: r for r in map(json.loads, open(f"{out}/torch-cuda.jsonl"))}
-print(f"\n{'preset':<12} {'histinit wgpu tok/s':>20} {'pytorch cuda tok/s':>19} {'ratio':>7}")
-for r in ours:
-    p = peer.get(r["preset"])
-    if p:
-        print(f"{r['preset']:<12} {r['tokens_per_s']:>20.0f} {p['tokens_per_s']:>19.0f} {r['tokens_per_s']/p['tokens_per_s']:>7.2f}")
-PY
+python3 benchmarks/ratios.py "$out/histinit-wgpu.json" "$out/torch-cuda.jsonl"
 left=$((deadline - SECONDS))
 echo "study: ${left} s left"
 if [ "$left" -gt 30 ]; then

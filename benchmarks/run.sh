@@ -35,13 +35,4 @@ else
   echo "PyTorch not installed (pip install torch transformers): no peer, no ratios"
   exit 0
 fi
-python3 - "$out" <<'PY'
-import json, sys
-out = sys.argv[1]
-ours = json.load(open(f"{out}/histinit.json"))
-peer = {r["preset"]: r for r in map(json.loads, open(f"{out}/torch.jsonl"))}
-print(f"\n{'preset':<12} {'backend':<8} {'histinit tok/s':>15} {'pytorch tok/s':>14} {'ratio':>7}")
-for r in ours:
-    p = peer[r["preset"]]
-    print(f"{r['preset']:<12} {r['backend']:<8} {r['tokens_per_s']:>15.0f} {p['tokens_per_s']:>14.0f} {r['tokens_per_s']/p['tokens_per_s']:>7.2f}")
-PY
+python3 benchmarks/ratios.py "$out/histinit.json" "$out/torch.jsonl"

@@ -3,11 +3,12 @@
 
 Trains Hugging Face's GPTNeoXForCausalLM (the reference implementation of the
 architecture histinit uses) with the same preset shape, byte vocabulary, batch and
-context, AdamW, on the CPU, and prints JSON lines of tokens/s. Random token batches:
-throughput does not depend on the text.
+context, AdamW, on the CPU (or a GPU with --device cuda), and prints JSON lines of
+tokens/s. Random token batches: throughput does not depend on the text.
 
     pip install torch transformers
     python3 benchmarks/torch_peer.py --presets micro,pythia-14m --batch 16 --threads 2
+    python3 benchmarks/torch_peer.py --device cuda --presets pythia-70m   # benchmarks/gpu.sh
 """
 import argparse
 import json
