@@ -126,13 +126,14 @@ pub fn draw_lines<DB: DrawingBackend>(
     macro_rules! finish {
         ($chart:expr) => {{
             let mut chart = $chart;
-            chart
-                .configure_mesh()
-                .x_desc(axes.x_label)
+            let mut mesh = chart.configure_mesh();
+            mesh.x_desc(axes.x_label)
                 .y_desc(axes.y_label)
-                .light_line_style(BLACK.mix(0.05))
-                .draw()
-                .map_err(err)?;
+                .light_line_style(BLACK.mix(0.05));
+            if axes.log_x {
+                mesh.x_label_formatter(&log_axis_label);
+            }
+            mesh.draw().map_err(err)?;
             for s in series.iter().filter(|s| !s.band.is_empty()) {
                 let colour = rgb(s.colour);
                 let upper = s.band.iter().map(|b| (b.0, b.2));
@@ -204,6 +205,24 @@ pub fn draw_lines<DB: DrawingBackend>(
     area.present().map_err(err)
 }
 
+/// A log axis gets a tick at every 1..9 × 10^k; labelling them all runs the labels
+/// together ("6.07.08.09.0"), so only 1, 2 and 5 × 10^k are labelled.
+fn log_axis_label(value: &f64) -> String {
+    if !(value.is_finite() && *value > 0.0) {
+        return String::new();
+    }
+    let exponent = value.log10().floor();
+    let mantissa = value / 10f64.powf(exponent);
+    let labelled = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .any(|m| (mantissa - m).abs() < 1e-6 * m);
+    match labelled {
+        false => String::new(),
+        true if *value >= 1.0 => format!("{value:.0}"),
+        true => format!("{value:.0$}", (-exponent) as usize),
+    }
+}
+
 /// A density estimate of `values` on `bins` equal bins over `[low, high]`, as a
 /// polyline through bin centres (the area under it is 1).
 pub fn density(values: &[f32], low: f64, high: f64, bins: usize) -> Vec<(f64, f64)> {
@@ -263,6 +282,22 @@ mod tests {
             .unwrap();
         }
         text
+    }
+
+    #[test]
+    fn log_axes_label_one_two_five_only() {
+        let labels: Vec<String> = [
+            1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 20.0, 40.0, 50.0, 100.0, 0.2, 0.3, 0.05,
+        ]
+        .iter()
+        .map(log_axis_label)
+        .collect();
+        assert_eq!(
+            labels,
+            ["1", "2", "", "5", "", "10", "20", "", "50", "100", "0.2", "", "0.05"]
+        );
+        assert_eq!(log_axis_label(&0.0), "");
+        assert_eq!(log_axis_label(&f64::NAN), "");
     }
 
     #[test]
