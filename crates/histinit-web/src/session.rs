@@ -546,9 +546,8 @@ pub async fn step_run(
     };
     let metrics = pending.read_async().await.map_err(|err| err.to_string())?;
     let eval = match eval {
-        Some(tensor) => Some(tensor),
         None if eval_due => Some(eval_batch_by_batch(state, index).await?),
-        None => None,
+        queued => queued,
     };
     let val_loss = match eval {
         Some(tensor) => Some(
@@ -589,7 +588,27 @@ pub async fn step_run(
     Ok(StepReport { done, ..report })
 }
 
-/// `Trainer::eval_loss` one batch at a time, yielding to the browser every ~30 ms. The
+/// Gives the browser a turn (input, painting) once ~30 ms of work have passed since the
+/// last one: on the CPU backend the page's computing runs on its only thread, and
+/// read-backs are ready at once, so awaiting them alone never lets the browser in.
+struct BrowserTurns(web_time::Instant);
+
+impl BrowserTurns {
+    const AFTER: std::time::Duration = std::time::Duration::from_millis(30);
+
+    fn new() -> Self {
+        Self(web_time::Instant::now())
+    }
+
+    async fn take_if_due(&mut self) {
+        if self.0.elapsed() > Self::AFTER {
+            crate::yield_to_browser().await;
+            self.0 = web_time::Instant::now();
+        }
+    }
+}
+
+/// `Trainer::eval_loss` one batch at a time, with turns for the browser. The
 /// same operations on the same values as evaluating all batches at once (the mean of
 /// each batch's loss, then the mean over batches), so the curves do not change.
 async fn eval_batch_by_batch(
@@ -598,12 +617,9 @@ async fn eval_batch_by_batch(
 ) -> Result<Tensor<1>, String> {
     let count = state.borrow().eval_batches.len();
     let mut losses = Vec::with_capacity(count);
-    let mut since_yield = web_time::Instant::now();
+    let mut turns = BrowserTurns::new();
     for batch in 0..count {
-        if since_yield.elapsed() > YIELD_AFTER {
-            yield_to_browser().await;
-            since_yield = web_time::Instant::now();
-        }
+        turns.take_if_due().await;
         let state = state.borrow();
         let run = state.runs.get(index).ok_or("no such run")?;
         losses.push(run.trainer.eval_loss(&state.eval_batches[batch..batch + 1]));
@@ -645,31 +661,6 @@ pub struct Sample {
     pub text: String,
 }
 
-/// Longest stretch of sampling between two turns of the browser's event loop.
-const YIELD_AFTER: std::time::Duration = std::time::Duration::from_millis(30);
-
-/// Lets the browser handle input and paint (a macrotask, not a microtask: a resolved
-/// promise would run before any of that). Nothing to do natively.
-async fn yield_to_browser() {
-    #[cfg(target_arch = "wasm32")]
-    {
-        use wasm_bindgen::JsCast;
-        let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-            let global = js_sys::global();
-            let set_timeout = js_sys::Reflect::get(&global, &"setTimeout".into())
-                .ok()
-                .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-            let scheduled = set_timeout
-                .map(|f| f.call2(&global, &resolve, &0.into()).is_ok())
-                .unwrap_or(false);
-            if !scheduled {
-                let _ = resolve.call0(&wasm_bindgen::JsValue::UNDEFINED);
-            }
-        });
-        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-    }
-}
-
 /// A few characters from each run's model (first seed per init), after a fixed prompt.
 pub async fn samples(
     state: &std::cell::RefCell<SessionState>,
@@ -695,21 +686,15 @@ pub async fn samples(
     };
     let device = device.ok_or("the session is not prepared")?;
     let mut out = Vec::new();
-    let mut since_yield = web_time::Instant::now();
+    let mut turns = BrowserTurns::new();
     for (run, label, model) in jobs {
-        // The same prompt, temperature and seed as `histinit run`'s samples.
         let mut sampler = TextSampler::new("And God said", 0.8, 7);
         for _ in 0..length.min(200) {
             sampler
                 .next_byte(&model, &config, &device)
                 .await
                 .map_err(|err| err.to_string())?;
-            // On the CPU backend every byte is a forward pass on the page's thread and
-            // its read-back is ready at once: give the browser a turn every ~30 ms.
-            if since_yield.elapsed() > YIELD_AFTER {
-                yield_to_browser().await;
-                since_yield = web_time::Instant::now();
-            }
+            turns.take_if_due().await;
         }
         out.push(Sample {
             run,
