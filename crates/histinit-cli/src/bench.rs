@@ -4,9 +4,10 @@ use std::time::Instant;
 
 use histinit_core::burn::tensor::Device;
 use histinit_core::config::ModelConfig;
-use histinit_core::data::{bundled_corpus, Corpus, Split};
-use histinit_core::init::init_weights;
-use histinit_core::train::Trainer;
+use histinit_core::data::{bundled_corpus, Corpus};
+use histinit_core::experiment::ExperimentConfig;
+use histinit_core::run::Run;
+use histinit_core::source::RunSources;
 use histinit_core::{InitMethod, TrainConfig};
 use serde::Serialize;
 
@@ -40,17 +41,28 @@ pub fn measure(
     };
     let corpus = Corpus::new(&bundled_corpus().map_err(|e| e.to_string())?, context)
         .map_err(|e| e.to_string())?;
-    let weights = init_weights(&model, InitMethod::Pythia, 1, None).map_err(|e| e.to_string())?;
-    let mut trainer =
-        Trainer::new(model, train, &weights, device.clone()).map_err(|e| e.to_string())?;
-    let mut sampler = corpus.sampler(Split::Student, context, 1);
+    let experiment = ExperimentConfig {
+        preset: preset.to_string(),
+        inits: vec![InitMethod::Pythia],
+        train,
+        ..ExperimentConfig::default()
+    };
+    let mut run = Run::new(
+        &experiment,
+        &corpus,
+        InitMethod::Pythia,
+        1,
+        &RunSources::default(),
+        device,
+    )
+    .map_err(|e| e.to_string())?
+    .without_evaluation();
     let started = Instant::now();
     let mut first_step_s = 0.0;
     let mut timed_from = started;
     for step in 0..steps + warmup {
-        let batch = sampler.next_batch(batch);
-        let metrics = trainer.step(&batch).read().map_err(|e| e.to_string())?;
-        if !metrics.train_loss.is_finite() {
+        let point = run.step().map_err(|e| e.to_string())?;
+        if !point.is_finite() {
             return Err(format!(
                 "{preset} on {backend}: non-finite loss at step {step}"
             ));

@@ -6,8 +6,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use histinit_core::burn::tensor::Device;
 use histinit_core::data::{bundled_corpus, Corpus};
-use histinit_core::experiment::{run_blocking, BackendChoice, ExperimentConfig, RunResult};
+use histinit_core::experiment::{BackendChoice, ExperimentConfig, CLI_BUDGET};
+use histinit_core::run::{Run, RunResult, RunStatus};
 use histinit_core::stats::{summarize, Summary};
+use histinit_core::source::RunSources;
 use histinit_core::InitMethod;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -82,6 +84,10 @@ enum Command {
         /// Where shipped sources are looked up by id.
         #[arg(long, default_value = "www/histograms")]
         shipped: PathBuf,
+        /// Start even beyond the command line's budget (an estimated 64 GiB of memory
+        /// for all runs of the experiment; see `ExperimentConfig::cost`).
+        #[arg(long)]
+        no_budget: bool,
     },
     /// Run a grid of recipe variants x inits x seeds (a study), resumable after any
     /// interruption; writes curves.csv, runs.csv, distances.csv and summary.json.
@@ -154,7 +160,7 @@ enum CliError {
     #[error("run {run} failed: {source}")]
     Run {
         run: String,
-        source: histinit_core::experiment::RunError,
+        source: histinit_core::run::RunError,
     },
     #[error(transparent)]
     Serve(serve::ServeError),
@@ -190,8 +196,12 @@ fn main() -> ExitCode {
             histogram,
             weights,
             shipped,
+            no_budget,
         } => load_config(config.as_deref(), link.as_deref(), steps, seeds, inits).and_then(
             |config| {
+                if !no_budget {
+                    config.check_budget(&CLI_BUDGET)?;
+                }
                 let backend = backend.unwrap_or(match config.backend {
                     BackendChoice::Webgpu => Backend::Wgpu,
                     BackendChoice::Auto | BackendChoice::Cpu => Backend::Cpu,
@@ -291,7 +301,7 @@ pub(crate) fn device(backend: Backend) -> Result<Device, CliError> {
 
 fn run(
     config: &ExperimentConfig,
-    sources: &sources::RunSources,
+    sources: &RunSources,
     backend: Backend,
     corpus_path: Option<&Path>,
     out: &Path,
@@ -351,8 +361,12 @@ fn run(
         for &init in &config.inits {
             let name = format!("{}-s{seed}", init.name());
             bar.set_prefix(name.clone());
-            let source = sources.source_for(init);
-            let result = run_blocking(config, &corpus, init, seed, source, &device, |point| {
+            let failed = |source| CliError::Run {
+                run: name.clone(),
+                source,
+            };
+            let run = Run::new(config, &corpus, init, seed, sources, &device).map_err(failed)?;
+            let result = run.run_to_end(|point| {
                 bar.inc(1);
                 if let Some(val) = point.val_loss {
                     bar.set_message(format!("val {val:.3}"));
@@ -366,11 +380,8 @@ fn run(
                     }
                 }
             })
-            .map_err(|source| CliError::Run {
-                run: name.clone(),
-                source,
-            })?;
-            if let histinit_core::experiment::RunStatus::Diverged { step } = result.status {
+            .map_err(failed)?;
+            if let RunStatus::Diverged { step } = result.status {
                 bar.println(format!("{name}: diverged at step {step} (non-finite loss or gradient); its curve is kept up to there"));
             }
             runs.push(result);

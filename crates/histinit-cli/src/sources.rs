@@ -5,11 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use histinit_core::checkpoint::weights_from_safetensors;
-use histinit_core::experiment::{pick_source, ExperimentConfig};
-use histinit_core::histogram::{HistogramFile, HistogramSource};
-use histinit_core::init::WeightSource;
-use histinit_core::params::Weights;
-use histinit_core::InitMethod;
+use histinit_core::experiment::ExperimentConfig;
+use histinit_core::histogram::HistogramFile;
+use histinit_core::source::{HistogramSource, RunSources};
 use serde::Deserialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -43,22 +41,6 @@ pub struct ShippedSource {
     pub label: String,
     pub histogram: String,
     pub weights: Option<String>,
-}
-
-pub struct RunSources {
-    pub histogram: Option<(HistogramSource, String)>,
-    pub weights: Option<(Weights, String)>,
-}
-
-impl RunSources {
-    /// What `init` draws from here (see [`pick_source`]).
-    pub fn source_for(&self, init: InitMethod) -> Option<&dyn WeightSource> {
-        pick_source(
-            init,
-            self.histogram.as_ref().map(|(s, _)| s as &dyn WeightSource),
-            self.weights.as_ref().map(|(w, _)| w as &dyn WeightSource),
-        )
-    }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, SourceError> {

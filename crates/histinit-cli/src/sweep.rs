@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use histinit_core::data::{bundled_corpus, Corpus};
-use histinit_core::experiment::{
-    curve_row, run_blocking_traced, ExperimentConfig, RunResult, CURVES_CSV_HEADER,
-};
-use histinit_core::init::{InitScope, ScaleRule, WeightSource};
+use histinit_core::experiment::ExperimentConfig;
+use histinit_core::init::InitScope;
+use histinit_core::run::{curve_row, Run, RunResult, RunStatus, CURVES_CSV_HEADER};
+use histinit_core::source::{RunSources, ScaleRule, WeightSource};
 use histinit_core::stats::{compare, Comparison};
 use histinit_core::{InitMethod, NormMode};
 use serde::{Deserialize, Serialize};
@@ -477,7 +477,7 @@ fn work(
     })?;
     let device = crate::device(args.backend).map_err(|err| SweepError::Device(err.to_string()))?;
     let mut corpora: BTreeMap<usize, Corpus> = BTreeMap::new();
-    let mut loaded: BTreeMap<usize, (sources::RunSources, Option<sources::RunSources>)> =
+    let mut loaded: BTreeMap<usize, (RunSources, Option<RunSources>)> =
         BTreeMap::new();
     // Equal runs shared by several variants are one file: trained once, by one worker.
     let mut seen = std::collections::HashSet::new();
@@ -522,23 +522,18 @@ fn work(
             entry.insert((sources, reference));
         }
         let (sources, reference) = &loaded[&unit.variant];
-        let source = sources.source_for(unit.init);
         let reference = reference
             .as_ref()
             .and_then(|r| r.histogram.as_ref())
             .map(|(s, _)| s as &dyn WeightSource);
         let single = unit_config(&variant.config, unit.init, unit.seed, args.backend);
         let started = std::time::Instant::now();
-        let result = run_blocking_traced(
-            &single,
-            corpus,
-            unit.init,
-            unit.seed,
-            source,
-            reference,
-            &device,
-            |_| {},
-        )
+        let run = Run::new(&single, corpus, unit.init, unit.seed, sources, &device)
+            .map_err(|err| failed(err.to_string()))?;
+        let result = match reference {
+            Some(reference) => run.run_to_end_traced(reference, |_| {}),
+            None => run.run_to_end(|_| {}),
+        }
         .map_err(|err| failed(err.to_string()))?;
         let file = RunFile {
             key: unit.key.clone(),
@@ -569,7 +564,7 @@ fn work(
                 final_loss,
                 started.elapsed().as_secs_f64(),
                 match file.result.status {
-                    histinit_core::experiment::RunStatus::Diverged { step } =>
+                    RunStatus::Diverged { step } =>
                         format!(" DIVERGED at step {step}"),
                     _ => String::new(),
                 }
@@ -625,12 +620,11 @@ fn aggregate(
             for point in &run.points {
                 curves.push_str(&format!("{},{}\n", variant.name, curve_row(run, point)));
             }
-            let (status, diverged_at) = match run.status {
-                histinit_core::experiment::RunStatus::Completed => ("completed", String::new()),
-                histinit_core::experiment::RunStatus::Diverged { step } => {
-                    ("diverged", step.to_string())
-                }
+            let diverged_at = match run.status {
+                RunStatus::Diverged { step } => step.to_string(),
+                _ => String::new(),
             };
+            let status = run.status.name();
             let best = run
                 .val_curve()
                 .iter()

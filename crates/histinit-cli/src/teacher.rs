@@ -13,9 +13,11 @@ use histinit_core::checkpoint::{weights_to_safetensors, CheckpointError, StoreDt
 use histinit_core::config::{ModelConfig, TrainConfig};
 use histinit_core::data::{Corpus, Split};
 use histinit_core::histogram::{Bins, HistogramFile, Provenance, TensorHistogram};
-use histinit_core::init::init_weights;
+use histinit_core::experiment::ExperimentConfig;
 use histinit_core::params::Role;
-use histinit_core::train::{read_scalar, Trainer};
+use histinit_core::run::{Run, RunError};
+use histinit_core::source::RunSources;
+use histinit_core::train::read_scalar;
 use histinit_core::InitMethod;
 use serde::{Deserialize, Serialize};
 
@@ -26,9 +28,7 @@ pub enum TeacherError {
     #[error(transparent)]
     Config(#[from] histinit_core::error::ConfigError),
     #[error(transparent)]
-    Init(#[from] histinit_core::error::InitError),
-    #[error(transparent)]
-    Model(#[from] histinit_core::error::ModelError),
+    Run(#[from] RunError),
     #[error(transparent)]
     Train(#[from] histinit_core::error::TrainError),
     #[error("checkpoint at step {step}: {source}")]
@@ -183,11 +183,25 @@ pub fn train_teacher(
         warmup: (options.steps / 100).max(1).min(options.steps),
         ..TrainConfig::default()
     };
-    train.validate(&model)?;
-    let weights = init_weights(&model, InitMethod::Pythia, options.seed, None)?;
-    let mut trainer = Trainer::new(model.clone(), train.clone(), &weights, device.clone())?;
-    let mut sampler = corpus.sampler(Split::Teacher, train.context, options.seed);
-    let eval_batches = corpus.eval_batches(train.eval_batches, train.batch, train.context);
+    let experiment = ExperimentConfig {
+        preset: options.preset.clone(),
+        inits: vec![InitMethod::Pythia],
+        seed: options.seed,
+        train: train.clone(),
+        ..ExperimentConfig::default()
+    };
+    // Validation losses are taken on the checkpoint schedule below, before each step.
+    let mut run = Run::new(
+        &experiment,
+        corpus,
+        InitMethod::Pythia,
+        options.seed,
+        &RunSources::default(),
+        device,
+    )?
+    .on_split(Split::Teacher, corpus)
+    .without_evaluation();
+    let eval_batches = 0..run.eval_batch_count();
     let schedule = checkpoint_steps(train.steps);
     let id = format!("teacher-{}", options.preset);
     let tokens_per_step = (train.batch * train.context) as u64;
@@ -230,12 +244,12 @@ pub fn train_teacher(
     let mut final_val_loss = f64::NAN;
     for step in 0..=train.steps {
         if schedule.contains(&step) {
-            let val_loss = read_scalar(trainer.eval_loss(&eval_batches))?;
+            let val_loss = read_scalar(run.eval_loss(eval_batches.clone()))?;
             if step == 0 {
                 initial_val_loss = val_loss;
             }
             final_val_loss = val_loss;
-            let weights = trainer.weights()?;
+            let weights = run.weights()?;
             let provenance = base_provenance(step);
             let mut meta = BTreeMap::new();
             meta.insert("format".to_string(), "pt".to_string());
@@ -286,21 +300,20 @@ pub fn train_teacher(
         if step == train.steps {
             break;
         }
-        let batch = sampler.next_batch(train.batch);
-        let metrics = trainer.step(&batch).read()?;
-        if !metrics.is_finite() {
+        let point = run.step()?;
+        if !point.is_finite() {
             return Err(TeacherError::Diverged {
                 step,
-                loss: metrics.train_loss,
+                loss: point.train_loss,
             });
         }
-        loss_sum += metrics.train_loss;
+        loss_sum += point.train_loss;
         loss_count += 1;
         if (step + 1) % 100 == 0 {
             log(&format!(
                 "step {:>6}: train loss {:.4} ({:.0} s)",
                 step + 1,
-                metrics.train_loss,
+                point.train_loss,
                 start.elapsed().as_secs_f64()
             ));
         }

@@ -18,6 +18,8 @@ pub enum NormMode {
 }
 
 impl NormMode {
+    pub const ALL: [NormMode; 2] = [NormMode::Layer, NormMode::None];
+
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
         match text {
             "layer" | "layernorm" | "on" => Ok(Self::Layer),
@@ -168,7 +170,7 @@ impl ModelConfig {
 /// The optimization recipe. Defaults follow Pythia's (AdamW 0.9/0.95, eps 1e-8,
 /// weight decay 0.1 on matrices, clip 1.0, cosine to 10% of peak) scaled to small runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
     pub steps: usize,
     pub batch: usize,

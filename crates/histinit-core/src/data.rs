@@ -114,6 +114,18 @@ impl Corpus {
         &self.tokens
     }
 
+    /// Whether windows of `context` tokens and their shifted targets fit in this
+    /// corpus's blocks (a sampler needs at least one window in every split).
+    pub fn check_context(&self, context: usize) -> Result<(), DataError> {
+        if context == 0 || context >= self.block {
+            return Err(DataError::ContextTooLong {
+                context,
+                longest: self.block.saturating_sub(1),
+            });
+        }
+        Ok(())
+    }
+
     /// A sampler of training windows of `context` tokens from `split`.
     pub fn sampler(&self, split: Split, context: usize, seed: u64) -> BatchSampler<'_> {
         BatchSampler::new(self, split, context, seed)

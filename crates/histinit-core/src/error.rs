@@ -14,6 +14,15 @@ pub enum ConfigError {
     Invalid { field: &'static str, reason: String },
 }
 
+impl ConfigError {
+    /// The setting the error is about (a link key or config field).
+    pub fn field(&self) -> &'static str {
+        match self {
+            ConfigError::UnknownValue { field, .. } | ConfigError::Invalid { field, .. } => field,
+        }
+    }
+}
+
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum DataError {
     #[error(
@@ -25,12 +34,22 @@ pub enum DataError {
         context: usize,
         needed: usize,
     },
+    #[error(
+        "sequences of {context} tokens do not fit this corpus's blocks \
+         (at most {longest}): choose a shorter context or a longer text"
+    )]
+    ContextTooLong { context: usize, longest: usize },
     #[error("the bundled corpus could not be decompressed: {0}")]
     BundledCorpus(String),
 }
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum InitError {
+    #[error("'{init}' needs {needs}: choose one first")]
+    NoSource {
+        init: &'static str,
+        needs: &'static str,
+    },
     #[error("init '{init}' needs a {needs} for tensor '{tensor}', but none was given")]
     MissingSource {
         init: &'static str,

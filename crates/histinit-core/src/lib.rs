@@ -2,8 +2,10 @@
 //! initializations and the training step, backend-agnostic through Burn's `Device`.
 //! No browser or file-system code lives here: the CLI and the web crate bring those.
 //!
-//! Data flows one way: weights (init or checkpoint) → [`train::Trainer`] → curves
-//! ([`experiment::RunResult`]) → statistics ([`stats`]).
+//! Data flows one way: sources ([`source`]) → initial weights ([`init`]) → a
+//! [`run::Run`] (the [`train::Trainer`] step by step) → curves ([`run::RunResult`]) →
+//! statistics ([`stats`]). An experiment ([`experiment`]) is written as TOML or as a
+//! link ([`link`]).
 
 pub mod checkpoint;
 pub mod config;
@@ -15,13 +17,18 @@ pub mod histogram;
 pub mod init;
 pub mod model;
 pub mod params;
+pub mod recipes;
+pub mod run;
+pub mod link;
+pub mod source;
 pub mod stats;
 pub mod tokenizer;
 pub mod train;
 
 pub use burn;
 pub use config::{ModelConfig, NormMode, TrainConfig};
-pub use experiment::{ExperimentConfig, RunResult};
+pub use experiment::ExperimentConfig;
+pub use run::{Run, RunResult};
 pub use init::InitMethod;
 
 /// The CPU backend (Burn's flex), with autodiff: the reference backend, also the

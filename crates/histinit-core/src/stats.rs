@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::experiment::{RunResult, RunStatus};
+use crate::run::{RunResult, RunStatus};
 use crate::init::InitMethod;
 
 /// Mean and sample standard deviation (0 for a single value).
@@ -405,7 +405,7 @@ pub fn paired_t_p_value(differences: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::CurvePoint;
+    use crate::run::CurvePoint;
 
     /// Loss curves `1 + 4 / (1 + rate t)` evaluated every 10 of 200 steps, with a
     /// seed-dependent rate (runs of one seed share it, as paired runs share batches).
@@ -504,7 +504,6 @@ mod tests {
                 val_loss: Some(loss),
                 lr: 0.0,
                 grad_norm: 0.0,
-                role_grad_norms: vec![],
             })
             .collect();
         RunResult {

@@ -10,26 +10,7 @@ use crate::config::{ModelConfig, TrainConfig};
 use crate::data::Batch;
 use crate::error::{ModelError, TrainError};
 use crate::model::{NeoxModel, PositionTables};
-use crate::params::{param_specs, Role, Weights};
-
-/// Roles whose gradient norms are reported separately, in metrics order.
-pub const GRAD_ROLES: [&str; 7] = [
-    "embed", "qkv", "attn_out", "mlp_in", "mlp_out", "norm", "unembed",
-];
-
-fn grad_role_index(role: Role) -> Option<usize> {
-    let name = match role {
-        Role::Embed => "embed",
-        Role::Qkv | Role::Q | Role::K | Role::V => "qkv",
-        Role::AttnOut => "attn_out",
-        Role::MlpIn => "mlp_in",
-        Role::MlpOut => "mlp_out",
-        Role::NormGain | Role::NormBias => "norm",
-        Role::Unembed => "unembed",
-        Role::Bias => return None,
-    };
-    GRAD_ROLES.iter().position(|&role| role == name)
-}
+use crate::params::{param_specs, Weights};
 
 /// Host-side metrics of one step.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -39,8 +20,6 @@ pub struct StepMetrics {
     pub train_loss: f64,
     /// Global gradient norm before clipping.
     pub grad_norm: f64,
-    /// Per-role gradient norms (see `GRAD_ROLES`).
-    pub role_grad_norms: Vec<f64>,
 }
 
 impl StepMetrics {
@@ -53,7 +32,7 @@ impl StepMetrics {
 pub struct PendingMetrics {
     pub step: usize,
     pub lr: f64,
-    /// `[loss, grad_norm, role norms...]`
+    /// `[loss, grad_norm]`
     pub values: Tensor<1>,
 }
 
@@ -62,10 +41,9 @@ impl PendingMetrics {
         let values = data
             .try_into_vec::<f32>()
             .map_err(|err| TrainError::Readback(format!("{err:?}")))?;
-        if values.len() != 2 + GRAD_ROLES.len() {
+        if values.len() != 2 {
             return Err(TrainError::Readback(format!(
-                "expected {} metrics, got {}",
-                2 + GRAD_ROLES.len(),
+                "expected 2 metrics, got {}",
                 values.len()
             )));
         }
@@ -74,7 +52,6 @@ impl PendingMetrics {
             lr: self.lr,
             train_loss: values[0] as f64,
             grad_norm: values[1] as f64,
-            role_grad_norms: values[2..].iter().map(|&v| v as f64).collect(),
         })
     }
 
@@ -157,8 +134,6 @@ pub struct Trainer {
     model: Option<NeoxModel>,
     optim: ModuleOptimizer,
     tables: PositionTables,
-    /// Role index (into `GRAD_ROLES`) of each parameter in module order.
-    param_roles: Vec<Option<usize>>,
     step: usize,
 }
 
@@ -200,10 +175,6 @@ impl Trainer {
             None,
         );
         let tables = PositionTables::new(&model_config, train_config.context, &device);
-        let param_roles = specs
-            .iter()
-            .map(|spec| grad_role_index(spec.role))
-            .collect();
         Ok(Self {
             model_config,
             train_config,
@@ -211,7 +182,6 @@ impl Trainer {
             model: Some(model),
             optim,
             tables,
-            param_roles,
             step: 0,
         })
     }
@@ -250,16 +220,11 @@ impl Trainer {
         };
         model.visit(&mut squares);
         let inner = self.device.clone().inner();
-        let zero = || Tensor::<1>::zeros([1], &inner);
-        let mut role_squares: Vec<Tensor<1>> = (0..GRAD_ROLES.len()).map(|_| zero()).collect();
-        let mut total_square = zero();
-        for (square, role) in squares.squares.into_iter().zip(&self.param_roles) {
-            let Some(square) = square else { continue };
-            if let Some(role) = role {
-                role_squares[*role] = role_squares[*role].clone() + square.clone();
-            }
-            total_square = total_square + square;
-        }
+        let total_square = squares
+            .squares
+            .into_iter()
+            .flatten()
+            .fold(Tensor::<1>::zeros([1], &inner), |total, square| total + square);
         let grad_norm = total_square.sqrt();
         if self.train_config.clip > 0.0 {
             // PyTorch's clip_grad_norm_: scale by clip / (norm + 1e-6) when that is below 1.
@@ -276,12 +241,10 @@ impl Trainer {
         self.model = Some(model);
         self.step += 1;
 
-        let mut metrics = vec![loss.inner(), grad_norm];
-        metrics.extend(role_squares.into_iter().map(Tensor::sqrt));
         PendingMetrics {
             step: self.step - 1,
             lr,
-            values: Tensor::cat(metrics, 0),
+            values: Tensor::cat(vec![loss.inner(), grad_norm], 0),
         }
     }
 

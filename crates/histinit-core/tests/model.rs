@@ -4,7 +4,9 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use histinit_core::burn;
 use histinit_core::config::ModelConfig;
 use histinit_core::data::{bundled_corpus, Corpus};
-use histinit_core::experiment::{run_blocking, ExperimentConfig};
+use histinit_core::experiment::ExperimentConfig;
+use histinit_core::run::Run;
+use histinit_core::source::RunSources;
 use histinit_core::init::init_weights;
 use histinit_core::model::{NeoxModel, PositionTables};
 use histinit_core::params::{HostTensor, Weights};
@@ -121,15 +123,16 @@ fn training_is_bitwise_deterministic_on_the_cpu_backend() {
     let corpus = Corpus::new(&bundled_corpus().unwrap(), 64).unwrap();
     let device = histinit_core::cpu_device();
     let run = || {
-        run_blocking(
+        Run::new(
             &config,
             &corpus,
             InitMethod::Kaiming,
             5,
-            None,
+            &RunSources::default(),
             &device,
-            |_| {},
         )
+        .unwrap()
+        .run_to_end(|_| {})
         .unwrap()
     };
     let (first, second) = (run(), run());
@@ -168,7 +171,10 @@ fn loss_goes_down_for_every_standard_init() {
         InitMethod::HeNormal,
         InitMethod::Pythia,
     ] {
-        let run = run_blocking(&config, &corpus, init, 1, None, &device, |_| {}).unwrap();
+        let run = Run::new(&config, &corpus, init, 1, &RunSources::default(), &device)
+            .unwrap()
+            .run_to_end(|_| {})
+            .unwrap();
         let first = run.points[0].val_loss.unwrap();
         let last = run.final_val_loss().unwrap();
         assert!(

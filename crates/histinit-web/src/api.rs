@@ -18,15 +18,20 @@ use wasm_bindgen_futures::future_to_promise;
 use web_sys::HtmlCanvasElement;
 
 use crate::charts::{colour_hex, draw_lines, Axes};
-use crate::session::{self, SessionState};
+use crate::session::{self, SessionError, SessionState};
 use crate::{open_device, BackendKind};
 
 fn to_json<T: Serialize>(value: &T) -> Result<String, JsError> {
     serde_json::to_string(value).map_err(|err| JsError::new(&err.to_string()))
 }
 
-fn reject(message: String) -> JsValue {
-    JsError::new(&message).into()
+/// The one place session errors become JavaScript `Error`s.
+fn js_error(err: SessionError) -> JsError {
+    JsError::new(&err.to_string())
+}
+
+fn reject(err: SessionError) -> JsValue {
+    js_error(err).into()
 }
 
 #[derive(Serialize)]
@@ -104,6 +109,13 @@ pub fn parse_link(search: &str) -> Result<String, JsError> {
     })
 }
 
+/// The link schema: every key with its kind, choices, label and default, in the order
+/// links are written. The page builds its form from it and lists no keys itself.
+#[wasm_bindgen]
+pub fn link_schema() -> Result<String, JsError> {
+    to_json(&histinit_core::link::schema())
+}
+
 /// Whether this browser offers a WebGPU adapter.
 #[wasm_bindgen]
 pub fn webgpu_available() -> Promise {
@@ -161,7 +173,7 @@ impl Session {
     #[wasm_bindgen(constructor)]
     pub fn new(query: &str, backend: &str) -> Result<Session, JsError> {
         let backend = BackendKind::parse(backend).map_err(|err| JsError::new(&err))?;
-        let state = SessionState::new(query, backend).map_err(|err| JsError::new(&err))?;
+        let state = SessionState::new(query, backend).map_err(js_error)?;
         Ok(Session {
             state: Rc::new(RefCell::new(state)),
             busy: Rc::new(Cell::new(false)),
@@ -172,14 +184,14 @@ impl Session {
         self.state
             .borrow_mut()
             .add_histogram(bytes, label)
-            .map_err(|err| JsError::new(&err))
+            .map_err(js_error)
     }
 
     pub fn add_weights(&self, bytes: &[u8], label: &str) -> Result<(), JsError> {
         self.state
             .borrow_mut()
             .add_weights(bytes, label)
-            .map_err(|err| JsError::new(&err))
+            .map_err(js_error)
     }
 
     /// Opens the device and draws every run's initial weights.
@@ -187,17 +199,12 @@ impl Session {
         let state = self.state.clone();
         future_to_promise(async move {
             let backend = state.borrow().backend;
-            let device = device_for(backend).await.map_err(reject)?;
+            let device = device_for(backend)
+                .await
+                .map_err(|err| reject(SessionError::Device(err)))?;
             state.borrow_mut().prepare(device).map_err(reject)?;
             Ok(JsValue::UNDEFINED)
         })
-    }
-
-    pub fn backend(&self) -> String {
-        match self.state.borrow().backend {
-            BackendKind::Webgpu => "webgpu".into(),
-            BackendKind::Cpu => "cpu".into(),
-        }
     }
 
     pub fn runs(&self) -> Result<String, JsError> {
@@ -216,8 +223,8 @@ impl Session {
             .enumerate()
             .map(|(id, run)| RunInfo {
                 id,
-                init: run.init.name(),
-                seed: run.seed,
+                init: run.init().name(),
+                seed: run.seed(),
                 label: run.label.clone(),
                 colour: colour_hex(run.colour),
             })
@@ -231,20 +238,21 @@ impl Session {
         let busy = self.busy.clone();
         future_to_promise(async move {
             if !state.borrow().is_prepared() {
-                return Err(reject("call prepare() before step()".into()));
+                return Err(reject(SessionError::NotPrepared));
             }
             if busy.replace(true) {
-                return Err(reject("a step is already running: await it first".into()));
+                return Err(reject(SessionError::Busy));
             }
             let started = web_time::Instant::now();
             let next = state.borrow().next_run();
             let result = match next {
                 Some(index) => session::step_run(&state, index).await,
-                None => Err("every run is finished".into()),
+                None => Err(SessionError::Finished),
             };
             busy.set(false);
             let report = result.map_err(reject)?;
-            let mut value = serde_json::to_value(&report).map_err(|err| reject(err.to_string()))?;
+            let mut value =
+                serde_json::to_value(&report).map_err(|err| JsError::new(&err.to_string()))?;
             value["ms"] = serde_json::json!(started.elapsed().as_secs_f64() * 1e3);
             Ok(JsValue::from_str(&value.to_string()))
         })
@@ -306,7 +314,8 @@ impl Session {
         let state = self.state.clone();
         future_to_promise(async move {
             let samples = session::samples(&state, length).await.map_err(reject)?;
-            let text = serde_json::to_string(&samples).map_err(|err| reject(err.to_string()))?;
+            let text =
+                serde_json::to_string(&samples).map_err(|err| JsError::new(&err.to_string()))?;
             Ok(JsValue::from_str(&text))
         })
     }

@@ -2,10 +2,7 @@
 //! WebGPU is missing) and a training loop that never blocks (read-backs are async).
 
 use histinit_core::burn::tensor::Device;
-use histinit_core::data::{bundled_corpus, Corpus, Split};
 use histinit_core::experiment::ExperimentConfig;
-use histinit_core::init::init_weights;
-use histinit_core::train::Trainer;
 use histinit_core::InitMethod;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -172,7 +169,7 @@ pub async fn open_device(backend: BackendKind) -> Result<Device, String> {
     }
 }
 
-/// What `train_probe` returns: the losses of each step, in order.
+/// What [`probe`] returns: the losses of each step, in order.
 #[derive(Debug, Serialize)]
 pub struct ProbeResult {
     pub backend: BackendKind,
@@ -183,40 +180,37 @@ pub struct ProbeResult {
     pub steps_per_second: f64,
 }
 
-/// Trains the first init of the linked experiment (seed = its first seed) for
-/// `steps` steps on the student split and reports every loss.
-pub async fn probe(backend: BackendKind, query: &str, steps: usize) -> Result<ProbeResult, String> {
-    let config = ExperimentConfig::from_query(query).map_err(|err| err.to_string())?;
-    let model_config = config.validate().map_err(|err| err.to_string())?;
-    let init = config.inits.first().copied().unwrap_or(InitMethod::Pythia);
-    let text = bundled_corpus().map_err(|err| err.to_string())?;
-    let corpus = Corpus::new(&text, config.train.context).map_err(|err| err.to_string())?;
-    let weights =
-        init_weights(&model_config, init, config.seed, None).map_err(|err| err.to_string())?;
-    let device = open_device(backend).await?;
-    let mut trainer = Trainer::new(model_config, config.train.clone(), &weights, device)
-        .map_err(|err| err.to_string())?;
-    let mut sampler = corpus.sampler(Split::Student, config.train.context, config.seed);
+/// Trains the first init of the linked experiment (its first seed) for `steps` steps
+/// through the page's own session code, without evaluations, and reports every loss.
+pub async fn probe(
+    backend: BackendKind,
+    query: &str,
+    steps: usize,
+) -> Result<ProbeResult, session::SessionError> {
+    let mut config = ExperimentConfig::from_query(query)?;
+    config.inits.truncate(1);
+    config.seeds = 1;
+    let mut state = session::SessionState::from_config(config, backend)?;
+    state.without_evaluation();
+    let device = open_device(backend)
+        .await
+        .map_err(session::SessionError::Device)?;
+    state.prepare(device)?;
+    let state = std::cell::RefCell::new(state);
     let mut losses = Vec::with_capacity(steps);
     let started = web_time::Instant::now();
     let mut first_step_ms = 0.0;
-    for step in 0..steps.min(config.train.steps) {
-        let batch = sampler.next_batch(config.train.batch);
-        let metrics = trainer
-            .step(&batch)
-            .read_async()
-            .await
-            .map_err(|err| err.to_string())?;
-        if step == 0 {
+    while losses.len() < steps && state.borrow().next_run().is_some() {
+        let report = session::step_run(&state, 0).await?;
+        if losses.is_empty() {
             first_step_ms = started.elapsed().as_secs_f64() * 1e3;
         }
-        losses.push(metrics.train_loss);
+        losses.push(report.train_loss);
         // The CPU backend's read-back resolves at once: without this the whole run
         // would be one task, freezing the page (and timing out chromedriver).
         yield_to_browser().await;
     }
     let rest = started.elapsed().as_secs_f64() - first_step_ms / 1e3;
-    let all_finite = losses.iter().all(|loss| loss.is_finite());
     Ok(ProbeResult {
         backend,
         steps_per_second: if losses.len() > 1 {
@@ -224,11 +218,8 @@ pub async fn probe(backend: BackendKind, query: &str, steps: usize) -> Result<Pr
         } else {
             0.0
         },
-        losses: losses
-            .into_iter()
-            .map(|loss| loss.is_finite().then_some(loss))
-            .collect(),
-        all_finite,
+        all_finite: losses.iter().all(Option::is_some),
+        losses,
         first_step_ms,
     })
 }
@@ -251,13 +242,3 @@ pub async fn yield_to_browser() {
 
 #[cfg(not(target_arch = "wasm32"))]
 pub async fn yield_to_browser() {}
-
-/// JavaScript entry point: `await train_probe("webgpu", "preset=nano&...", 20)` gives JSON.
-#[wasm_bindgen]
-pub async fn train_probe(backend: String, query: String, steps: u32) -> Result<String, JsError> {
-    let backend = BackendKind::parse(&backend).map_err(|err| JsError::new(&err))?;
-    let result = probe(backend, &query, steps as usize)
-        .await
-        .map_err(|err| JsError::new(&err))?;
-    serde_json::to_string(&result).map_err(|err| JsError::new(&err.to_string()))
-}

@@ -25,8 +25,66 @@ use serde::Serialize;
 use crate::charts::{colour_hex, density, Series};
 use crate::BackendKind;
 
+//! A playground session: several runs (inits × seeds) of one experiment, advanced one
+//! step at a time from JavaScript, with everything the page draws and exports. Each
+//! run is the core's [`Run`], the one the CLI trains: the page only schedules the
+//! runs and awaits their read-backs.
+//!
+//! All runs with the same seed draw the same batches and every run is evaluated on the
+//! same validation batches: only the init differs between paired runs.
+
+use std::cell::RefCell;
+use std::sync::OnceLock;
+
+use histinit_core::burn::tensor::{Device, Tensor};
+use histinit_core::checkpoint::weights_from_safetensors;
+use histinit_core::config::ModelConfig;
+use histinit_core::data::{bundled_corpus, Corpus};
+use histinit_core::error::ConfigError;
+use histinit_core::experiment::{ExperimentConfig, PAGE_BUDGET};
+use histinit_core::generate::TextSampler;
+use histinit_core::histogram::HistogramFile;
+use histinit_core::params::{param_specs, Role, Weights};
+use histinit_core::run::{curves_csv, Run, RunError, RunResult, RunStatus};
+use histinit_core::source::{HistogramSource, RunSources};
+use histinit_core::stats::{mean_and_spread, steps_to_baseline_fraction, summarize};
+use histinit_core::train::read_scalar_async;
+use histinit_core::InitMethod;
+use serde::Serialize;
+
+use crate::charts::{colour_hex, density, Series};
+use crate::BackendKind;
+
+/// What can go wrong in a session, each with a message a visitor can act on. The page
+/// receives them as `Error`s (converted once, in the JavaScript API).
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("the bundled text cannot be used: {0}")]
+    Corpus(String),
+    #[error("histogram '{label}' cannot be used: {reason}")]
+    Histogram { label: String, reason: String },
+    #[error("weights '{label}' cannot be used: {reason}")]
+    Weights { label: String, reason: String },
+    #[error("{run}: {source}")]
+    Run { run: String, source: RunError },
+    #[error("{0}")]
+    Device(String),
+    #[error("the GPU rejected a kernel, so this step's numbers cannot be trusted: {0}")]
+    Gpu(String),
+    #[error("call prepare() first")]
+    NotPrepared,
+    #[error("a step is already running: await it first")]
+    Busy,
+    #[error("every run is finished")]
+    Finished,
+    #[error("there is no run {0}")]
+    NoSuchRun(usize),
+}
+
 /// The corpus is decompressed and split once per page, for every session.
-fn shared_corpus() -> Result<&'static Corpus, String> {
+fn shared_corpus() -> Result<&'static Corpus, SessionError> {
     static CORPUS: OnceLock<Result<Corpus, String>> = OnceLock::new();
     CORPUS
         .get_or_init(|| {
@@ -35,32 +93,25 @@ fn shared_corpus() -> Result<&'static Corpus, String> {
             Corpus::new(&text, 1024).map_err(|err| err.to_string())
         })
         .as_ref()
-        .map_err(Clone::clone)
+        .map_err(|err| SessionError::Corpus(err.clone()))
 }
 
-pub struct Run {
-    pub init: InitMethod,
-    pub seed: u64,
+/// A run as the page shows it.
+pub struct PageRun {
+    pub run: Run<'static>,
     pub label: String,
     pub colour: usize,
-    trainer: Trainer,
-    sampler: BatchSampler<'static>,
-    pub points: Vec<CurvePoint>,
-    pub status: RunStatus,
-    pub finished: bool,
-    /// Weights read back for the distribution chart.
+    /// Weights read back for the distribution chart (first seed of each init only).
     pub snapshot: Option<Weights>,
 }
 
-impl Run {
-    pub fn result(&self) -> RunResult {
-        RunResult {
-            init: self.init,
-            seed: self.seed,
-            status: self.status.clone(),
-            points: self.points.clone(),
-            distances: Vec::new(),
-        }
+impl PageRun {
+    pub fn init(&self) -> InitMethod {
+        self.run.init()
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.run.seed()
     }
 }
 
@@ -98,10 +149,10 @@ pub struct SessionState {
     pub config: ExperimentConfig,
     pub model_config: ModelConfig,
     pub backend: BackendKind,
-    pub histogram: Option<(HistogramFile, String)>,
-    pub weights: Option<(Weights, String)>,
-    pub runs: Vec<Run>,
-    eval_batches: Vec<Batch>,
+    pub sources: RunSources,
+    pub runs: Vec<PageRun>,
+    /// Whether runs record validation losses (a probe times the steps alone).
+    evaluate: bool,
     device: Option<Device>,
 }
 
@@ -115,91 +166,90 @@ pub fn baseline_of(config: &ExperimentConfig) -> InitMethod {
 }
 
 impl SessionState {
-    pub fn new(query: &str, backend: BackendKind) -> Result<Self, String> {
-        let config = ExperimentConfig::from_query(query).map_err(|err| err.to_string())?;
-        let model_config = config.validate().map_err(|err| err.to_string())?;
+    /// A session for a link, read strictly (the page has already read it leniently and
+    /// writes back only what it kept).
+    pub fn new(query: &str, backend: BackendKind) -> Result<Self, SessionError> {
+        Self::from_config(ExperimentConfig::from_query(query)?, backend)
+    }
+
+    pub fn from_config(
+        config: ExperimentConfig,
+        backend: BackendKind,
+    ) -> Result<Self, SessionError> {
+        let model_config = config.validate()?;
+        config.check_budget(&PAGE_BUDGET)?;
         Ok(Self {
             config,
             model_config,
             backend,
-            histogram: None,
-            weights: None,
+            sources: RunSources::default(),
             runs: Vec::new(),
-            eval_batches: Vec::new(),
+            evaluate: true,
             device: None,
         })
     }
 
-    pub fn add_histogram(&mut self, bytes: &[u8], label: &str) -> Result<(), String> {
-        let file = HistogramFile::parse(bytes)
-            .map_err(|err| format!("histogram '{label}' cannot be used: {err}"))?;
-        self.histogram = Some((file, label.to_string()));
+    /// Runs prepared from now on record no validation losses.
+    pub fn without_evaluation(&mut self) {
+        self.evaluate = false;
+    }
+
+    pub fn add_histogram(&mut self, bytes: &[u8], label: &str) -> Result<(), SessionError> {
+        let invalid = |reason: String| SessionError::Histogram {
+            label: label.to_string(),
+            reason,
+        };
+        let file = HistogramFile::parse(bytes).map_err(|err| invalid(err.to_string()))?;
+        let source = HistogramSource::new(file, self.config.scale, self.model_config.clone())
+            .map_err(|err| invalid(err.to_string()))?;
+        self.sources.histogram = Some((source, label.to_string()));
         Ok(())
     }
 
-    pub fn add_weights(&mut self, bytes: &[u8], label: &str) -> Result<(), String> {
-        let weights = weights_from_safetensors(bytes)
-            .map_err(|err| format!("weights '{label}' cannot be used: {err}"))?;
-        self.weights = Some((weights, label.to_string()));
+    pub fn add_weights(&mut self, bytes: &[u8], label: &str) -> Result<(), SessionError> {
+        let weights = weights_from_safetensors(bytes).map_err(|err| SessionError::Weights {
+            label: label.to_string(),
+            reason: err.to_string(),
+        })?;
+        self.sources.weights = Some((weights, label.to_string()));
         Ok(())
     }
 
     /// Draws every run's initial weights and builds its trainer on `device`.
-    pub fn prepare(&mut self, device: Device) -> Result<(), String> {
+    pub fn prepare(&mut self, device: Device) -> Result<(), SessionError> {
         let corpus = shared_corpus()?;
-        let train = &self.config.train;
-        self.eval_batches = corpus.eval_batches(train.eval_batches, train.batch, train.context);
-        let histogram_source = match &self.histogram {
-            Some((file, label)) => Some(
-                HistogramSource::new(file.clone(), self.config.scale, self.model_config.clone())
-                    .map_err(|err| format!("histogram '{label}': {err}"))?,
-            ),
-            None => None,
-        };
+        let first_seed = self.config.seed;
         let mut runs = Vec::new();
         for seed in self.config.seed_list() {
             for (index, &init) in self.config.inits.iter().enumerate() {
-                let source = pick_source(
-                    init,
-                    histogram_source.as_ref().map(|s| s as &dyn WeightSource),
-                    self.weights.as_ref().map(|(w, _)| w as &dyn WeightSource),
-                );
-                if init.needs_source() && source.is_none() {
-                    return Err(format!(
-                        "'{}' needs {}: choose a histogram source first",
-                        init.name(),
-                        if matches!(init, InitMethod::Permuted | InitMethod::Trained) {
-                            "a teacher's weights (a shipped source with weights)"
-                        } else {
-                            "a histogram"
-                        }
-                    ));
-                }
-                let weights = init_weights(&self.model_config, init, seed, source)
-                    .map_err(|err| format!("{}: {err}", init.name()))?;
-                let trainer = Trainer::new(
-                    self.model_config.clone(),
-                    train.clone(),
-                    &weights,
-                    device.clone(),
-                )
-                .map_err(|err| format!("{}: {err}", init.name()))?;
                 let label = if self.config.seeds > 1 {
                     format!("{} (seed {seed})", init.name())
                 } else {
                     init.name().to_string()
                 };
-                runs.push(Run {
+                let (run, weights) = Run::with_initial_weights(
+                    &self.config,
+                    corpus,
                     init,
                     seed,
+                    &self.sources,
+                    &device,
+                )
+                .map_err(|source| SessionError::Run {
+                    run: label.clone(),
+                    source,
+                })?;
+                let run = if self.evaluate {
+                    run
+                } else {
+                    run.without_evaluation()
+                };
+                runs.push(PageRun {
+                    run,
                     label,
                     colour: index,
-                    trainer,
-                    sampler: corpus.sampler(Split::Student, train.context, seed),
-                    points: Vec::new(),
-                    status: RunStatus::Completed,
-                    finished: false,
-                    snapshot: Some(weights),
+                    // Only the first seed's weights are drawn: keep no others.
+                    snapshot: (seed == first_seed).then_some(weights),
                 });
             }
         }
@@ -218,17 +268,17 @@ impl SessionState {
         self.runs
             .iter()
             .enumerate()
-            .filter(|(_, run)| !run.finished)
-            .min_by_key(|(index, run)| (run.points.len(), *index))
+            .filter(|(_, page)| page.run.is_running())
+            .min_by_key(|(index, page)| (page.run.points().len(), *index))
             .map(|(index, _)| index)
     }
 
     pub fn all_done(&self) -> bool {
-        self.runs.iter().all(|run| run.finished)
+        self.runs.iter().all(|page| !page.run.is_running())
     }
 
     pub fn results(&self) -> Vec<RunResult> {
-        self.runs.iter().map(Run::result).collect()
+        self.runs.iter().map(|page| page.run.result().clone()).collect()
     }
 
     pub fn result_rows(&self) -> Vec<ResultRow> {
@@ -246,7 +296,12 @@ impl SessionState {
             .iter()
             .enumerate()
             .map(|(index, &init)| {
-                let own: Vec<&Run> = self.runs.iter().filter(|run| run.init == init).collect();
+                let own: Vec<&RunResult> = self
+                    .runs
+                    .iter()
+                    .map(|page| page.run.result())
+                    .filter(|run| run.init == init)
+                    .collect();
                 let currents: Vec<f64> = own
                     .iter()
                     .filter_map(|run| run.points.iter().rev().find_map(|p| p.val_loss))
@@ -270,7 +325,7 @@ impl SessionState {
                     .iter()
                     .find(|s| s.init == init)
                     .and_then(|s| s.speedup)
-                    .filter(|_| own.iter().all(|run| run.finished));
+                    .filter(|_| own.iter().all(|run| run.status != RunStatus::Running));
                 ResultRow {
                     init,
                     label: init.name().to_string(),
@@ -286,7 +341,7 @@ impl SessionState {
                     speedup,
                     status: if diverged {
                         "diverged"
-                    } else if own.iter().all(|run| run.finished) {
+                    } else if own.iter().all(|run| run.status != RunStatus::Running) {
                         "done"
                     } else {
                         "running"
@@ -301,7 +356,12 @@ impl SessionState {
     pub fn loss_series(&self) -> Vec<Series> {
         let mut series = Vec::new();
         for (index, &init) in self.config.inits.iter().enumerate() {
-            let own: Vec<&Run> = self.runs.iter().filter(|run| run.init == init).collect();
+            let own: Vec<&RunResult> = self
+                    .runs
+                    .iter()
+                    .map(|page| page.run.result())
+                    .filter(|run| run.init == init)
+                    .collect();
             let train: Vec<Vec<(f64, f64)>> = own
                 .iter()
                 .map(|run| {
@@ -351,6 +411,7 @@ impl SessionState {
                 let curves: Vec<Vec<(f64, f64)>> = self
                     .runs
                     .iter()
+                    .map(|page| page.run.result())
                     .filter(|run| run.init == init)
                     .map(|run| {
                         run.points
@@ -373,7 +434,7 @@ impl SessionState {
             .collect();
         let mut per_init: Vec<(usize, InitMethod, Vec<f32>)> = Vec::new();
         for (index, &init) in self.config.inits.iter().enumerate() {
-            let Some(run) = self.runs.iter().find(|run| run.init == init) else {
+            let Some(run) = self.runs.iter().find(|page| page.init() == init) else {
                 continue;
             };
             let Some(snapshot) = &run.snapshot else {
@@ -387,8 +448,8 @@ impl SessionState {
                 .collect();
             per_init.push((index, init, values));
         }
-        let target = self.histogram.as_ref().and_then(|(file, _)| {
-            let entry = file.pooled(role)?;
+        let target = self.sources.histogram.as_ref().and_then(|(source, _)| {
+            let entry = source.file().pooled(role)?;
             let edges = &entry.bins.edges;
             let total: f64 = entry.bins.counts.iter().map(|&c| c as f64).sum();
             if edges.len() < 2 || total <= 0.0 {
@@ -463,11 +524,11 @@ impl SessionState {
             "link": self.config.to_query(),
             "config": self.config,
             "backend": self.backend,
-            "histogram": self.histogram.as_ref().map(|(file, label)| serde_json::json!({
+            "histogram": self.sources.histogram.as_ref().map(|(source, label)| serde_json::json!({
                 "label": label,
-                "source": file.source,
+                "source": source.file().source,
             })),
-            "weights": self.weights.as_ref().map(|(_, label)| label),
+            "weights": self.sources.weights.as_ref().map(|(_, label)| label),
             "results": self.result_rows(),
             "runs": self.results(),
         });
@@ -517,75 +578,81 @@ fn mean_band(curves: &[Curve]) -> (Curve, Band) {
     (mean, band)
 }
 
-/// Advances `run` by one step: the training step, the evaluation when one is due, and
-/// the read-back, which is awaited without holding the session borrowed.
-pub async fn step_run(
-    state: &std::cell::RefCell<SessionState>,
-    index: usize,
-) -> Result<StepReport, String> {
-    let (pending, eval, eval_due, step) = {
+/// Advances run `index` by one step: the update, the evaluation when one is due, and
+/// the read-backs, which are awaited without holding the session borrowed (the page
+/// draws while a step is in flight).
+pub async fn step_run(state: &RefCell<SessionState>, index: usize) -> Result<StepReport, SessionError> {
+    let (pending, queued_eval) = {
         let mut state = state.borrow_mut();
-        let SessionState {
-            runs,
-            eval_batches,
-            config,
-            backend,
-            ..
-        } = &mut *state;
-        let run = runs.get_mut(index).ok_or("no such run")?;
-        let batch = run.sampler.next_batch(config.train.batch);
-        let step = run.trainer.step_index();
-        let pending = run.trainer.step(&batch);
-        let eval_due = is_eval_step(&config.train, step);
+        let backend = state.backend;
+        let page = state.runs.get_mut(index).ok_or(SessionError::NoSuchRun(index))?;
+        let pending = page.run.begin_step().map_err(|source| SessionError::Run {
+            run: page.label.clone(),
+            source,
+        })?;
         // On WebGPU the evaluation is queued with the step and read back once. The CPU
         // backend computes as operations are issued, on the page's thread, so there it
         // is split by batch below, with turns for the browser in between.
-        let eval = (eval_due && *backend == BackendKind::Webgpu)
-            .then(|| run.trainer.eval_loss(eval_batches));
-        (pending, eval, eval_due, step)
+        let queued = (pending.eval_due && backend == BackendKind::Webgpu)
+            .then(|| page.run.eval_loss(0..page.run.eval_batch_count()));
+        (pending, queued)
     };
-    let metrics = pending.read_async().await.map_err(|err| err.to_string())?;
-    let eval = match eval {
-        None if eval_due => Some(eval_batch_by_batch(state, index).await?),
+    let metrics = pending
+        .metrics
+        .read_async()
+        .await
+        .map_err(|err| run_error(state, index, err.into()))?;
+    let eval = match queued_eval {
+        None if pending.eval_due => Some(eval_batch_by_batch(state, index).await?),
         queued => queued,
     };
     let val_loss = match eval {
         Some(tensor) => Some(
             read_scalar_async(tensor)
                 .await
-                .map_err(|err| err.to_string())?,
+                .map_err(|err| run_error(state, index, err.into()))?,
         ),
         None => None,
     };
     if let Some(error) = crate::take_gpu_error() {
-        return Err(format!(
-            "the GPU rejected a kernel, so this step's numbers cannot be trusted: {error}"
-        ));
+        return Err(SessionError::Gpu(error));
     }
-    let mut state = state.borrow_mut();
-    let train = state.config.train.clone();
-    let run = state.runs.get_mut(index).ok_or("no such run")?;
-    let point = CurvePoint::from_step(&train, &metrics, val_loss);
-    let finite = point.is_finite(&metrics);
-    run.points.push(point);
-    if !finite {
-        run.status = RunStatus::Diverged { step };
-        run.finished = true;
-    } else if run.trainer.is_done() {
-        run.finished = true;
-    }
+    let mut borrowed = state.borrow_mut();
+    let page = borrowed
+        .runs
+        .get_mut(index)
+        .ok_or(SessionError::NoSuchRun(index))?;
+    let point = page
+        .run
+        .finish_step(metrics, val_loss)
+        .map_err(|source| SessionError::Run {
+            run: page.label.clone(),
+            source,
+        })?
+        .clone();
+    let diverged = matches!(page.run.status(), RunStatus::Diverged { .. });
     let finite_or_none = |v: f64| v.is_finite().then_some(v);
     let report = StepReport {
         run: index,
-        step,
-        train_loss: finite_or_none(metrics.train_loss),
-        val_loss: val_loss.and_then(finite_or_none),
-        grad_norm: finite_or_none(metrics.grad_norm),
-        diverged: !finite,
+        step: point.step,
+        train_loss: finite_or_none(point.train_loss),
+        val_loss: point.val_loss.and_then(finite_or_none),
+        grad_norm: finite_or_none(point.grad_norm),
+        diverged,
         done: false,
     };
-    let done = state.all_done();
+    let done = borrowed.all_done();
     Ok(StepReport { done, ..report })
+}
+
+/// An error of run `index`, named by its label (the session must not be borrowed).
+fn run_error(state: &RefCell<SessionState>, index: usize, source: RunError) -> SessionError {
+    let run = state
+        .borrow()
+        .runs
+        .get(index)
+        .map_or_else(|| format!("run {index}"), |page| page.label.clone());
+    SessionError::Run { run, source }
 }
 
 /// Gives the browser a turn (input, painting) once ~30 ms of work have passed since the
@@ -608,28 +675,32 @@ impl BrowserTurns {
     }
 }
 
-/// `Trainer::eval_loss` one batch at a time, with turns for the browser. The
-/// same operations on the same values as evaluating all batches at once (the mean of
-/// each batch's loss, then the mean over batches), so the curves do not change.
+/// The run's evaluation one batch at a time, with turns for the browser. The same
+/// operations on the same values as evaluating all batches at once (the mean of each
+/// batch's loss, then the mean over batches), so the curves do not change.
 async fn eval_batch_by_batch(
-    state: &std::cell::RefCell<SessionState>,
+    state: &RefCell<SessionState>,
     index: usize,
-) -> Result<Tensor<1>, String> {
-    let count = state.borrow().eval_batches.len();
+) -> Result<Tensor<1>, SessionError> {
+    let count = {
+        let state = state.borrow();
+        let page = state.runs.get(index).ok_or(SessionError::NoSuchRun(index))?;
+        page.run.eval_batch_count()
+    };
     let mut losses = Vec::with_capacity(count);
     let mut turns = BrowserTurns::new();
     for batch in 0..count {
         turns.take_if_due().await;
         let state = state.borrow();
-        let run = state.runs.get(index).ok_or("no such run")?;
-        losses.push(run.trainer.eval_loss(&state.eval_batches[batch..batch + 1]));
+        let page = state.runs.get(index).ok_or(SessionError::NoSuchRun(index))?;
+        losses.push(page.run.eval_loss(batch..batch + 1));
     }
     Ok(Tensor::cat(losses, 0).mean())
 }
 
 /// Reads every run's current weights back (first seed per init only: that is what
 /// the distribution chart shows).
-pub async fn snapshot(state: &std::cell::RefCell<SessionState>) -> Result<(), String> {
+pub async fn snapshot(state: &RefCell<SessionState>) -> Result<(), SessionError> {
     let jobs: Vec<(usize, histinit_core::model::NeoxModel)> = {
         let state = state.borrow();
         let first_seed = state.config.seed;
@@ -637,8 +708,8 @@ pub async fn snapshot(state: &std::cell::RefCell<SessionState>) -> Result<(), St
             .runs
             .iter()
             .enumerate()
-            .filter(|(_, run)| run.seed == first_seed)
-            .map(|(index, run)| (index, run.trainer.model().clone()))
+            .filter(|(_, page)| page.seed() == first_seed)
+            .map(|(index, page)| (index, page.run.model().clone()))
             .collect()
     };
     let config = state.borrow().model_config.clone();
@@ -646,9 +717,9 @@ pub async fn snapshot(state: &std::cell::RefCell<SessionState>) -> Result<(), St
         let weights = model
             .to_weights_async(&config)
             .await
-            .map_err(|err| err.to_string())?;
-        if let Some(run) = state.borrow_mut().runs.get_mut(index) {
-            run.snapshot = Some(weights);
+            .map_err(|err| run_error(state, index, err.into()))?;
+        if let Some(page) = state.borrow_mut().runs.get_mut(index) {
+            page.snapshot = Some(weights);
         }
     }
     Ok(())
@@ -662,10 +733,7 @@ pub struct Sample {
 }
 
 /// A few characters from each run's model (first seed per init), after a fixed prompt.
-pub async fn samples(
-    state: &std::cell::RefCell<SessionState>,
-    length: usize,
-) -> Result<Vec<Sample>, String> {
+pub async fn samples(state: &RefCell<SessionState>, length: usize) -> Result<Vec<Sample>, SessionError> {
     let (jobs, config, device) = {
         let state = state.borrow();
         let first_seed = state.config.seed;
@@ -673,18 +741,12 @@ pub async fn samples(
             .runs
             .iter()
             .enumerate()
-            .filter(|(_, run)| run.seed == first_seed)
-            .map(|(index, run)| {
-                (
-                    index,
-                    run.init.name().to_string(),
-                    run.trainer.model().clone(),
-                )
-            })
+            .filter(|(_, page)| page.seed() == first_seed)
+            .map(|(index, page)| (index, page.init().name().to_string(), page.run.model().clone()))
             .collect();
         (jobs, state.model_config.clone(), state.device.clone())
     };
-    let device = device.ok_or("the session is not prepared")?;
+    let device = device.ok_or(SessionError::NotPrepared)?;
     let mut out = Vec::new();
     let mut turns = BrowserTurns::new();
     for (run, label, model) in jobs {
@@ -693,7 +755,7 @@ pub async fn samples(
             sampler
                 .next_byte(&model, &config, &device)
                 .await
-                .map_err(|err| err.to_string())?;
+                .map_err(|err| run_error(state, run, err.into()))?;
             turns.take_if_due().await;
         }
         out.push(Sample {

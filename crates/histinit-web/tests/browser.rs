@@ -86,11 +86,11 @@ async fn a_session_trains_two_inits_side_by_side_on_the_cpu() {
         histinit_web::yield_to_browser().await;
     }
     let state = state.borrow();
-    for run in &state.runs {
-        let val: Vec<f64> = run.points.iter().filter_map(|p| p.val_loss).collect();
-        assert_eq!(val.len(), 3, "{}", run.label);
+    for page in &state.runs {
+        let val: Vec<f64> = page.run.points().iter().filter_map(|p| p.val_loss).collect();
+        assert_eq!(val.len(), 3, "{}", page.label);
         assert!(val.iter().all(|v| v.is_finite()));
-        assert!(val[2] < val[0], "{}: {val:?}", run.label);
+        assert!(val[2] < val[0], "{}: {val:?}", page.label);
     }
     assert!(state.result_rows().iter().all(|row| row.status == "done"));
 }

@@ -1,11 +1,13 @@
 //! The playground's session logic on the native CPU backend: paired runs, the same
-//! curves as the CLI's `run_blocking` for the same link, exports and results.
+//! curves as the CLI's run for the same link, exports and results.
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::cell::RefCell;
 
 use histinit_core::data::{bundled_corpus, Corpus};
-use histinit_core::experiment::{curves_csv, run_blocking, ExperimentConfig};
+use histinit_core::experiment::ExperimentConfig;
+use histinit_core::run::{curves_csv, Run};
+use histinit_core::source::RunSources;
 use histinit_web::session::{step_run, SessionState};
 use histinit_web::BackendKind;
 
@@ -37,25 +39,27 @@ fn the_page_trains_the_same_curves_as_the_cli() {
     let state = state.borrow();
     let config = ExperimentConfig::from_query(LINK).unwrap();
     let corpus = Corpus::new(&bundled_corpus().unwrap(), 64).unwrap();
-    for run in &state.runs {
-        let cli = run_blocking(
+    for page in &state.runs {
+        let cli = Run::new(
             &config,
             &corpus,
-            run.init,
-            run.seed,
-            None,
+            page.init(),
+            page.seed(),
+            &RunSources::default(),
             &histinit_core::cpu_device(),
-            |_| {},
         )
+        .unwrap()
+        .run_to_end(|_| {})
         .unwrap();
-        assert_eq!(run.points, cli.points, "{}", run.label);
+        assert_eq!(page.run.result(), &cli, "{}", page.label);
     }
     // The runs saw the same batches: they start from the same loss only if the inits
     // agree, which they do not; but the validation set is the same, so the eval steps
     // line up.
     let eval_steps = |index: usize| -> Vec<usize> {
         state.runs[index]
-            .points
+            .run
+            .points()
             .iter()
             .filter(|p| p.val_loss.is_some())
             .map(|p| p.step)
@@ -100,14 +104,18 @@ fn inits_that_need_a_source_say_so() {
         BackendKind::Cpu,
     )
     .unwrap();
-    let err = state.prepare(histinit_core::cpu_device()).unwrap_err();
+    let err = state
+        .prepare(histinit_core::cpu_device())
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("empirical") && err.contains("histogram"),
         "{err}"
     );
     let err = state
         .add_histogram(b"{not json", "broken.json")
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("broken.json"), "{err}");
 }
 

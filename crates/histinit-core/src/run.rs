@@ -1,0 +1,461 @@
+//! One training run: an init and a seed of an experiment, trained step by step. The
+//! CLI (`run`, `sweep`, `teacher`, `bench`) and the page drive this one type, so a
+//! link gives the same curve wherever it runs.
+//!
+//! A step is three phases, so that a browser can await its read-backs without holding
+//! the run borrowed: [`Run::begin_step`] queues the update, the caller reads the
+//! metrics back (blocking or async) and, at an evaluation step, the validation loss
+//! ([`Run::eval_loss`]), then [`Run::finish_step`] records the point. [`Run::step`]
+//! is the three in a row for blocking backends.
+
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ModelConfig, TrainConfig};
+use crate::data::{Batch, BatchSampler, Corpus, Split};
+use crate::error::{ConfigError, DataError, TrainError};
+use crate::experiment::ExperimentConfig;
+use crate::init::{init_weights_scoped, quantile_at, InitMethod, InitScope};
+use crate::model::NeoxModel;
+use crate::params::{param_specs, Weights};
+use crate::source::{RunSources, WeightSource};
+use crate::train::{read_scalar, PendingMetrics, StepMetrics, Trainer};
+
+/// One point of a run's curve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    pub step: usize,
+    pub tokens: usize,
+    pub train_loss: f64,
+    /// Present at evaluation steps.
+    pub val_loss: Option<f64>,
+    pub lr: f64,
+    pub grad_norm: f64,
+}
+
+impl CurvePoint {
+    /// The point of a finished step; `val_loss` where the step was an evaluation step.
+    fn from_step(train: &TrainConfig, metrics: &StepMetrics, val_loss: Option<f64>) -> Self {
+        let step = metrics.step;
+        CurvePoint {
+            step,
+            tokens: (step + 1) * train.batch * train.context,
+            train_loss: metrics.train_loss,
+            val_loss,
+            lr: metrics.lr,
+            grad_norm: metrics.grad_norm,
+        }
+    }
+
+    /// Whether every number of the point is finite: a run stops as diverged at the
+    /// first point where one is not.
+    pub fn is_finite(&self) -> bool {
+        self.train_loss.is_finite()
+            && self.grad_norm.is_finite()
+            && self.val_loss.is_none_or(f64::is_finite)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum RunStatus {
+    /// Still training: an export taken now holds a partial curve.
+    Running,
+    /// Trained for every step of the schedule.
+    Completed,
+    /// The loss or gradient became non-finite at this step; the run stopped there.
+    Diverged { step: usize },
+    /// Stopped by the user after `steps` steps, before the end of the schedule.
+    Stopped { steps: usize },
+}
+
+impl RunStatus {
+    pub fn name(&self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Completed => "completed",
+            RunStatus::Diverged { .. } => "diverged",
+            RunStatus::Stopped { .. } => "stopped",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    pub init: InitMethod,
+    pub seed: u64,
+    pub status: RunStatus,
+    pub points: Vec<CurvePoint>,
+    /// Distance of the weights to a reference distribution at evaluation steps, where
+    /// the run was given one (the sweep's teacher); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub distances: Vec<DistancePoint>,
+}
+
+impl RunResult {
+    pub fn name(&self) -> String {
+        format!("{}-s{}", self.init.name(), self.seed)
+    }
+
+    pub fn final_val_loss(&self) -> Option<f64> {
+        self.points.iter().rev().find_map(|p| p.val_loss)
+    }
+
+    pub fn val_curve(&self) -> Vec<(usize, f64)> {
+        self.points
+            .iter()
+            .filter_map(|p| p.val_loss.map(|v| (p.step, v)))
+            .collect()
+    }
+}
+
+/// How far a run's weights of one part of the network are from a reference
+/// distribution: the 1-Wasserstein distance between the tensors' values and the
+/// reference quantiles, divided by the reference's standard deviation, averaged over
+/// the part's weight matrices (weighted by size). 0 means the same distribution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DistancePoint {
+    pub step: usize,
+    pub scope: InitScope,
+    pub w1_over_std: f64,
+}
+
+/// The parts of the network whose distance to the reference is tracked.
+pub const DISTANCE_SCOPES: [InitScope; 4] = [
+    InitScope::Embedding,
+    InitScope::Attention,
+    InitScope::Mlp,
+    InitScope::Unembedding,
+];
+
+/// [`DistancePoint`]s of `weights` against `reference`, one per scope that has weight
+/// matrices the reference covers.
+pub fn distances_to(
+    model: &ModelConfig,
+    weights: &Weights,
+    reference: &dyn WeightSource,
+    step: usize,
+) -> Vec<DistancePoint> {
+    let specs = param_specs(model);
+    DISTANCE_SCOPES
+        .into_iter()
+        .filter_map(|scope| {
+            let mut total = 0.0;
+            let mut count = 0usize;
+            for spec in specs.iter().filter(|s| s.is_matrix && scope.contains(s)) {
+                let (Some(tensor), Some(knots), Some((_, std))) = (
+                    weights.get(&spec.name),
+                    reference.quantiles(spec),
+                    reference.moments(spec),
+                ) else {
+                    continue;
+                };
+                if std.is_nan() || std <= 0.0 || tensor.values.is_empty() || knots.is_empty() {
+                    continue;
+                }
+                let mut values: Vec<f64> = tensor.values.iter().map(|&v| v as f64).collect();
+                values.sort_by(f64::total_cmp);
+                let n = values.len();
+                let w1 = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (v - quantile_at(&knots, (i as f64 + 0.5) / n as f64)).abs())
+                    .sum::<f64>()
+                    / n as f64;
+                total += w1 / std * n as f64;
+                count += n;
+            }
+            (count > 0).then(|| DistancePoint {
+                step,
+                scope,
+                w1_over_std: total / count as f64,
+            })
+        })
+        .collect()
+}
+
+/// Every run's curve as CSV, one row per step: the format of `histinit run`'s
+/// curves.csv and of the page's CSV export. Fields are names and numbers only.
+pub fn curves_csv(runs: &[RunResult]) -> String {
+    let mut out = String::from(CURVES_CSV_HEADER);
+    out.push('\n');
+    for run in runs {
+        for point in &run.points {
+            out.push_str(&curve_row(run, point));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The columns of [`curve_row`].
+pub const CURVES_CSV_HEADER: &str = "run,init,seed,step,tokens,train_loss,val_loss,lr,grad_norm";
+
+/// One point of a run as a CSV row (no newline), columns as [`CURVES_CSV_HEADER`].
+pub fn curve_row(run: &RunResult, point: &CurvePoint) -> String {
+    format!(
+        "{},{},{},{},{},{},{},{},{}",
+        run.name(),
+        run.init.name(),
+        run.seed,
+        point.step,
+        point.tokens,
+        point.train_loss,
+        point.val_loss.map(|v| v.to_string()).unwrap_or_default(),
+        point.lr,
+        point.grad_norm
+    )
+}
+
+/// Whether `step` (0-based, after the update) is an evaluation step: the first, every
+/// `eval_every`-th and the last.
+pub fn is_eval_step(train: &TrainConfig, step: usize) -> bool {
+    step == 0 || (step + 1).is_multiple_of(train.eval_every) || step + 1 == train.steps
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Init(#[from] crate::error::InitError),
+    #[error(transparent)]
+    Model(#[from] crate::error::ModelError),
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    #[error("the run has ended ({0}); it takes no more steps")]
+    Ended(&'static str),
+}
+
+/// A step that has been queued on the device and not yet recorded.
+pub struct PendingStep {
+    pub metrics: PendingMetrics,
+    /// Whether this step is evaluated (see [`is_eval_step`]).
+    pub eval_due: bool,
+}
+
+/// An (init, seed) run of an experiment.
+pub struct Run<'corpus> {
+    model_config: ModelConfig,
+    train: TrainConfig,
+    trainer: Trainer,
+    sampler: BatchSampler<'corpus>,
+    eval_batches: Vec<Batch>,
+    evaluate: bool,
+    record: RunResult,
+}
+
+impl<'corpus> Run<'corpus> {
+    /// Draws the initial weights (the experiment's scope applied: tensors outside it
+    /// get [`InitScope::FALLBACK`]), and sets up the batches of `seed` on the student
+    /// split and the fixed validation batches.
+    pub fn new(
+        config: &ExperimentConfig,
+        corpus: &'corpus Corpus,
+        init: InitMethod,
+        seed: u64,
+        sources: &RunSources,
+        device: &burn::tensor::Device,
+    ) -> Result<Self, RunError> {
+        Ok(Self::with_initial_weights(config, corpus, init, seed, sources, device)?.0)
+    }
+
+    /// [`Run::new`], also handing back the initial weights (the page draws them).
+    pub fn with_initial_weights(
+        config: &ExperimentConfig,
+        corpus: &'corpus Corpus,
+        init: InitMethod,
+        seed: u64,
+        sources: &RunSources,
+        device: &burn::tensor::Device,
+    ) -> Result<(Self, Weights), RunError> {
+        let model_config = config.validate()?;
+        let train = config.train.clone();
+        corpus.check_context(train.context)?;
+        let source = sources.source_for(init)?;
+        let weights = init_weights_scoped(&model_config, init, config.scope, seed, source)?;
+        let trainer = Trainer::new(
+            model_config.clone(),
+            train.clone(),
+            &weights,
+            device.clone(),
+        )?;
+        let run = Self {
+            sampler: corpus.sampler(Split::Student, train.context, seed),
+            eval_batches: corpus.eval_batches(train.eval_batches, train.batch, train.context),
+            evaluate: true,
+            record: RunResult {
+                init,
+                seed,
+                status: RunStatus::Running,
+                points: Vec::with_capacity(train.steps.min(1 << 16)),
+                distances: Vec::new(),
+            },
+            model_config,
+            train,
+            trainer,
+        };
+        Ok((run, weights))
+    }
+
+    /// Draws the batches from another split (a teacher trains on its own).
+    pub fn on_split(mut self, split: Split, corpus: &'corpus Corpus) -> Self {
+        self.sampler = corpus.sampler(split, self.train.context, self.record.seed);
+        self
+    }
+
+    /// No validation losses (a throughput benchmark or a probe times the steps alone).
+    pub fn without_evaluation(mut self) -> Self {
+        self.evaluate = false;
+        self
+    }
+
+    pub fn init(&self) -> InitMethod {
+        self.record.init
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.record.seed
+    }
+
+    pub fn status(&self) -> &RunStatus {
+        &self.record.status
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.record.status == RunStatus::Running
+    }
+
+    pub fn points(&self) -> &[CurvePoint] {
+        &self.record.points
+    }
+
+    /// The run so far: its points and status (`running` until it ends).
+    pub fn result(&self) -> &RunResult {
+        &self.record
+    }
+
+    pub fn into_result(self) -> RunResult {
+        self.record
+    }
+
+    pub fn model(&self) -> &NeoxModel {
+        self.trainer.model()
+    }
+
+    pub fn model_config(&self) -> &ModelConfig {
+        &self.model_config
+    }
+
+    pub fn train_config(&self) -> &TrainConfig {
+        &self.train
+    }
+
+    /// The current weights (a blocking read-back).
+    pub fn weights(&self) -> Result<Weights, TrainError> {
+        self.trainer.weights()
+    }
+
+    /// Ends a running run early; its curve is kept as it is.
+    pub fn stop(&mut self) {
+        if self.is_running() {
+            self.record.status = RunStatus::Stopped {
+                steps: self.record.points.len(),
+            };
+        }
+    }
+
+    /// Queues the next update (forward, backward, clipping, AdamW) on the next batch.
+    pub fn begin_step(&mut self) -> Result<PendingStep, RunError> {
+        if !self.is_running() {
+            return Err(RunError::Ended(self.record.status.name()));
+        }
+        let batch = self.sampler.next_batch(self.train.batch);
+        let step = self.trainer.step_index();
+        Ok(PendingStep {
+            metrics: self.trainer.step(&batch),
+            eval_due: self.evaluate && is_eval_step(&self.train, step),
+        })
+    }
+
+    /// The number of fixed validation batches.
+    pub fn eval_batch_count(&self) -> usize {
+        self.eval_batches.len()
+    }
+
+    /// The mean loss over the validation batches in `batches` (no read-back). Means
+    /// over disjoint ranges of equal length, averaged, are the mean over all of them:
+    /// the page evaluates one batch at a time to give the browser turns in between.
+    pub fn eval_loss(&self, batches: Range<usize>) -> burn::tensor::Tensor<1> {
+        self.trainer.eval_loss(&self.eval_batches[batches])
+    }
+
+    /// Records a step whose metrics (and, at an evaluation step, validation loss)
+    /// have been read back; the run ends at the last step or at a non-finite number.
+    pub fn finish_step(
+        &mut self,
+        metrics: StepMetrics,
+        val_loss: Option<f64>,
+    ) -> Result<&CurvePoint, RunError> {
+        if !self.is_running() {
+            return Err(RunError::Ended(self.record.status.name()));
+        }
+        let point = CurvePoint::from_step(&self.train, &metrics, val_loss);
+        let step = point.step;
+        if !point.is_finite() {
+            self.record.status = RunStatus::Diverged { step };
+        } else if self.trainer.is_done() {
+            self.record.status = RunStatus::Completed;
+        }
+        self.record.points.push(point);
+        Ok(self.record.points.last().expect("just pushed"))
+    }
+
+    /// One whole step on a blocking backend (native CPU or wgpu).
+    pub fn step(&mut self) -> Result<&CurvePoint, RunError> {
+        let pending = self.begin_step()?;
+        let metrics = pending.metrics.read()?;
+        let val_loss = if pending.eval_due {
+            Some(read_scalar(self.eval_loss(0..self.eval_batch_count()))?)
+        } else {
+            None
+        };
+        self.finish_step(metrics, val_loss)
+    }
+
+    /// Trains to the end (blocking); `on_point` sees every point as it is recorded.
+    pub fn run_to_end(
+        mut self,
+        mut on_point: impl FnMut(&CurvePoint),
+    ) -> Result<RunResult, RunError> {
+        while self.is_running() {
+            on_point(self.step()?);
+        }
+        Ok(self.record)
+    }
+
+    /// [`Run::run_to_end`], also recording at step 0 and at every evaluation step the
+    /// distance of the weights to `reference` (see [`DistancePoint`]).
+    pub fn run_to_end_traced(
+        mut self,
+        reference: &dyn WeightSource,
+        mut on_point: impl FnMut(&CurvePoint),
+    ) -> Result<RunResult, RunError> {
+        let mut distances = distances_to(&self.model_config, &self.weights()?, reference, 0);
+        while self.is_running() {
+            let point = self.step()?;
+            on_point(point);
+            if point.val_loss.is_some() {
+                // Measured after the update: step `s` is the distance after `s + 1` updates.
+                let step = point.step + 1;
+                let weights = self.weights()?;
+                distances.extend(distances_to(&self.model_config, &weights, reference, step));
+            }
+        }
+        self.record.distances = distances;
+        Ok(self.record)
+    }
+}

@@ -1,0 +1,126 @@
+//! The one run type: what it records, how it ends, and that it applies the
+//! experiment's scope and sources itself.
+
+use histinit_core::data::{bundled_corpus, Corpus};
+use histinit_core::experiment::ExperimentConfig;
+use histinit_core::init::{init_weights_scoped, InitScope};
+use histinit_core::run::{is_eval_step, Run, RunError, RunStatus};
+use histinit_core::source::RunSources;
+use histinit_core::{InitMethod, TrainConfig};
+
+fn experiment(steps: usize) -> ExperimentConfig {
+    ExperimentConfig {
+        preset: "nano".into(),
+        inits: vec![InitMethod::Kaiming, InitMethod::Pythia],
+        train: TrainConfig {
+            steps,
+            batch: 2,
+            context: 16,
+            warmup: 1,
+            eval_every: 3,
+            eval_batches: 2,
+            ..TrainConfig::default()
+        },
+        ..ExperimentConfig::default()
+    }
+}
+
+fn corpus() -> Corpus {
+    Corpus::new(&bundled_corpus().unwrap(), 64).unwrap()
+}
+
+#[test]
+fn a_run_is_running_until_its_last_step_then_completed_and_takes_no_more() {
+    let config = experiment(7);
+    let corpus = corpus();
+    let device = histinit_core::cpu_device();
+    let sources = RunSources::default();
+    let mut run = Run::new(&config, &corpus, InitMethod::Pythia, 3, &sources, &device).unwrap();
+    assert_eq!(run.status(), &RunStatus::Running);
+    for step in 0..7 {
+        assert_eq!(run.status(), &RunStatus::Running, "before step {step}");
+        let point = run.step().unwrap();
+        assert_eq!(point.step, step);
+        assert_eq!(point.tokens, (step + 1) * 2 * 16);
+        assert_eq!(
+            point.val_loss.is_some(),
+            is_eval_step(&config.train, step),
+            "step {step}"
+        );
+    }
+    assert_eq!(run.status(), &RunStatus::Completed);
+    assert!(matches!(run.step(), Err(RunError::Ended("completed"))));
+    let result = run.into_result();
+    assert_eq!(result.points.len(), 7);
+    assert_eq!(
+        result
+            .points
+            .iter()
+            .filter(|p| p.val_loss.is_some())
+            .map(|p| p.step)
+            .collect::<Vec<_>>(),
+        vec![0, 2, 5, 6]
+    );
+}
+
+#[test]
+fn a_stopped_run_says_so_and_keeps_its_curve() {
+    let config = experiment(9);
+    let corpus = corpus();
+    let device = histinit_core::cpu_device();
+    let sources = RunSources::default();
+    let mut run = Run::new(&config, &corpus, InitMethod::Kaiming, 1, &sources, &device).unwrap();
+    run.step().unwrap();
+    run.step().unwrap();
+    run.stop();
+    assert_eq!(run.status(), &RunStatus::Stopped { steps: 2 });
+    assert!(run.step().is_err());
+    let json = serde_json::to_string(run.result()).unwrap();
+    assert!(json.contains("\"status\":\"stopped\""), "{json}");
+}
+
+#[test]
+fn the_run_applies_the_experiments_scope() {
+    let mut config = experiment(2);
+    config.scope = InitScope::Embedding;
+    let corpus = corpus();
+    let device = histinit_core::cpu_device();
+    let sources = RunSources::default();
+    let (_, weights) =
+        Run::with_initial_weights(&config, &corpus, InitMethod::Pythia, 4, &sources, &device)
+            .unwrap();
+    let model = config.model_config().unwrap();
+    let expected =
+        init_weights_scoped(&model, InitMethod::Pythia, InitScope::Embedding, 4, None).unwrap();
+    assert_eq!(weights, expected);
+    let everywhere =
+        init_weights_scoped(&model, InitMethod::Pythia, InitScope::All, 4, None).unwrap();
+    assert_ne!(weights, everywhere, "the scope made no difference");
+}
+
+#[test]
+fn an_init_without_its_source_and_a_context_too_long_for_the_corpus_are_errors() {
+    let corpus = corpus();
+    let device = histinit_core::cpu_device();
+    let sources = RunSources::default();
+    let config = experiment(2);
+    let err = Run::new(&config, &corpus, InitMethod::Empirical, 1, &sources, &device)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("empirical") && err.contains("histogram"), "{err}");
+    let err = Run::new(&config, &corpus, InitMethod::Permuted, 1, &sources, &device)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("weights"), "{err}");
+
+    let small = Corpus::new(&"In the beginning. ".repeat(100), 16).unwrap();
+    let mut long = experiment(2);
+    long.train.context = 64;
+    let err = Run::new(&long, &small, InitMethod::Kaiming, 1, &sources, &device)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("64 tokens"), "{err}");
+}
