@@ -16,10 +16,12 @@ APT_PACKAGES := mesa-vulkan-drivers chromium chromium-driver fonts-dejavu-core
 # The wasm-bindgen CLI must match the wasm-bindgen crate in Cargo.lock exactly.
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' Cargo.lock)
 export PATH := $(HOME)/.cargo/bin:$(PATH)
-# Only the browser build needs the patched wgpu (see patches/README.md). It is copied to
-# a fixed place outside the clone (only when its content changed), so that every clone
-# reuses the same wasm build: cargo rebuilds path dependencies whose files look new.
-PATCHED_WGPU := $(HOME)/.cache/histinit/wgpu-30.0.2-subgroups
+# Only the browser build needs the patched wgpu (see patches/README.md): the registry's
+# source of the wgpu in Cargo.lock with patches/wgpu-subgroups.patch applied, in a fixed
+# place outside the clone, written only when the patch or the version changed, so that
+# every clone reuses the same wasm build: cargo rebuilds path dependencies whose files look new.
+WGPU_VERSION := $(shell sed -n '/^name = "wgpu"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' Cargo.lock)
+PATCHED_WGPU := $(HOME)/.cache/histinit/wgpu-$(WGPU_VERSION)-subgroups
 WASM_CARGO := $(CARGO) --config 'patch.crates-io.wgpu.path="$(PATCHED_WGPU)"'
 WASM_TARGET := --target wasm32-unknown-unknown
 
@@ -55,10 +57,7 @@ setup-system:
 	fi
 
 setup-patches:
-	@if ! diff -rq patches/wgpu-30.0.2 $(PATCHED_WGPU) >/dev/null 2>&1; then \
-	  echo "copying the patched wgpu to $(PATCHED_WGPU)"; \
-	  rm -rf $(PATCHED_WGPU); mkdir -p $(dir $(PATCHED_WGPU)); cp -r patches/wgpu-30.0.2 $(PATCHED_WGPU); \
-	fi
+	@CARGO="$(CARGO)" patches/patched-wgpu.sh $(WGPU_VERSION) patches/wgpu-subgroups.patch $(PATCHED_WGPU)
 
 ## The pinned binaryen from npm, if node and npm are there (`make web` says so if not).
 setup-binaryen:
@@ -121,7 +120,7 @@ test-native:
 
 ## Browser tests: the web crate built for wasm32 and run in headless Chromium, training
 ## on WebGPU (SwiftShader) and on the CPU backend.
-test-web:
+test-web: setup-patches
 	CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=1200 \
 	  $(WASM_CARGO) test -p histinit-web $(WASM_TARGET) -- --nocapture
 
