@@ -8,23 +8,23 @@ import { clear, el } from './dom.js';
 export const STUDIES = [
   {
     title: 'Main: trained distribution vs Kaiming (nano, no warmup)',
-    query: 'preset=nano&norm=layer&inits=kaiming,empirical,gaussian-matched,permuted&source=teacher-nano&scale=as-is&seed=1&seeds=1&backend=auto&steps=300&batch=8&context=64&lr=0.003&warmup=0&eval_every=10',
+    query: 'preset=nano&norm=layer&inits=kaiming,empirical,gaussian-matched,permuted&source=teacher-nano&scale=as-is&seed=1&seeds=1&backend=auto&steps=300&batch=8&context=64&lr=0.003&warmup=0&eval_every=10&eval_batches=4',
   },
   {
     title: 'Without LayerNorm',
-    query: 'preset=nano&norm=none&inits=kaiming,pythia,empirical,gaussian-matched&source=teacher-nano&scale=as-is&seed=1&seeds=1&backend=auto&steps=300&batch=8&context=64&lr=0.003&warmup=0&eval_every=10',
+    query: 'preset=nano&norm=none&inits=kaiming,pythia,empirical,gaussian-matched&source=teacher-nano&scale=as-is&seed=1&seeds=1&backend=auto&steps=300&batch=8&context=64&lr=0.003&warmup=0&eval_every=10&eval_batches=4',
   },
   {
     title: 'Depth: 8 layers, no LayerNorm',
-    query: 'preset=nano&layers=8&norm=none&inits=kaiming,pythia,empirical&source=teacher-nano&scale=shape-only&seed=1&seeds=1&backend=auto&steps=200&batch=8&context=64&lr=0.003&warmup=20&eval_every=10',
+    query: 'preset=nano&layers=8&norm=none&inits=kaiming,pythia,empirical&source=teacher-nano&scale=shape-only&seed=1&seeds=1&backend=auto&steps=200&batch=8&context=64&lr=0.003&warmup=20&eval_every=10&eval_batches=4',
   },
   {
     title: "Transfer: MiniLM-L6's real histograms",
-    query: 'preset=nano&norm=layer&inits=kaiming,empirical,gaussian-matched&source=minilm-l6&scale=shape-only&seed=1&seeds=1&backend=auto&steps=300&batch=8&context=64&lr=0.003&warmup=30&eval_every=10',
+    query: 'preset=nano&norm=layer&inits=kaiming,empirical,gaussian-matched&source=minilm-l6&scale=shape-only&seed=1&seeds=1&backend=auto&steps=300&batch=8&context=64&lr=0.003&warmup=30&eval_every=10&eval_batches=4',
   },
   {
     title: 'Learning rate 4x (0.012)',
-    query: 'preset=nano&norm=layer&inits=kaiming,empirical&source=teacher-nano&scale=as-is&seed=1&seeds=1&backend=auto&steps=300&batch=8&context=64&lr=0.012&warmup=30&eval_every=10',
+    query: 'preset=nano&norm=layer&inits=kaiming,empirical&source=teacher-nano&scale=as-is&seed=1&seeds=1&backend=auto&steps=300&batch=8&context=64&lr=0.012&warmup=30&eval_every=10&eval_batches=4',
   },
 ];
 
