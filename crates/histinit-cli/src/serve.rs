@@ -1,15 +1,28 @@
 //! `histinit serve`: the playground as plain static files, from 127.0.0.1 only, with a
 //! Content-Security-Policy that allows no inline script (WebAssembly compilation is
 //! allowed with 'wasm-unsafe-eval', the one thing a wasm-bindgen page needs).
+//!
+//! Only files inside the served folder are sent: a request path is checked by its
+//! components (no `..`, no hidden names such as `.git`), then canonicalized (symlinks
+//! resolved) and must still lie inside the canonical folder (403 otherwise). Requests
+//! whose `Host` is not 127.0.0.1, localhost or [::1] with the server's port are refused
+//! with 421, so a page on another site cannot read the repository (`out/` included) by
+//! pointing its own name at 127.0.0.1 (DNS rebinding). [`WORKERS`] threads answer
+//! requests, and files are streamed from disk, so a slow client holds one worker and no
+//! memory beyond a buffer.
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
-use tiny_http::{Header, Method, Response, Server, StatusCode};
+use tiny_http::{Header, Method, Request, Response, ResponseBox, Server, StatusCode};
 
 pub const CONTENT_SECURITY_POLICY: &str =
     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
 style-src 'self'; img-src 'self' data: blob:; connect-src 'self' https: http:; \
 object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// Threads answering requests at the same time.
+pub const WORKERS: usize = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -17,6 +30,11 @@ pub enum ServeError {
         "cannot serve {dir}: it has no index.html (run from the repository root or pass --dir)"
     )]
     NoIndex { dir: PathBuf },
+    #[error("cannot serve {dir}: {source}")]
+    Dir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot listen on 127.0.0.1:{port}: {reason} (try another --port)")]
     Bind { port: u16, reason: String },
 }
@@ -38,7 +56,8 @@ pub fn content_type(path: &Path) -> &'static str {
 }
 
 /// Maps a request path to a file under `root`, refusing anything that could leave it
-/// (`..`, absolute paths, backslashes, hidden files such as .git).
+/// (`..`, absolute paths, backslashes, hidden files such as .git). Symlinks are not
+/// looked at here: [`locate`] does that on the disk.
 pub fn resolve(root: &Path, url: &str) -> Option<PathBuf> {
     let path = url.split(['?', '#']).next().unwrap_or("");
     let path = path.strip_prefix('/')?;
@@ -54,8 +73,95 @@ pub fn resolve(root: &Path, url: &str) -> Option<PathBuf> {
     safe.then(|| root.join(relative))
 }
 
+/// Why a request path is not served.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// No such file (or a directory, or a path [`resolve`] refuses).
+    NotFound,
+    /// The path leads out of the root, or into a hidden file, through a symlink.
+    Outside,
+}
+
+/// The file a request path names on disk: [`resolve`], then canonicalized (symlinks
+/// followed) and required to stay inside `root` (itself canonical) and out of hidden
+/// names. Returns the canonical path.
+pub fn locate(root: &Path, url: &str) -> Result<PathBuf, Refusal> {
+    let path = resolve(root, url).ok_or(Refusal::NotFound)?;
+    let real = path.canonicalize().map_err(|_| Refusal::NotFound)?;
+    let inside = real.strip_prefix(root).map_err(|_| Refusal::Outside)?;
+    let hidden = inside
+        .components()
+        .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
+    if hidden {
+        return Err(Refusal::Outside);
+    }
+    if !real.is_file() {
+        return Err(Refusal::NotFound);
+    }
+    Ok(real)
+}
+
+/// Whether a request's `Host` names this server on the loopback interface:
+/// 127.0.0.1, localhost or [::1], with `port` (which may be left out when it is 80).
+pub fn host_allowed(host: Option<&str>, port: u16) -> bool {
+    let Some(host) = host else {
+        return false;
+    };
+    let host = host.trim().to_ascii_lowercase();
+    ["127.0.0.1", "localhost", "[::1]"]
+        .iter()
+        .any(|name| host == format!("{name}:{port}") || (port == 80 && host == *name))
+}
+
 fn header(name: &str, value: &str) -> Header {
     Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("static header is valid")
+}
+
+fn text(status: u16, body: &str) -> ResponseBox {
+    Response::from_string(body)
+        .with_status_code(StatusCode(status))
+        .boxed()
+}
+
+/// The response to one request (the file is opened, not read: tiny_http streams it).
+fn respond_to(root: &Path, port: u16, request: &Request) -> ResponseBox {
+    let host = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Host"))
+        .map(|h| h.value.as_str());
+    if !host_allowed(host, port) {
+        return text(
+            421,
+            "this server answers only to 127.0.0.1, localhost and [::1] with its port",
+        );
+    }
+    if !matches!(request.method(), Method::Get | Method::Head) {
+        return text(405, "only GET");
+    }
+    match locate(root, request.url()) {
+        Ok(real) => match std::fs::File::open(&real) {
+            // The type follows the name asked for (a symlink's target may be named otherwise).
+            Ok(file) => {
+                let asked = resolve(root, request.url()).unwrap_or(real);
+                Response::from_file(file)
+                    .with_header(header("Content-Type", content_type(&asked)))
+                    .boxed()
+            }
+            Err(_) => text(500, "cannot read"),
+        },
+        Err(Refusal::Outside) => text(403, "forbidden"),
+        Err(Refusal::NotFound) => text(404, "not found"),
+    }
+}
+
+fn answer(root: &Path, port: u16, request: Request) {
+    let response = respond_to(root, port, &request)
+        .with_header(header("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+        .with_header(header("X-Content-Type-Options", "nosniff"))
+        .with_header(header("Cache-Control", "no-cache"));
+    // A client that went away is not the server's problem.
+    let _ = request.respond(response);
 }
 
 /// Serves `dir` on 127.0.0.1:`port` until killed (`port` 0 picks a free port).
@@ -63,38 +169,35 @@ pub fn serve(dir: &Path, port: u16) -> Result<(), ServeError> {
     if !dir.join("index.html").is_file() {
         return Err(ServeError::NoIndex { dir: dir.into() });
     }
+    let root = dir.canonicalize().map_err(|source| ServeError::Dir {
+        dir: dir.into(),
+        source,
+    })?;
     let server = Server::http(("127.0.0.1", port)).map_err(|err| ServeError::Bind {
         port,
         reason: err.to_string(),
     })?;
-    let address = server
-        .server_addr()
-        .to_ip()
-        .map(|addr| addr.to_string())
-        .unwrap_or_else(|| format!("127.0.0.1:{port}"));
-    println!("serving http://{address}/ (files from {})", dir.display());
+    let address = server.server_addr().to_ip();
+    let port = address.map(|addr| addr.port()).unwrap_or(port);
+    println!(
+        "serving http://127.0.0.1:{port}/ (files from {})",
+        dir.display()
+    );
     println!("open that URL in a browser with WebGPU (Chrome, Edge); Ctrl-C stops");
-    for request in server.incoming_requests() {
-        let response = if !matches!(request.method(), Method::Get | Method::Head) {
-            Response::from_string("only GET").with_status_code(StatusCode(405))
-        } else {
-            match resolve(dir, request.url()).filter(|path| path.is_file()) {
-                Some(path) => match std::fs::read(&path) {
-                    Ok(bytes) => Response::from_data(bytes)
-                        .with_header(header("Content-Type", content_type(&path))),
-                    Err(_) => {
-                        Response::from_string("cannot read").with_status_code(StatusCode(500))
-                    }
-                },
-                None => Response::from_string("not found").with_status_code(StatusCode(404)),
-            }
-        };
-        let response = response
-            .with_header(header("Content-Security-Policy", CONTENT_SECURITY_POLICY))
-            .with_header(header("X-Content-Type-Options", "nosniff"))
-            .with_header(header("Cache-Control", "no-cache"));
-        // A client that went away is not the server's problem.
-        let _ = request.respond(response);
+    let server = Arc::new(server);
+    let root = Arc::new(root);
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let (server, root) = (Arc::clone(&server), Arc::clone(&root));
+            std::thread::spawn(move || {
+                while let Ok(request) = server.recv() {
+                    answer(&root, port, request);
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        let _ = worker.join();
     }
     Ok(())
 }
@@ -121,6 +224,67 @@ mod tests {
         ] {
             assert_eq!(resolve(root, bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn hosts_must_name_this_server_on_loopback() {
+        for ok in [
+            "127.0.0.1:8000",
+            "localhost:8000",
+            "LocalHost:8000",
+            "[::1]:8000",
+        ] {
+            assert!(host_allowed(Some(ok), 8000), "{ok}");
+        }
+        for bad in [
+            "evil.example:8000",
+            "127.0.0.1:8001",
+            "127.0.0.1",
+            "localhost.evil.example:8000",
+            "127.0.0.2:8000",
+            "",
+        ] {
+            assert!(!host_allowed(Some(bad), 8000), "{bad}");
+        }
+        assert!(!host_allowed(None, 8000));
+        assert!(host_allowed(Some("localhost"), 80));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_cannot_lead_out_of_the_root() {
+        use std::os::unix::fs::symlink;
+        let base =
+            std::env::temp_dir().join(format!("histinit-serve-locate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let (root, outside) = (base.join("root"), base.join("outside"));
+        std::fs::create_dir_all(root.join("www")).unwrap();
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(root.join("index.html"), "index").unwrap();
+        std::fs::write(root.join(".git/config"), "secret").unwrap();
+        std::fs::write(outside.join("secret.txt"), "secret").unwrap();
+        symlink(outside.join("secret.txt"), root.join("leak.txt")).unwrap();
+        symlink(&outside, root.join("www/out")).unwrap();
+        symlink(root.join(".git/config"), root.join("config.txt")).unwrap();
+        symlink(root.join("index.html"), root.join("www/alias.html")).unwrap();
+        let root = root.canonicalize().unwrap();
+        assert_eq!(locate(&root, "/"), Ok(root.join("index.html")));
+        // A symlink that stays inside is followed.
+        assert_eq!(
+            locate(&root, "/www/alias.html"),
+            Ok(root.join("index.html"))
+        );
+        assert_eq!(locate(&root, "/leak.txt"), Err(Refusal::Outside));
+        assert_eq!(locate(&root, "/www/out/secret.txt"), Err(Refusal::Outside));
+        assert_eq!(locate(&root, "/config.txt"), Err(Refusal::Outside));
+        assert_eq!(locate(&root, "/www"), Err(Refusal::NotFound));
+        assert_eq!(locate(&root, "/missing.js"), Err(Refusal::NotFound));
+        assert_eq!(
+            locate(&root, "/../outside/secret.txt"),
+            Err(Refusal::NotFound)
+        );
+        let _ = std::fs::remove_dir_all(&base);
     }
 
     #[test]

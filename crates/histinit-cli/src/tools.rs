@@ -45,7 +45,8 @@ pub struct ExtractArgs {
     /// Hub revision (branch, tag or commit), e.g. step3000.
     #[arg(long, default_value = "main")]
     pub revision: String,
-    /// Where hub downloads are kept.
+    /// Where hub downloads are kept (OWNER--NAME/snapshots/COMMIT/, and refs/REVISION
+    /// naming the commit a revision last resolved to).
     #[arg(long, default_value = "out/hub")]
     pub cache: PathBuf,
     /// Output histogram file (.json or .json.gz).
@@ -106,8 +107,20 @@ pub fn run_extract(args: ExtractArgs) -> Result<(), ToolError> {
     let (input_path, revision) = match (&args.input, &args.hub) {
         (_, Some(repo)) => {
             let hub = HubRepo::new(endpoint(), repo, &args.revision, &args.cache)?;
-            eprintln!("downloading {} into {}", hub.url("…"), hub.dir.display());
-            (hub.fetch_model()?, Some(args.revision.clone()))
+            eprintln!(
+                "resolving {repo}@{} on {} (cache {})",
+                args.revision,
+                hub.endpoint,
+                hub.dir.display()
+            );
+            let snapshot = hub.fetch_model()?;
+            eprintln!(
+                "{repo}@{} is commit {}: {}",
+                args.revision,
+                snapshot.commit,
+                snapshot.dir.display()
+            );
+            (snapshot.dir, Some(args.revision.clone()))
         }
         (Some(path), None) => (path.clone(), None),
         (None, None) => return Err(ToolError::Usage("give an INPUT path or --hub REPO".into())),

@@ -1,10 +1,9 @@
 //! `histinit extract` and `histinit teacher` end to end: numpy reference statistics,
-//! GPT-2, Llama and sharded inputs made here, corrupt files, a local hub server, and
-//! the shipped histogram files.
+//! GPT-2, Llama and sharded inputs made here, corrupt files, and the shipped histogram
+//! files (hub downloads: tests/hub.rs).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -450,131 +449,6 @@ fn corrupt_files_are_refused_naming_file_and_tensor() {
             && log.contains("NaN"),
         "{log}"
     );
-}
-
-/// Serves `files` under `/{repo}/resolve/{revision}/` on 127.0.0.1 for at most
-/// `requests` requests; anything else is a 404.
-fn serve(
-    files: BTreeMap<String, Vec<u8>>,
-    requests: usize,
-) -> (String, std::thread::JoinHandle<Vec<String>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = format!("http://{}", listener.local_addr().unwrap());
-    let handle = std::thread::spawn(move || {
-        let mut seen = Vec::new();
-        for stream in listener.incoming().take(requests) {
-            let mut stream = stream.unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request = String::new();
-            reader.read_line(&mut request).unwrap();
-            loop {
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                if line.trim().is_empty() {
-                    break;
-                }
-            }
-            let path = request.split_whitespace().nth(1).unwrap_or("").to_string();
-            seen.push(path.clone());
-            let response = match files.get(&path) {
-                // The hub redirects LFS files to a CDN; the first hop is relative here.
-                Some(_) if !path.contains("cdn") && path.ends_with(".safetensors") => format!(
-                    "HTTP/1.1 302 Found\r\nLocation: /cdn{path}\r\nContent-Length: 0\r\n\r\n"
-                )
-                .into_bytes(),
-                Some(body) => {
-                    let mut head =
-                        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len())
-                            .into_bytes();
-                    head.extend_from_slice(body);
-                    head
-                }
-                None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
-            };
-            stream.write_all(&response).unwrap();
-        }
-        seen
-    });
-    (address, handle)
-}
-
-#[test]
-fn hub_downloads_follow_the_hub_url_layout() {
-    let dir = temp_dir("hub");
-    let d = 8;
-    let mut weights = Weights::new();
-    weights.insert("gpt_neox.embed_in.weight".into(), tensor(&[16, d], 0.1));
-    weights.insert(
-        "gpt_neox.layers.0.attention.query_key_value.weight".into(),
-        tensor(&[3 * d, d], 0.2),
-    );
-    let body = weights_to_safetensors(&weights, StoreDtype::F32, &BTreeMap::new()).unwrap();
-    let base = "/EleutherAI/pythia-test/resolve/step3000";
-    let mut files = BTreeMap::new();
-    files.insert(
-        format!("{base}/config.json"),
-        br#"{"model_type": "gpt_neox", "num_attention_heads": 2, "num_hidden_layers": 1}"#.to_vec(),
-    );
-    files.insert(format!("{base}/model.safetensors"), body.clone());
-    files.insert(format!("/cdn{base}/model.safetensors"), body);
-    // config.json, the index (404), model.safetensors (302), the CDN copy.
-    let (address, server) = serve(files, 4);
-    let out = dir.join("hub.json");
-    let output = histinit()
-        .env("HF_ENDPOINT", &address)
-        .env_remove("HF_TOKEN")
-        .args([
-            "extract",
-            "--hub",
-            "EleutherAI/pythia-test",
-            "--revision",
-            "step3000",
-            "--cache",
-        ])
-        .arg(dir.join("cache"))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", text(&output));
-    let seen = server.join().unwrap();
-    assert_eq!(
-        seen,
-        vec![
-            format!("{base}/config.json"),
-            format!("{base}/model.safetensors.index.json"),
-            format!("{base}/model.safetensors"),
-            format!("/cdn{base}/model.safetensors"),
-        ]
-    );
-    let file = HistogramFile::parse(&std::fs::read(&out).unwrap()).unwrap();
-    assert_eq!(file.source.model, "EleutherAI/pythia-test");
-    assert_eq!(file.source.revision.as_deref(), Some("step3000"));
-    assert!(file
-        .tensor("gpt_neox.layers.0.attention.query_key_value.weight#k")
-        .is_some());
-    let cached = dir.join("cache/EleutherAI--pythia-test/step3000/model.safetensors");
-    assert_eq!(
-        weights_from_safetensors(&std::fs::read(cached).unwrap()).unwrap(),
-        weights
-    );
-
-    // A repository the server does not have is a clear error, not an empty file.
-    let (address, server) = serve(BTreeMap::new(), 3);
-    let output = histinit()
-        .env("HF_ENDPOINT", &address)
-        .args(["extract", "--hub", "EleutherAI/missing", "--cache"])
-        .arg(dir.join("cache"))
-        .args(["--out", "/dev/null"])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert!(
-        text(&output).contains("model.safetensors"),
-        "{}",
-        text(&output)
-    );
-    server.join().unwrap();
 }
 
 #[test]
