@@ -5,7 +5,7 @@
 //! final LayerNorm → untied unembedding. Linear weights are stored `[in, out]` (Burn's
 //! row layout); conversion from and to Hugging Face's `[out, in]` happens on the host.
 
-use burn::module::{Module, Param};
+use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::tensor::activation::{gelu, log_softmax, softmax};
 use burn::tensor::module::{embedding, layer_norm, linear};
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -13,7 +13,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use crate::config::{ModelConfig, NormMode};
 use crate::data::Batch;
 use crate::error::{ModelError, TrainError};
-use crate::params::{check_weights, param_specs, HostTensor, NeoxTensor, Weights};
+use crate::params::{burn_paths, check_weights, param_specs, HostTensor, NeoxTensor, Weights};
 
 /// A LayerNorm with gain and bias.
 #[derive(Module, Debug)]
@@ -228,6 +228,44 @@ impl WeightReader<'_> {
     }
 }
 
+/// Builds each float parameter's dotted module path from Burn's enter/exit hooks.
+#[derive(Default)]
+struct ParamPaths {
+    path: Vec<String>,
+    params: Vec<(String, ParamId)>,
+}
+
+impl ModuleVisitor for ParamPaths {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.params.push((self.path.join("."), param.id));
+    }
+}
+
+/// Checks that the module's parameter paths, in visiting order, are `expected` (from
+/// [`burn_paths`]): the first difference is an error naming both.
+pub fn check_param_order(found: &[String], expected: &[String]) -> Result<(), ModelError> {
+    let missing = || "nothing".to_string();
+    for index in 0..found.len().max(expected.len()) {
+        let (got, want) = (found.get(index), expected.get(index));
+        if got != want {
+            return Err(ModelError::ParamOrder {
+                index,
+                found: got.cloned().unwrap_or_else(missing),
+                expected: want.cloned().unwrap_or_else(missing),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Row-major `[rows, cols]` → `[cols, rows]`.
 pub fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut out = vec![0f32; values.len()];
@@ -289,6 +327,23 @@ impl NeoxModel {
             final_norm,
             unembed: read.linear_weight(&hf("unembed", 0))?,
         })
+    }
+
+    /// The path (`blocks.0.qkv_weight`) and id of every parameter, in the order Burn's
+    /// module visitors (the optimizer's groups, gradient clipping) walk them.
+    pub fn param_paths(&self) -> Vec<(String, ParamId)> {
+        let mut visitor = ParamPaths::default();
+        self.visit(&mut visitor);
+        visitor.params
+    }
+
+    /// The parameter ids in [`param_specs`] order, after checking by name that Burn
+    /// visits the parameters in exactly that order: code that pairs module order with
+    /// the specs (weight-decay groups, gradient norms per role) relies on it.
+    pub fn param_ids(&self, config: &ModelConfig) -> Result<Vec<ParamId>, ModelError> {
+        let (paths, ids): (Vec<String>, Vec<ParamId>) = self.param_paths().into_iter().unzip();
+        check_param_order(&paths, &burn_paths(config))?;
+        Ok(ids)
     }
 
     /// Logits `[batch, seq, vocab]` for token ids `[batch, seq]`.
