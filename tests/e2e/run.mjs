@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { startHistinitServer, startNodeServer } from './server.mjs';
+import { CSP as NODE_SERVER_CSP, startHistinitServer, startNodeServer } from './server.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -83,7 +83,12 @@ async function openPage(context, base, query, mock = null) {
       page.problems.push(`console: ${message.text()}`);
     }
   });
+  // The Content-Security-Policy header of the document shown (null: none was sent).
+  page.csp = null;
   page.on('response', (response) => {
+    if (response.request().isNavigationRequest() && response.frame() === page.mainFrame()) {
+      page.csp = response.headers()['content-security-policy'] ?? null;
+    }
     // The list of shipped histograms may legitimately be missing (standard inits work).
     if (response.status() >= 400 && !response.url().endsWith('/www/histograms/index.json')) {
       page.problems.push(`HTTP ${response.status()} for ${response.url()}`);
@@ -219,12 +224,54 @@ async function tableRows(page) {
   return page.$$eval('#results tbody tr', (rows) => rows.map((row) => [...row.cells].map((cell) => cell.textContent.trim())));
 }
 
-/** CSP violations so far, each distinct one once with its count. */
+/**
+ * CSP violations so far, each distinct one once with its count. A page served without
+ * the policy (or with one that does not keep its promises) could report none, so that
+ * counts as a problem too.
+ */
 async function cspViolations(page) {
+  const policy = cspProblems(page.csp);
+  if (policy.length) return policy.map((problem) => `policy: ${problem}`);
   const all = await page.evaluate(() => globalThis.__cspViolations ?? []);
   const counts = new Map();
   for (const violation of all) counts.set(violation, (counts.get(violation) ?? 0) + 1);
   return [...counts].map(([violation, count]) => `${violation} ×${count}`);
+}
+
+/**
+ * How a Content-Security-Policy falls short of what the page promises: scripts only from
+ * the page's own origin, no inline script and no eval ('wasm-unsafe-eval' allows
+ * compiling WebAssembly and nothing else), no inline styles, no plugins, no <base>.
+ * An empty list when the policy keeps every promise; a missing policy is a problem.
+ */
+function cspProblems(policy) {
+  if (!policy) return ['no Content-Security-Policy header'];
+  const directives = new Map();
+  for (const part of policy.split(';')) {
+    const [name, ...sources] = part.trim().split(/\s+/);
+    // The first occurrence of a directive is the one browsers use.
+    if (name && !directives.has(name.toLowerCase())) directives.set(name.toLowerCase(), sources);
+  }
+  const allowed = {
+    'script-src': ["'self'", "'wasm-unsafe-eval'"],
+    'style-src': ["'self'"],
+    'object-src': ["'none'"],
+  };
+  const problems = [];
+  for (const [directive, allow] of Object.entries(allowed)) {
+    // A missing directive falls back to default-src (the -elem/-attr forms to theirs).
+    const effective = directives.get(directive) ?? directives.get('default-src');
+    if (!effective) problems.push(`neither ${directive} nor default-src is set`);
+    for (const name of [directive, `${directive}-elem`, `${directive}-attr`]) {
+      const sources = name === directive ? effective : directives.get(name);
+      for (const source of sources ?? []) {
+        if (!allow.includes(source.toLowerCase())) problems.push(`${name} allows ${source}`);
+      }
+    }
+  }
+  // base-uri does not fall back to default-src.
+  if ((directives.get('base-uri') ?? []).join(' ') !== "'none'") problems.push("base-uri is not 'none'");
+  return problems;
 }
 
 function relativeDifference(a, b) {
@@ -237,6 +284,7 @@ async function realChecks(context, base) {
   let copiedLink = null;
   let firstRun = null;
   let cpuViolations = null;
+  let cpuPolicy = null;
   let greyWithoutSource = null;
 
   await check('CPU run: two inits train, curves drawn, table filled, loss falls', async () => {
@@ -284,6 +332,7 @@ async function realChecks(context, base) {
     assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
     await page.screenshot({ path: join(OUT, 'cpu-run.png'), fullPage: true });
     cpuViolations = await cspViolations(page);
+    cpuPolicy = page.csp;
 
     // Copy link: the clipboard (permission granted) or the read-only fallback field.
     await page.click('#copy-link');
@@ -299,6 +348,10 @@ async function realChecks(context, base) {
 
   await check('CSP: training and drawing break no rule (no inline styles or scripts)', async () => {
     assert(cpuViolations !== null, 'the CPU run finished');
+    // Without the header no rule could be broken: the header must be there and strict.
+    assert(cpuPolicy, 'the page was served with a Content-Security-Policy header');
+    const weak = cspProblems(cpuPolicy);
+    assert(weak.length === 0, `the policy keeps its promises: ${weak.join('; ')} (${cpuPolicy})`);
     assert(cpuViolations.length === 0, `CSP violations during the CPU run: ${cpuViolations.join('; ')}`);
   });
 
@@ -517,6 +570,76 @@ async function unitChecks() {
     assert(link.withBackend('', 'cpu') === 'backend=cpu', 'backend alone');
     assert(link.isUrl('https://a.b/c') && link.isUrl('HTTP://a') && !link.isUrl('teacher-nano') && !link.isUrl('javascript:x'), 'isUrl');
   });
+  await check('CSP rules: a missing or weakened policy is caught', () => {
+    const clean = cspProblems(NODE_SERVER_CSP);
+    assert(clean.length === 0, `the Node server's policy passes: ${clean.join('; ')}`);
+    const caught = (policy, text) => {
+      const problems = cspProblems(policy);
+      assert(problems.some((problem) => problem.includes(text)), `'${policy}' is caught for ${text} (${problems.join('; ')})`);
+    };
+    caught(null, 'no Content-Security-Policy');
+    caught('', 'no Content-Security-Policy');
+    caught(NODE_SERVER_CSP.replace("'wasm-unsafe-eval'", "'unsafe-eval'"), "script-src allows 'unsafe-eval'");
+    caught(NODE_SERVER_CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'"), "script-src allows 'unsafe-inline'");
+    caught(NODE_SERVER_CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"), "style-src allows 'unsafe-inline'");
+    caught(`${NODE_SERVER_CSP}; script-src-attr 'unsafe-inline'`, "script-src-attr allows 'unsafe-inline'");
+    caught("default-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'", "script-src allows 'unsafe-inline'");
+    caught("script-src 'self'; style-src 'self'; base-uri 'none'", 'object-src');
+    caught(NODE_SERVER_CSP.replace("; base-uri 'none'", ''), 'base-uri');
+    // The first of two script-src directives is the one in force.
+    assert(cspProblems(`script-src 'self'; ${NODE_SERVER_CSP}`).length === 0, 'a later directive is ignored');
+  });
+}
+
+// ---------------------------------------------------------------- checks: the policy itself
+
+/** The policy the server sends: present, strict, and enforced by the browser. */
+async function cspChecks(context, base) {
+  await check('CSP: the page is served with a policy that forbids inline script, eval and inline styles', async () => {
+    // The mock module stands in for the wasm one: only the policy matters here.
+    const page = await openPage(context, base, '', { webgpu: false });
+    // A script of the page's own origin that tries eval: code that page.evaluate runs
+    // itself is exempt from the page's CSP, a script file of the page is not.
+    await page.route('**/__csp_probe.js', (route) =>
+      route.fulfill({
+        contentType: 'text/javascript',
+        body: "try { globalThis.__evalRan = new Function('return true')(); } catch { globalThis.__evalRan = false; }",
+      }),
+    );
+    assert(page.csp, 'a Content-Security-Policy header on the page');
+    const weak = cspProblems(page.csp);
+    assert(weak.length === 0, `the header keeps its promises: ${weak.join('; ')} (${page.csp})`);
+    const meta = await page.evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy" i]')?.content ?? null);
+    if (meta) assert(cspProblems(meta).length === 0, `the <meta> policy keeps its promises: ${cspProblems(meta).join('; ')}`);
+    // The browser enforces it: an inline script, eval and an inline style are refused
+    // and reported, so the other checks' "no violations" means something.
+    const outcome = await page.evaluate(async () => {
+      const script = document.createElement('script');
+      script.textContent = 'globalThis.__inlineScriptRan = true;';
+      document.head.append(script);
+      const probe = document.createElement('script');
+      probe.src = '/__csp_probe.js';
+      const loaded = new Promise((resolveLoad) => probe.addEventListener('load', resolveLoad));
+      document.head.append(probe);
+      await loaded;
+      const evalRan = globalThis.__evalRan;
+      const div = document.createElement('div');
+      div.setAttribute('style', 'width: 123px');
+      document.body.append(div);
+      const styled = div.style.width === '123px';
+      div.remove();
+      await new Promise((resolveLater) => setTimeout(resolveLater, 200));
+      return { inlineScriptRan: globalThis.__inlineScriptRan === true, evalRan, styled, violations: globalThis.__cspViolations };
+    });
+    assert(!outcome.inlineScriptRan, 'an inline script did not run');
+    assert(outcome.evalRan === false, `new Function was refused (the probe script reported ${outcome.evalRan})`);
+    assert(!outcome.styled, 'an inline style attribute was not applied');
+    const reported = outcome.violations.join('; ');
+    for (const directive of ['script-src', 'style-src']) {
+      assert(outcome.violations.some((v) => v.startsWith(directive)), `a ${directive} violation was reported: ${reported}`);
+    }
+    await page.close();
+  });
 }
 
 // ---------------------------------------------------------------- checks: mock module
@@ -700,6 +823,7 @@ async function main() {
     });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url.replace(/\/$/, '') });
     console.log(`serving ${server.url} (${process.env.HISTINIT_SERVER === 'node' ? 'node' : 'histinit serve'})`);
+    await cspChecks(context, server.url);
     if (runMock) await mockChecks(context, server.url);
     if (runReal) await realChecks(context, server.url);
     if (wantScreenshot) await docsScreenshot(context, server.url);

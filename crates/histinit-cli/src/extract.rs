@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use histinit_core::checkpoint::{CheckpointError, SafetensorsFile};
 use histinit_core::histogram::{HistogramError, HistogramFile, Provenance, TensorHistogram};
-use histinit_core::params::Role;
+use histinit_core::params::{NeoxTensor, Role, NEOX_BASE, NEOX_TENSORS};
 use memmap2::Mmap;
 use regex::Regex;
 use serde_json::Value;
@@ -87,8 +87,9 @@ impl Arch {
 
     /// Guesses the convention from tensor names.
     pub fn detect<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<Self> {
+        let qkv = NeoxTensor::of_field("qkv_weight").module;
         for name in names {
-            if name.contains("gpt_neox.") || name.contains("attention.query_key_value") {
+            if name.contains(NEOX_BASE) || name.contains(qkv) {
                 return Some(Self::GptNeox);
             }
             if name.contains("attn.c_attn") || name.ends_with("wte.weight") {
@@ -165,6 +166,23 @@ fn layer_of(name: &str) -> Option<usize> {
         .or_else(|| name.split('.').find_map(|part| part.parse().ok()))
 }
 
+/// The row of histinit's own parameter table (`NEOX_TENSORS`, the one place GPT-NeoX
+/// names are spelled) whose Hugging Face module `name` contains, with or without the
+/// `gpt_neox.` prefix (GPTNeoXModel, without the LM head, saves none): the module's
+/// bias row for a `.bias`, else its weight row.
+fn neox_row(name: &str) -> Option<&'static NeoxTensor> {
+    let in_module = |row: &&NeoxTensor| {
+        let module = row.module.trim_start_matches(NEOX_BASE);
+        name.contains(&format!("{module}."))
+    };
+    let is_bias = name.ends_with(".bias");
+    NEOX_TENSORS
+        .iter()
+        .filter(in_module)
+        .find(|row| (row.param == "bias") == is_bias)
+        .or_else(|| NEOX_TENSORS.iter().find(in_module))
+}
+
 /// Maps a tensor name to its role under `arch`, after the user rules.
 pub fn map_tensor(name: &str, arch: Option<Arch>, rules: &[RoleRule]) -> Mapping {
     if let Some(rule) = rules.iter().find(|rule| rule.pattern.is_match(name)) {
@@ -204,27 +222,17 @@ pub fn map_tensor(name: &str, arch: Option<Arch>, rules: &[RoleRule]) -> Mapping
                 || has("rotary_emb")
             {
                 Mapping::Skip("attention mask or rotary buffer, not a parameter")
-            } else if has("embed_in.") {
-                param(Role::Embed)
-            } else if has("embed_out.") {
-                param(Role::Unembed)
+            } else if let Some(row) = neox_row(name) {
+                Mapping::Param {
+                    role: row.role,
+                    layer,
+                    conv1d: false,
+                    split: (row.role == Role::Qkv).then_some(QkvLayout::PerHead),
+                }
             } else if has("layernorm") || has("layer_norm") {
                 norm()
             } else if is_bias && layer.is_some() {
                 param(Role::Bias)
-            } else if has("attention.query_key_value.") {
-                Mapping::Param {
-                    role: Role::Qkv,
-                    layer,
-                    conv1d: false,
-                    split: Some(QkvLayout::PerHead),
-                }
-            } else if has("attention.dense.") {
-                param(Role::AttnOut)
-            } else if has("mlp.dense_h_to_4h.") {
-                param(Role::MlpIn)
-            } else if has("mlp.dense_4h_to_h.") {
-                param(Role::MlpOut)
             } else {
                 Mapping::Unknown
             }
@@ -860,6 +868,33 @@ mod tests {
             Mapping::Skip(_)
         ));
         assert_eq!(map_tensor("gpt_neox.mystery", arch, &[]), Mapping::Unknown);
+    }
+
+    #[test]
+    fn every_tensor_of_histinits_models_maps_to_its_own_role() {
+        use histinit_core::params::param_specs;
+        use histinit_core::ModelConfig;
+        let config = ModelConfig::preset("micro").unwrap();
+        for spec in param_specs(&config) {
+            let split = (spec.role == Role::Qkv).then_some(QkvLayout::PerHead);
+            let expected = Mapping::Param {
+                role: spec.role,
+                layer: spec.layer,
+                conv1d: false,
+                split,
+            };
+            assert_eq!(map_tensor(&spec.name, Some(Arch::GptNeox), &[]), expected);
+            // GPTNeoXModel (no LM head) saves the same names without `gpt_neox.`.
+            let bare = spec.name.trim_start_matches(NEOX_BASE);
+            assert_eq!(
+                map_tensor(bare, Some(Arch::GptNeox), &[]),
+                expected,
+                "{bare}"
+            );
+            if spec.name.starts_with(NEOX_BASE) {
+                assert_eq!(Arch::detect([spec.name.as_str()]), Some(Arch::GptNeox));
+            }
+        }
     }
 
     #[test]

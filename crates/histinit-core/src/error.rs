@@ -83,6 +83,15 @@ pub enum ModelError {
         shape: Vec<usize>,
         expected: usize,
     },
+    #[error(
+        "parameter {index} of the Burn module is '{found}' where the parameter table \
+         (params.rs) puts '{expected}': model.rs and params.rs disagree"
+    )]
+    ParamOrder {
+        index: usize,
+        found: String,
+        expected: String,
+    },
 }
 
 #[derive(Debug, Error, Clone, PartialEq)]

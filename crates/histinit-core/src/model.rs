@@ -5,7 +5,7 @@
 //! final LayerNorm → untied unembedding. Linear weights are stored `[in, out]` (Burn's
 //! row layout); conversion from and to Hugging Face's `[out, in]` happens on the host.
 
-use burn::module::{Module, Param};
+use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::tensor::activation::{gelu, log_softmax, softmax};
 use burn::tensor::module::{embedding, layer_norm, linear};
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -13,7 +13,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use crate::config::{ModelConfig, NormMode};
 use crate::data::Batch;
 use crate::error::{ModelError, TrainError};
-use crate::params::{check_weights, param_specs, HostTensor, Weights};
+use crate::params::{burn_paths, check_weights, param_specs, HostTensor, NeoxTensor, Weights};
 
 /// A LayerNorm with gain and bias.
 #[derive(Module, Debug)]
@@ -216,13 +216,54 @@ impl WeightReader<'_> {
         )))
     }
 
-    fn norm(&self, prefix: &str, eps: f64) -> Result<Norm, ModelError> {
+    /// The LayerNorm whose gain and bias are the `NeoxModel` fields `field.gain` and
+    /// `field.bias` of block `layer`.
+    fn norm(&self, field: &str, layer: usize, eps: f64) -> Result<Norm, ModelError> {
+        let name = |param: &str| NeoxTensor::of_field(&format!("{field}.{param}")).hf_name(layer);
         Ok(Norm {
-            gain: self.vector(&format!("{prefix}.weight"))?,
-            bias: self.vector(&format!("{prefix}.bias"))?,
+            gain: self.vector(&name("gain"))?,
+            bias: self.vector(&name("bias"))?,
             eps,
         })
     }
+}
+
+/// Builds each float parameter's dotted module path from Burn's enter/exit hooks.
+#[derive(Default)]
+struct ParamPaths {
+    path: Vec<String>,
+    params: Vec<(String, ParamId)>,
+}
+
+impl ModuleVisitor for ParamPaths {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.params.push((self.path.join("."), param.id));
+    }
+}
+
+/// Checks that the module's parameter paths, in visiting order, are `expected` (from
+/// [`burn_paths`]): the first difference is an error naming both.
+pub fn check_param_order(found: &[String], expected: &[String]) -> Result<(), ModelError> {
+    let missing = || "nothing".to_string();
+    for index in 0..found.len().max(expected.len()) {
+        let (got, want) = (found.get(index), expected.get(index));
+        if got != want {
+            return Err(ModelError::ParamOrder {
+                index,
+                found: got.cloned().unwrap_or_else(missing),
+                expected: want.cloned().unwrap_or_else(missing),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Row-major `[rows, cols]` → `[cols, rows]`.
@@ -247,13 +288,15 @@ impl NeoxModel {
         let read = WeightReader { weights, device };
         let eps = config.layer_norm_eps;
         let with_norm = config.norm == NormMode::Layer;
+        // Hugging Face's name of a field's tensor, from the one table in params.rs.
+        let hf = |field: &str, layer: usize| NeoxTensor::of_field(field).hf_name(layer);
         let mut blocks = Vec::with_capacity(config.layers);
         for layer in 0..config.layers {
-            let p = format!("gpt_neox.layers.{layer}");
+            let name = |field: &str| hf(field, layer);
             let (ln1, ln2) = if with_norm {
                 (
-                    Some(read.norm(&format!("{p}.input_layernorm"), eps)?),
-                    Some(read.norm(&format!("{p}.post_attention_layernorm"), eps)?),
+                    Some(read.norm("ln1", layer, eps)?),
+                    Some(read.norm("ln2", layer, eps)?),
                 )
             } else {
                 (None, None)
@@ -261,29 +304,46 @@ impl NeoxModel {
             blocks.push(Block {
                 ln1,
                 ln2,
-                qkv_weight: read.linear_weight(&format!("{p}.attention.query_key_value.weight"))?,
-                qkv_bias: read.vector(&format!("{p}.attention.query_key_value.bias"))?,
-                attn_out_weight: read.linear_weight(&format!("{p}.attention.dense.weight"))?,
-                attn_out_bias: read.vector(&format!("{p}.attention.dense.bias"))?,
-                mlp_in_weight: read.linear_weight(&format!("{p}.mlp.dense_h_to_4h.weight"))?,
-                mlp_in_bias: read.vector(&format!("{p}.mlp.dense_h_to_4h.bias"))?,
-                mlp_out_weight: read.linear_weight(&format!("{p}.mlp.dense_4h_to_h.weight"))?,
-                mlp_out_bias: read.vector(&format!("{p}.mlp.dense_4h_to_h.bias"))?,
+                qkv_weight: read.linear_weight(&name("qkv_weight"))?,
+                qkv_bias: read.vector(&name("qkv_bias"))?,
+                attn_out_weight: read.linear_weight(&name("attn_out_weight"))?,
+                attn_out_bias: read.vector(&name("attn_out_bias"))?,
+                mlp_in_weight: read.linear_weight(&name("mlp_in_weight"))?,
+                mlp_in_bias: read.vector(&name("mlp_in_bias"))?,
+                mlp_out_weight: read.linear_weight(&name("mlp_out_weight"))?,
+                mlp_out_bias: read.vector(&name("mlp_out_bias"))?,
                 heads: config.heads,
                 rotary_dims: config.rotary_dims(),
             });
         }
         let final_norm = if with_norm {
-            Some(read.norm("gpt_neox.final_layer_norm", eps)?)
+            Some(read.norm("final_norm", 0, eps)?)
         } else {
             None
         };
         Ok(Self {
-            embed: read.matrix("gpt_neox.embed_in.weight")?,
+            embed: read.matrix(&hf("embed", 0))?,
             blocks,
             final_norm,
-            unembed: read.linear_weight("embed_out.weight")?,
+            unembed: read.linear_weight(&hf("unembed", 0))?,
         })
+    }
+
+    /// The path (`blocks.0.qkv_weight`) and id of every parameter, in the order Burn's
+    /// module visitors (the optimizer's groups, gradient clipping) walk them.
+    pub fn param_paths(&self) -> Vec<(String, ParamId)> {
+        let mut visitor = ParamPaths::default();
+        self.visit(&mut visitor);
+        visitor.params
+    }
+
+    /// The parameter ids in [`param_specs`] order, after checking by name that Burn
+    /// visits the parameters in exactly that order: code that pairs module order with
+    /// the specs (weight-decay groups, gradient norms per role) relies on it.
+    pub fn param_ids(&self, config: &ModelConfig) -> Result<Vec<ParamId>, ModelError> {
+        let (paths, ids): (Vec<String>, Vec<ParamId>) = self.param_paths().into_iter().unzip();
+        check_param_order(&paths, &burn_paths(config))?;
+        Ok(ids)
     }
 
     /// Logits `[batch, seq, vocab]` for token ids `[batch, seq]`.

@@ -2,7 +2,7 @@
 //! CLI calls in a loop. A step never reads back from the device; it returns a small
 //! metrics tensor that the caller reads when it wants (`into_data_async` on WebGPU).
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamGroup, ParamId};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamGroup};
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -108,15 +108,6 @@ impl ModuleVisitor for ScaleGrads<'_> {
     }
 }
 
-/// Collects parameter ids in module order.
-struct ParamIds(Vec<ParamId>);
-
-impl ModuleVisitor for ParamIds {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        self.0.push(param.id);
-    }
-}
-
 /// Detaches every parameter from autodiff (for evaluation).
 struct NoGrad;
 
@@ -147,15 +138,10 @@ impl Trainer {
     ) -> Result<Self, ModelError> {
         let model = NeoxModel::from_weights(&model_config, weights, &device)?;
         let specs = param_specs(&model_config);
-        let mut ids = ParamIds(Vec::new());
-        model.visit(&mut ids);
-        assert_eq!(
-            ids.0.len(),
-            specs.len(),
-            "module order must match param_specs"
-        );
+        // The weight-decay group and the per-role gradient norms pair module order
+        // with the specs: checked by name, not just by count.
+        let ids = model.param_ids(&model_config)?;
         let matrix_ids = ids
-            .0
             .iter()
             .zip(&specs)
             .filter(|(_, spec)| spec.is_matrix)

@@ -4,12 +4,14 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use histinit_core::burn;
 use histinit_core::config::ModelConfig;
 use histinit_core::data::{bundled_corpus, Corpus};
+use histinit_core::error::ModelError;
 use histinit_core::experiment::ExperimentConfig;
 use histinit_core::init::init_weights;
-use histinit_core::model::{NeoxModel, PositionTables};
-use histinit_core::params::{HostTensor, Weights};
+use histinit_core::model::{check_param_order, NeoxModel, PositionTables};
+use histinit_core::params::{burn_paths, param_specs, HostTensor, Weights};
 use histinit_core::run::Run;
 use histinit_core::source::RunSources;
+use histinit_core::train::Trainer;
 use histinit_core::{InitMethod, NormMode, TrainConfig};
 use serde::Deserialize;
 
@@ -189,8 +191,88 @@ fn loss_goes_down_for_every_standard_init() {
 
 #[test]
 fn weights_read_back_as_they_were_loaded() {
+    // Every tensor has values of its own (tensor k holds k + i/n), so reading any two
+    // back in each other's place, even two all-zero biases of an init, is caught.
+    for norm in [NormMode::Layer, NormMode::None] {
+        let config = ModelConfig::preset("nano").unwrap().with_norm(norm);
+        let weights: Weights = param_specs(&config)
+            .into_iter()
+            .enumerate()
+            .map(|(k, spec)| {
+                let n = spec.numel();
+                let values = (0..n).map(|i| k as f32 + i as f32 / n as f32).collect();
+                (
+                    spec.name,
+                    HostTensor {
+                        shape: spec.shape,
+                        values,
+                    },
+                )
+            })
+            .collect();
+        let model = NeoxModel::from_weights(&config, &weights, &Device::flex()).unwrap();
+        assert_eq!(model.to_weights(&config).unwrap(), weights, "{norm:?}");
+    }
+}
+
+#[test]
+fn burn_visits_the_parameters_in_param_specs_order_by_name() {
+    for norm in [NormMode::Layer, NormMode::None] {
+        let config = ModelConfig::preset("nano").unwrap().with_norm(norm);
+        let weights = init_weights(&config, InitMethod::Pythia, 1, None).unwrap();
+        let model = NeoxModel::from_weights(&config, &weights, &Device::flex()).unwrap();
+        let paths: Vec<String> = model
+            .param_paths()
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect();
+        assert_eq!(paths, burn_paths(&config), "{norm:?}");
+        // Burn's own spelling of the paths, independent of the table.
+        assert_eq!(paths[0], "embed");
+        assert!(paths.iter().any(|path| path == "blocks.1.attn_out_weight"));
+        assert_eq!(model.param_ids(&config).unwrap().len(), paths.len());
+        let trainer = Trainer::new(
+            config,
+            TrainConfig::default(),
+            &weights,
+            histinit_core::cpu_device(),
+        );
+        assert!(trainer.is_ok(), "{norm:?}");
+    }
+}
+
+#[test]
+fn two_parameters_of_equal_size_in_each_others_place_are_an_error() {
     let config = ModelConfig::preset("nano").unwrap();
-    let weights = init_weights(&config, InitMethod::HeNormal, 8, None).unwrap();
-    let model = NeoxModel::from_weights(&config, &weights, &Device::flex()).unwrap();
-    assert_eq!(model.to_weights(&config).unwrap(), weights);
+    let expected = burn_paths(&config);
+    assert_eq!(check_param_order(&expected, &expected), Ok(()));
+    // attention-out and MLP-out biases: both [d], the same count either way.
+    let mut swapped = expected.clone();
+    let a = swapped
+        .iter()
+        .position(|p| p == "blocks.0.attn_out_bias")
+        .unwrap();
+    let b = swapped
+        .iter()
+        .position(|p| p == "blocks.0.mlp_out_bias")
+        .unwrap();
+    swapped.swap(a, b);
+    let err = check_param_order(&swapped, &expected).unwrap_err();
+    assert_eq!(
+        err,
+        ModelError::ParamOrder {
+            index: a,
+            found: "blocks.0.mlp_out_bias".into(),
+            expected: "blocks.0.attn_out_bias".into(),
+        }
+    );
+    assert!(err.to_string().contains("params.rs"), "{err}");
+    // One parameter too few is named too.
+    let err = check_param_order(&expected[1..], &expected).unwrap_err();
+    assert!(
+        matches!(err, ModelError::ParamOrder { index: 0, .. }),
+        "{err}"
+    );
+    let err = check_param_order(&expected[..expected.len() - 1], &expected).unwrap_err();
+    assert!(err.to_string().contains("'nothing'"), "{err}");
 }
