@@ -15,6 +15,40 @@ use crate::params::{HostTensor, Weights};
 
 /// The largest header the reader accepts (the safetensors crate's own limit).
 const MAX_HEADER: u64 = 100_000_000;
+/// Most f32 bytes [`weights_from_safetensors`] produces: 512 MiB (128 Mi values; the
+/// shipped teachers hold under 2 MiB). It converts every tensor into memory at once (the
+/// page's `permuted` and `trained` controls, the CLI's sources), so a hostile or mistaken
+/// file must not make it allocate without bound; a larger checkpoint is read one tensor
+/// at a time through [`SafetensorsFile`] (`histinit extract`), which has no such cap.
+pub const MAX_WEIGHT_BYTES: usize = 512 << 20;
+/// Most tensors [`weights_from_safetensors`] reads (a 24-layer GPT-NeoX has ~400).
+pub const MAX_WEIGHT_TENSORS: usize = 4096;
+/// Largest header [`weights_from_safetensors`] reads: 16 MiB, far above what
+/// `MAX_WEIGHT_TENSORS` entries need, and a bound on the JSON it parses.
+pub const MAX_WEIGHT_HEADER: u64 = 16 << 20;
+
+/// What [`check_header`] refuses beyond the format's own rules.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    header_bytes: u64,
+    tensors: usize,
+    /// Bytes of all float tensors once converted to f32.
+    f32_bytes: usize,
+}
+
+/// [`SafetensorsFile`]: a memory map, tensors converted one at a time.
+const STREAMING: Limits = Limits {
+    header_bytes: MAX_HEADER,
+    tensors: usize::MAX,
+    f32_bytes: usize::MAX,
+};
+
+/// [`weights_from_safetensors`]: everything converted into memory.
+const IN_MEMORY: Limits = Limits {
+    header_bytes: MAX_WEIGHT_HEADER,
+    tensors: MAX_WEIGHT_TENSORS,
+    f32_bytes: MAX_WEIGHT_BYTES,
+};
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum CheckpointError {
@@ -61,6 +95,11 @@ pub enum CheckpointError {
         expected: usize,
         got: usize,
     },
+    #[error(
+        "the file is too large to load into memory at once: {what}, more than the \
+         limit of {limit}"
+    )]
+    TooLarge { what: String, limit: String },
     #[error("cannot write safetensors: {0}")]
     Write(String),
 }
@@ -150,8 +189,13 @@ pub struct TensorEntry {
 }
 
 impl TensorEntry {
+    /// The element count (saturating: a header's sizes are checked against the data
+    /// before an entry exists, so it only saturates for types whose width is unknown).
     pub fn numel(&self) -> usize {
-        self.shape.iter().product()
+        self.shape
+            .iter()
+            .try_fold(1usize, |acc, &dim| acc.checked_mul(dim))
+            .unwrap_or(usize::MAX)
     }
 
     pub fn is_float(&self) -> bool {
@@ -169,7 +213,11 @@ pub struct SafetensorsFile<'a> {
 
 impl<'a> SafetensorsFile<'a> {
     pub fn parse(bytes: &'a [u8]) -> Result<Self, CheckpointError> {
-        let (entries, metadata) = check_header(bytes)?;
+        Self::parse_within(bytes, STREAMING)
+    }
+
+    fn parse_within(bytes: &'a [u8], limits: Limits) -> Result<Self, CheckpointError> {
+        let (entries, metadata) = check_header(bytes, limits)?;
         let inner = SafeTensors::deserialize(bytes)
             .map_err(|err| CheckpointError::Header(err.to_string()))?;
         Ok(Self {
@@ -213,6 +261,7 @@ impl<'a> SafetensorsFile<'a> {
 /// errors name the tensor at fault.
 fn check_header(
     bytes: &[u8],
+    limits: Limits,
 ) -> Result<(Vec<TensorEntry>, BTreeMap<String, String>), CheckpointError> {
     let Some(prefix) = bytes.get(..8) else {
         return Err(CheckpointError::Header(format!(
@@ -221,7 +270,13 @@ fn check_header(
         )));
     };
     let header_len = u64::from_le_bytes(prefix.try_into().expect("8 bytes"));
-    if header_len > MAX_HEADER || header_len as usize > bytes.len() - 8 {
+    if header_len > limits.header_bytes && header_len as usize <= bytes.len() - 8 {
+        return Err(CheckpointError::TooLarge {
+            what: format!("a {header_len}-byte header"),
+            limit: format!("{} bytes", limits.header_bytes),
+        });
+    }
+    if header_len > limits.header_bytes || header_len as usize > bytes.len() - 8 {
         return Err(CheckpointError::Header(format!(
             "the header length field says {header_len} bytes but the file has {} bytes after it",
             bytes.len() - 8
@@ -234,6 +289,14 @@ fn check_header(
         CheckpointError::Header(format!("the header is not a JSON object: {err}"))
     })?;
     let available = bytes.len() - header_end;
+    let tensors = header.len() - usize::from(header.contains_key("__metadata__"));
+    if tensors > limits.tensors {
+        return Err(CheckpointError::TooLarge {
+            what: format!("{tensors} tensors"),
+            limit: format!("{} tensors", limits.tensors),
+        });
+    }
+    let mut f32_bytes = 0usize;
     let mut entries = Vec::new();
     let mut metadata = BTreeMap::new();
     for (name, info) in header {
@@ -258,7 +321,7 @@ fn check_header(
             .and_then(Value::as_array)
             .ok_or_else(|| bad("no shape in the header"))?
             .iter()
-            .map(|dim| dim.as_u64().map(|d| d as usize))
+            .map(|dim| dim.as_u64().and_then(|d| usize::try_from(d).ok()))
             .collect::<Option<_>>()
             .ok_or_else(|| bad("shape is not a list of sizes"))?;
         let offsets: Vec<usize> = info
@@ -268,7 +331,7 @@ fn check_header(
             .and_then(|offsets| {
                 offsets
                     .iter()
-                    .map(|o| o.as_u64().map(|o| o as usize))
+                    .map(|o| o.as_u64().and_then(|o| usize::try_from(o).ok()))
                     .collect::<Option<Vec<_>>>()
             })
             .ok_or_else(|| bad("data_offsets is not [start, end]"))?;
@@ -298,6 +361,17 @@ fn check_header(
                 });
             }
         }
+        if matches!(dtype.as_str(), "F32" | "F16" | "BF16" | "F64") {
+            // Known widths: the shape was checked against the offsets above.
+            let values: usize = shape.iter().product();
+            f32_bytes = f32_bytes.saturating_add(values.saturating_mul(4));
+            if f32_bytes > limits.f32_bytes {
+                return Err(CheckpointError::TooLarge {
+                    what: format!("the float tensors up to '{name}' hold {f32_bytes} bytes as f32"),
+                    limit: format!("{} bytes", limits.f32_bytes),
+                });
+            }
+        }
         if end > available {
             return Err(CheckpointError::Truncated {
                 tensor: name,
@@ -312,9 +386,11 @@ fn check_header(
 }
 
 /// Every tensor of a safetensors buffer, as f32 (F32, F16, BF16 and F64 are read;
-/// a non-float tensor is an error).
+/// a non-float tensor is an error). At most [`MAX_WEIGHT_TENSORS`] tensors,
+/// [`MAX_WEIGHT_BYTES`] of f32 values and a [`MAX_WEIGHT_HEADER`]-byte header: checked
+/// from the header, before anything is converted.
 pub fn weights_from_safetensors(bytes: &[u8]) -> Result<Weights, CheckpointError> {
-    let file = SafetensorsFile::parse(bytes)?;
+    let file = SafetensorsFile::parse_within(bytes, IN_MEMORY)?;
     file.entries()
         .iter()
         .map(|entry| Ok((entry.name.clone(), file.tensor(&entry.name)?)))
@@ -368,6 +444,44 @@ pub fn weights_to_safetensors(
             .collect()
     });
     safetensors::serialize(views, info).map_err(|err| CheckpointError::Write(err.to_string()))
+}
+
+/// What the `safetensors` fuzz target (fuzz/fuzz_targets/safetensors.rs, which compiles
+/// this file without Burn) and the replay test check on any input: reading never
+/// panics; weights it returns match their shapes, are finite, stay within the caps and
+/// round-trip exactly through f32 safetensors; every tensor of a file the streaming
+/// reader accepts converts or errors. Panics on a violation (a finding).
+#[doc(hidden)]
+pub fn fuzz_check(bytes: &[u8]) {
+    if let Ok(weights) = weights_from_safetensors(bytes) {
+        assert!(weights.len() <= MAX_WEIGHT_TENSORS);
+        let mut total = 0usize;
+        for (name, tensor) in &weights {
+            assert_eq!(
+                tensor.shape.iter().product::<usize>(),
+                tensor.values.len(),
+                "{name}"
+            );
+            assert!(tensor.values.iter().all(|v| v.is_finite()), "{name}");
+            total += 4 * tensor.values.len();
+        }
+        assert!(total <= MAX_WEIGHT_BYTES);
+        let again = weights_to_safetensors(&weights, StoreDtype::F32, &BTreeMap::new())
+            .expect("read weights write");
+        assert_eq!(
+            weights_from_safetensors(&again).expect("written weights read"),
+            weights
+        );
+    }
+    if let Ok(file) = SafetensorsFile::parse(bytes) {
+        for entry in file.entries() {
+            let _ = entry.numel();
+            match file.tensor_unchecked(&entry.name) {
+                Ok(tensor) => assert_eq!(tensor.shape, entry.shape, "{}", entry.name),
+                Err(err) => assert!(!entry.is_float(), "{}: {err}", entry.name),
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -484,6 +598,179 @@ mod tests {
                 total: 2
             }
         );
+    }
+
+    /// A safetensors buffer from a header's JSON text and the data section.
+    fn forge(header: &str, data: &[u8]) -> Vec<u8> {
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.extend_from_slice(data);
+        bytes
+    }
+
+    #[test]
+    fn the_in_memory_reader_is_capped_before_it_converts_anything() {
+        // 1 GiB of f32 claimed by a 100-byte file: refused as too large (not as
+        // truncated, and without allocating), naming the limit.
+        let huge = forge(
+            r#"{"w":{"dtype":"F32","shape":[16384,16384],"data_offsets":[0,1073741824]}}"#,
+            &[],
+        );
+        let err = weights_from_safetensors(&huge).unwrap_err();
+        assert!(matches!(err, CheckpointError::TooLarge { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("'w' hold 1073741824 bytes as f32, more than the limit of 536870912"),
+            "{err}"
+        );
+        // The streaming reader has no such cap: it reports the missing data.
+        let err = SafetensorsFile::parse(&huge).err().unwrap();
+        assert!(matches!(err, CheckpointError::Truncated { .. }), "{err}");
+        // The cap is on f32 bytes: 160 Mi f16 values (320 MiB stored) are 640 MiB.
+        let half = forge(
+            r#"{"w":{"dtype":"F16","shape":[167772160],"data_offsets":[0,335544320]}}"#,
+            &[],
+        );
+        let err = weights_from_safetensors(&half).unwrap_err();
+        assert!(matches!(err, CheckpointError::TooLarge { .. }), "{err}");
+        // Too many tensors, each empty.
+        let many: Vec<String> = (0..=MAX_WEIGHT_TENSORS)
+            .map(|i| format!(r#""t{i}":{{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}"#))
+            .collect();
+        let many = forge(&format!("{{{}}}", many.join(",")), &[]);
+        let err = weights_from_safetensors(&many).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("4097 tensors, more than the limit of 4096"),
+            "{err}"
+        );
+        assert_eq!(SafetensorsFile::parse(&many).unwrap().entries().len(), 4097);
+        // A header above 16 MiB (spaces are valid JSON padding).
+        let padded = format!("{{}}{}", " ".repeat(MAX_WEIGHT_HEADER as usize));
+        let err = weights_from_safetensors(&forge(&padded, &[])).unwrap_err();
+        assert!(matches!(err, CheckpointError::TooLarge { .. }), "{err}");
+        // Just under every cap still reads.
+        let bytes = weights_to_safetensors(&sample(), StoreDtype::F32, &BTreeMap::new()).unwrap();
+        assert_eq!(weights_from_safetensors(&bytes).unwrap(), sample());
+    }
+
+    #[test]
+    fn malformed_headers_are_errors_not_panics() {
+        let cases: &[(&str, &[u8], &str)] = &[
+            (
+                r#"{"w":{"dtype":"F128","shape":[1],"data_offsets":[0,4]}}"#,
+                &[0; 4],
+                "",
+            ),
+            (
+                r#"{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#,
+                &[0; 4],
+                "shape",
+            ),
+            (
+                r#"{"w":{"dtype":"F32","shape":"4","data_offsets":[0,4]}}"#,
+                &[0; 4],
+                "shape",
+            ),
+            (
+                r#"{"w":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}"#,
+                &[0; 4],
+                "shape",
+            ),
+            (
+                r#"{"w":{"dtype":7,"shape":[1],"data_offsets":[0,4]}}"#,
+                &[0; 4],
+                "dtype",
+            ),
+            (
+                r#"{"w":{"shape":[1],"data_offsets":[0,4]}}"#,
+                &[0; 4],
+                "dtype",
+            ),
+            (
+                r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}"#,
+                &[0; 4],
+                "end before",
+            ),
+            (
+                r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0]}}"#,
+                &[0; 4],
+                "data_offsets",
+            ),
+            (
+                r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,18446744073709551615]}}"#,
+                &[0; 4],
+                "'w'",
+            ),
+            (
+                r#"{"w":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,4]}}"#,
+                &[0; 4],
+                "overflows",
+            ),
+            (
+                r#"{"w":{"dtype":"F32","shape":[18446744073709551615,0],"data_offsets":[0,0]}}"#,
+                &[],
+                "",
+            ),
+            (
+                r#"{"w":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#,
+                &[0; 8],
+                "not a float",
+            ),
+            (
+                r#"{"w":{"dtype":"F4","shape":[3],"data_offsets":[0,2]}}"#,
+                &[0; 2],
+                "",
+            ),
+            (
+                r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
+                &[0, 0, 0xc0, 0x7f],
+                "NaN",
+            ),
+            (r#"[1, 2]"#, &[], "JSON object"),
+            (r#"{"w": 5}"#, &[], "dtype"),
+        ];
+        for (header, data, needle) in cases {
+            let bytes = forge(header, data);
+            let result = std::panic::catch_unwind(|| weights_from_safetensors(&bytes));
+            let err = match result {
+                Ok(Ok(weights)) => panic!("{header}: accepted as {weights:?}"),
+                Ok(Err(err)) => err.to_string(),
+                Err(_) => panic!("{header}: panicked"),
+            };
+            assert!(err.contains(needle), "{header}: {err}");
+            fuzz_check(&bytes);
+        }
+        // A header that is not UTF-8, and a length field beyond the file.
+        let mut bytes = forge(r#"{"x":1}"#, &[]);
+        bytes[10] = 0xff;
+        let err = weights_from_safetensors(&bytes).unwrap_err();
+        assert!(err.to_string().contains("not a safetensors file"), "{err}");
+        let mut bytes = forge("{}", &[]);
+        bytes[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+        let err = weights_from_safetensors(&bytes).unwrap_err();
+        assert!(err.to_string().contains("header length"), "{err}");
+    }
+
+    #[test]
+    fn committed_fuzz_inputs_do_not_panic() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+        let mut replayed = 0;
+        for dir in ["seeds/safetensors", "regressions/safetensors"] {
+            let entries = std::fs::read_dir(root.join(dir))
+                .unwrap_or_else(|err| panic!("fuzz/{dir} is committed: {err}"));
+            for entry in entries {
+                let path = entry.unwrap().path();
+                if path.file_name().is_some_and(|n| n == ".gitkeep") {
+                    continue;
+                }
+                fuzz_check(&std::fs::read(&path).unwrap());
+                replayed += 1;
+            }
+        }
+        assert!(replayed >= 3, "only {replayed} inputs replayed");
+        let seed = std::fs::read(root.join("seeds/safetensors/f32.safetensors")).unwrap();
+        assert_eq!(weights_from_safetensors(&seed).unwrap(), sample());
     }
 
     #[test]

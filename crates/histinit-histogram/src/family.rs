@@ -63,7 +63,7 @@ impl Family {
     }
 
     /// (location, scale) of the affine part: `X = location + scale * X0`.
-    fn loc_scale(&self) -> (f64, f64) {
+    pub(crate) fn loc_scale(&self) -> (f64, f64) {
         match *self {
             Family::Normal { loc, scale }
             | Family::Logistic { loc, scale }

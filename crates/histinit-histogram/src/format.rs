@@ -27,6 +27,15 @@ pub const MAX_ELEMENTS: u64 = 1 << 48;
 pub const MAX_NAME_BYTES: usize = 512;
 /// Highest layer index.
 pub const MAX_LAYER: usize = 1 << 16;
+/// Largest fan-in (the element bound: a fan-in rescaling then multiplies values by at
+/// most `sqrt(MAX_FAN_IN)` = 2^24).
+pub const MAX_FAN_IN: usize = MAX_ELEMENTS as usize;
+/// Largest magnitude of a mean, std, min, max, bin edge, quantile value, or a fitted
+/// family's location or scale. Trained weights stay far below 1e4; 1e30 leaves room for
+/// a fan-in rescaling (at most 2^24 ≈ 1.7e7, see [`MAX_FAN_IN`]) to stay below `f32::MAX`
+/// (≈ 3.4e38), so every value a table holds is a finite `f32` weight after any scale
+/// rule, and moments up to the fourth power stay finite in `f64`.
+pub const MAX_MAGNITUDE: f64 = 1e30;
 /// Central histogram bins; two more bins hold the outer 0.1% on each side.
 pub const CENTRAL_BINS: usize = 256;
 /// Probability outside the central bins, per side.
@@ -58,6 +67,23 @@ fn invalid(field: impl Into<String>, reason: impl Into<String>) -> HistogramErro
         field: field.into(),
         reason: reason.into(),
     }
+}
+
+/// Errors unless `value` is finite and at most [`MAX_MAGNITUDE`] in magnitude.
+fn check_magnitude(field: &str, value: f64) -> Result<(), HistogramError> {
+    if !value.is_finite() {
+        return Err(invalid(field, format!("{value} is not finite")));
+    }
+    if value.abs() > MAX_MAGNITUDE {
+        return Err(invalid(
+            field,
+            format!(
+                "{value:e} is beyond ±{MAX_MAGNITUDE:e}, the largest magnitude a file may \
+                 hold (weights must stay finite as f32 after any scale rule)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Where the histograms came from.
@@ -527,16 +553,23 @@ impl TensorHistogram {
                 ),
             ));
         }
-        if self.fan_in == 0 {
-            return Err(invalid(field("fan_in"), "must be at least 1"));
+        if self.fan_in == 0 || self.fan_in > MAX_FAN_IN {
+            return Err(invalid(
+                field("fan_in"),
+                format!("{} is not in [1, {MAX_FAN_IN}]", self.fan_in),
+            ));
         }
         for (name, value) in [
             ("mean", self.mean),
             ("std", self.std),
-            ("skewness", self.skewness),
-            ("excess_kurtosis", self.excess_kurtosis),
             ("min", self.min),
             ("max", self.max),
+        ] {
+            check_magnitude(&field(name), value)?;
+        }
+        for (name, value) in [
+            ("skewness", self.skewness),
+            ("excess_kurtosis", self.excess_kurtosis),
         ] {
             if !value.is_finite() {
                 return Err(invalid(field(name), format!("{value} is not finite")));
@@ -561,17 +594,7 @@ impl TensorHistogram {
                 ),
             ));
         }
-        // Pearson: kurtosis >= skewness² + 1, i.e. excess >= skewness² - 2.
-        let bound = self.skewness * self.skewness - 2.0;
-        if self.excess_kurtosis < bound - 1e-6 * (1.0 + bound.abs()) {
-            return Err(invalid(
-                field("excess_kurtosis"),
-                format!(
-                    "{} is below skewness² - 2 = {bound}, impossible for any distribution",
-                    self.excess_kurtosis
-                ),
-            ));
-        }
+        self.validate_shape_moments(path)?;
         self.validate_bins(path)?;
         self.validate_quantiles(path)?;
         for (i, fit) in self.fits.iter().enumerate() {
@@ -579,6 +602,9 @@ impl TensorHistogram {
             fit.family
                 .check()
                 .map_err(|reason| invalid(format!("{at}.family"), reason))?;
+            let (location, scale) = fit.family.loc_scale();
+            check_magnitude(&format!("{at}.family location"), location)?;
+            check_magnitude(&format!("{at}.family scale"), scale)?;
             if !(0.0..=1.0).contains(&fit.ks) {
                 return Err(invalid(
                     format!("{at}.ks"),
@@ -591,6 +617,73 @@ impl TensorHistogram {
                     format!("{} is not a finite non-negative number", fit.w1_over_std),
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// The std, skewness and kurtosis against each other and against `count`, `min`
+    /// and `max`: bounds every set of `count` numbers meets, so a file cannot claim a
+    /// law no tensor has. Every comparison is written so that NaN fails it (a bound
+    /// computed as inf - inf must not let a value through).
+    fn validate_shape_moments(&self, path: &str) -> Result<(), HistogramError> {
+        let field = |name: &str| format!("{path}.{name}");
+        // Relative slack for rounding in the writer (moments are computed in f64).
+        let within = |value: f64, limit: f64| value <= limit + 1e-6 * limit.abs();
+        let n = self.count as f64;
+        let (skewness, kurtosis) = (self.skewness, self.excess_kurtosis + 3.0);
+        // |m3| <= sqrt(n) m2^1.5 and m4 <= n m2² for any n numbers (about any center);
+        // a constant (std 0) has skewness and excess kurtosis 0 by convention instead.
+        if self.std > 0.0 && !within(skewness * skewness, n) {
+            return Err(invalid(
+                field("skewness"),
+                format!(
+                    "{skewness:?} exceeds sqrt(count) = {} in magnitude, impossible for {} values",
+                    n.sqrt(),
+                    self.count
+                ),
+            ));
+        }
+        if self.std > 0.0 && !within(kurtosis, n) {
+            return Err(invalid(
+                field("excess_kurtosis"),
+                format!(
+                    "{:?} exceeds count - 3 = {}, impossible for {} values",
+                    self.excess_kurtosis,
+                    n - 3.0,
+                    self.count
+                ),
+            ));
+        }
+        // Pearson: kurtosis >= skewness² + 1, i.e. excess >= skewness² - 2.
+        let bound = skewness * skewness + 1.0;
+        if !within(bound, kurtosis) {
+            return Err(invalid(
+                field("excess_kurtosis"),
+                format!(
+                    "{:?} is below skewness² - 2 = {:?}, impossible for any distribution",
+                    self.excess_kurtosis,
+                    bound - 3.0
+                ),
+            ));
+        }
+        // n numbers spanning [min, max] have std in [range / sqrt(2n), range / 2]: a
+        // std far below the range would blow a shape-only rescaling (target std / std)
+        // up to infinity, one above it is no law at all.
+        let range = self.max - self.min;
+        if !within(self.std, range / 2.0) || !within(range / (2.0 * n).sqrt(), self.std) {
+            return Err(invalid(
+                field("std"),
+                format!(
+                    "{:?} is outside [range / sqrt(2 count), range / 2] = [{:?}, {:?}] for \
+                     {} values spanning [{}, {}]",
+                    self.std,
+                    range / (2.0 * n).sqrt(),
+                    range / 2.0,
+                    self.count,
+                    self.min,
+                    self.max
+                ),
+            ));
         }
         Ok(())
     }
@@ -616,9 +709,12 @@ impl TensorHistogram {
             ));
         }
         for (i, &edge) in edges.iter().enumerate() {
-            if !edge.is_finite() {
-                return Err(invalid(at("edges"), format!("edge {i} is {edge}")));
-            }
+            check_magnitude(&at("edges"), edge).map_err(|_| {
+                invalid(
+                    at("edges"),
+                    format!("edge {i} is {edge:?}, beyond ±{MAX_MAGNITUDE:e}"),
+                )
+            })?;
             if i > 0 && edge < edges[i - 1] {
                 return Err(invalid(at("edges"), format!("decrease at edge {i}")));
             }
@@ -668,9 +764,12 @@ impl TensorHistogram {
             if !probs[i].is_finite() {
                 return Err(invalid(at("probs"), format!("knot {i} is {}", probs[i])));
             }
-            if !values[i].is_finite() {
-                return Err(invalid(at("values"), format!("knot {i} is {}", values[i])));
-            }
+            check_magnitude(&at("values"), values[i]).map_err(|_| {
+                invalid(
+                    at("values"),
+                    format!("knot {i} is {:?}, beyond ±{MAX_MAGNITUDE:e}", values[i]),
+                )
+            })?;
             if i > 0 && probs[i] <= probs[i - 1] {
                 return Err(invalid(
                     at("probs"),
@@ -746,12 +845,7 @@ impl HistogramFile {
     pub fn parse(bytes: &[u8]) -> Result<HistogramFile, HistogramError> {
         let decompressed;
         let text: &[u8] = if bytes.starts_with(&[0x1f, 0x8b]) {
-            let mut out = Vec::new();
-            flate2::read::GzDecoder::new(bytes)
-                .take(MAX_JSON_BYTES as u64 + 1)
-                .read_to_end(&mut out)
-                .map_err(|err| HistogramError::Gzip(err.to_string()))?;
-            decompressed = out;
+            decompressed = gunzip_one_member(bytes)?;
             &decompressed
         } else {
             bytes
@@ -888,6 +982,40 @@ impl HistogramFile {
     pub fn pooled(&self, role: Role) -> Option<&TensorHistogram> {
         self.pooled.iter().find(|t| t.role == role)
     }
+}
+
+/// Decompresses a gzip file of exactly one member, at most `MAX_JSON_BYTES` of output
+/// (decompression stops one byte past the limit: a gzip bomb costs at most that).
+/// Anything after the first member — a second member, as `cat a.gz b.gz` makes, or
+/// garbage — is refused rather than silently ignored (the bytes read would not be the
+/// bytes the writer meant).
+fn gunzip_one_member(bytes: &[u8]) -> Result<Vec<u8>, HistogramError> {
+    let mut out = Vec::new();
+    // The bufread decoder consumes exactly the member from the slice, so what it leaves
+    // is what follows the member.
+    let mut decoder = flate2::bufread::GzDecoder::new(bytes).take(MAX_JSON_BYTES as u64 + 1);
+    decoder
+        .read_to_end(&mut out)
+        .map_err(|err| HistogramError::Gzip(err.to_string()))?;
+    if out.len() > MAX_JSON_BYTES {
+        return Err(HistogramError::TooLarge {
+            limit: MAX_JSON_BYTES,
+        });
+    }
+    let rest = decoder.into_inner().into_inner();
+    if !rest.is_empty() {
+        return Err(HistogramError::Gzip(format!(
+            "{} bytes follow the first gzip member ({}); a histogram file is one gzip \
+             member (re-compress it with `gzip -d < file | gzip > new.json.gz`)",
+            rest.len(),
+            if rest.starts_with(&[0x1f, 0x8b]) {
+                "a second member, as concatenated .gz files have"
+            } else {
+                "trailing garbage"
+            }
+        )));
+    }
+    Ok(out)
 }
 
 /// serde_json with the path of the failing field in the error.

@@ -14,7 +14,7 @@ pub mod special;
 pub use family::{best_fit, Family, FamilyFit};
 pub use format::{
     knot_grid, Bins, HistogramError, HistogramFile, Provenance, QuantileTable, TensorHistogram,
-    FORMAT_VERSION, MAX_JSON_BYTES, MIN_KNOTS,
+    FORMAT_VERSION, MAX_FAN_IN, MAX_JSON_BYTES, MAX_MAGNITUDE, MIN_KNOTS,
 };
 pub use role::Role;
 
@@ -36,6 +36,63 @@ pub fn fuzz_check(data: &[u8]) {
             let family = fit.family;
             let _ = (family.cdf(entry.mean), family.quantile(0.25));
             let _ = family.refit_location_scale(&table.probs, &table.values);
+        }
+    }
+}
+
+/// What the `source` fuzz target (fuzz/fuzz_targets/source.rs) and the replay tests
+/// check: the Burn-free half of building an init source (`histinit_core::histogram::
+/// HistogramSource`) from a parsed file. The pooled `q`/`k`/`v` mixture a fused `qkv`
+/// target falls back on can be built (and validates); every entry's table, under the
+/// largest factor a scale rule can apply (fan-in: `sqrt(MAX_FAN_IN)`; shape-only:
+/// `1 / std`, i.e. a target std of 1), gives knots that are finite `f32` weights; role
+/// fits refitted to every entry and placed by those factors evaluate without panicking.
+/// Panics on a violation (a finding).
+#[doc(hidden)]
+pub fn fuzz_check_source(data: &[u8]) {
+    let Ok(file) = HistogramFile::parse(data) else {
+        return;
+    };
+    let separate: Vec<&TensorHistogram> = [Role::Q, Role::K, Role::V]
+        .into_iter()
+        .filter_map(|role| file.pooled(role))
+        .collect();
+    let mixture = (!separate.is_empty()).then(|| {
+        let pooled = TensorHistogram::pool(Role::Qkv.name(), Role::Qkv, &separate)
+            .expect("valid pooled entries pool")
+            .with_fits();
+        pooled
+            .validate("qkv mixture")
+            .expect("the pool of valid entries validates");
+        pooled
+    });
+    let max_fan_in_factor = (MAX_FAN_IN as f64).sqrt();
+    for entry in file.tensors.iter().chain(&file.pooled).chain(&mixture) {
+        let mut rules = vec![(0.0, 1.0), (0.0, max_fan_in_factor)];
+        if entry.std > 0.0 {
+            rules.push((-entry.mean / entry.std, 1.0 / entry.std));
+        }
+        let role_fit = file
+            .pooled(entry.role)
+            .or(mixture.as_ref())
+            .and_then(|pooled| best_fit(&pooled.fits))
+            .map(|fit| fit.family);
+        let placed = role_fit.and_then(|family| {
+            family.refit_location_scale(&entry.quantiles.probs, &entry.quantiles.values)
+        });
+        for (a, b) in rules {
+            for (p, v) in entry.quantiles.knots() {
+                let weight = (a + b * v) as f32;
+                assert!(
+                    weight.is_finite(),
+                    "{}: knot {p} = {v} gives weight {weight} under a + b x, a = {a}, b = {b}",
+                    entry.name
+                );
+            }
+            for family in entry.fits.iter().map(|fit| fit.family).chain(placed) {
+                let family = family.affine(a, b);
+                let _ = (family.quantile(1e-6), family.quantile(0.5), family.cdf(a));
+            }
         }
     }
 }

@@ -5,7 +5,7 @@ mod common;
 use common::{small_file, Rng};
 use histinit_histogram::{
     knot_grid, HistogramError, HistogramFile, Role, TensorHistogram, FORMAT_VERSION,
-    MAX_JSON_BYTES, MIN_KNOTS,
+    MAX_JSON_BYTES, MAX_MAGNITUDE, MIN_KNOTS,
 };
 
 /// KS distance between a quantile table's CDF and the empirical CDF of `values`.
@@ -295,4 +295,160 @@ fn oversized_files_are_refused_before_parsing() {
             limit: MAX_JSON_BYTES
         }
     );
+}
+
+/// Multiplies every value-valued field of an entry (moments in value units, extremes,
+/// bin edges, quantile values, fit locations and scales) by `factor`: the file stays
+/// self-consistent, only its scale changes.
+fn scale_entry(entry: &mut serde_json::Value, factor: f64) {
+    let times = |v: &mut serde_json::Value| *v = (v.as_f64().unwrap() * factor).into();
+    for key in ["mean", "std", "min", "max"] {
+        times(&mut entry[key]);
+    }
+    for v in entry["bins"]["edges"].as_array_mut().unwrap() {
+        times(v);
+    }
+    for v in entry["quantiles"]["values"].as_array_mut().unwrap() {
+        times(v);
+    }
+    for fit in entry["fits"].as_array_mut().unwrap() {
+        for key in ["loc", "scale", "xi", "lambda"] {
+            if fit["family"]["params"].get(key).is_some() {
+                times(&mut fit["family"]["params"][key]);
+            }
+        }
+    }
+}
+
+#[test]
+fn values_beyond_the_magnitude_bound_are_refused_with_the_field_named() {
+    // A consistent file at the scale of 1e300: every value would be an infinite f32
+    // weight. Refused at the first field, naming it and the bound.
+    let huge = 1e300 / 0.02;
+    let err = expect_error(
+        |v| {
+            for key in ["tensors", "pooled"] {
+                for entry in v[key].as_array_mut().unwrap() {
+                    scale_entry(entry, huge);
+                }
+            }
+        },
+        "tensors[0].mean",
+    );
+    assert!(err.to_string().contains("beyond ±1e30"), "{err}");
+    // Just inside the bound is a valid file: the bound is on magnitude, not on shape.
+    let factor = MAX_MAGNITUDE / 10.0;
+    let mut value: serde_json::Value = serde_json::from_str(&small_file(5).to_json()).unwrap();
+    for key in ["tensors", "pooled"] {
+        for entry in value[key].as_array_mut().unwrap() {
+            scale_entry(entry, factor);
+        }
+    }
+    let file = HistogramFile::parse(value.to_string().as_bytes()).unwrap();
+    assert!(file.tensors[0].max > 1e26);
+    // Each field on its own, named.
+    expect_error(
+        |v| v["tensors"][0]["bins"]["edges"][3] = 1e300.into(),
+        "tensors[0].bins.edges: edge 3 is 1e300, beyond ±1e30",
+    );
+    expect_error(
+        |v| v["tensors"][1]["quantiles"]["values"][17] = (-1e300).into(),
+        "tensors[1].quantiles.values: knot 17 is -1e300, beyond ±1e30",
+    );
+    expect_error(
+        |v| v["pooled"][0]["fits"][0]["family"]["params"]["scale"] = 1e300.into(),
+        "pooled[0].fits[0].family scale",
+    );
+    expect_error(|v| v["tensors"][2]["max"] = 1e31.into(), "tensors[2].max");
+    expect_error(
+        |v| v["tensors"][0]["fan_in"] = (1u64 << 60).into(),
+        "tensors[0].fan_in: 1152921504606846976 is not in [1, 281474976710656]",
+    );
+}
+
+#[test]
+fn moment_checks_cannot_be_bypassed_through_infinities() {
+    // skewness² overflows to inf: the old Pearson check computed inf - inf = NaN and
+    // let it through.
+    expect_error(
+        |v| v["tensors"][0]["skewness"] = 1e200.into(),
+        "tensors[0].skewness: 1e200 exceeds sqrt(count)",
+    );
+    expect_error(
+        |v| v["tensors"][0]["skewness"] = (-1e200).into(),
+        "tensors[0].skewness",
+    );
+    // Finite but impossible for the tensor's 3072 values.
+    expect_error(
+        |v| v["tensors"][0]["excess_kurtosis"] = 1e6.into(),
+        "tensors[0].excess_kurtosis: 1000000.0 exceeds count - 3",
+    );
+    expect_error(
+        |v| v["tensors"][0]["skewness"] = 100.into(),
+        "tensors[0].skewness: 100.0 exceeds sqrt(count)",
+    );
+    // Pearson's bound itself still holds.
+    expect_error(
+        |v| {
+            v["tensors"][0]["skewness"] = 3.into();
+            v["tensors"][0]["excess_kurtosis"] = 0.into();
+        },
+        "is below skewness² - 2",
+    );
+    // A constant (std 0) skips the count bounds but not Pearson's, NaN-safe too.
+    let constant =
+        TensorHistogram::from_values("c", Role::Bias, Some(0), 1, &[4], 4, &[0.5; 4]).unwrap();
+    constant.validate("c").unwrap();
+    let mut bad = constant.clone();
+    bad.skewness = 1e200;
+    let err = bad.validate("c").unwrap_err().to_string();
+    assert!(err.starts_with("c.excess_kurtosis"), "{err}");
+    // A std far below the range would make a shape-only rescale (target std / std)
+    // overflow; one above half the range is impossible.
+    expect_error(
+        |v| v["tensors"][0]["std"] = 1e-20.into(),
+        "tensors[0].std: 1e-20 is outside [range / sqrt(2 count), range / 2]",
+    );
+    expect_error(|v| v["tensors"][0]["std"] = 10.into(), "tensors[0].std");
+}
+
+#[test]
+fn gzip_files_with_anything_after_the_first_member_are_refused() {
+    let file = small_file(2);
+    let gz = file.to_json_gz();
+    HistogramFile::parse(&gz).unwrap();
+    // `cat a.json.gz b.json.gz`: a second member (here the same file again, so a reader
+    // of all members would see invalid JSON; of the first only, the first file).
+    let twice = [gz.clone(), gz.clone()].concat();
+    let err = HistogramFile::parse(&twice).unwrap_err();
+    assert!(matches!(err, HistogramError::Gzip(_)), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("{} bytes follow the first gzip member", gz.len()))
+            && text.contains("a second member"),
+        "{text}"
+    );
+    let garbage = [gz.clone(), b"<script>".to_vec()].concat();
+    let err = HistogramFile::parse(&garbage).unwrap_err().to_string();
+    assert!(
+        err.contains("8 bytes follow the first gzip member (trailing garbage)"),
+        "{err}"
+    );
+    // One stray byte is as bad as many.
+    let err = HistogramFile::parse(&[gz.clone(), vec![0]].concat()).unwrap_err();
+    assert!(matches!(err, HistogramError::Gzip(_)), "{err}");
+}
+
+#[test]
+fn the_shipped_histogram_files_still_validate() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../www/histograms");
+    for name in [
+        "teacher-nano.json.gz",
+        "teacher-micro.json.gz",
+        "minilm-l6.json.gz",
+    ] {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        HistogramFile::parse(&bytes).unwrap_or_else(|err| panic!("{name}: {err}"));
+        histinit_histogram::fuzz_check_source(&bytes);
+    }
 }
