@@ -683,6 +683,74 @@ mod tests {
         assert!(messages[0].contains("second 'steps'"), "{messages:?}");
     }
 
+    /// A seeded random search over hostile links (keys from the schema, junk keys,
+    /// numbers at every scale, percent-escapes, markup, repeats): neither reader panics,
+    /// the forgiving one always returns a configuration that validates and fits the
+    /// page's budget, and what it returns writes a link the strict reader accepts.
+    #[test]
+    fn random_hostile_links_never_panic_and_the_page_always_gets_a_valid_config() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+        let pieces = [
+            "",
+            "0",
+            "-1",
+            "1e308",
+            "NaN",
+            "inf",
+            "18446744073709551616",
+            "4096",
+            "8192",
+            "0.5",
+            "%",
+            "%2",
+            "%zz",
+            "%FF%FE",
+            "%00",
+            "+",
+            "<script>",
+            "\"'",
+            "a,b",
+            ",,",
+            "kaiming,kaiming",
+            "https://x.org/h.json",
+            "javascript:alert(1)",
+            "\u{1F600}",
+        ];
+        let keys: Vec<&str> = LINK_KEYS
+            .iter()
+            .map(|k| k.key)
+            .chain(["bogus", "", "<img>", "lr%3D"])
+            .collect();
+        for _ in 0..20_000 {
+            let pairs = rng.random_range(0..8);
+            let mut link = String::from("?");
+            for _ in 0..pairs {
+                let key = keys[rng.random_range(0..keys.len())];
+                let mut value = String::new();
+                for _ in 0..rng.random_range(0..3) {
+                    value.push_str(pieces[rng.random_range(0..pieces.len())]);
+                }
+                if let Some(entry) = link_key(key).filter(|_| rng.random_bool(0.3)) {
+                    let choices = (entry.choices)();
+                    if !choices.is_empty() {
+                        value = choices[rng.random_range(0..choices.len())].to_string();
+                    }
+                }
+                link.push_str(&format!("{key}={value}&"));
+            }
+            let _ = ExperimentConfig::from_query(&link);
+            let (config, _) = ExperimentConfig::from_query_lenient(&link);
+            assert!(config.validate().is_ok(), "{link}");
+            assert!(config.check_budget(&PAGE_BUDGET).is_ok(), "{link}");
+            assert_eq!(
+                ExperimentConfig::from_query(&config.to_query()).as_ref(),
+                Ok(&config),
+                "{link}"
+            );
+        }
+    }
+
     #[test]
     fn the_page_schema_lists_every_key_with_its_default() {
         let schema = schema();
