@@ -4,6 +4,9 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+mod series;
+pub use series::{distance_series, grad_series, loss_series, UPDATES_AXIS};
+
 /// Okabe & Ito's colour-blind-safe palette (yellow left out: unreadable on white).
 pub const PALETTE: [(u8, u8, u8); 7] = [
     (0, 114, 178),   // blue

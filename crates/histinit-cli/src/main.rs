@@ -20,6 +20,7 @@ mod output;
 mod report;
 mod serve;
 mod sources;
+mod summary;
 mod sweep;
 mod teacher;
 mod tools;
@@ -35,9 +36,13 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+#[derive(
+    Clone, Copy, ValueEnum, PartialEq, Eq, Debug, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub(crate) enum Backend {
     /// Burn's CPU backend (flex): deterministic, the page's fallback.
+    #[default]
     Cpu,
     /// Burn's wgpu backend: a real GPU, or Mesa's lavapipe in software.
     Wgpu,

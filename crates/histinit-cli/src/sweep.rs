@@ -14,14 +14,15 @@ use std::process::Command;
 use histinit_core::data::{bundled_corpus, Corpus};
 use histinit_core::experiment::ExperimentConfig;
 use histinit_core::init::InitScope;
-use histinit_core::run::{curve_row, Run, RunResult, RunStatus, CURVES_CSV_HEADER};
+use histinit_core::run::{Run, RunResult, RunStatus};
 use histinit_core::source::{RunSources, ScaleRule, WeightSource};
-use histinit_core::stats::{compare, Comparison};
+use histinit_core::stats::compare;
 use histinit_core::{InitMethod, NormMode};
 use serde::{Deserialize, Serialize};
 
 use crate::output::write_atomically;
 use crate::sources;
+use crate::summary::{csv_tables, SweepSummary, VariantSummary};
 use crate::Backend;
 
 #[derive(Debug, thiserror::Error)]
@@ -111,7 +112,12 @@ impl SweepConfig {
             path: path.into(),
             reason: err.to_string(),
         })?;
-        let config: SweepConfig = toml::from_str(&text).map_err(|err| SweepError::Config {
+        Ok((Self::parse(&text, path)?, text))
+    }
+
+    /// Reads and checks a sweep config; `path` names where it came from in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, SweepError> {
+        let config: SweepConfig = toml::from_str(text).map_err(|err| SweepError::Config {
             path: path.into(),
             reason: err.to_string(),
         })?;
@@ -143,7 +149,7 @@ impl SweepConfig {
                 config.baseline.name()
             )));
         }
-        Ok((config, text))
+        Ok(config)
     }
 
     /// Every combination of the grid's axes, in a fixed order.
@@ -414,7 +420,7 @@ pub fn run(args: SweepArgs) -> Result<(), SweepError> {
     } else {
         spawn_workers(&args, &out, jobs)?;
     }
-    aggregate(&config, &text, &variants, &units, &out)
+    aggregate(&config, &text, args.backend, &out)
 }
 
 /// Worker processes share the cores: each gets an equal share of rayon threads.
@@ -581,29 +587,22 @@ fn work(
     Ok(())
 }
 
-#[derive(Serialize)]
-struct VariantSummary<'a> {
-    name: &'a str,
-    settings: &'a BTreeMap<String, String>,
-    link: String,
-    steps: usize,
-    comparisons: Vec<Comparison>,
-}
-
 /// The seed of every bootstrap in a summary, so summaries are reproducible.
 const BOOTSTRAP_SEED: u64 = 2026;
 
-fn aggregate(
+/// Every variant with its runs, read from the run files under `out/runs`: all of them,
+/// or an error that says how many are missing.
+pub fn stored_runs(
     config: &SweepConfig,
-    text: &str,
-    variants: &[Variant],
-    units: &[Unit],
+    backend: Backend,
     out: &Path,
-) -> Result<(), SweepError> {
+) -> Result<Vec<(Variant, Vec<RunResult>)>, SweepError> {
     let runs_dir = out.join("runs");
+    let variants = config.variants();
+    let units = units(&variants, backend);
     let mut results: Vec<Vec<RunResult>> = vec![Vec::new(); variants.len()];
     let mut missing = Vec::new();
-    for unit in units {
+    for unit in &units {
         match load_run(&runs_dir.join(&unit.file), unit) {
             Some(result) => results[unit.variant].push(result),
             None => missing.push(unit.file.clone()),
@@ -613,83 +612,43 @@ fn aggregate(
         return Err(SweepError::Missing {
             missing: missing.len(),
             total: units.len(),
-            first: first.clone(),
+            first: runs_dir.join(first).display().to_string(),
         });
     }
-    let mut curves = format!("variant,{CURVES_CSV_HEADER}\n");
-    let mut runs_csv = String::from(
-        "variant,init,seed,status,diverged_at,final_val_loss,best_val_loss,final_train_loss\n",
-    );
-    let mut distances = String::from("variant,init,seed,step,scope,w1_over_std\n");
-    let mut summaries = Vec::new();
-    for (variant, runs) in variants.iter().zip(&results) {
-        for run in runs {
-            for point in &run.points {
-                curves.push_str(&format!("{},{}\n", variant.name, curve_row(run, point)));
-            }
-            let diverged_at = match run.status {
-                RunStatus::Diverged { step } => step.to_string(),
-                _ => String::new(),
-            };
-            let status = run.status.name();
-            let best = run
-                .val_curve()
-                .iter()
-                .map(|&(_, v)| v)
-                .filter(|v| v.is_finite())
-                .fold(f64::INFINITY, f64::min);
-            runs_csv.push_str(&format!(
-                "{},{},{},{status},{diverged_at},{},{},{}\n",
-                variant.name,
-                run.init.name(),
-                run.seed,
-                run.final_val_loss()
-                    .map(|v| v.to_string())
-                    .unwrap_or_default(),
-                if best.is_finite() {
-                    best.to_string()
-                } else {
-                    String::new()
-                },
-                run.points
-                    .last()
-                    .map(|p| p.train_loss.to_string())
-                    .unwrap_or_default()
-            ));
-            for point in &run.distances {
-                distances.push_str(&format!(
-                    "{},{},{},{},{},{}\n",
-                    variant.name,
-                    run.init.name(),
-                    run.seed,
-                    point.step,
-                    point.scope.name(),
-                    point.w1_over_std
-                ));
-            }
-        }
-        summaries.push(VariantSummary {
-            name: &variant.name,
-            settings: &variant.settings,
-            link: variant.config.to_query(),
-            steps: variant.config.train.steps,
-            comparisons: compare(
-                runs,
-                config.baseline,
-                variant.config.train.steps,
-                BOOTSTRAP_SEED,
-            ),
-        });
-    }
-    let summary = serde_json::json!({
-        "name": config.name,
-        "description": config.description,
-        "baseline": config.baseline,
-        "seeds": config.base.seeds,
-        "commit": git_commit(),
-        "config": text,
-        "variants": &summaries,
-    });
+    Ok(variants.into_iter().zip(results).collect())
+}
+
+fn aggregate(
+    config: &SweepConfig,
+    text: &str,
+    backend: Backend,
+    out: &Path,
+) -> Result<(), SweepError> {
+    let variants = stored_runs(config, backend, out)?;
+    let summary = SweepSummary {
+        name: config.name.clone(),
+        description: config.description.clone(),
+        baseline: config.baseline,
+        seeds: config.base.seeds,
+        backend,
+        commit: git_commit(),
+        config: text.to_string(),
+        variants: variants
+            .iter()
+            .map(|(variant, runs)| VariantSummary {
+                name: variant.name.clone(),
+                settings: variant.settings.clone(),
+                link: variant.config.to_query(),
+                steps: variant.config.train.steps,
+                comparisons: compare(
+                    runs,
+                    config.baseline,
+                    variant.config.train.steps,
+                    BOOTSTRAP_SEED,
+                ),
+            })
+            .collect(),
+    };
     let write = |name: &str, bytes: &[u8]| {
         let path = out.join(name);
         write_atomically(&path, bytes).map_err(|err| SweepError::Write {
@@ -697,16 +656,21 @@ fn aggregate(
             reason: err.to_string(),
         })
     };
-    write("curves.csv", curves.as_bytes())?;
-    write("runs.csv", runs_csv.as_bytes())?;
-    write("distances.csv", distances.as_bytes())?;
+    let tables = csv_tables(
+        variants
+            .iter()
+            .map(|(variant, runs)| (variant.name.as_str(), runs.as_slice())),
+    );
+    for (name, table) in &tables {
+        write(name, table.as_bytes())?;
+    }
     write("config.toml", text.as_bytes())?;
-    let json = serde_json::to_string_pretty(&summary).map_err(|err| SweepError::Write {
+    let json = summary.to_json().map_err(|err| SweepError::Write {
         path: out.join("summary.json"),
         reason: err.to_string(),
     })?;
     write("summary.json", json.as_bytes())?;
-    print_summary(config.baseline, &summaries);
+    print_summary(config.baseline, &summary.variants);
     println!(
         "wrote curves.csv, runs.csv, distances.csv and summary.json in {}",
         out.display()

@@ -17,7 +17,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::HtmlCanvasElement;
 
-use crate::charts::{colour_hex, draw_lines, Axes};
+use crate::charts::{colour_hex, draw_lines, Axes, UPDATES_AXIS};
 use crate::session::{self, SessionError, SessionState};
 use crate::{open_device, BackendKind};
 
@@ -262,7 +262,7 @@ impl Session {
         let series = self.state.borrow().loss_series();
         let axes = Axes {
             title: "Loss (nats per byte)",
-            x_label: "step",
+            x_label: UPDATES_AXIS,
             y_label: "loss",
             log_x: log_steps,
             log_y: false,
@@ -274,7 +274,7 @@ impl Session {
         let series = self.state.borrow().grad_series();
         let axes = Axes {
             title: "Gradient norm (before clipping)",
-            x_label: "step",
+            x_label: UPDATES_AXIS,
             y_label: "global norm",
             log_x: true,
             log_y: true,

@@ -259,7 +259,7 @@ impl SessionState {
 
     pub fn result_rows(&self) -> Vec<ResultRow> {
         // References, not copies: this runs at every redraw of a long session.
-        let results: Vec<&RunResult> = self.runs.iter().map(|page| page.run.result()).collect();
+        let results = self.records();
         let baseline = baseline_of(&self.config);
         let total = self.config.train.steps;
         let summary = summarize(&results, baseline);
@@ -328,78 +328,19 @@ impl SessionState {
             .collect()
     }
 
-    /// Loss chart series: per init, the validation loss (mean over seeds, with a
-    /// min–max band when there are several) and the training loss (faint, smoothed).
-    pub fn loss_series(&self) -> Vec<Series> {
-        let mut series = Vec::new();
-        for (index, &init) in self.config.inits.iter().enumerate() {
-            let own: Vec<&RunResult> = self
-                .runs
-                .iter()
-                .map(|page| page.run.result())
-                .filter(|run| run.init == init)
-                .collect();
-            let train: Vec<Vec<(f64, f64)>> = own
-                .iter()
-                .map(|run| {
-                    smoothed(
-                        &run.points
-                            .iter()
-                            .map(|p| (p.step as f64 + 1.0, p.train_loss))
-                            .collect::<Vec<_>>(),
-                    )
-                })
-                .collect();
-            let val: Vec<Vec<(f64, f64)>> = own
-                .iter()
-                .map(|run| {
-                    run.points
-                        .iter()
-                        .filter_map(|p| p.val_loss.map(|v| (p.step as f64 + 1.0, v)))
-                        .collect()
-                })
-                .collect();
-            let (train_mean, _) = mean_band(&train);
-            let (val_mean, val_band) = mean_band(&val);
-            series.push(Series {
-                faint: true,
-                ..Series::line("", index, train_mean)
-            });
-            let label = if own.len() > 1 {
-                format!("{} val (mean, min–max of {} seeds)", init.name(), own.len())
-            } else {
-                format!("{} val (train faint)", init.name())
-            };
-            series.push(Series {
-                band: if own.len() > 1 { val_band } else { Vec::new() },
-                ..Series::line(label, index, val_mean)
-            });
-        }
-        series
+    /// Each run's record so far, by reference (a redraw copies no curve).
+    fn records(&self) -> Vec<&RunResult> {
+        self.runs.iter().map(|page| page.run.result()).collect()
     }
 
-    /// Gradient-norm series (mean over seeds) for the early steps.
+    /// The loss chart's series: the one builder the report uses too.
+    pub fn loss_series(&self) -> Vec<Series> {
+        crate::charts::loss_series(&self.config.inits, &self.records())
+    }
+
+    /// The gradient-norm chart's series.
     pub fn grad_series(&self) -> Vec<Series> {
-        self.config
-            .inits
-            .iter()
-            .enumerate()
-            .map(|(index, &init)| {
-                let curves: Vec<Vec<(f64, f64)>> = self
-                    .runs
-                    .iter()
-                    .map(|page| page.run.result())
-                    .filter(|run| run.init == init)
-                    .map(|run| {
-                        run.points
-                            .iter()
-                            .map(|p| (p.step as f64 + 1.0, p.grad_norm))
-                            .collect()
-                    })
-                    .collect();
-                Series::line(init.name(), index, mean_band(&curves).0)
-            })
-            .collect()
+        crate::charts::grad_series(&self.config.inits, &self.records())
     }
 
     /// Density of each init's current weights of `role` (first seed), against the
@@ -531,43 +472,6 @@ fn evenly_spaced(values: Vec<f32>, cap: usize) -> Vec<f32> {
     (0..cap)
         .map(|i| values[(i as f64 * stride) as usize])
         .collect()
-}
-
-/// An exponential moving average, so the faint training loss reads as a trend.
-fn smoothed(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
-    let mut average = None;
-    points
-        .iter()
-        .map(|&(x, y)| {
-            let next = match average {
-                Some(a) if f64::is_finite(y) => 0.9 * a + 0.1 * y,
-                _ => y,
-            };
-            average = Some(next);
-            (x, next)
-        })
-        .collect()
-}
-
-/// Pointwise mean and min–max band of curves sampled at the same x (the shortest
-/// curve sets the length, so a mean never mixes seeds that are at different steps).
-type Curve = Vec<(f64, f64)>;
-type Band = Vec<(f64, f64, f64)>;
-
-fn mean_band(curves: &[Curve]) -> (Curve, Band) {
-    let length = curves.iter().map(Vec::len).min().unwrap_or(0);
-    let mut mean = Vec::with_capacity(length);
-    let mut band = Vec::with_capacity(length);
-    for i in 0..length {
-        let x = curves[0][i].0;
-        let ys: Vec<f64> = curves.iter().map(|c| c[i].1).collect();
-        let (m, _) = mean_and_spread(&ys);
-        let low = ys.iter().copied().fold(f64::INFINITY, f64::min);
-        let high = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        mean.push((x, m));
-        band.push((x, low, high));
-    }
-    (mean, band)
 }
 
 /// Advances run `index` by one step: the update, the evaluation when one is due, and
