@@ -99,7 +99,7 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Write report.md and PNG charts for a finished sweep (from its stored files only).
     Report {
-        /// The sweep's output directory (with summary.json, curves.csv, distances.csv).
+        /// The sweep's output directory (with summary.json and the runs/ it was made from).
         dir: PathBuf,
         /// A TrueType font for the charts' text (default: DejaVu Sans or Liberation Sans).
         #[arg(long)]

@@ -1,19 +1,24 @@
 //! `histinit report DIR`: report.md and PNG charts for a finished sweep, from its
-//! stored files only (summary.json, curves.csv, distances.csv). Every sentence of the
-//! verdicts is generated from summary.json's numbers; nothing is written by hand.
+//! stored files only: summary.json, and the run files under runs/ that it was computed
+//! from (so DIR is a sweep's output directory; a published `docs/results/<study>` keeps
+//! no runs and is rewritten by `bash experiments/run-all.sh --publish <study>`). Every
+//! sentence of the verdicts is generated from summary.json's numbers; nothing is
+//! written by hand.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use histinit_charts::{draw_lines, Axes, Series};
+use histinit_charts::{
+    distance_series, draw_lines, grad_series, loss_series, Axes, Series, UPDATES_AXIS,
+};
 use histinit_core::stats::{Comparison, Interval};
 use histinit_core::InitMethod;
 use plotters::prelude::*;
-use serde::Deserialize;
 
 use crate::output::write_atomically;
+use crate::summary::SweepSummary;
+use crate::sweep::{stored_runs, SweepConfig, SweepError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -25,92 +30,18 @@ pub enum ReportError {
     Write { path: PathBuf, reason: String },
     #[error("no TrueType font for the charts' text (looked in {0}); install fonts-dejavu-core or pass --font")]
     NoFont(String),
+    #[error("no runs/ in {0}: a report is drawn from the runs a sweep stored, so give it the sweep's output directory (out/sweeps/<name>); `bash experiments/run-all.sh --publish <name>` writes a published study's report again")]
+    NoRuns(PathBuf),
+    #[error(transparent)]
+    Runs(#[from] SweepError),
     #[error("chart {path}: {reason}")]
     Chart { path: PathBuf, reason: String },
-}
-
-#[derive(Debug, Deserialize)]
-pub struct SweepSummary {
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-    pub baseline: InitMethod,
-    pub seeds: usize,
-    pub commit: Option<String>,
-    pub config: String,
-    pub variants: Vec<VariantSummary>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct VariantSummary {
-    pub name: String,
-    pub settings: BTreeMap<String, String>,
-    pub link: String,
-    pub steps: usize,
-    pub comparisons: Vec<Comparison>,
-}
-
-/// One row of curves.csv.
-struct CurveRow {
-    variant: String,
-    init: String,
-    seed: u64,
-    step: usize,
-    val_loss: Option<f64>,
-    grad_norm: f64,
-}
-
-/// One row of distances.csv.
-struct DistanceRow {
-    variant: String,
-    init: String,
-    seed: u64,
-    step: usize,
-    w1_over_std: f64,
 }
 
 fn read(path: &Path) -> Result<String, ReportError> {
     std::fs::read_to_string(path).map_err(|err| ReportError::Read {
         path: path.into(),
         reason: err.to_string(),
-    })
-}
-
-/// Splits a CSV of names and numbers (no quoting: histinit writes none) into rows of
-/// fields, checking the header.
-fn csv_rows(path: &Path, text: &str, header: &str) -> Result<Vec<Vec<String>>, ReportError> {
-    let mut lines = text.lines();
-    if lines.next() != Some(header) {
-        return Err(ReportError::Invalid {
-            path: path.into(),
-            reason: format!("expected the header '{header}'"),
-        });
-    }
-    let columns = header.split(',').count();
-    lines
-        .enumerate()
-        .map(|(index, line)| {
-            let fields: Vec<String> = line.split(',').map(str::to_string).collect();
-            if fields.len() == columns {
-                Ok(fields)
-            } else {
-                Err(ReportError::Invalid {
-                    path: path.into(),
-                    reason: format!(
-                        "line {}: {} fields, expected {columns}",
-                        index + 2,
-                        fields.len()
-                    ),
-                })
-            }
-        })
-        .collect()
-}
-
-fn number<T: std::str::FromStr>(path: &Path, field: &str, text: &str) -> Result<T, ReportError> {
-    text.parse().map_err(|_| ReportError::Invalid {
-        path: path.into(),
-        reason: format!("{field} '{text}' is not a number"),
     })
 }
 
@@ -192,49 +123,6 @@ fn encode_png(rgb: &[u8], width: u32, height: u32) -> std::io::Result<Vec<u8>> {
     chunk(&mut out, b"IDAT", &data);
     chunk(&mut out, b"IEND", &[]);
     Ok(out)
-}
-
-/// The order and colours of inits in every chart of a report.
-fn init_order(summary: &SweepSummary) -> Vec<String> {
-    let mut order: Vec<String> = Vec::new();
-    for variant in &summary.variants {
-        for comparison in &variant.comparisons {
-            let name = comparison.init.name().to_string();
-            if !order.contains(&name) {
-                order.push(name);
-            }
-        }
-    }
-    order
-}
-
-/// A chart line and its band: `(x, y)` points and `(x, low, high)`.
-type LineWithBand = (Vec<(f64, f64)>, Vec<(f64, f64, f64)>);
-
-/// Mean over seeds with the min–max band, per step present in every seed.
-fn mean_band(per_seed: &BTreeMap<u64, Vec<(usize, f64)>>) -> LineWithBand {
-    let mut by_step: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
-    for curve in per_seed.values() {
-        for &(step, value) in curve {
-            if value.is_finite() {
-                by_step.entry(step).or_default().push(value);
-            }
-        }
-    }
-    let seeds = per_seed.len();
-    let mut points = Vec::new();
-    let mut band = Vec::new();
-    for (step, values) in by_step {
-        if values.len() < seeds {
-            continue;
-        }
-        let mean = values.iter().sum::<f64>() / values.len() as f64;
-        let low = values.iter().copied().fold(f64::INFINITY, f64::min);
-        let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        points.push((step as f64, mean));
-        band.push((step as f64, low, high));
-    }
-    (points, band)
 }
 
 fn file_stem(variant: &str) -> String {
@@ -352,56 +240,30 @@ pub fn verdict(comparison: &Comparison, baseline: InitMethod) -> String {
 
 pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
     let summary_path = dir.join("summary.json");
-    let summary: SweepSummary =
-        serde_json::from_str(&read(&summary_path)?).map_err(|err| ReportError::Invalid {
-            path: summary_path.clone(),
-            reason: err.to_string(),
-        })?;
-    let curves_path = dir.join("curves.csv");
-    let curves: Vec<CurveRow> = csv_rows(
-        &curves_path,
-        &read(&curves_path)?,
-        "variant,run,init,seed,step,tokens,train_loss,val_loss,lr,grad_norm",
-    )?
-    .into_iter()
-    .map(|f| {
-        Ok(CurveRow {
-            variant: f[0].clone(),
-            init: f[2].clone(),
-            seed: number(&curves_path, "seed", &f[3])?,
-            step: number(&curves_path, "step", &f[4])?,
-            val_loss: if f[7].is_empty() {
-                None
-            } else {
-                Some(number(&curves_path, "val_loss", &f[7])?)
-            },
-            grad_norm: number(&curves_path, "grad_norm", &f[9])?,
-        })
-    })
-    .collect::<Result<_, ReportError>>()?;
-    let distances_path = dir.join("distances.csv");
-    let distances: Vec<DistanceRow> = match std::fs::read_to_string(&distances_path) {
-        Ok(text) => csv_rows(
-            &distances_path,
-            &text,
-            "variant,init,seed,step,scope,w1_over_std",
-        )?
-        .into_iter()
-        .map(|f| {
-            Ok(DistanceRow {
-                variant: f[0].clone(),
-                init: f[1].clone(),
-                seed: number(&distances_path, "seed", &f[2])?,
-                step: number(&distances_path, "step", &f[3])?,
-                w1_over_std: number(&distances_path, "w1_over_std", &f[5])?,
-            })
-        })
-        .collect::<Result<_, ReportError>>()?,
-        Err(_) => Vec::new(),
+    let invalid = |reason: String| ReportError::Invalid {
+        path: summary_path.clone(),
+        reason,
     };
+    let summary = serde_json::from_str::<SweepSummary>(&read(&summary_path)?)
+        .map_err(|err| invalid(err.to_string()))?;
+    if !dir.join("runs").is_dir() {
+        return Err(ReportError::NoRuns(dir.into()));
+    }
+    let config = SweepConfig::parse(&summary.config, &summary_path)?;
+    let runs = stored_runs(&config, summary.backend, dir)?;
+    if !runs
+        .iter()
+        .map(|(variant, _)| &variant.name)
+        .eq(summary.variants.iter().map(|variant| &variant.name))
+    {
+        return Err(invalid(
+            "its variants are not its config's: run the sweep again to rewrite it".into(),
+        ));
+    }
     register_font(font)?;
-    let order = init_order(&summary);
-    let colour = |init: &str| order.iter().position(|i| i == init).unwrap_or(0);
+    // One colour per init in every chart, in the config's order.
+    let inits = &config.base.inits;
+    let colour = |init: InitMethod| inits.iter().position(|&i| i == init).unwrap_or(0);
     let baseline = summary.baseline;
 
     let mut md = String::new();
@@ -411,7 +273,7 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
     }
     let _ = writeln!(
         md,
-        "Generated by `histinit report` from this directory's summary.json and curves (commit {}); do not edit by hand: \
+        "Generated by `histinit report` from the sweep's summary.json and runs (commit {}); do not edit by hand: \
          rerun with `bash experiments/run-all.sh {}`. {} seed{} per init, paired by seed (same batches and validation set); \
          baseline `{}`. Speedup = {}'s updates to reach a loss / this init's updates to reach it, at the loss {} has after \
          10%, 25%, 50% and 100% of its steps (geometric mean over seeds; a seed that never reaches it counts at its best \
@@ -510,7 +372,7 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
     }
     md.push('\n');
 
-    for variant in &summary.variants {
+    for (index, variant) in summary.variants.iter().enumerate() {
         let stem = file_stem(&variant.name);
         let _ = writeln!(md, "## Variant `{}`\n", variant.name);
         let settings: Vec<String> = variant
@@ -531,68 +393,41 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
         }
         md.push('\n');
 
-        let rows: Vec<&CurveRow> = curves
-            .iter()
-            .filter(|r| r.variant == variant.name)
-            .collect();
-        let mut loss_series = Vec::new();
-        let mut grad_series = Vec::new();
-        let early = (variant.steps / 4).clamp(10, 100);
-        for init in &order {
-            let mut val: BTreeMap<u64, Vec<(usize, f64)>> = BTreeMap::new();
-            let mut grads: BTreeMap<u64, Vec<(usize, f64)>> = BTreeMap::new();
-            for row in rows.iter().filter(|r| &r.init == init) {
-                if let Some(v) = row.val_loss {
-                    val.entry(row.seed).or_default().push((row.step, v));
-                }
-                if row.step < early {
-                    grads
-                        .entry(row.seed)
-                        .or_default()
-                        .push((row.step, row.grad_norm));
-                }
-            }
-            if val.is_empty() {
-                continue;
-            }
-            let (points, band) = mean_band(&val);
-            let mut series = Series::line(init.clone(), colour(init), points);
-            series.band = band;
-            loss_series.push(series);
-            let (points, band) = mean_band(&grads);
-            let mut series = Series::line(init.clone(), colour(init), points);
-            series.band = band;
-            grad_series.push(series);
-        }
+        let own = &runs[index].1;
         let loss_png = format!("{stem}-loss.png");
         chart_png(
             &dir.join(&loss_png),
             Axes {
-                title: "validation loss (mean over seeds, band: min to max)",
-                x_label: "step",
+                title: "validation loss (mean over seeds, band: min to max; training loss faint)",
+                x_label: UPDATES_AXIS,
                 y_label: "loss (nats/token)",
                 log_x: false,
                 log_y: false,
             },
-            &loss_series,
+            &loss_series(inits, own),
         )?;
+        let early = (variant.steps / 4).clamp(10, 100) as f64;
+        let mut grads = grad_series(inits, own);
+        for series in &mut grads {
+            series.points.retain(|&(updates, _)| updates <= early);
+        }
         let grads_png = format!("{stem}-grads.png");
         chart_png(
             &dir.join(&grads_png),
             Axes {
-                title: "early gradient norm (before clipping)",
-                x_label: "step",
+                title: "early gradient norm (before clipping, mean over seeds)",
+                x_label: UPDATES_AXIS,
                 y_label: "global gradient norm",
                 log_x: false,
                 log_y: true,
             },
-            &grad_series,
+            &grads,
         )?;
 
         let mut speed_series = vec![{
             let mut one = Series::line(
                 format!("{} (1x)", baseline.name()),
-                colour(baseline.name()),
+                colour(baseline),
                 vec![(0.1, 1.0), (1.0, 1.0)],
             );
             one.faint = true;
@@ -604,15 +439,14 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
             .iter()
             .filter(|c| c.init != baseline && c.init != InitMethod::Trained)
         {
-            let name = c.init.name();
             let intervals: Vec<(f64, Interval)> = c
                 .speedups
                 .iter()
                 .filter_map(|s| s.speedup.map(|i| (s.fraction, i)))
                 .collect();
             let mut series = Series::line(
-                name,
-                colour(name),
+                c.init.name(),
+                colour(c.init),
                 intervals.iter().map(|(f, i)| (*f, i.estimate)).collect(),
             );
             series.band = intervals.iter().map(|(f, i)| (*f, i.low, i.high)).collect();
@@ -635,47 +469,19 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
             "![validation loss]({loss_png})\n![speedup against progress]({speed_png})\n![early gradient norms]({grads_png})"
         );
 
-        let own: Vec<&DistanceRow> = distances
-            .iter()
-            .filter(|r| r.variant == variant.name)
-            .collect();
-        if !own.is_empty() {
-            let mut distance_series = Vec::new();
-            for init in &order {
-                // Mean over the network's parts at each (seed, step), then over seeds.
-                let mut sums: BTreeMap<(u64, usize), (f64, usize)> = BTreeMap::new();
-                for row in own.iter().filter(|r| &r.init == init) {
-                    let entry = sums.entry((row.seed, row.step)).or_insert((0.0, 0));
-                    entry.0 += row.w1_over_std;
-                    entry.1 += 1;
-                }
-                let mut per_seed: BTreeMap<u64, Vec<(usize, f64)>> = BTreeMap::new();
-                for ((seed, step), (sum, count)) in sums {
-                    per_seed
-                        .entry(seed)
-                        .or_default()
-                        .push((step, sum / count as f64));
-                }
-                if per_seed.is_empty() {
-                    continue;
-                }
-                let (points, band) = mean_band(&per_seed);
-                let mut series = Series::line(init.clone(), colour(init), points);
-                series.band = band;
-                distance_series.push(series);
-            }
+        if own.iter().any(|run| !run.distances.is_empty()) {
             let distance_png = format!("{stem}-distance.png");
             chart_png(
                 &dir.join(&distance_png),
                 Axes {
                     title: "distance of the weights to the teacher's distribution",
-                    x_label: "updates",
+                    x_label: UPDATES_AXIS,
                     y_label: "W1 / teacher std (mean of parts)",
                     log_x: false,
                     // Standard inits sit orders of magnitude further away than the rest.
                     log_y: true,
                 },
-                &distance_series,
+                &distance_series(inits, own),
             )?;
             let _ = writeln!(
                 md,

@@ -1,5 +1,6 @@
 //! `histinit sweep` and `histinit report` end to end: a sweep killed with SIGKILL and
-//! started again ends with exactly the results of an uninterrupted one.
+//! started again ends with exactly the results of an uninterrupted one, and its report
+//! is drawn from the runs it stored.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -152,6 +153,7 @@ fn a_killed_sweep_resumes_to_the_same_results_and_reports_them() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(whole.join("summary.json")).unwrap())
             .unwrap();
+    assert_eq!(summary["backend"], "cpu");
     let variants = summary["variants"].as_array().unwrap();
     assert_eq!(variants.len(), 2);
     assert_eq!(variants[0]["name"], "warmup-2");
@@ -214,7 +216,71 @@ fn a_killed_sweep_resumes_to_the_same_results_and_reports_them() {
             );
         }
     }
+    charts_are_drawn_from_the_run_files(&whole);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The report reads the runs under `runs/`, not the CSV tables: without the tables it
+/// draws the same charts, a changed run changes its variant's chart (and no other),
+/// and a missing run or a folder without runs is an error that says what to do.
+fn charts_are_drawn_from_the_run_files(out: &Path) {
+    let report = || histinit().arg("report").arg(out).output().unwrap();
+    let png = |name: &str| std::fs::read(out.join(name)).unwrap();
+    let before = [png("warmup-2-loss.png"), png("warmup-0-loss.png")];
+    for table in ["curves.csv", "distances.csv", "runs.csv"] {
+        std::fs::remove_file(out.join(table)).unwrap();
+    }
+    check_success(&report());
+    assert!(before == [png("warmup-2-loss.png"), png("warmup-0-loss.png")]);
+
+    // Halve the validation losses of one run of variant warmup-2 (its key says warmup 2).
+    let run_files: Vec<PathBuf> = std::fs::read_dir(out.join("runs"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    let (path, mut file) = run_files
+        .iter()
+        .map(|path| {
+            let file: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+            (path, file)
+        })
+        .find(|(_, file)| {
+            let key: serde_json::Value =
+                serde_json::from_str(file["key"].as_str().unwrap()).unwrap();
+            key["train"]["warmup"] == 2
+        })
+        .expect("a run of variant warmup-2");
+    for point in file["result"]["points"].as_array_mut().unwrap() {
+        if let Some(loss) = point["val_loss"].as_f64() {
+            point["val_loss"] = (loss / 2.0).into();
+        }
+    }
+    std::fs::write(path, serde_json::to_vec(&file).unwrap()).unwrap();
+    check_success(&report());
+    assert!(
+        png("warmup-2-loss.png") != before[0],
+        "the changed run is not drawn"
+    );
+    assert!(png("warmup-0-loss.png") == before[1]);
+
+    std::fs::remove_file(path).unwrap();
+    let output = report();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("1 of 12 runs have no result file"),
+        "{stderr}"
+    );
+
+    let published = out.join("published");
+    std::fs::create_dir_all(&published).unwrap();
+    std::fs::copy(out.join("summary.json"), published.join("summary.json")).unwrap();
+    let output = histinit().arg("report").arg(&published).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("no runs/") && stderr.contains("run-all.sh"),
+        "{stderr}"
+    );
 }
 
 #[test]
