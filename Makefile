@@ -121,7 +121,7 @@ lint:
 
 ## The fuzz crate (fuzz/, its own workspace and Cargo.lock) still builds: every target
 ## type-checked on stable, without libFuzzer's C++ and without Burn (it needs only the
-## format crate and checkpoint.rs): 23 s cold on 2 busy cores, 0.05 s warm. Its kept inputs
+## format crate and checkpoint.rs): 23-36 s cold on 2 busy cores, 0.05 s warm. Its kept inputs
 ## (fuzz/seeds, fuzz/regressions) are replayed by test-native.
 fuzz-check:
 	$(CARGO) check --manifest-path fuzz/Cargo.toml --locked --bins --no-default-features
