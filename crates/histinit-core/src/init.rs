@@ -170,7 +170,26 @@ fn tensor_values(
             unreachable!("handled above")
         }
     };
+    check_draws(&spec.name, &values)?;
     Ok(values)
+}
+
+/// A source's values must be finite as f32: a file's scale, a family's tails (a
+/// Student-t with one degree of freedom) or stored weights can exceed f32's range.
+fn check_draws(tensor: &str, values: &[f32]) -> Result<(), InitError> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(InitError::BadSource {
+            tensor: tensor.to_string(),
+            reason: format!(
+                "{} of {} values are not finite as f32 (value {i} is {}): the source's scale \
+                 or its family's tails exceed f32's range",
+                values.iter().filter(|v| !v.is_finite()).count(),
+                values.len(),
+                values[i]
+            ),
+        }),
+    }
 }
 
 /// Which tensors an init applies to; the rest get [`InitScope::FALLBACK`]. Per-role
@@ -294,6 +313,43 @@ mod tests {
     use super::*;
     use crate::recipes::*;
     use crate::source::mean_std;
+
+    /// A source whose family has tails beyond f32 (or stored infinities) is an error
+    /// naming the tensor, never infinite weights.
+    #[test]
+    fn draws_beyond_f32_are_refused() {
+        struct HeavyTails;
+        impl WeightSource for HeavyTails {
+            fn quantiles(&self, _: &ParamSpec) -> Option<Vec<(f64, f64)>> {
+                Some(vec![(0.0, -1e300), (1.0, 1e300)])
+            }
+            fn moments(&self, _: &ParamSpec) -> Option<(f64, f64)> {
+                Some((0.0, 1e300))
+            }
+            fn values(&self, spec: &ParamSpec) -> Option<Vec<f32>> {
+                Some(vec![f32::INFINITY; spec.numel()])
+            }
+            fn family(&self, _: &ParamSpec) -> Option<Family> {
+                Some(Family::StudentT {
+                    loc: 0.0,
+                    scale: 1e30,
+                    dof: 1.0,
+                })
+            }
+        }
+        for init in [
+            InitMethod::Empirical,
+            InitMethod::GaussianMatched,
+            InitMethod::Parametric,
+            InitMethod::Trained,
+        ] {
+            let err = init_weights(&micro(), init, 1, Some(&HeavyTails)).unwrap_err();
+            assert!(
+                err.to_string().contains("not finite as f32"),
+                "{init:?}: {err}"
+            );
+        }
+    }
 
     fn micro() -> ModelConfig {
         ModelConfig::preset("micro").unwrap()
