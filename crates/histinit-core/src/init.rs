@@ -330,9 +330,10 @@ mod tests {
                 Some(vec![f32::INFINITY; spec.numel()])
             }
             fn family(&self, _: &ParamSpec) -> Option<Family> {
+                // Cauchy tails at this scale pass f32's 3.4e38 in about 2% of draws.
                 Some(Family::StudentT {
                     loc: 0.0,
-                    scale: 1e30,
+                    scale: 1e37,
                     dof: 1.0,
                 })
             }
@@ -343,7 +344,9 @@ mod tests {
             InitMethod::Parametric,
             InitMethod::Trained,
         ] {
-            let err = init_weights(&micro(), init, 1, Some(&HeavyTails)).unwrap_err();
+            let Err(err) = init_weights(&micro(), init, 1, Some(&HeavyTails)) else {
+                panic!("{init:?}: weights beyond f32 were accepted");
+            };
             assert!(
                 err.to_string().contains("not finite as f32"),
                 "{init:?}: {err}"
