@@ -10,7 +10,10 @@ wasm_bindgen_test_configure!(run_in_browser);
 fn native_losses() -> Vec<f64> {
     let reference: serde_json::Value =
         serde_json::from_str(include_str!("data/cpu_reference.json")).unwrap();
-    serde_json::from_value(reference["losses"].clone()).unwrap()
+    let losses: Vec<f64> = serde_json::from_value(reference["losses"].clone()).unwrap();
+    // An empty or short reference must fail here, not compare nothing.
+    assert_eq!(losses.len(), PROBE_STEPS, "tests/data/cpu_reference.json");
+    losses
 }
 
 fn check(result: &ProbeResult, tolerance_steps: usize) {
