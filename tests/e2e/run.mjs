@@ -11,14 +11,17 @@
 //
 // Serves the repository with `histinit serve` (HISTINIT_BIN, default
 // $CARGO_TARGET_DIR/debug/histinit); HISTINIT_SERVER=node uses a Node server instead.
+// The link schema comes from `histinit link-schema` (the same binary), for the mock and
+// for the checks that every link key has one field and survives a round trip.
 // Screenshots go to tests/e2e/out/. Exits non-zero if any check fails.
 
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { startHistinitServer, startNodeServer } from './server.mjs';
+import { histinitBin, startHistinitServer, startNodeServer } from './server.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -44,6 +47,37 @@ const CPU_LINK = 'preset=nano&inits=kaiming,pythia&steps=30&batch=8&context=64&e
 const CPU_STEPS = 30;
 // warmup=0: a warmup longer than the run makes the link invalid.
 const WEBGPU_LINK = 'preset=nano&inits=pythia&steps=3&warmup=0&batch=8&context=64&eval_every=10&backend=webgpu';
+// An ablation: only the embedding is drawn from the histogram, evaluated on 4 batches.
+// Keys the page has no hand-made control for must survive loading and editing.
+const ABLATION_LINK = 'preset=nano&inits=kaiming,empirical&source=teacher-nano&scale=as-is&scope=embedding&steps=200&eval_batches=4&warmup=0&backend=cpu';
+// Every key away from its default (a check below fails if the schema has a key this
+// fixture misses). Valid together: the real parser keeps all of it.
+const EVERY_KEY_LINK =
+  'preset=micro&layers=3&width=96&heads=3&norm=none&inits=he-normal,empirical&source=teacher-nano&scale=fan-in&scope=mlp' +
+  '&seed=17&seeds=3&backend=cpu&steps=500&batch=5&context=48&lr=0.00123&warmup=7&min_lr_ratio=0.25&weight_decay=0.03' +
+  '&beta1=0.8&beta2=0.99&eps=0.0000001&clip=0.5&eval_every=11&eval_batches=3';
+
+/**
+ * The link schema from the CLI (`histinit link-schema` prints histinit_core::link::schema(),
+ * what the module's link_schema() returns): the mock serves it, and the checks compare
+ * the page's form with it. Read once, in main().
+ */
+let LINK_SCHEMA = null;
+
+function readLinkSchema() {
+  const bin = histinitBin();
+  let text;
+  try {
+    text = execFileSync(bin, ['link-schema'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    throw new Error(`'${bin} link-schema' failed (${error.message.split('\n')[0]}); build the CLI or set HISTINIT_BIN`);
+  }
+  const schema = JSON.parse(text);
+  if (!Array.isArray(schema) || !schema.every((entry) => typeof entry.key === 'string' && typeof entry.kind === 'string')) {
+    throw new Error(`'${bin} link-schema' printed no schema: ${text.slice(0, 200)}`);
+  }
+  return schema;
+}
 
 // ---------------------------------------------------------------- tiny test harness
 
@@ -104,7 +138,7 @@ async function openPage(context, base, query, mock = null) {
     );
     await page.addInitScript((settings) => {
       globalThis.__histinitMock = settings;
-    }, mock);
+    }, { ...mock, schema: LINK_SCHEMA });
   }
   // Record CSP violations (an inline style or script slipping in would show up here).
   await page.addInitScript(() => {
@@ -231,6 +265,102 @@ function relativeDifference(a, b) {
   return Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-12);
 }
 
+// ---------------------------------------------------------------- the form and the link
+
+/** A query string (or a whole URL) as key -> value. */
+function queryMap(query) {
+  return Object.fromEntries(new URLSearchParams(query.replace(/^[^?]*\?/, '').split('#')[0]));
+}
+
+/** Problems with the form's keys: each schema key must have exactly one [data-key] element. */
+async function formKeyProblems(page) {
+  const keys = await page.$$eval('[data-key]', (elements) => elements.map((element) => element.dataset.key));
+  const problems = [];
+  for (const { key } of LINK_SCHEMA) {
+    const count = keys.filter((k) => k === key).length;
+    if (count !== 1) problems.push(`'${key}' has ${count} fields`);
+  }
+  for (const key of new Set(keys)) {
+    if (!LINK_SCHEMA.some((entry) => entry.key === key)) problems.push(`field for '${key}', which is no link key`);
+  }
+  return problems;
+}
+
+/** What the form shows for each key, read the way a reader sees the page's controls. */
+async function formValues(page) {
+  return page.evaluate(() => {
+    const values = {};
+    for (const element of document.querySelectorAll('[data-key]')) {
+      let value;
+      if (element.matches('input[type=checkbox]')) {
+        value = element.checked ? element.dataset.on : element.dataset.off;
+      } else if (element.matches('input, select')) {
+        value = element.value;
+      } else if (element.matches('ol, ul')) {
+        value = [...element.querySelectorAll('select')].map((select) => select.value).join(',');
+      } else {
+        // The source: a select, with a URL field for '@url' and a file for '@file'.
+        const select = element.querySelector('select');
+        value = select.value === '@url' ? element.querySelector('input[type=url]').value : select.value === '@file' ? '' : select.value;
+      }
+      values[element.dataset.key] = value;
+    }
+    return values;
+  });
+}
+
+/** Whether `a` and `b` are the same value of `key` (numbers by value: '1e-7' is '0.0000001'). */
+function sameValue(key, a, b) {
+  const kind = LINK_SCHEMA.find((entry) => entry.key === key)?.kind;
+  if (['count', 'optional_count', 'number'].includes(kind) && a !== '' && b !== '' && a != null && b != null) {
+    return Number(a) === Number(b);
+  }
+  return (a ?? '') === (b ?? '');
+}
+
+/** Keys of `want` that the page's address or form do not show as given. */
+async function linkKeptProblems(page, want) {
+  const url = queryMap(page.url());
+  const form = await formValues(page);
+  const problems = [];
+  for (const [key, value] of Object.entries(want)) {
+    if (!sameValue(key, url[key], value)) problems.push(`address has ${key}=${url[key] ?? '(none)'}, want ${value}`);
+    if (!sameValue(key, form[key], value)) problems.push(`form shows ${key}='${form[key] ?? '(no field)'}', want ${value}`);
+  }
+  return problems;
+}
+
+/** Sets a bound field by key as a person would (type, then commit), then waits for the address. */
+async function setField(page, key, value) {
+  const field = page.locator(`[data-key="${key}"]`);
+  if ((await field.evaluate((element) => element.tagName)) === 'SELECT') await field.selectOption(value);
+  else {
+    await field.fill(value);
+    await field.dispatchEvent('change');
+  }
+}
+
+/**
+ * Opens EVERY_KEY_LINK: every schema key has one field, every value is shown and kept in
+ * the address, the Advanced section is open; then a change of one key keeps all others.
+ */
+async function everyKeyRoundTrip(page) {
+  await waitReady(page);
+  const formProblems = await formKeyProblems(page);
+  assert(formProblems.length === 0, `one field per link key: ${formProblems.join('; ')}`);
+  const want = queryMap(EVERY_KEY_LINK);
+  const missing = LINK_SCHEMA.map((entry) => entry.key).filter((key) => !(key in want));
+  assert(missing.length === 0, `EVERY_KEY_LINK sets every schema key (missing: ${missing.join(', ')})`);
+  const messages = await page.locator('#messages li').allTextContents();
+  assert(messages.length === 0, `no warnings for a valid link: ${messages.join(' | ')}`);
+  let problems = await linkKeptProblems(page, want);
+  assert(problems.length === 0, `every key kept after loading:\n    ${problems.join('\n    ')}`);
+  assert(await page.locator('#advanced').evaluate((details) => details.open), 'Advanced is open when the link sets its keys');
+  await setField(page, 'lr', '0.002');
+  problems = await linkKeptProblems(page, { ...want, lr: '0.002' });
+  assert(problems.length === 0, `every key kept after changing lr:\n    ${problems.join('\n    ')}`);
+}
+
 // ---------------------------------------------------------------- checks: real module
 
 async function realChecks(context, base) {
@@ -326,6 +456,49 @@ async function realChecks(context, base) {
         assert(relativeDifference(a, b) < 1e-5, `${run.label} step ${step + 1}: ${a} vs ${b}`);
       }
     }
+    await page.close();
+  });
+
+  await check('Ablation link: scope and eval_batches survive loading and editing (Advanced fields show them)', async () => {
+    const page = await openPage(context, base, ABLATION_LINK);
+    await waitReady(page);
+    const messages = await page.locator('#messages li').allTextContents();
+    assert(messages.length === 0, `no warnings: ${messages.join(' | ')}`);
+    const formProblems = await formKeyProblems(page);
+    assert(formProblems.length === 0, `one field per link key: ${formProblems.join('; ')}`);
+    const want = queryMap(ABLATION_LINK);
+    let problems = await linkKeptProblems(page, want);
+    assert(problems.length === 0, `the link is kept after loading:\n    ${problems.join('\n    ')}`);
+    const advanced = await page.evaluate(() => ({
+      open: document.querySelector('#advanced').open,
+      scope: document.querySelector('#advanced [data-key="scope"]')?.value,
+      evalBatches: document.querySelector('#advanced [data-key="eval_batches"]')?.value,
+    }));
+    assert(advanced.open && advanced.scope === 'embedding' && advanced.evalBatches === '4', `Advanced shows the ablation's keys: ${JSON.stringify(advanced)}`);
+    await page.locator('#advanced').screenshot({ path: join(OUT, 'advanced.png') });
+    await setField(page, 'lr', '0.002');
+    problems = await linkKeptProblems(page, { ...want, lr: '0.002' });
+    assert(problems.length === 0, `the link is kept after changing lr:\n    ${problems.join('\n    ')}`);
+    // The session trains exactly the address: its export names the same experiment.
+    await page.click('#start');
+    await page.waitForFunction(() => (window.histinit.history[0] ?? []).length >= 1, null, { timeout: 120_000 });
+    await page.click('#pause');
+    const trained = queryMap(JSON.parse(await page.evaluate(() => window.histinit.session.export_json())).link);
+    assert(
+      trained.scope === 'embedding' && trained.eval_batches === '4' && Number(trained.lr) === 0.002,
+      `the session trains the address's experiment (its export's link: ${new URLSearchParams(trained)})`,
+    );
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+    await page.close();
+  });
+
+  await check('Every link key: one field each, a link setting all of them round-trips (real parser)', async () => {
+    const page = await openPage(context, base, EVERY_KEY_LINK);
+    await everyKeyRoundTrip(page);
+    const fromModule = await page.evaluate(async () => (await import('./www/pkg/histinit_web.js')).link_schema());
+    assert(JSON.stringify(fromModule) === JSON.stringify(LINK_SCHEMA), 'the module and the CLI give the same schema');
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+    await page.screenshot({ path: join(OUT, 'every-key.png'), fullPage: true });
     await page.close();
   });
 
@@ -498,7 +671,7 @@ async function realChecks(context, base) {
 
 async function unitChecks() {
   const link = await import('../../www/link.js');
-  await check('link helpers: query building and the backend key', () => {
+  await check('link helpers: query building', () => {
     assert(
       link.buildQuery([['preset', 'nano'], ['inits', 'kaiming,pythia'], ['source', null], ['lr', 0.001], ['backend', '']]) ===
         'preset=nano&inits=kaiming,pythia&lr=0.001',
@@ -509,13 +682,23 @@ async function unitChecks() {
       'encodes URL sources so & and = stay inside the value',
     );
     assert(link.buildQuery([['inits', 'a,<script>']]) === 'inits=a,%3Cscript%3E', 'encodes markup');
-    assert(link.withoutBackend('?preset=nano&backend=cpu&steps=3') === 'preset=nano&steps=3', 'drops backend');
-    assert(link.withoutBackend('backend=webgpu') === '', 'drops a lone backend');
-    assert(link.withoutBackend('preset=nano&backendx=1') === 'preset=nano&backendx=1', 'only the backend key');
-    assert(link.withBackend('preset=nano&backend=cpu', 'auto') === 'preset=nano', 'auto is the default, not written');
-    assert(link.withBackend('preset=nano', 'webgpu') === 'preset=nano&backend=webgpu', 'adds a chosen backend');
-    assert(link.withBackend('', 'cpu') === 'backend=cpu', 'backend alone');
     assert(link.isUrl('https://a.b/c') && link.isUrl('HTTP://a') && !link.isUrl('teacher-nano') && !link.isUrl('javascript:x'), 'isUrl');
+  });
+  const settings = await import('../../www/settings.js');
+  await check('settings: every schema key, in the schema order, through a query and back', () => {
+    const query = 'source=https%3A%2F%2Fx.org%2Fh.json%3Fa%3D1%26b%3D2&steps=7&inits=kaiming,pythia&unknown=1';
+    const values = settings.settingsFromQuery(LINK_SCHEMA, query);
+    assert(
+      JSON.stringify(Object.keys(values)) === JSON.stringify(LINK_SCHEMA.map((entry) => entry.key)),
+      `one value per schema key, in order: ${Object.keys(values)}`,
+    );
+    assert(values.source === 'https://x.org/h.json?a=1&b=2' && values.steps === '7' && values.layers === '', `decoded: ${JSON.stringify(values)}`);
+    assert(!('unknown' in values), 'keys outside the schema are not settings');
+    const again = settings.queryOf(LINK_SCHEMA, values);
+    assert(
+      again === 'inits=kaiming,pythia&source=https%3A%2F%2Fx.org%2Fh.json%3Fa%3D1%26b%3D2&steps=7',
+      `written in the schema's order, empty values left out: ${again}`,
+    );
   });
 }
 
@@ -589,6 +772,9 @@ async function mockChecks(context, base) {
     ];
     const fetched = [];
     await page.route('**/www/pkg/histinit_web.js', (route) => route.fulfill({ path: MOCK_MODULE, contentType: 'text/javascript' }));
+    await page.addInitScript((schema) => {
+      globalThis.__histinitMock = { schema };
+    }, LINK_SCHEMA);
     await page.route('**/www/histograms/**', (route) => {
       const url = route.request().url();
       fetched.push(url.split('/').pop());
@@ -632,6 +818,13 @@ async function mockChecks(context, base) {
     await page.click('#start');
     await waitDone(page, 30_000);
     assert(await page.evaluate(() => window.__pwned ?? null) === null, 'nothing injected');
+    await page.close();
+  });
+
+  await check('mock: every link key has one field; a link setting all of them round-trips', async () => {
+    const page = await openPage(context, base, EVERY_KEY_LINK, { webgpu: false });
+    await everyKeyRoundTrip(page);
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
     await page.close();
   });
 
@@ -683,6 +876,7 @@ async function docsScreenshot(context, base) {
 
 async function main() {
   mkdirSync(OUT, { recursive: true });
+  LINK_SCHEMA = readLinkSchema();
   await unitChecks();
   const server = process.env.HISTINIT_SERVER === 'node' ? await startNodeServer(ROOT) : await startHistinitServer(ROOT);
   const userData = mkdtempSync(join(tmpdir(), 'histinit-e2e-'));
