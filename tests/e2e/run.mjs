@@ -309,6 +309,11 @@ async function formValues(page) {
   });
 }
 
+/** `values` with the schema's default for every key it does not set ('' for none). */
+function withDefaults(values) {
+  return { ...Object.fromEntries(LINK_SCHEMA.map((entry) => [entry.key, entry.default ?? ''])), ...values };
+}
+
 /** Whether `a` and `b` are the same value of `key` (numbers by value: '1e-7' is '0.0000001'). */
 function sameValue(key, a, b) {
   const kind = LINK_SCHEMA.find((entry) => entry.key === key)?.kind;
@@ -548,17 +553,6 @@ async function realChecks(context, base) {
     assert(section.links.length === STUDIES.length, `a link per study (${section.links.length} of ${STUDIES.length})`);
     await page.locator('#studies').screenshot({ path: join(OUT, 'studies.png') });
 
-    // Query strings as key -> value maps; backend=auto is the default, which the page's
-    // link leaves out (link.js withBackend), so a missing backend reads as auto.
-    const pairsOf = (query) => {
-      const map = Object.fromEntries(new URLSearchParams(query.replace(/^[^?]*\?/, '').split('#')[0]));
-      map.backend ??= 'auto';
-      return map;
-    };
-    const sameMap = (a, b) => {
-      const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-      return keys.filter((key) => a[key] !== b[key]).map((key) => `${key}: ${a[key] ?? '(none)'} vs ${b[key] ?? '(none)'}`);
-    };
     const failures = [];
     for (const [i, study] of STUDIES.entries()) {
       const anchor = section.links[i];
@@ -573,46 +567,22 @@ async function realChecks(context, base) {
       await page.click(`#study-links li:nth-child(${i + 1}) a`);
       await page.waitForFunction(() => !window.__beforeStudyClick, null, { timeout: 30_000 });
       await waitReady(page);
-      const shown = await page.evaluate(() => {
-        const value = (id) => document.getElementById(id).value;
-        return {
-          messages: [...document.querySelectorAll('#messages li')].map((li) => li.textContent),
-          preset: value('preset'),
-          shape: document.getElementById('preset-shape').textContent,
-          norm: document.getElementById('layernorm').checked ? 'layer' : 'none',
-          inits: [...document.querySelectorAll('#run-list select')].map((select) => select.value).join(','),
-          source: value('source'),
-          scale: value('scale'),
-          seed: value('seed'),
-          seeds: value('seeds'),
-          steps: value('steps'),
-          batch: value('batch'),
-          context: value('context'),
-          lr: value('lr'),
-          warmup: value('warmup'),
-          eval_every: value('eval-every'),
-          backend: value('backend'),
-        };
-      });
       const problems = [];
-      if (shown.messages.length) problems.push(`messages: ${shown.messages.join(' | ')}`);
-      const want = pairsOf(study.query);
-      for (const key of ['preset', 'norm', 'inits', 'source', 'scale', 'backend']) {
-        if (shown[key] !== want[key]) problems.push(`${key} shows '${shown[key]}', link says '${want[key]}'`);
-      }
-      for (const key of ['seed', 'seeds', 'steps', 'batch', 'context', 'lr', 'warmup', 'eval_every']) {
-        if (Number(shown[key]) !== Number(want[key])) problems.push(`${key} shows '${shown[key]}', link says '${want[key]}'`);
-      }
-      if (want.layers && !shown.shape.startsWith(`${want.layers} layers`)) problems.push(`shape '${shown.shape}', link says layers=${want.layers}`);
-      const urlDiff = sameMap(pairsOf(page.url()), want);
-      if (urlDiff.length) problems.push(`page URL differs: ${urlDiff.join('; ')}`);
+      const messages = await page.locator('#messages li').allTextContents();
+      if (messages.length) problems.push(`messages: ${messages.join(' | ')}`);
+      // What the study's link means: its keys, and the schema's default for every other.
+      const want = withDefaults(queryMap(study.query));
+      problems.push(...(await linkKeptProblems(page, want)));
+      const shape = await page.locator('#preset-shape').textContent();
+      if (want.layers && !shape.startsWith(`${want.layers} layers`)) problems.push(`shape '${shape}', link says layers=${want.layers}`);
       await page.click('#copy-link');
       const copied = await page.evaluate(async () => {
         if (!document.querySelector('#link-fallback-label').hidden) return document.querySelector('#link-fallback').value;
         return navigator.clipboard.readText();
       });
-      const copyDiff = sameMap(pairsOf(copied), want);
-      if (copyDiff.length) problems.push(`copied link differs: ${copyDiff.join('; ')}`);
+      const copiedMap = queryMap(copied);
+      const copyDiff = Object.keys(want).filter((key) => !sameValue(key, copiedMap[key], want[key]));
+      if (copyDiff.length) problems.push(`copied link differs in ${copyDiff.join(', ')}: ${copied}`);
       const violations = await cspViolations(page);
       if (violations.length) problems.push(`CSP violations: ${violations.join('; ')}`);
       console.log(`  ${problems.length ? 'NOT CLEAN' : 'clean'}: ${study.title} -> ${page.url().replace(base, '')}`);
