@@ -102,6 +102,9 @@ enum Command {
     },
     /// List the model presets.
     Presets,
+    /// Print the link schema as JSON: every key of a playground link with its kind,
+    /// label, choices and default (what the page's `link_schema()` returns).
+    LinkSchema,
     /// Histograms of a checkpoint's weights (safetensors file, sharded index, model
     /// folder or hub repository), tensor by tensor and pooled by role.
     Extract(tools::ExtractArgs),
@@ -240,6 +243,12 @@ fn main() -> ExitCode {
             for (name, layers, width, heads, context) in histinit_core::config::PRESETS {
                 println!("{name:<12} {layers:>6} {width:>6} {heads:>6} {context:>8}");
             }
+            Ok(())
+        }
+        Command::LinkSchema => {
+            // Plain strings and lists: serializing them cannot fail.
+            let schema = serde_json::to_value(histinit_core::link::schema()).unwrap_or_default();
+            println!("{schema:#}");
             Ok(())
         }
     };
