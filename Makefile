@@ -16,11 +16,17 @@ APT_PACKAGES := mesa-vulkan-drivers chromium chromium-driver fonts-dejavu-core
 # The wasm-bindgen CLI must match the wasm-bindgen crate in Cargo.lock exactly.
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' Cargo.lock)
 export PATH := $(HOME)/.cargo/bin:$(PATH)
-# Only the browser build needs the patched wgpu (see patches/README.md). It is copied to
-# a fixed place outside the clone (only when its content changed), so that every clone
-# reuses the same wasm build: cargo rebuilds path dependencies whose files look new.
-PATCHED_WGPU := $(HOME)/.cache/histinit/wgpu-30.0.2-subgroups
+# Only the browser build needs the patched wgpu (see patches/README.md): the registry's
+# source of the wgpu in Cargo.lock with patches/wgpu-subgroups.patch applied, in a fixed
+# place outside the clone, written only when the patch or the version changed, so that
+# every clone reuses the same wasm build: cargo rebuilds path dependencies whose files look new.
+WGPU_VERSION := $(shell sed -n '/^name = "wgpu"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' Cargo.lock)
+PATCHED_WGPU := $(HOME)/.cache/histinit/wgpu-$(WGPU_VERSION)-subgroups
 WASM_CARGO := $(CARGO) --config 'patch.crates-io.wgpu.path="$(PATCHED_WGPU)"'
+# The wasm command writes Cargo.lock's wgpu entry in the path form; a native `cargo fetch`
+# (instant: the wasm build downloaded everything) writes back the committed registry form,
+# also when the command failed.
+wasm_cargo = $(WASM_CARGO) $(1); status=$$?; $(CARGO) fetch -q $(WASM_TARGET); exit $$status
 WASM_TARGET := --target wasm32-unknown-unknown
 
 PORT ?= 8000
@@ -55,10 +61,7 @@ setup-system:
 	fi
 
 setup-patches:
-	@if ! diff -rq patches/wgpu-30.0.2 $(PATCHED_WGPU) >/dev/null 2>&1; then \
-	  echo "copying the patched wgpu to $(PATCHED_WGPU)"; \
-	  rm -rf $(PATCHED_WGPU); mkdir -p $(dir $(PATCHED_WGPU)); cp -r patches/wgpu-30.0.2 $(PATCHED_WGPU); \
-	fi
+	@CARGO="$(CARGO)" patches/patched-wgpu.sh $(WGPU_VERSION) patches/wgpu-subgroups.patch $(PATCHED_WGPU)
 
 ## The pinned binaryen from npm, if node and npm are there (`make web` says so if not).
 setup-binaryen:
@@ -84,7 +87,7 @@ demo: web
 ## wasm-opt -Oz from the pinned npm binaryen (minutes on 2 cores; WASM_OPT=0 skips it).
 ## Without node/npm, or if wasm-opt fails, the unoptimized module stays, with a warning.
 web: setup setup-binaryen
-	$(WASM_CARGO) build -p histinit-web $(WASM_TARGET) --profile web-release
+	$(call wasm_cargo,build -p histinit-web $(WASM_TARGET) --profile web-release)
 	$(call bindgen,web-release)
 	@if [ "$(WASM_OPT)" = 0 ]; then echo "wasm-opt skipped (WASM_OPT=0)"; else \
 	  if [ -f $(WASM_OPT_JS) ] && command -v node >/dev/null; then \
@@ -103,7 +106,7 @@ web: setup setup-binaryen
 ## The same page from the dev profile, which shares its compiled dependencies with the
 ## browser tests (the e2e tests use it: minutes instead of a second 10-minute build).
 web-dev: setup
-	$(WASM_CARGO) build -p histinit-web $(WASM_TARGET)
+	$(call wasm_cargo,build -p histinit-web $(WASM_TARGET))
 	$(call bindgen,debug)
 
 define bindgen
@@ -121,9 +124,9 @@ test-native:
 
 ## Browser tests: the web crate built for wasm32 and run in headless Chromium, training
 ## on WebGPU (SwiftShader) and on the CPU backend.
-test-web:
-	CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=1200 \
-	  $(WASM_CARGO) test -p histinit-web $(WASM_TARGET) -- --nocapture
+test-web: setup-patches
+	export CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=1200; \
+	  $(call wasm_cargo,test -p histinit-web $(WASM_TARGET) -- --nocapture)
 
 ## End to end: the served page in headless Chromium (playwright-core).
 test-e2e: web-dev

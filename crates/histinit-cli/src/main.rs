@@ -8,8 +8,8 @@ use histinit_core::burn::tensor::Device;
 use histinit_core::data::{bundled_corpus, Corpus};
 use histinit_core::experiment::{BackendChoice, ExperimentConfig, CLI_BUDGET};
 use histinit_core::run::{Run, RunResult, RunStatus};
-use histinit_core::stats::{summarize, Summary};
 use histinit_core::source::RunSources;
+use histinit_core::stats::{summarize, Summary};
 use histinit_core::InitMethod;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -102,8 +102,8 @@ enum Command {
     },
     /// List the model presets.
     Presets,
-    /// Print the link schema as JSON: every key of a playground link with its kind,
-    /// label, choices and default (what the page's `link_schema()` returns).
+    /// Print the link schema (every key, its kind, choices and default) as JSON: the
+    /// list the page builds its form from.
     LinkSchema,
     /// Histograms of a checkpoint's weights (safetensors file, sharded index, model
     /// folder or hub repository), tensor by tensor and pooled by role.
@@ -235,6 +235,13 @@ fn main() -> ExitCode {
         Command::Extract(args) => tools::run_extract(args).map_err(CliError::from),
         Command::Teacher(args) => device(args.backend)
             .and_then(|device| tools::run_teacher(args, &device).map_err(CliError::from)),
+        Command::LinkSchema => {
+            match serde_json::to_string_pretty(&histinit_core::link::schema()) {
+                Ok(text) => println!("{text}"),
+                Err(err) => eprintln!("{err}"),
+            }
+            Ok(())
+        }
         Command::Presets => {
             println!(
                 "{:<12} {:>6} {:>6} {:>6} {:>8}",
@@ -243,12 +250,6 @@ fn main() -> ExitCode {
             for (name, layers, width, heads, context) in histinit_core::config::PRESETS {
                 println!("{name:<12} {layers:>6} {width:>6} {heads:>6} {context:>8}");
             }
-            Ok(())
-        }
-        Command::LinkSchema => {
-            // Plain strings and lists: serializing them cannot fail.
-            let schema = serde_json::to_value(histinit_core::link::schema()).unwrap_or_default();
-            println!("{schema:#}");
             Ok(())
         }
     };
@@ -375,21 +376,22 @@ fn run(
                 source,
             };
             let run = Run::new(config, &corpus, init, seed, sources, &device).map_err(failed)?;
-            let result = run.run_to_end(|point| {
-                bar.inc(1);
-                if let Some(val) = point.val_loss {
-                    bar.set_message(format!("val {val:.3}"));
-                }
-                if quiet {
+            let result = run
+                .run_to_end(|point| {
+                    bar.inc(1);
                     if let Some(val) = point.val_loss {
-                        println!(
-                            "  {name} step {:>5} train {:.4} val {val:.4}",
-                            point.step, point.train_loss
-                        );
+                        bar.set_message(format!("val {val:.3}"));
                     }
-                }
-            })
-            .map_err(failed)?;
+                    if quiet {
+                        if let Some(val) = point.val_loss {
+                            println!(
+                                "  {name} step {:>5} train {:.4} val {val:.4}",
+                                point.step, point.train_loss
+                            );
+                        }
+                    }
+                })
+                .map_err(failed)?;
             if let RunStatus::Diverged { step } = result.status {
                 bar.println(format!("{name}: diverged at step {step} (non-finite loss or gradient); its curve is kept up to there"));
             }

@@ -4,7 +4,8 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use histinit_core::experiment::{curves_csv, ExperimentConfig, RunResult};
+use histinit_core::experiment::ExperimentConfig;
+use histinit_core::run::{curves_csv, RunResult};
 use histinit_core::stats::Summary;
 
 /// Writes to a temporary file next to `path` and renames it into place, so readers see

@@ -21,7 +21,11 @@ pub enum BackendChoice {
 }
 
 impl BackendChoice {
-    pub const ALL: [BackendChoice; 3] = [BackendChoice::Auto, BackendChoice::Webgpu, BackendChoice::Cpu];
+    pub const ALL: [BackendChoice; 3] = [
+        BackendChoice::Auto,
+        BackendChoice::Webgpu,
+        BackendChoice::Cpu,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -209,8 +213,7 @@ impl ExperimentConfig {
         // probabilities (2 T^2 per sequence); logits, softmax and their gradient.
         let activations = 4.0 * (l * (34.0 * b * t * d + 2.0 * b * h * t * t) + 3.0 * b * t * v);
         let bytes = 16.0 * parameters as f64 * runs as f64 + activations;
-        let flops_per_step =
-            6.0 * parameters as f64 * b * t + 12.0 * l * b * t * t * d;
+        let flops_per_step = 6.0 * parameters as f64 * b * t + 12.0 * l * b * t * t * d;
         Ok(Cost {
             parameters,
             runs,

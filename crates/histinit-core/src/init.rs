@@ -5,7 +5,7 @@
 use rand::distr::Open01;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Normal, StandardNormal, StudentT, Uniform};
+use rand_distr::{Distribution, Normal, StandardNormal, StudentT};
 use serde::{Deserialize, Serialize};
 
 use crate::config::ModelConfig;

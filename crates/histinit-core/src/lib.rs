@@ -15,11 +15,11 @@ pub mod experiment;
 pub mod generate;
 pub mod histogram;
 pub mod init;
+pub mod link;
 pub mod model;
 pub mod params;
 pub mod recipes;
 pub mod run;
-pub mod link;
 pub mod source;
 pub mod stats;
 pub mod tokenizer;
@@ -28,8 +28,8 @@ pub mod train;
 pub use burn;
 pub use config::{ModelConfig, NormMode, TrainConfig};
 pub use experiment::ExperimentConfig;
-pub use run::{Run, RunResult};
 pub use init::InitMethod;
+pub use run::{Run, RunResult};
 
 /// The CPU backend (Burn's flex), with autodiff: the reference backend, also the
 /// page's fallback where WebGPU is missing.

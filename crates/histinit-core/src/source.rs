@@ -334,7 +334,6 @@ impl WeightSource for HistogramSource {
     }
 }
 
-
 /// The sources one experiment has loaded, each with a label for the user: a histogram
 /// file (what `empirical`, `gaussian-matched` and `parametric` draw from) and a
 /// teacher's weights (what `permuted` and `trained` need; the distribution-based inits
@@ -353,9 +352,10 @@ impl RunSources {
         let histogram = self.histogram.as_ref().map(|(s, _)| s as &dyn WeightSource);
         let weights = self.weights.as_ref().map(|(w, _)| w as &dyn WeightSource);
         let (source, needs) = match init {
-            InitMethod::Permuted | InitMethod::Trained => {
-                (weights, "a teacher's weights (a shipped source with weights, or --weights)")
-            }
+            InitMethod::Permuted | InitMethod::Trained => (
+                weights,
+                "a teacher's weights (a shipped source with weights, or --weights)",
+            ),
             _ if init.needs_source() => (histogram.or(weights), "a histogram source"),
             _ => return Ok(None),
         };
@@ -374,8 +374,8 @@ mod tests {
 
     use super::*;
     use crate::init::{init_weights, sample_family, sample_quantiles};
-    use crate::recipes::InitMethod;
     use crate::params::{param_specs, Weights};
+    use crate::recipes::InitMethod;
 
     const DRAWS: usize = 200_000;
 

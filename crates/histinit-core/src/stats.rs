@@ -2,8 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::run::{RunResult, RunStatus};
+use std::borrow::Borrow;
+
 use crate::init::InitMethod;
+use crate::run::{RunResult, RunStatus};
 
 /// Mean and sample standard deviation (0 for a single value).
 pub fn mean_and_spread(values: &[f64]) -> (f64, f64) {
@@ -20,9 +22,9 @@ pub fn mean_and_spread(values: &[f64]) -> (f64, f64) {
 }
 
 /// The inits of `runs`, each once, in order of first appearance.
-fn inits_in_order(runs: &[RunResult]) -> Vec<InitMethod> {
+fn inits_in_order<R: Borrow<RunResult>>(runs: &[R]) -> Vec<InitMethod> {
     let mut inits: Vec<InitMethod> = Vec::new();
-    for run in runs {
+    for run in runs.iter().map(Borrow::borrow) {
         if !inits.contains(&run.init) {
             inits.push(run.init);
         }
@@ -76,8 +78,8 @@ pub struct FractionReach {
     pub runs: usize,
 }
 
-pub fn steps_to_baseline_fraction(
-    runs: &[RunResult],
+pub fn steps_to_baseline_fraction<R: Borrow<RunResult>>(
+    runs: &[R],
     baseline: InitMethod,
     fraction: f64,
     total_steps: usize,
@@ -87,12 +89,17 @@ pub fn steps_to_baseline_fraction(
     inits
         .into_iter()
         .map(|init| {
-            let own: Vec<&RunResult> = runs.iter().filter(|run| run.init == init).collect();
+            let own: Vec<&RunResult> = runs
+                .iter()
+                .map(Borrow::borrow)
+                .filter(|run| run.init == init)
+                .collect();
             let steps: Vec<f64> = own
                 .iter()
                 .filter_map(|run| {
                     let base = runs
                         .iter()
+                        .map(Borrow::borrow)
                         .find(|other| other.init == baseline && other.seed == run.seed)?;
                     let target = loss_at(&base.val_curve(), at_step.max(0.0))?;
                     steps_to_reach(&run.val_curve(), target)
@@ -134,16 +141,22 @@ pub struct Summary {
 }
 
 /// Summarises runs against `baseline` (usually `kaiming`), pairing runs by seed.
-pub fn summarize(runs: &[RunResult], baseline: InitMethod) -> Summary {
+/// Takes runs or references to them (the page summarizes without copying curves).
+pub fn summarize<R: Borrow<RunResult>>(runs: &[R], baseline: InitMethod) -> Summary {
     let inits = inits_in_order(runs);
     let baseline_run = |seed: u64| {
         runs.iter()
-            .find(|run| run.init == baseline && run.seed == seed)
+            .map(Borrow::borrow)
+            .find(|run: &&RunResult| run.init == baseline && run.seed == seed)
     };
     let summaries = inits
         .into_iter()
         .map(|init| {
-            let own: Vec<&RunResult> = runs.iter().filter(|run| run.init == init).collect();
+            let own: Vec<&RunResult> = runs
+                .iter()
+                .map(Borrow::borrow)
+                .filter(|run| run.init == init)
+                .collect();
             let finals: Vec<f64> = own
                 .iter()
                 .filter_map(|run| run.final_val_loss())

@@ -224,7 +224,9 @@ impl Trainer {
             .squares
             .into_iter()
             .flatten()
-            .fold(Tensor::<1>::zeros([1], &inner), |total, square| total + square);
+            .fold(Tensor::<1>::zeros([1], &inner), |total, square| {
+                total + square
+            });
         let grad_norm = total_square.sqrt();
         if self.train_config.clip > 0.0 {
             // PyTorch's clip_grad_norm_: scale by clip / (norm + 1e-6) when that is below 1.

@@ -5,11 +5,11 @@ use histinit_core::burn;
 use histinit_core::config::ModelConfig;
 use histinit_core::data::{bundled_corpus, Corpus};
 use histinit_core::experiment::ExperimentConfig;
-use histinit_core::run::Run;
-use histinit_core::source::RunSources;
 use histinit_core::init::init_weights;
 use histinit_core::model::{NeoxModel, PositionTables};
 use histinit_core::params::{HostTensor, Weights};
+use histinit_core::run::Run;
+use histinit_core::source::RunSources;
 use histinit_core::{InitMethod, NormMode, TrainConfig};
 use serde::Deserialize;
 

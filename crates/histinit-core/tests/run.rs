@@ -104,11 +104,21 @@ fn an_init_without_its_source_and_a_context_too_long_for_the_corpus_are_errors()
     let device = histinit_core::cpu_device();
     let sources = RunSources::default();
     let config = experiment(2);
-    let err = Run::new(&config, &corpus, InitMethod::Empirical, 1, &sources, &device)
-        .err()
-        .unwrap()
-        .to_string();
-    assert!(err.contains("empirical") && err.contains("histogram"), "{err}");
+    let err = Run::new(
+        &config,
+        &corpus,
+        InitMethod::Empirical,
+        1,
+        &sources,
+        &device,
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        err.contains("empirical") && err.contains("histogram"),
+        "{err}"
+    );
     let err = Run::new(&config, &corpus, InitMethod::Permuted, 1, &sources, &device)
         .err()
         .unwrap()

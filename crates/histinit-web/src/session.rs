@@ -1,31 +1,4 @@
 //! A playground session: several runs (inits × seeds) of one experiment, advanced one
-//! step at a time from JavaScript, with everything the page draws and exports.
-//!
-//! All runs with the same seed draw the same batches and every run is evaluated on the
-//! same validation batches: only the init differs between paired runs.
-
-use std::sync::OnceLock;
-
-use histinit_core::burn::tensor::{Device, Tensor};
-use histinit_core::checkpoint::weights_from_safetensors;
-use histinit_core::config::ModelConfig;
-use histinit_core::data::{bundled_corpus, Batch, BatchSampler, Corpus, Split};
-use histinit_core::experiment::{
-    curves_csv, is_eval_step, pick_source, CurvePoint, ExperimentConfig, RunResult, RunStatus,
-};
-use histinit_core::generate::TextSampler;
-use histinit_core::histogram::{HistogramFile, HistogramSource};
-use histinit_core::init::{init_weights, WeightSource};
-use histinit_core::params::{param_specs, Role, Weights};
-use histinit_core::stats::{mean_and_spread, steps_to_baseline_fraction, summarize};
-use histinit_core::train::{read_scalar_async, Trainer};
-use histinit_core::InitMethod;
-use serde::Serialize;
-
-use crate::charts::{colour_hex, density, Series};
-use crate::BackendKind;
-
-//! A playground session: several runs (inits × seeds) of one experiment, advanced one
 //! step at a time from JavaScript, with everything the page draws and exports. Each
 //! run is the core's [`Run`], the one the CLI trains: the page only schedules the
 //! runs and awaits their read-backs.
@@ -278,11 +251,15 @@ impl SessionState {
     }
 
     pub fn results(&self) -> Vec<RunResult> {
-        self.runs.iter().map(|page| page.run.result().clone()).collect()
+        self.runs
+            .iter()
+            .map(|page| page.run.result().clone())
+            .collect()
     }
 
     pub fn result_rows(&self) -> Vec<ResultRow> {
-        let results = self.results();
+        // References, not copies: this runs at every redraw of a long session.
+        let results: Vec<&RunResult> = self.runs.iter().map(|page| page.run.result()).collect();
         let baseline = baseline_of(&self.config);
         let total = self.config.train.steps;
         let summary = summarize(&results, baseline);
@@ -357,11 +334,11 @@ impl SessionState {
         let mut series = Vec::new();
         for (index, &init) in self.config.inits.iter().enumerate() {
             let own: Vec<&RunResult> = self
-                    .runs
-                    .iter()
-                    .map(|page| page.run.result())
-                    .filter(|run| run.init == init)
-                    .collect();
+                .runs
+                .iter()
+                .map(|page| page.run.result())
+                .filter(|run| run.init == init)
+                .collect();
             let train: Vec<Vec<(f64, f64)>> = own
                 .iter()
                 .map(|run| {
@@ -446,7 +423,7 @@ impl SessionState {
                 .flat_map(|tensor| tensor.values.iter().copied())
                 .filter(|v| v.is_finite())
                 .collect();
-            per_init.push((index, init, values));
+            per_init.push((index, init, evenly_spaced(values, DISTRIBUTION_SAMPLE)));
         }
         let target = self.sources.histogram.as_ref().and_then(|(source, _)| {
             let entry = source.file().pooled(role)?;
@@ -541,6 +518,21 @@ impl SessionState {
     }
 }
 
+/// The most weights of one role the distribution chart sorts and bins per run: a
+/// redraw costs the same for every model size.
+const DISTRIBUTION_SAMPLE: usize = 16_384;
+
+/// At most `cap` of `values`, evenly spaced in storage order (all of them when fewer).
+fn evenly_spaced(values: Vec<f32>, cap: usize) -> Vec<f32> {
+    if values.len() <= cap {
+        return values;
+    }
+    let stride = values.len() as f64 / cap as f64;
+    (0..cap)
+        .map(|i| values[(i as f64 * stride) as usize])
+        .collect()
+}
+
 /// An exponential moving average, so the faint training loss reads as a trend.
 fn smoothed(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
     let mut average = None;
@@ -581,11 +573,17 @@ fn mean_band(curves: &[Curve]) -> (Curve, Band) {
 /// Advances run `index` by one step: the update, the evaluation when one is due, and
 /// the read-backs, which are awaited without holding the session borrowed (the page
 /// draws while a step is in flight).
-pub async fn step_run(state: &RefCell<SessionState>, index: usize) -> Result<StepReport, SessionError> {
+pub async fn step_run(
+    state: &RefCell<SessionState>,
+    index: usize,
+) -> Result<StepReport, SessionError> {
     let (pending, queued_eval) = {
         let mut state = state.borrow_mut();
         let backend = state.backend;
-        let page = state.runs.get_mut(index).ok_or(SessionError::NoSuchRun(index))?;
+        let page = state
+            .runs
+            .get_mut(index)
+            .ok_or(SessionError::NoSuchRun(index))?;
         let pending = page.run.begin_step().map_err(|source| SessionError::Run {
             run: page.label.clone(),
             source,
@@ -684,7 +682,10 @@ async fn eval_batch_by_batch(
 ) -> Result<Tensor<1>, SessionError> {
     let count = {
         let state = state.borrow();
-        let page = state.runs.get(index).ok_or(SessionError::NoSuchRun(index))?;
+        let page = state
+            .runs
+            .get(index)
+            .ok_or(SessionError::NoSuchRun(index))?;
         page.run.eval_batch_count()
     };
     let mut losses = Vec::with_capacity(count);
@@ -692,7 +693,10 @@ async fn eval_batch_by_batch(
     for batch in 0..count {
         turns.take_if_due().await;
         let state = state.borrow();
-        let page = state.runs.get(index).ok_or(SessionError::NoSuchRun(index))?;
+        let page = state
+            .runs
+            .get(index)
+            .ok_or(SessionError::NoSuchRun(index))?;
         losses.push(page.run.eval_loss(batch..batch + 1));
     }
     Ok(Tensor::cat(losses, 0).mean())
@@ -733,7 +737,10 @@ pub struct Sample {
 }
 
 /// A few characters from each run's model (first seed per init), after a fixed prompt.
-pub async fn samples(state: &RefCell<SessionState>, length: usize) -> Result<Vec<Sample>, SessionError> {
+pub async fn samples(
+    state: &RefCell<SessionState>,
+    length: usize,
+) -> Result<Vec<Sample>, SessionError> {
     let (jobs, config, device) = {
         let state = state.borrow();
         let first_seed = state.config.seed;
@@ -742,7 +749,13 @@ pub async fn samples(state: &RefCell<SessionState>, length: usize) -> Result<Vec
             .iter()
             .enumerate()
             .filter(|(_, page)| page.seed() == first_seed)
-            .map(|(index, page)| (index, page.init().name().to_string(), page.run.model().clone()))
+            .map(|(index, page)| {
+                (
+                    index,
+                    page.init().name().to_string(),
+                    page.run.model().clone(),
+                )
+            })
             .collect();
         (jobs, state.model_config.clone(), state.device.clone())
     };
@@ -765,4 +778,21 @@ pub async fn samples(state: &RefCell<SessionState>, length: usize) -> Result<Vec
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_distribution_sample_is_capped_and_spans_the_tensor() {
+        let values: Vec<f32> = (0..100_000).map(|i| i as f32).collect();
+        let sample = evenly_spaced(values, 1000);
+        assert_eq!(sample.len(), 1000);
+        assert_eq!(sample[0], 0.0);
+        assert!(sample[999] >= 99_000.0, "{}", sample[999]);
+        assert!(sample.windows(2).all(|w| w[1] - w[0] == 100.0));
+        let few = evenly_spaced(vec![1.0, 2.0], 1000);
+        assert_eq!(few, vec![1.0, 2.0]);
+    }
 }

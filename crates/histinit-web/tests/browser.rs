@@ -87,7 +87,12 @@ async fn a_session_trains_two_inits_side_by_side_on_the_cpu() {
     }
     let state = state.borrow();
     for page in &state.runs {
-        let val: Vec<f64> = page.run.points().iter().filter_map(|p| p.val_loss).collect();
+        let val: Vec<f64> = page
+            .run
+            .points()
+            .iter()
+            .filter_map(|p| p.val_loss)
+            .collect();
         assert_eq!(val.len(), 3, "{}", page.label);
         assert!(val.iter().all(|v| v.is_finite()));
         assert!(val[2] < val[0], "{}: {val:?}", page.label);
@@ -117,4 +122,61 @@ fn gpu_errors_in_the_log_are_kept_for_the_next_step() {
     let error = histinit_web::take_gpu_error().expect("the GPU error was kept");
     assert!(error.contains("Invalid ShaderModule"), "{error}");
     assert_eq!(histinit_web::take_gpu_error(), None);
+}
+
+#[path = "common/study.rs"]
+mod study;
+
+/// The embedding-ablation link of docs/results/ablation-nano, as the page trains it on
+/// its CPU fallback, ends at the validation losses the study stored (seed 1).
+#[wasm_bindgen_test]
+async fn a_study_link_reproduces_the_stored_study_losses_in_the_browser() {
+    use histinit_core::experiment::ExperimentConfig;
+    use histinit_web::session::{step_run, SessionState};
+    histinit_web::start();
+    let link = study::variant_link(
+        include_str!("../../../docs/results/ablation-nano/summary.json"),
+        "scope-embedding",
+    )
+    .unwrap();
+    let mut config = ExperimentConfig::from_query(&link).unwrap();
+    config.seeds = 1;
+    let mut state = SessionState::from_config(config, BackendKind::Cpu).unwrap();
+    state
+        .add_histogram(
+            include_bytes!("../../../www/histograms/teacher-nano.json.gz"),
+            "teacher-nano",
+        )
+        .unwrap();
+    state
+        .add_weights(
+            include_bytes!("../../../www/histograms/teacher-nano.safetensors"),
+            "teacher-nano",
+        )
+        .unwrap();
+    state.prepare(histinit_core::cpu_device()).unwrap();
+    let state = std::cell::RefCell::new(state);
+    loop {
+        let next = state.borrow().next_run();
+        let Some(index) = next else { break };
+        step_run(&state, index).await.unwrap();
+        histinit_web::yield_to_browser().await;
+    }
+    let state = state.borrow();
+    for page in &state.runs {
+        let result = page.run.result();
+        let got = result.final_val_loss().unwrap();
+        let stored = study::stored_final_val_loss(
+            include_str!("../../../docs/results/ablation-nano/runs.csv"),
+            "scope-embedding",
+            result.init,
+            result.seed,
+        )
+        .unwrap();
+        assert!(
+            (got - stored).abs() < 1e-5,
+            "{}: {got} in the browser, {stored} stored",
+            page.label
+        );
+    }
 }

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 
 use histinit_core::data::{bundled_corpus, Corpus};
 use histinit_core::experiment::ExperimentConfig;
-use histinit_core::run::{curves_csv, Run};
+use histinit_core::run::Run;
 use histinit_core::source::RunSources;
 use histinit_web::session::{step_run, SessionState};
 use histinit_web::BackendKind;
@@ -82,11 +82,40 @@ fn results_exports_and_series_describe_the_runs() {
     // Kaiming is the baseline: it reaches its own final loss at its last step.
     assert_eq!(rows[0].speedup, Some(1.0));
 
+    // The CSV export, read back as a reader would: every run's every point, by name.
     let csv = state.export_csv();
-    assert_eq!(csv, curves_csv(&state.results()));
-    assert_eq!(csv.lines().count(), 1 + 12);
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let rows: Vec<Vec<&str>> = lines.map(|line| line.split(',').collect()).collect();
+    assert_eq!(rows.len(), 12);
+    for page in &state.runs {
+        let own: Vec<&Vec<&str>> = rows
+            .iter()
+            .filter(|row| row[column("init")] == page.init().name())
+            .collect();
+        assert_eq!(own.len(), page.run.points().len(), "{}", page.label);
+        for (row, point) in own.iter().zip(page.run.points()) {
+            assert_eq!(row[column("step")].parse::<usize>().unwrap(), point.step);
+            assert_eq!(
+                row[column("train_loss")].parse::<f64>().unwrap(),
+                point.train_loss
+            );
+            assert_eq!(
+                row[column("val_loss")].parse::<f64>().ok(),
+                point.val_loss,
+                "step {}",
+                point.step
+            );
+        }
+    }
     let json: serde_json::Value = serde_json::from_str(&state.export_json()).unwrap();
     assert_eq!(json["runs"].as_array().unwrap().len(), 2);
+    assert!(json["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|run| run["status"]["status"] == "completed"));
     assert!(json["link"]
         .as_str()
         .unwrap()
@@ -140,4 +169,34 @@ fn several_seeds_share_one_band_per_init() {
     assert_eq!(val.band.len(), 2);
     assert!(val.band.iter().all(|&(_, low, high)| low <= high));
     assert!(state.result_rows().iter().all(|row| row.seeds == 2));
+}
+
+#[test]
+fn an_unfinished_session_exports_its_runs_as_running() {
+    let mut state = SessionState::new(LINK, BackendKind::Cpu).unwrap();
+    state.prepare(histinit_core::cpu_device()).unwrap();
+    let state = RefCell::new(state);
+    pollster::block_on(step_run(&state, 0)).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&state.borrow().export_json()).unwrap();
+    let statuses: Vec<&str> = json["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|run| run["status"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, vec!["running", "running"]);
+    assert!(state
+        .borrow()
+        .result_rows()
+        .iter()
+        .all(|row| row.status == "running"));
+}
+
+#[test]
+fn the_page_refuses_a_link_too_big_for_a_browser_without_panicking() {
+    let err = SessionState::new("?preset=nano&context=8192", BackendKind::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("GiB") && err.contains("histinit run"), "{err}");
 }
