@@ -20,6 +20,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
 import { chromium } from 'playwright-core';
 import { histinitBin, startHistinitServer, startNodeServer } from './server.mjs';
 
@@ -501,7 +502,7 @@ async function realChecks(context, base) {
     const page = await openPage(context, base, EVERY_KEY_LINK);
     await everyKeyRoundTrip(page);
     const fromModule = await page.evaluate(async () => (await import('./www/pkg/histinit_web.js')).link_schema());
-    assert(JSON.stringify(fromModule) === JSON.stringify(LINK_SCHEMA), 'the module and the CLI give the same schema');
+    assert(isDeepStrictEqual(fromModule, LINK_SCHEMA), `the module and the CLI give the same schema: ${JSON.stringify(fromModule)}`);
     assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
     await page.screenshot({ path: join(OUT, 'every-key.png'), fullPage: true });
     await page.close();
