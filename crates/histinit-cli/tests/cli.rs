@@ -73,7 +73,11 @@ fn bad_links_and_files_give_clear_errors() {
 #[test]
 fn link_schema_prints_every_link_key_as_the_page_gets_it() {
     let output = histinit().arg("link-schema").output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let expected = serde_json::to_value(histinit_core::link::schema()).unwrap();
     assert_eq!(printed, expected);
@@ -83,6 +87,9 @@ fn link_schema_prints_every_link_key_as_the_page_gets_it() {
         .iter()
         .map(|entry| entry["key"].as_str().unwrap())
         .collect();
-    let want: Vec<&str> = histinit_core::link::LINK_KEYS.iter().map(|k| k.key).collect();
+    let want: Vec<&str> = histinit_core::link::LINK_KEYS
+        .iter()
+        .map(|k| k.key)
+        .collect();
     assert_eq!(keys, want);
 }

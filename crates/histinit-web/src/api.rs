@@ -45,7 +45,10 @@ fn round_large_integers(value: serde_json::Value) -> serde_json::Value {
         Value::Number(n) if n.as_u64().is_some_and(|v| v > MAX_SAFE_INTEGER) => {
             serde_json::json!(n.as_u64().unwrap_or_default() as f64)
         }
-        Value::Number(n) if n.as_i64().is_some_and(|v| v.unsigned_abs() > MAX_SAFE_INTEGER) => {
+        Value::Number(n)
+            if n.as_i64()
+                .is_some_and(|v| v.unsigned_abs() > MAX_SAFE_INTEGER) =>
+        {
             serde_json::json!(n.as_i64().unwrap_or_default() as f64)
         }
         Value::Array(items) => Value::Array(items.into_iter().map(round_large_integers).collect()),
