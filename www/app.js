@@ -1,8 +1,13 @@
-// histinit playground: the form, the link, and a training loop that keeps the page
-// responsive (one awaited step at a time, yielding to the browser in between).
+// histinit playground, the controller: the settings (one object bound to the form and
+// the link), one run state machine, and a training loop that keeps the page responsive
+// (one awaited step at a time, yielding to the browser in between). Charts and results
+// are drawn by charts.js and results.js; the form is built by settings.js.
 
-import { clear, download, el, errorText, formatNumber, yieldToBrowser } from './dom.js';
-import { buildQuery, isUrl, withBackend, withoutBackend } from './link.js';
+import { clear, download, el, errorText, yieldToBrowser } from './dom.js';
+import { isUrl } from './link.js';
+import { bindForm, queryOf, settingsFromQuery } from './settings.js';
+import { drawCharts, drawLoss, drawPlaceholders, chartsPng, pngOf } from './charts.js';
+import { renderResults, renderSamples } from './results.js';
 import { fetchBytes, fileBytes, fileKind, loadIndex, shippedUrl } from './sources.js';
 import { renderStudies } from './studies.js';
 
@@ -13,12 +18,13 @@ const SAMPLE_EVERY = 100; // steps between text samples
 const SAMPLE_LENGTH = 120; // characters per sample
 const MIN_RUNS = 1;
 const MAX_RUNS = 4;
-// Used only if the wasm module does not list its inits.
-const FALLBACK_INITS = ['kaiming', 'he-normal', 'pythia', 'empirical', 'gaussian-matched', 'parametric', 'permuted', 'trained'];
 
 const $ = (id) => document.getElementById(id);
 
 const ui = {
+  form: $('settings'),
+  advanced: $('advanced'),
+  advancedFields: $('advanced-fields'),
   runList: $('run-list'),
   addRun: $('add-run'),
   removeRun: $('remove-run'),
@@ -31,19 +37,8 @@ const ui = {
   sourceLabel: $('source-label'),
   provenance: $('provenance'),
   provenanceDetails: $('provenance-details'),
-  scale: $('scale'),
   preset: $('preset'),
   presetShape: $('preset-shape'),
-  layernorm: $('layernorm'),
-  lr: $('lr'),
-  warmup: $('warmup'),
-  batch: $('batch'),
-  context: $('context'),
-  steps: $('steps'),
-  evalEvery: $('eval-every'),
-  seeds: $('seeds'),
-  seed: $('seed'),
-  backend: $('backend'),
   start: $('start'),
   pause: $('pause'),
   reset: $('reset'),
@@ -60,9 +55,7 @@ const ui = {
   previousImage: $('previous-image'),
   previousCsv: $('previous-csv'),
   previousJson: $('previous-json'),
-  lossChart: $('loss-chart'),
-  distChart: $('dist-chart'),
-  gradChart: $('grad-chart'),
+  charts: { loss: $('loss-chart'), dist: $('dist-chart'), grad: $('grad-chart') },
   logSteps: $('log-steps'),
   role: $('role'),
   results: $('results').querySelector('tbody'),
@@ -71,27 +64,23 @@ const ui = {
 
 const state = {
   hi: null, // the wasm module
+  schema: [], // link_schema(): [{key, kind, label, choices, default}]
   presets: [],
   inits: [], // [{name, needs, description}]
   sources: [], // index.json entries
-  parsed: null, // last parse_link result: {query, config, backend, warnings}
-  overrides: {}, // layers/width/heads from the link (no form fields; kept as given)
+  form: null, // bindForm(): the form bound to the schema
+  settings: {}, // link key -> string: what the form shows and the link says
   localFile: null, // {name, kind, bytes}
   sourceCache: new Map(), // url -> bytes, so a CPU restart does not fetch again
   session: null,
   sessionBackend: null,
+  sessionSettings: null, // the settings the session trains (the form may have moved on)
   backendNote: '', // why the backend is not the one asked for
   runs: [], // session.runs()
   history: {}, // run id -> [{step, train_loss, val_loss, grad_norm, ms, at}]
   stepByRun: {},
   diverged: new Set(),
-  token: 0, // bumps to stop the running loop
-  loop: null, // promise of the running loop
-  running: false,
-  done: false,
-  generation: 0, // bumps on Start and Reset, so a superseded Start stops
-  starting: false,
-  inFlight: false, // a session call is pending: draw later, not now
+  sessionBusy: false, // a session call is awaited (the session is borrowed): draw later
   redrawWanted: false,
   lastDraw: 0,
   drawMs: 0, // how long the last redraw took
@@ -102,6 +91,19 @@ const state = {
   previous: null, // {csv, json} of a run interrupted by a lost device
   timing: { moduleReady: null, startClicked: null, prepared: null, firstStep: null },
 };
+
+/**
+ * The run's state machine: idle → preparing → running ⇄ paused → done | failed (Start
+ * goes to preparing from any phase, Reset to idle). `epoch` bumps on Start, Pause and
+ * Reset: an async continuation from an older epoch (a superseded Start, a loop told to
+ * stop) ends without touching the page. The buttons derive from the phase.
+ */
+const run = { phase: 'idle', epoch: 0, loop: null };
+
+function setPhase(phase) {
+  run.phase = phase;
+  setButtons();
+}
 
 // A handle for tests and the curious (read-only use).
 window.histinit = {
@@ -120,14 +122,20 @@ window.histinit = {
   get runs() {
     return state.runs;
   },
+  get phase() {
+    return run.phase;
+  },
   get done() {
-    return state.done;
+    return run.phase === 'done';
   },
   get running() {
-    return state.running;
+    return run.phase === 'running';
   },
   get previous() {
     return state.previous;
+  },
+  get settings() {
+    return { ...state.settings };
   },
   timing: state.timing,
 };
@@ -151,10 +159,14 @@ function backendName(backend) {
   return backend === 'webgpu' ? 'WebGPU' : 'the CPU (WebAssembly)';
 }
 
-// ---------------------------------------------------------------- the form
+// ---------------------------------------------------------------- the form's own controls
 
 function initInfo(name) {
   return state.inits.find((init) => init.name === name) ?? { name, needs: 'none', description: '' };
+}
+
+function initList(value) {
+  return (value ?? '').split(',').filter(Boolean);
 }
 
 function needsOf(initNames) {
@@ -179,10 +191,6 @@ function addRunRow(initName) {
     select.append(el('option', { value: initName, textContent: initName }));
     select.value = initName;
   }
-  select.addEventListener('change', () => {
-    describeInit(select.value);
-    settingsChanged();
-  });
   select.addEventListener('focus', () => describeInit(select.value));
   ui.runList.append(el('li', {}, [select]));
   updateRunButtons();
@@ -199,23 +207,73 @@ function updateRunButtons() {
   ui.removeRun.disabled = count <= MIN_RUNS;
 }
 
+/** The run rows: one select per init of the comma-separated list. */
+const runsWidget = {
+  read: () => runSelects().map((select) => select.value).join(','),
+  write(_, value) {
+    // Rebuilding the rows loses focus: keep it on the row that had it.
+    const focused = runSelects().indexOf(document.activeElement);
+    clear(ui.runList);
+    for (const name of initList(value)) addRunRow(name);
+    updateRunButtons();
+    if (focused >= 0) runSelects()[focused]?.focus();
+  },
+};
+
+/** The source: a shipped id, a URL (its own field), or a local file (not in the link). */
+const sourceWidget = {
+  read() {
+    if (ui.source.value === '@url') return ui.sourceUrl.value.trim();
+    if (ui.source.value === '@file') return '';
+    return ui.source.value;
+  },
+  write(_, value) {
+    if (isUrl(value)) {
+      ui.source.value = '@url';
+      ui.sourceUrl.value = value;
+    } else if (value) {
+      ui.source.value = value;
+      if (ui.source.value !== value) {
+        // An id this page does not ship: keep it visible (Start will say what is missing).
+        ui.source.insertBefore(
+          el('option', { value, textContent: `${value} (not shipped here)` }),
+          ui.source.lastElementChild.previousElementSibling,
+        );
+        ui.source.value = value;
+      }
+    } else if (ui.source.value !== '@file') {
+      ui.source.value = '';
+    }
+    showSourceFields();
+  },
+};
+
 function fillPresets() {
-  clear(ui.preset);
-  for (const preset of state.presets) {
+  for (const option of ui.preset.options) {
+    const preset = state.presets.find((p) => p.name === option.value);
+    if (!preset) continue;
     const params = preset.parameters >= 1e6 ? `${(preset.parameters / 1e6).toFixed(1)} M` : `${(preset.parameters / 1e3).toFixed(0)} k`;
-    ui.preset.append(el('option', { value: preset.name, textContent: `${preset.name} (${params} parameters)` }));
+    option.textContent = `${preset.name} (${params} parameters)`;
   }
 }
 
 function describePreset() {
-  const preset = state.presets.find((p) => p.name === ui.preset.value);
+  const { settings } = state;
+  const preset = state.presets.find((p) => p.name === settings.preset);
   if (!preset) {
     ui.presetShape.textContent = '';
     return;
   }
-  const { layers = preset.layers, width = preset.width, heads = preset.heads } = state.overrides;
-  const changed = Object.keys(state.overrides).length ? ' (shape overridden by the link)' : '';
-  ui.presetShape.textContent = `${layers} layers, width ${width}, ${heads} heads, context up to ${preset.context}${changed}`;
+  // The shape overrides are the optional counts that a preset fixes (empty: the preset's).
+  const shape = { ...preset };
+  let overridden = false;
+  for (const { key, kind } of state.schema) {
+    if (kind === 'optional_count' && key in preset && settings[key]) {
+      shape[key] = Number(settings[key]);
+      overridden = true;
+    }
+  }
+  ui.presetShape.textContent = `${shape.layers} layers, width ${shape.width}, ${shape.heads} heads, context up to ${preset.context}${overridden ? ' (shape overridden: see Advanced)' : ''}`;
 }
 
 function fillSources() {
@@ -232,6 +290,12 @@ function fillSources() {
 function defaultSourceId(presetName) {
   const match = state.sources.find((entry) => entry.preset === presetName);
   return (match ?? state.sources[0])?.id ?? '';
+}
+
+/** Histogram inits without a source: the shipped one that suits the preset (so the link names it). */
+function withDefaultSource(settings) {
+  if (settings.source || ui.source.value === '@file' || !needsOf(initList(settings.inits)).histogram) return settings;
+  return { ...settings, source: defaultSourceId(settings.preset) };
 }
 
 function showSourceFields() {
@@ -255,107 +319,47 @@ function showSourceFields() {
   }
 }
 
-/** Puts a canonical config (from parse_link) into the form. */
-function applyConfig(parsed) {
-  const { config } = parsed;
-  state.overrides = {};
-  for (const key of ['layers', 'width', 'heads']) {
-    if (config[key] !== null && config[key] !== undefined) state.overrides[key] = config[key];
-  }
-  clear(ui.runList);
-  for (const init of config.inits) addRunRow(init);
+// ---------------------------------------------------------------- settings and the link
 
-  if (config.source && isUrl(config.source)) {
-    ui.source.value = '@url';
-    ui.sourceUrl.value = config.source;
-  } else if (config.source) {
-    ui.source.value = config.source;
-    if (ui.source.value !== config.source) {
-      // An id this page does not ship: keep it visible (prepare will say what is missing).
-      ui.source.insertBefore(
-        el('option', { value: config.source, textContent: `${config.source} (not shipped here)` }),
-        ui.source.lastElementChild.previousElementSibling,
-      );
-      ui.source.value = config.source;
-    }
-  } else if (ui.source.value !== '@file') {
-    ui.source.value = '';
-  }
-  showSourceFields();
-
-  ui.scale.value = config.scale;
-  ui.preset.value = config.preset;
-  describePreset();
-  ui.layernorm.checked = config.norm !== 'none';
-  ui.lr.value = config.train.lr;
-  ui.warmup.value = config.train.warmup;
-  ui.batch.value = config.train.batch;
-  ui.context.value = config.train.context;
-  ui.steps.value = config.train.steps;
-  ui.evalEvery.value = config.train.eval_every;
-  ui.seeds.value = config.seeds;
-  ui.seed.value = config.seed;
-  ui.backend.value = parsed.backend ?? 'auto';
-}
-
-/** The form as link pairs, in the order parse_link writes them. */
-function formPairs() {
-  // Warmup longer than the run makes the whole link invalid: shorten it instead.
-  const steps = Number(ui.steps.value);
-  if (Number.isInteger(steps) && steps > 0 && Number(ui.warmup.value) > steps) {
-    ui.warmup.value = steps;
-    addMessage(`Warmup shortened to ${steps} steps: it cannot be longer than the run.`);
-  }
-  let source = null;
-  if (ui.source.value === '@url') source = ui.sourceUrl.value.trim();
-  else if (ui.source.value !== '@file') source = ui.source.value;
-  return [
-    ['preset', ui.preset.value],
-    ['layers', state.overrides.layers],
-    ['width', state.overrides.width],
-    ['heads', state.overrides.heads],
-    ['norm', ui.layernorm.checked ? 'layer' : 'none'],
-    ['inits', runSelects().map((s) => s.value).join(',')],
-    ['source', source],
-    ['scale', ui.scale.value],
-    ['seed', ui.seed.value],
-    ['seeds', ui.seeds.value],
-    ['steps', ui.steps.value],
-    ['batch', ui.batch.value],
-    ['context', ui.context.value],
-    ['lr', ui.lr.value],
-    ['warmup', ui.warmup.value],
-    ['eval_every', ui.evalEvery.value],
-    ['backend', ui.backend.value === 'auto' ? null : ui.backend.value],
-  ];
-}
-
-/** Validates `search` with the wasm parser; shows its warnings. */
+/** Reads `search` with the module's forgiving parser; shows its warnings. */
 function parseLink(search) {
-  const parsed = JSON.parse(state.hi.parse_link(search));
+  const parsed = state.hi.parse_link(search);
   for (const warning of parsed.warnings ?? []) addMessage(`Link: ${warning}`);
   return parsed;
 }
 
-function writeLink(parsed) {
-  const query = withBackend(parsed.query, parsed.backend);
-  const url = `${location.pathname}${query ? `?${query}` : ''}${location.hash}`;
-  history.replaceState(null, '', url);
+/**
+ * Puts `settings` through parse_link and makes its canonical query the page's truth:
+ * the settings object, every field of the form, and the address. Returns the parse.
+ */
+function settle(settings) {
+  const parsed = parseLink(`?${queryOf(state.schema, settings)}`);
+  state.settings = settingsFromQuery(state.schema, parsed.query);
+  state.form.show(state.settings);
+  describePreset();
+  history.replaceState(null, '', `${location.pathname}${parsed.query ? `?${parsed.query}` : ''}${location.hash}`);
+  return parsed;
 }
 
-/** Any form change: rebuild the link, validate it, put the canonical values back. */
-function settingsChanged() {
+/** The settings changed by hand: settle them, and say that a running session keeps its own. */
+function changeSettings(settings) {
   clearMessages();
-  // applyConfig rebuilds the run rows: keep keyboard focus on the row that changed.
-  const focusedRun = runSelects().indexOf(document.activeElement);
-  const parsed = parseLink(`?${buildQuery(formPairs())}`);
-  state.parsed = parsed;
-  applyConfig(parsed);
-  writeLink(parsed);
-  if (focusedRun >= 0) runSelects()[focusedRun]?.focus();
+  settle(settings);
   if (state.session) {
     addMessage('Settings changed: press Start to train with them (the current runs keep their settings).');
   }
+}
+
+/** A field was changed by hand: its key takes the field's value. */
+function fieldChanged(field) {
+  changeSettings({ ...state.settings, [field.dataset.key]: state.form.read(field) });
+}
+
+/** Opens Advanced when the link sets any of its keys away from the default. */
+function openAdvancedIfUsed() {
+  const byKey = new Map(state.schema.map((entry) => [entry.key, entry]));
+  const used = state.form.advancedKeys.filter((key) => state.settings[key] !== (byKey.get(key).default ?? ''));
+  if (used.length) ui.advanced.open = true;
 }
 
 // ---------------------------------------------------------------- sources for a session
@@ -369,8 +373,8 @@ async function cachedBytes(url, what) {
  * The histogram/weights files the runs need, as [{kind, bytes, label}]. A source that
  * fails to load is a message; prepare() then says which init misses it.
  */
-async function gatherSources(config) {
-  const needs = needsOf(config.inits);
+async function gatherSources(settings) {
+  const needs = needsOf(initList(settings.inits));
   const out = [];
   if (ui.source.value === '@file') {
     if (state.localFile) {
@@ -380,7 +384,7 @@ async function gatherSources(config) {
     }
     return out;
   }
-  const source = config.source;
+  const source = settings.source;
   if (!source) {
     if (needs.histogram) addMessage('These inits need a histogram source: pick one under "Histogram source".', true);
     return out;
@@ -451,26 +455,13 @@ async function webgpuProblem() {
   return null;
 }
 
-// ---------------------------------------------------------------- training
+// ---------------------------------------------------------------- the run
 
-function resetProgress() {
-  state.history = {};
-  state.stepByRun = {};
-  state.diverged = new Set();
-  state.done = false;
-  state.nextSnapshot = SNAPSHOT_EVERY;
-  state.nextSample = SAMPLE_EVERY;
-  state.lastDraw = 0;
-  state.stepsPerSecond = 0;
-  for (const run of state.runs) state.history[run.id] = [];
-}
-
-async function stopLoop() {
-  state.token += 1;
-  const loop = state.loop;
-  if (loop) await loop;
-  state.loop = null;
-  state.running = false;
+/** Ends the current epoch and waits for its loop; returns the new epoch. */
+async function newEpoch() {
+  const epoch = ++run.epoch;
+  if (run.loop) await run.loop;
+  return epoch;
 }
 
 function freeSession() {
@@ -487,25 +478,24 @@ function freeSession() {
 
 async function start() {
   state.timing.startClicked ??= performance.now();
+  const epoch = await newEpoch();
   // A later Start or Reset supersedes this one: it checks after every await.
-  const generation = ++state.generation;
-  const superseded = () => generation !== state.generation;
-  state.starting = true;
-  await stopLoop();
+  const superseded = () => epoch !== run.epoch;
+  if (superseded()) return;
   freeSession();
   clearMessages();
   state.backendNote = '';
   clearOutputs();
-  setButtons();
-  const parsed = parseLink(`?${buildQuery(formPairs())}`);
-  state.parsed = parsed;
-  writeLink(parsed);
-  const query = withoutBackend(parsed.query);
+  setPhase('preparing');
+  settle(state.settings);
+  const settings = state.settings;
+  state.sessionSettings = settings;
+  const query = queryOf(state.schema, settings);
   setStatus('Loading histogram sources…');
-  const sources = await gatherSources(parsed.config);
+  const sources = await gatherSources(settings);
   if (superseded()) return;
 
-  let backend = parsed.backend ?? 'auto';
+  let backend = settings.backend;
   if (backend === 'auto') {
     const problem = await webgpuProblem();
     if (superseded()) return;
@@ -516,15 +506,15 @@ async function start() {
       backend = 'webgpu';
     }
   }
-  setStatus(`Preparing ${state.parsed.config.inits.length} init(s) on ${backendName(backend)}…`);
+  setStatus(`Preparing ${initList(settings.inits).length} init(s) on ${backendName(backend)}…`);
   let session;
   try {
     session = await openSession(query, backend, sources);
   } catch (error) {
     if (superseded()) return;
-    if (backend !== 'webgpu' || (parsed.backend ?? 'auto') !== 'auto') {
+    if (backend !== 'webgpu' || settings.backend !== 'auto') {
       const hint = backend === 'webgpu' ? " (choose backend 'auto' or 'CPU' to train without WebGPU)" : '';
-      failed(`${errorText(error)}${hint}`);
+      failed(`Could not start: ${errorText(error)}${hint}`);
       return;
     }
     state.backendNote = `WebGPU not available here (${errorText(error)}); training on the CPU in WebAssembly instead`;
@@ -532,7 +522,7 @@ async function start() {
     try {
       session = await openSession(query, backend, sources);
     } catch (cpuError) {
-      if (!superseded()) failed(errorText(cpuError));
+      if (!superseded()) failed(`Could not start: ${errorText(cpuError)}`);
       return;
     }
   }
@@ -542,65 +532,144 @@ async function start() {
   }
   state.session = session;
   state.sessionBackend = backend;
-  state.starting = false;
   state.timing.prepared = performance.now();
   beginTraining();
+  const where = backendName(backend);
+  const first = backend === 'webgpu' ? ' (the first step compiles shaders and can take a while)' : '';
+  setStatus(state.backendNote ? `${state.backendNote} · first step…` : `Training on ${where}: first step${first}…`);
+  run.loop = drive(run.epoch);
 }
 
 function failed(message) {
-  state.starting = false;
-  setStatus(`Could not start: ${message}`, true);
-  setButtons();
+  setStatus(message, true);
+  setPhase('failed');
 }
 
+/** A fresh session's runs, progress and table; the phase becomes running. */
 function beginTraining() {
-  state.runs = JSON.parse(state.session.runs());
+  state.runs = state.session.runs();
   resetProgress();
   updateTable();
-  const where = backendName(state.sessionBackend);
-  const first = state.sessionBackend === 'webgpu' ? ' (the first step compiles shaders and can take a while)' : '';
-  setStatus(state.backendNote ? `${state.backendNote} · first step…` : `Training on ${where}: first step${first}…`);
-  resume();
+  setPhase('running');
 }
 
 function resume() {
-  if (!state.session || state.running || state.done) return;
-  state.running = true;
-  const token = state.token;
-  state.loop = trainLoop(token).catch((error) => {
-    // A bug in the page, not in training: say so rather than stall silently.
-    console.error(error);
-    setStatus(`Training stopped: ${errorText(error)}`, true);
-  }).finally(() => {
-    if (token === state.token) state.running = false;
-    setButtons();
-  });
-  setButtons();
+  if (run.phase !== 'paused') return;
+  setPhase('running');
+  run.loop = drive(run.epoch);
 }
 
 async function pause() {
-  await stopLoop();
-  setButtons();
+  if (run.phase !== 'running') return;
+  await newEpoch();
+  // The loop may have finished (done, or failed) while the last step completed.
+  if (run.phase !== 'running') return;
+  setPhase('paused');
   statusLine('paused at step');
 }
 
-async function trainLoop(token) {
+async function resetAll() {
+  await newEpoch(); // also cancels a Start in progress
+  freeSession();
+  state.runs = [];
+  state.backendNote = '';
+  clearOutputs();
+  clearMessages();
+  ui.previous.hidden = true;
+  setPhase('idle');
+  setStatus('Ready: press Start.');
+}
+
+/**
+ * Trains until done, a failure, or the end of `epoch`. A step that fails on WebGPU (a
+ * lost device) keeps what was learned and goes on with a fresh session on the CPU.
+ */
+async function drive(epoch) {
+  try {
+    for (;;) {
+      const outcome = await trainLoop(epoch);
+      if (outcome.stopped) return;
+      if (outcome.done) {
+        setPhase('done');
+        redraw();
+        statusLine('done: step');
+        return;
+      }
+      if (state.sessionBackend !== 'webgpu') {
+        failed(`Training stopped: ${errorText(outcome.error)}`);
+        return;
+      }
+      if (!(await restartOnCpu(outcome.error, epoch))) return;
+    }
+  } catch (error) {
+    // A bug in the page, not in training: say so rather than stall silently.
+    console.error(error);
+    failed(`Training stopped: ${errorText(error)}`);
+  }
+}
+
+/** WebGPU failed mid-run: keep its curves and exports, continue on the CPU. */
+async function restartOnCpu(error, epoch) {
+  const message = errorText(error);
+  const step = Math.max(0, ...Object.values(state.stepByRun));
+  setPhase('preparing');
+  await keepPrevious(state.session, `WebGPU stopped at step ${step} (${message}). Its curves and exports are kept here; training restarted on the CPU.`);
+  freeSession();
+  state.backendNote = `WebGPU stopped at step ${step} (${message}); restarted on the CPU in WebAssembly`;
+  setStatus(`${state.backendNote} · preparing…`);
+  let session;
+  try {
+    const settings = state.sessionSettings;
+    session = await openSession(queryOf(state.schema, settings), 'cpu', await gatherSources(settings));
+  } catch (cpuError) {
+    if (epoch === run.epoch) failed(`${state.backendNote}, but the CPU failed too: ${errorText(cpuError)}`);
+    return false;
+  }
+  if (epoch !== run.epoch) {
+    session.free(); // Start or Reset was pressed meanwhile
+    return false;
+  }
+  state.session = session;
+  state.sessionBackend = 'cpu';
+  beginTraining();
+  return true;
+}
+
+function resetProgress() {
+  state.history = {};
+  state.stepByRun = {};
+  state.diverged = new Set();
+  state.nextSnapshot = SNAPSHOT_EVERY;
+  state.nextSample = SAMPLE_EVERY;
+  state.lastDraw = 0;
+  state.stepsPerSecond = 0;
+  for (const r of state.runs) state.history[r.id] = [];
+}
+
+/** Awaits a session call with the session marked busy (no drawing meanwhile). */
+async function sessionCall(call) {
+  state.sessionBusy = true;
+  try {
+    return await call();
+  } finally {
+    state.sessionBusy = false;
+  }
+}
+
+/** Steps until every run is done ({done}), a step fails ({error}) or the epoch ends ({stopped}). */
+async function trainLoop(epoch) {
   const session = state.session;
   let windowStart = performance.now();
   let windowSteps = 0;
-  while (token === state.token) {
+  while (epoch === run.epoch) {
     let result;
-    state.inFlight = true;
     try {
-      result = JSON.parse(await session.step());
+      result = await sessionCall(() => session.step());
     } catch (error) {
-      state.inFlight = false;
-      if (token !== state.token) return;
-      await stepFailed(error, token);
-      return;
+      return epoch === run.epoch ? { error } : { stopped: true };
     }
-    state.inFlight = false;
     state.timing.firstStep ??= performance.now();
+    // Recorded even if the epoch ended meanwhile: the session took the step.
     record(result);
 
     windowSteps += 1;
@@ -619,12 +688,7 @@ async function trainLoop(token) {
       state.nextSample = step + SAMPLE_EVERY;
       await showSamples(session);
     }
-    if (result.done) {
-      state.done = true;
-      redraw();
-      statusLine('done: step');
-      return;
-    }
+    if (result.done) return { done: true };
     const interval = Math.max(REDRAW_MS, state.drawMs / DRAW_SHARE);
     if (state.redrawWanted || now - state.lastDraw > interval) {
       redraw();
@@ -632,6 +696,7 @@ async function trainLoop(token) {
     }
     await yieldToBrowser();
   }
+  return { stopped: true };
 }
 
 function record(result) {
@@ -648,76 +713,28 @@ function record(result) {
   state.stepByRun[result.run] = history.length;
   if (result.diverged && !state.diverged.has(result.run)) {
     state.diverged.add(result.run);
-    const run = state.runs.find((r) => r.id === result.run);
-    addMessage(`${run?.label ?? `run ${result.run}`} diverged at step ${history.length} (its loss is no longer finite); the other runs continue.`, true);
+    const r = state.runs.find((candidate) => candidate.id === result.run);
+    addMessage(`${r?.label ?? `run ${result.run}`} diverged at step ${history.length} (its loss is no longer finite); the other runs continue.`, true);
   }
 }
 
 async function snapshot(session) {
-  state.inFlight = true;
   try {
-    await session.snapshot_weights();
+    await sessionCall(() => session.snapshot_weights());
   } catch (error) {
     console.warn('weight snapshot failed', error);
-  } finally {
-    state.inFlight = false;
   }
 }
 
 async function showSamples(session) {
-  state.inFlight = true;
   let samples;
   try {
-    samples = JSON.parse(await session.samples(SAMPLE_LENGTH));
+    samples = await sessionCall(() => session.samples(SAMPLE_LENGTH));
   } catch (error) {
     console.warn('sampling failed', error);
     return;
-  } finally {
-    state.inFlight = false;
   }
-  clear(ui.samples);
-  for (const sample of samples) {
-    const run = state.runs.find((r) => r.id === sample.run);
-    const box = el('div', { className: 'sample' }, [
-      el('h3', { textContent: sample.label ?? run?.label ?? `run ${sample.run}` }),
-      el('pre', { textContent: sample.text }),
-    ]);
-    if (run?.colour) box.style.borderLeftColor = run.colour; // CSSOM, allowed by the CSP
-    ui.samples.append(box);
-  }
-}
-
-/** A step rejected. On WebGPU (e.g. device lost): keep what was learned, go on on the CPU. */
-async function stepFailed(error, token) {
-  const message = errorText(error);
-  const session = state.session;
-  if (state.sessionBackend !== 'webgpu') {
-    setStatus(`Training stopped: ${message}`, true);
-    return;
-  }
-  const step = Math.max(0, ...Object.values(state.stepByRun));
-  await keepPrevious(session, `WebGPU stopped at step ${step} (${message}). Its curves and exports are kept here; training restarted on the CPU.`);
-  freeSession();
-  state.backendNote = `WebGPU stopped at step ${step} (${message}); restarted on the CPU in WebAssembly`;
-  setStatus(`${state.backendNote} · preparing…`);
-  try {
-    const sources = await gatherSources(state.parsed.config);
-    const session = await openSession(withoutBackend(state.parsed.query), 'cpu', sources);
-    if (token !== state.token) {
-      session.free(); // Start or Reset was pressed meanwhile
-      return;
-    }
-    state.session = session;
-    state.sessionBackend = 'cpu';
-  } catch (cpuError) {
-    setStatus(`${state.backendNote}, but the CPU failed too: ${errorText(cpuError)}`, true);
-    return;
-  }
-  state.runs = JSON.parse(state.session.runs());
-  resetProgress();
-  updateTable();
-  // This function runs inside the loop: start the next loop once this one has ended.
-  setTimeout(resume, 0);
+  renderSamples(ui.samples, samples, state.runs);
 }
 
 async function keepPrevious(session, note) {
@@ -732,14 +749,13 @@ async function keepPrevious(session, note) {
   ui.previousText.textContent = note;
   try {
     // Draw the latest curves first: the picture is all that is left of them on screen.
-    fitCanvas(ui.lossChart);
-    withCssomStyles(() => session.draw_loss(ui.lossChart, ui.logSteps.checked));
+    drawLoss(session, ui.charts.loss, ui.logSteps.checked);
   } catch (error) {
     console.warn('drawing the interrupted run failed', error);
   }
   ui.previousCsv.hidden = previous.csv === null;
   ui.previousJson.hidden = previous.json === null;
-  const blob = await new Promise((resolve) => ui.lossChart.toBlob(resolve, 'image/png'));
+  const blob = await pngOf(ui.charts.loss);
   if (blob) {
     if (ui.previousImage.src.startsWith('blob:')) URL.revokeObjectURL(ui.previousImage.src);
     ui.previousImage.src = URL.createObjectURL(blob);
@@ -747,179 +763,69 @@ async function keepPrevious(session, note) {
   ui.previous.hidden = false;
 }
 
-async function resetAll() {
-  state.generation += 1; // cancels a Start in progress
-  state.starting = false;
-  await stopLoop();
-  freeSession();
-  state.runs = [];
-  state.backendNote = '';
-  clearOutputs();
-  clearMessages();
-  ui.previous.hidden = true;
-  setButtons();
-  setStatus('Ready: press Start.');
-}
-
 // ---------------------------------------------------------------- drawing
-
-/** Matches the canvas's pixel size to its on-screen size (sharp on high-DPI screens). */
-function fitCanvas(canvas) {
-  const ratio = window.devicePixelRatio || 1;
-  const width = Math.max(1, Math.round(canvas.clientWidth * ratio));
-  const height = Math.max(1, Math.round(canvas.clientHeight * ratio));
-  if (canvas.width !== width || canvas.height !== height) {
-    canvas.width = width;
-    canvas.height = height;
-  }
-}
-
-function placeholder(canvas, text) {
-  fitCanvas(canvas);
-  const context = canvas.getContext('2d');
-  context.clearRect(0, 0, canvas.width, canvas.height);
-  context.fillStyle = '#8a929c';
-  context.font = `${Math.round(14 * (window.devicePixelRatio || 1))}px system-ui, sans-serif`;
-  context.textAlign = 'center';
-  context.textBaseline = 'middle';
-  context.fillText(text, canvas.width / 2, canvas.height / 2);
-}
-
-/**
- * Runs `draw` (a synchronous chart call into the wasm module) with style attributes
- * routed through the CSSOM. plotters measures text with a temporary
- * span.setAttribute('style', ...), which the page's CSP (style-src 'self') blocks, so the
- * measurement came out wrong and every label logged a violation; the same declarations
- * set as element.style.cssText are allowed. Only for the duration of the call.
- */
-function withCssomStyles(draw) {
-  const setAttribute = Element.prototype.setAttribute;
-  Element.prototype.setAttribute = function setAttributeViaCssom(name, value) {
-    if (String(name).toLowerCase() === 'style' && this instanceof HTMLElement) {
-      this.style.cssText = String(value);
-      return undefined;
-    }
-    return setAttribute.call(this, name, value);
-  };
-  try {
-    return draw();
-  } finally {
-    Element.prototype.setAttribute = setAttribute;
-  }
-}
 
 /** Redraws the charts and the table, or asks the loop to do it when a call is pending. */
 function redraw() {
   if (!state.session) {
-    drawPlaceholders();
+    drawPlaceholders(ui.charts);
     return;
   }
-  if (state.inFlight) {
+  if (state.sessionBusy) {
     state.redrawWanted = true;
     return;
   }
   state.redrawWanted = false;
   const started = performance.now();
-  const session = state.session;
-  const timed = (part, draw) => {
-    const from = performance.now();
-    draw();
-    state.drawParts[part] = performance.now() - from;
-  };
-  try {
-    timed('loss', () => {
-      fitCanvas(ui.lossChart);
-      withCssomStyles(() => session.draw_loss(ui.lossChart, ui.logSteps.checked));
-    });
-    timed('grads', () => {
-      fitCanvas(ui.gradChart);
-      withCssomStyles(() => session.draw_grads(ui.gradChart));
-    });
-    // Until the first read-back this shows the weights as initialized.
-    timed('distribution', () => {
-      fitCanvas(ui.distChart);
-      withCssomStyles(() => session.draw_distribution(ui.distChart, ui.role.value));
-    });
-  } catch (error) {
-    console.warn('drawing failed', error);
-  }
+  state.drawParts = drawCharts(state.session, ui.charts, { logSteps: ui.logSteps.checked, role: ui.role.value });
   updateTable();
   state.lastDraw = performance.now();
   state.drawMs = state.lastDraw - started;
-}
-
-function drawPlaceholders() {
-  placeholder(ui.lossChart, 'press Start: losses appear here');
-  placeholder(ui.distChart, 'weight distributions appear here');
-  placeholder(ui.gradChart, 'gradient norms appear here');
 }
 
 function clearOutputs() {
   state.runs = [];
   state.history = {};
   state.stepByRun = {};
-  state.done = false;
   clear(ui.results);
   clear(ui.samples);
-  drawPlaceholders();
+  drawPlaceholders(ui.charts);
 }
 
 function updateTable() {
   if (!state.session) return;
-  let rows;
   try {
-    rows = JSON.parse(state.session.results());
+    renderResults(ui.results, state.session.results());
   } catch (error) {
     console.warn('results failed', error);
-    return;
-  }
-  clear(ui.results);
-  for (const row of rows) {
-    const swatch = el('span', { className: 'swatch' });
-    swatch.style.backgroundColor = row.colour; // CSSOM, allowed by the CSP
-    // One row per init; with several seeds the numbers are means (± the spread).
-    const name = row.seeds > 1 ? `${row.label ?? row.init} (${row.seeds} seeds)` : (row.label ?? row.init);
-    const current = row.current_val_spread == null
-      ? formatNumber(row.current_val, 4)
-      : `${formatNumber(row.current_val, 4)} ± ${formatNumber(row.current_val_spread, 4)}`;
-    const cells = [
-      el('td', {}, [swatch, name]),
-      el('td', { textContent: String(row.step ?? 0) }),
-      el('td', { textContent: current }),
-      el('td', { textContent: formatNumber(row.best_val, 4) }),
-      el('td', { textContent: formatNumber(row.steps_to_25, 0) }),
-      el('td', { textContent: formatNumber(row.steps_to_50, 0) }),
-      el('td', { textContent: formatNumber(row.steps_to_100, 0) }),
-      el('td', { textContent: row.speedup == null ? '–' : `${formatNumber(row.speedup, 2)}×` }),
-      el('td', { className: `status-${row.status}`, textContent: row.status }),
-    ];
-    ui.results.append(el('tr', {}, cells));
   }
 }
 
 /** One line: where it trains (and why, after a fallback), then progress. */
 function statusLine(what) {
-  const total = state.parsed?.config.train.steps ?? 0;
+  const total = Number(state.sessionSettings?.steps ?? 0);
   const step = Math.max(0, ...Object.values(state.stepByRun));
   const parts = [];
   if (state.backendNote) parts.push(state.backendNote);
   else if (state.sessionBackend) parts.push(`Training on ${backendName(state.sessionBackend)}`);
   parts.push(`${what} ${step} of ${total}`);
-  if (state.running && state.stepsPerSecond > 0) {
+  if (run.phase === 'running' && state.stepsPerSecond > 0) {
     const rate = state.stepsPerSecond;
     parts.push(`${rate < 1 ? rate.toFixed(2) : rate.toFixed(1)} steps/s over all runs`);
   }
   setStatus(parts.join(' · '));
 }
 
+/** The buttons follow the run's phase (and whether the module loaded). */
 function setButtons() {
-  const ready = state.hi !== null;
-  ui.start.disabled = !ready;
-  ui.start.textContent = state.session ? 'Restart' : 'Start';
-  ui.pause.disabled = !state.session || state.done;
-  ui.pause.textContent = state.running ? 'Pause' : 'Resume';
-  if (!state.session) ui.pause.textContent = 'Pause';
-  ui.reset.disabled = !state.session && !state.starting;
+  const { phase } = run;
+  const trained = phase === 'running' || phase === 'paused' || phase === 'done';
+  ui.start.disabled = state.hi === null;
+  ui.start.textContent = trained ? 'Restart' : 'Start';
+  ui.pause.disabled = phase !== 'running' && phase !== 'paused';
+  ui.pause.textContent = phase === 'paused' ? 'Resume' : 'Pause';
+  ui.reset.disabled = phase === 'idle';
+  // A failed run may still hold a session with curves worth exporting.
   const exportable = state.session !== null;
   ui.exportCsv.disabled = !exportable;
   ui.exportJson.disabled = !exportable;
@@ -933,7 +839,7 @@ function stamp() {
 }
 
 function exportText(kind) {
-  if (!state.session || state.inFlight) {
+  if (!state.session || state.sessionBusy) {
     addMessage('Export: wait for the current step to finish (or pause), then try again.');
     return;
   }
@@ -942,22 +848,8 @@ function exportText(kind) {
   download(new Blob([text], { type }), `histinit-${stamp()}.${kind}`);
 }
 
-/** The three charts side by side in one PNG. */
 async function exportPng() {
-  const charts = [ui.lossChart, ui.distChart, ui.gradChart];
-  const gap = 8;
-  const height = Math.max(...charts.map((c) => c.height));
-  const width = charts.reduce((sum, c) => sum + c.width, 0) + gap * (charts.length - 1);
-  const canvas = el('canvas', { width, height });
-  const context = canvas.getContext('2d');
-  context.fillStyle = '#ffffff';
-  context.fillRect(0, 0, width, height);
-  let x = 0;
-  for (const chart of charts) {
-    context.drawImage(chart, x, 0);
-    x += chart.width + gap;
-  }
-  const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
+  const blob = await chartsPng(ui.charts);
   if (blob) download(blob, `histinit-charts-${stamp()}.png`);
   else addMessage('Export PNG: the browser could not encode the image.', true);
 }
@@ -980,10 +872,11 @@ async function copyLink() {
 // ---------------------------------------------------------------- wiring
 
 function wire() {
-  const form = $('settings');
   // 'change' fires on commit (blur/enter/select), so the form is not rewritten mid-typing.
-  form.addEventListener('change', (event) => {
-    if (event.target === ui.sourceFile || event.target.closest('#run-list')) return;
+  ui.form.addEventListener('change', (event) => {
+    if (event.target === ui.sourceFile) return;
+    const field = state.form.fieldOf(event.target);
+    if (!field) return;
     if (event.target === ui.source) {
       showSourceFields();
       if (ui.source.value === '@url' && !ui.sourceUrl.value) {
@@ -991,32 +884,31 @@ function wire() {
         return; // wait for a URL
       }
     }
-    settingsChanged();
+    if (ui.runList.contains(event.target)) describeInit(event.target.value);
+    fieldChanged(field);
   });
-  form.addEventListener('submit', (event) => event.preventDefault());
+  ui.form.addEventListener('submit', (event) => event.preventDefault());
   ui.sourceFile.addEventListener('change', async () => {
     const file = ui.sourceFile.files?.[0];
     if (!file) return;
     state.localFile = { name: file.name, kind: fileKind(file.name), bytes: await fileBytes(file) };
     showSourceFields();
-    settingsChanged();
+    fieldChanged(state.form.fieldOf(ui.source));
     addMessage(`Using the local file ${file.name}; a copied link does not include it.`);
   });
   ui.addRun.addEventListener('click', () => {
     const used = new Set(runSelects().map((s) => s.value));
     const next = state.inits.find((init) => !used.has(init.name))?.name ?? state.inits[0].name;
     addRunRow(next);
-    if (needsOf([next]).histogram && !ui.source.value) ui.source.value = defaultSourceId(ui.preset.value);
-    settingsChanged();
+    changeSettings(withDefaultSource({ ...state.settings, [ui.runList.dataset.key]: runsWidget.read() }));
   });
   ui.removeRun.addEventListener('click', () => {
     const rows = ui.runList.querySelectorAll('li');
     if (rows.length > MIN_RUNS) rows[rows.length - 1].remove();
-    updateRunButtons();
-    settingsChanged();
+    fieldChanged(ui.runList);
   });
   ui.start.addEventListener('click', () => start());
-  ui.pause.addEventListener('click', () => (state.running ? pause() : resume()));
+  ui.pause.addEventListener('click', () => (run.phase === 'paused' ? resume() : pause()));
   ui.reset.addEventListener('click', () => resetAll());
   ui.copyLink.addEventListener('click', () => copyLink());
   ui.exportCsv.addEventListener('click', () => exportText('csv'));
@@ -1030,41 +922,37 @@ function wire() {
   });
   ui.logSteps.addEventListener('change', () => redraw());
   ui.role.addEventListener('change', () => redraw());
-  new ResizeObserver(() => redraw()).observe(ui.lossChart);
+  new ResizeObserver(() => redraw()).observe(ui.charts.loss);
 }
 
 async function main() {
   renderStudies($('study-links')); // plain links: they work even if the module does not load
-  drawPlaceholders();
+  drawPlaceholders(ui.charts);
   try {
     const hi = await import('./pkg/histinit_web.js');
     await hi.default();
     state.hi = hi;
+    state.schema = hi.link_schema();
+    state.presets = hi.presets();
+    state.inits = hi.init_methods();
   } catch (error) {
     setStatus(`The model code did not load (${errorText(error)}). Build it with 'make web' and reload.`, true);
     return;
   }
-  state.presets = JSON.parse(state.hi.presets());
-  try {
-    state.inits = JSON.parse(state.hi.init_methods());
-  } catch {
-    state.inits = FALLBACK_INITS.map((name) => ({ name, needs: 'none', description: '' }));
-  }
-  fillPresets();
   const index = await loadIndex();
   state.sources = index.entries;
   fillSources();
+  state.form = bindForm({
+    form: ui.form,
+    advanced: ui.advancedFields,
+    schema: state.schema,
+    widgets: { runs: runsWidget, source: sourceWidget },
+  });
+  fillPresets();
 
   const parsed = parseLink(location.search);
-  if (!parsed.config.source && needsOf(parsed.config.inits).histogram && state.sources.length) {
-    // Histogram inits without a source: pick the shipped one that suits the preset, so
-    // the link names it and reproduces the experiment.
-    parsed.config.source = defaultSourceId(parsed.config.preset);
-  }
-  applyConfig(parsed);
-  const settled = parseLink(`?${buildQuery(formPairs())}`);
-  state.parsed = settled;
-  writeLink(settled);
+  settle(withDefaultSource(settingsFromQuery(state.schema, parsed.query)));
+  openAdvancedIfUsed();
   if (index.error) addMessage(index.error);
 
   wire();

@@ -11,14 +11,18 @@
 //
 // Serves the repository with `histinit serve` (HISTINIT_BIN, default
 // $CARGO_TARGET_DIR/debug/histinit); HISTINIT_SERVER=node uses a Node server instead.
+// The link schema comes from `histinit link-schema` (the same binary), for the mock and
+// for the checks that every link key has one field and survives a round trip.
 // Screenshots go to tests/e2e/out/. Exits non-zero if any check fails.
 
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
 import { chromium } from 'playwright-core';
-import { CSP as NODE_SERVER_CSP, startHistinitServer, startNodeServer } from './server.mjs';
+import { CSP as NODE_SERVER_CSP, histinitBin, startHistinitServer, startNodeServer } from './server.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -44,6 +48,37 @@ const CPU_LINK = 'preset=nano&inits=kaiming,pythia&steps=30&batch=8&context=64&e
 const CPU_STEPS = 30;
 // warmup=0: a warmup longer than the run makes the link invalid.
 const WEBGPU_LINK = 'preset=nano&inits=pythia&steps=3&warmup=0&batch=8&context=64&eval_every=10&backend=webgpu';
+// An ablation: only the embedding is drawn from the histogram, evaluated on 4 batches.
+// Keys the page has no hand-made control for must survive loading and editing.
+const ABLATION_LINK = 'preset=nano&inits=kaiming,empirical&source=teacher-nano&scale=as-is&scope=embedding&steps=200&eval_batches=4&warmup=0&backend=cpu';
+// Every key away from its default (a check below fails if the schema has a key this
+// fixture misses). Valid together: the real parser keeps all of it.
+const EVERY_KEY_LINK =
+  'preset=micro&layers=3&width=96&heads=3&norm=none&inits=he-normal,empirical&source=teacher-nano&scale=fan-in&scope=mlp' +
+  '&seed=17&seeds=3&backend=cpu&steps=500&batch=5&context=48&lr=0.00123&warmup=7&min_lr_ratio=0.25&weight_decay=0.03' +
+  '&beta1=0.8&beta2=0.99&eps=0.0000001&clip=0.5&eval_every=11&eval_batches=3';
+
+/**
+ * The link schema from the CLI (`histinit link-schema` prints histinit_core::link::schema(),
+ * what the module's link_schema() returns): the mock serves it, and the checks compare
+ * the page's form with it. Read once, in main().
+ */
+let LINK_SCHEMA = null;
+
+function readLinkSchema() {
+  const bin = histinitBin();
+  let text;
+  try {
+    text = execFileSync(bin, ['link-schema'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    throw new Error(`'${bin} link-schema' failed (${error.message.split('\n')[0]}); build the CLI or set HISTINIT_BIN`);
+  }
+  const schema = JSON.parse(text);
+  if (!Array.isArray(schema) || !schema.every((entry) => typeof entry.key === 'string' && typeof entry.kind === 'string')) {
+    throw new Error(`'${bin} link-schema' printed no schema: ${text.slice(0, 200)}`);
+  }
+  return schema;
+}
 
 // ---------------------------------------------------------------- tiny test harness
 
@@ -109,7 +144,7 @@ async function openPage(context, base, query, mock = null) {
     );
     await page.addInitScript((settings) => {
       globalThis.__histinitMock = settings;
-    }, mock);
+    }, { ...mock, schema: LINK_SCHEMA });
   }
   // Record CSP violations (an inline style or script slipping in would show up here).
   await page.addInitScript(() => {
@@ -278,6 +313,107 @@ function relativeDifference(a, b) {
   return Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-12);
 }
 
+// ---------------------------------------------------------------- the form and the link
+
+/** A query string (or a whole URL) as key -> value. */
+function queryMap(query) {
+  return Object.fromEntries(new URLSearchParams(query.replace(/^[^?]*\?/, '').split('#')[0]));
+}
+
+/** Problems with the form's keys: each schema key must have exactly one [data-key] element. */
+async function formKeyProblems(page) {
+  const keys = await page.$$eval('[data-key]', (elements) => elements.map((element) => element.dataset.key));
+  const problems = [];
+  for (const { key } of LINK_SCHEMA) {
+    const count = keys.filter((k) => k === key).length;
+    if (count !== 1) problems.push(`'${key}' has ${count} fields`);
+  }
+  for (const key of new Set(keys)) {
+    if (!LINK_SCHEMA.some((entry) => entry.key === key)) problems.push(`field for '${key}', which is no link key`);
+  }
+  return problems;
+}
+
+/** What the form shows for each key, read the way a reader sees the page's controls. */
+async function formValues(page) {
+  return page.evaluate(() => {
+    const values = {};
+    for (const element of document.querySelectorAll('[data-key]')) {
+      let value;
+      if (element.matches('input[type=checkbox]')) {
+        value = element.checked ? element.dataset.on : element.dataset.off;
+      } else if (element.matches('input, select')) {
+        value = element.value;
+      } else if (element.matches('ol, ul')) {
+        value = [...element.querySelectorAll('select')].map((select) => select.value).join(',');
+      } else {
+        // The source: a select, with a URL field for '@url' and a file for '@file'.
+        const select = element.querySelector('select');
+        value = select.value === '@url' ? element.querySelector('input[type=url]').value : select.value === '@file' ? '' : select.value;
+      }
+      values[element.dataset.key] = value;
+    }
+    return values;
+  });
+}
+
+/** `values` with the schema's default for every key it does not set ('' for none). */
+function withDefaults(values) {
+  return { ...Object.fromEntries(LINK_SCHEMA.map((entry) => [entry.key, entry.default ?? ''])), ...values };
+}
+
+/** Whether `a` and `b` are the same value of `key` (numbers by value: '1e-7' is '0.0000001'). */
+function sameValue(key, a, b) {
+  const kind = LINK_SCHEMA.find((entry) => entry.key === key)?.kind;
+  if (['count', 'optional_count', 'number'].includes(kind) && a !== '' && b !== '' && a != null && b != null) {
+    return Number(a) === Number(b);
+  }
+  return (a ?? '') === (b ?? '');
+}
+
+/** Keys of `want` that the page's address or form do not show as given. */
+async function linkKeptProblems(page, want) {
+  const url = queryMap(page.url());
+  const form = await formValues(page);
+  const problems = [];
+  for (const [key, value] of Object.entries(want)) {
+    if (!sameValue(key, url[key], value)) problems.push(`address has ${key}=${url[key] ?? '(none)'}, want ${value}`);
+    if (!sameValue(key, form[key], value)) problems.push(`form shows ${key}='${form[key] ?? '(no field)'}', want ${value}`);
+  }
+  return problems;
+}
+
+/** Sets a bound field by key as a person would (type, then commit), then waits for the address. */
+async function setField(page, key, value) {
+  const field = page.locator(`[data-key="${key}"]`);
+  if ((await field.evaluate((element) => element.tagName)) === 'SELECT') await field.selectOption(value);
+  else {
+    await field.fill(value);
+    await field.dispatchEvent('change');
+  }
+}
+
+/**
+ * Opens EVERY_KEY_LINK: every schema key has one field, every value is shown and kept in
+ * the address, the Advanced section is open; then a change of one key keeps all others.
+ */
+async function everyKeyRoundTrip(page) {
+  await waitReady(page);
+  const formProblems = await formKeyProblems(page);
+  assert(formProblems.length === 0, `one field per link key: ${formProblems.join('; ')}`);
+  const want = queryMap(EVERY_KEY_LINK);
+  const missing = LINK_SCHEMA.map((entry) => entry.key).filter((key) => !(key in want));
+  assert(missing.length === 0, `EVERY_KEY_LINK sets every schema key (missing: ${missing.join(', ')})`);
+  const messages = await page.locator('#messages li').allTextContents();
+  assert(messages.length === 0, `no warnings for a valid link: ${messages.join(' | ')}`);
+  let problems = await linkKeptProblems(page, want);
+  assert(problems.length === 0, `every key kept after loading:\n    ${problems.join('\n    ')}`);
+  assert(await page.locator('#advanced').evaluate((details) => details.open), 'Advanced is open when the link sets its keys');
+  await setField(page, 'lr', '0.002');
+  problems = await linkKeptProblems(page, { ...want, lr: '0.002' });
+  assert(problems.length === 0, `every key kept after changing lr:\n    ${problems.join('\n    ')}`);
+}
+
 // ---------------------------------------------------------------- checks: real module
 
 async function realChecks(context, base) {
@@ -382,6 +518,49 @@ async function realChecks(context, base) {
     await page.close();
   });
 
+  await check('Ablation link: scope and eval_batches survive loading and editing (Advanced fields show them)', async () => {
+    const page = await openPage(context, base, ABLATION_LINK);
+    await waitReady(page);
+    const messages = await page.locator('#messages li').allTextContents();
+    assert(messages.length === 0, `no warnings: ${messages.join(' | ')}`);
+    const formProblems = await formKeyProblems(page);
+    assert(formProblems.length === 0, `one field per link key: ${formProblems.join('; ')}`);
+    const want = queryMap(ABLATION_LINK);
+    let problems = await linkKeptProblems(page, want);
+    assert(problems.length === 0, `the link is kept after loading:\n    ${problems.join('\n    ')}`);
+    const advanced = await page.evaluate(() => ({
+      open: document.querySelector('#advanced').open,
+      scope: document.querySelector('#advanced [data-key="scope"]')?.value,
+      evalBatches: document.querySelector('#advanced [data-key="eval_batches"]')?.value,
+    }));
+    assert(advanced.open && advanced.scope === 'embedding' && advanced.evalBatches === '4', `Advanced shows the ablation's keys: ${JSON.stringify(advanced)}`);
+    await page.locator('#advanced').screenshot({ path: join(OUT, 'advanced.png') });
+    await setField(page, 'lr', '0.002');
+    problems = await linkKeptProblems(page, { ...want, lr: '0.002' });
+    assert(problems.length === 0, `the link is kept after changing lr:\n    ${problems.join('\n    ')}`);
+    // The session trains exactly the address: its export names the same experiment.
+    await page.click('#start');
+    await page.waitForFunction(() => (window.histinit.history[0] ?? []).length >= 1, null, { timeout: 120_000 });
+    await page.click('#pause');
+    const trained = queryMap(JSON.parse(await page.evaluate(() => window.histinit.session.export_json())).link);
+    assert(
+      trained.scope === 'embedding' && trained.eval_batches === '4' && Number(trained.lr) === 0.002,
+      `the session trains the address's experiment (its export's link: ${new URLSearchParams(trained)})`,
+    );
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+    await page.close();
+  });
+
+  await check('Every link key: one field each, a link setting all of them round-trips (real parser)', async () => {
+    const page = await openPage(context, base, EVERY_KEY_LINK);
+    await everyKeyRoundTrip(page);
+    const fromModule = await page.evaluate(async () => (await import('./www/pkg/histinit_web.js')).link_schema());
+    assert(isDeepStrictEqual(fromModule, LINK_SCHEMA), `the module and the CLI give the same schema: ${JSON.stringify(fromModule)}`);
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+    await page.screenshot({ path: join(OUT, 'every-key.png'), fullPage: true });
+    await page.close();
+  });
+
   await check('Tampered link: warnings name the bad keys, nothing injected', async () => {
     const page = await openPage(context, base, 'preset=huge&lr=abc&inits=kaiming,<script>&source=<img src=x onerror=window.__pwned=1>');
     await waitReady(page);
@@ -428,17 +607,6 @@ async function realChecks(context, base) {
     assert(section.links.length === STUDIES.length, `a link per study (${section.links.length} of ${STUDIES.length})`);
     await page.locator('#studies').screenshot({ path: join(OUT, 'studies.png') });
 
-    // Query strings as key -> value maps; backend=auto is the default, which the page's
-    // link leaves out (link.js withBackend), so a missing backend reads as auto.
-    const pairsOf = (query) => {
-      const map = Object.fromEntries(new URLSearchParams(query.replace(/^[^?]*\?/, '').split('#')[0]));
-      map.backend ??= 'auto';
-      return map;
-    };
-    const sameMap = (a, b) => {
-      const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-      return keys.filter((key) => a[key] !== b[key]).map((key) => `${key}: ${a[key] ?? '(none)'} vs ${b[key] ?? '(none)'}`);
-    };
     const failures = [];
     for (const [i, study] of STUDIES.entries()) {
       const anchor = section.links[i];
@@ -453,46 +621,22 @@ async function realChecks(context, base) {
       await page.click(`#study-links li:nth-child(${i + 1}) a`);
       await page.waitForFunction(() => !window.__beforeStudyClick, null, { timeout: 30_000 });
       await waitReady(page);
-      const shown = await page.evaluate(() => {
-        const value = (id) => document.getElementById(id).value;
-        return {
-          messages: [...document.querySelectorAll('#messages li')].map((li) => li.textContent),
-          preset: value('preset'),
-          shape: document.getElementById('preset-shape').textContent,
-          norm: document.getElementById('layernorm').checked ? 'layer' : 'none',
-          inits: [...document.querySelectorAll('#run-list select')].map((select) => select.value).join(','),
-          source: value('source'),
-          scale: value('scale'),
-          seed: value('seed'),
-          seeds: value('seeds'),
-          steps: value('steps'),
-          batch: value('batch'),
-          context: value('context'),
-          lr: value('lr'),
-          warmup: value('warmup'),
-          eval_every: value('eval-every'),
-          backend: value('backend'),
-        };
-      });
       const problems = [];
-      if (shown.messages.length) problems.push(`messages: ${shown.messages.join(' | ')}`);
-      const want = pairsOf(study.query);
-      for (const key of ['preset', 'norm', 'inits', 'source', 'scale', 'backend']) {
-        if (shown[key] !== want[key]) problems.push(`${key} shows '${shown[key]}', link says '${want[key]}'`);
-      }
-      for (const key of ['seed', 'seeds', 'steps', 'batch', 'context', 'lr', 'warmup', 'eval_every']) {
-        if (Number(shown[key]) !== Number(want[key])) problems.push(`${key} shows '${shown[key]}', link says '${want[key]}'`);
-      }
-      if (want.layers && !shown.shape.startsWith(`${want.layers} layers`)) problems.push(`shape '${shown.shape}', link says layers=${want.layers}`);
-      const urlDiff = sameMap(pairsOf(page.url()), want);
-      if (urlDiff.length) problems.push(`page URL differs: ${urlDiff.join('; ')}`);
+      const messages = await page.locator('#messages li').allTextContents();
+      if (messages.length) problems.push(`messages: ${messages.join(' | ')}`);
+      // What the study's link means: its keys, and the schema's default for every other.
+      const want = withDefaults(queryMap(study.query));
+      problems.push(...(await linkKeptProblems(page, want)));
+      const shape = await page.locator('#preset-shape').textContent();
+      if (want.layers && !shape.startsWith(`${want.layers} layers`)) problems.push(`shape '${shape}', link says layers=${want.layers}`);
       await page.click('#copy-link');
       const copied = await page.evaluate(async () => {
         if (!document.querySelector('#link-fallback-label').hidden) return document.querySelector('#link-fallback').value;
         return navigator.clipboard.readText();
       });
-      const copyDiff = sameMap(pairsOf(copied), want);
-      if (copyDiff.length) problems.push(`copied link differs: ${copyDiff.join('; ')}`);
+      const copiedMap = queryMap(copied);
+      const copyDiff = Object.keys(want).filter((key) => !sameValue(key, copiedMap[key], want[key]));
+      if (copyDiff.length) problems.push(`copied link differs in ${copyDiff.join(', ')}: ${copied}`);
       const violations = await cspViolations(page);
       if (violations.length) problems.push(`CSP violations: ${violations.join('; ')}`);
       console.log(`  ${problems.length ? 'NOT CLEAN' : 'clean'}: ${study.title} -> ${page.url().replace(base, '')}`);
@@ -551,7 +695,7 @@ async function realChecks(context, base) {
 
 async function unitChecks() {
   const link = await import('../../www/link.js');
-  await check('link helpers: query building and the backend key', () => {
+  await check('link helpers: query building', () => {
     assert(
       link.buildQuery([['preset', 'nano'], ['inits', 'kaiming,pythia'], ['source', null], ['lr', 0.001], ['backend', '']]) ===
         'preset=nano&inits=kaiming,pythia&lr=0.001',
@@ -562,13 +706,23 @@ async function unitChecks() {
       'encodes URL sources so & and = stay inside the value',
     );
     assert(link.buildQuery([['inits', 'a,<script>']]) === 'inits=a,%3Cscript%3E', 'encodes markup');
-    assert(link.withoutBackend('?preset=nano&backend=cpu&steps=3') === 'preset=nano&steps=3', 'drops backend');
-    assert(link.withoutBackend('backend=webgpu') === '', 'drops a lone backend');
-    assert(link.withoutBackend('preset=nano&backendx=1') === 'preset=nano&backendx=1', 'only the backend key');
-    assert(link.withBackend('preset=nano&backend=cpu', 'auto') === 'preset=nano', 'auto is the default, not written');
-    assert(link.withBackend('preset=nano', 'webgpu') === 'preset=nano&backend=webgpu', 'adds a chosen backend');
-    assert(link.withBackend('', 'cpu') === 'backend=cpu', 'backend alone');
     assert(link.isUrl('https://a.b/c') && link.isUrl('HTTP://a') && !link.isUrl('teacher-nano') && !link.isUrl('javascript:x'), 'isUrl');
+  });
+  const settings = await import('../../www/settings.js');
+  await check('settings: every schema key, in the schema order, through a query and back', () => {
+    const query = 'source=https%3A%2F%2Fx.org%2Fh.json%3Fa%3D1%26b%3D2&steps=7&inits=kaiming,pythia&unknown=1';
+    const values = settings.settingsFromQuery(LINK_SCHEMA, query);
+    assert(
+      JSON.stringify(Object.keys(values)) === JSON.stringify(LINK_SCHEMA.map((entry) => entry.key)),
+      `one value per schema key, in order: ${Object.keys(values)}`,
+    );
+    assert(values.source === 'https://x.org/h.json?a=1&b=2' && values.steps === '7' && values.layers === '', `decoded: ${JSON.stringify(values)}`);
+    assert(!('unknown' in values), 'keys outside the schema are not settings');
+    const again = settings.queryOf(LINK_SCHEMA, values);
+    assert(
+      again === 'inits=kaiming,pythia&source=https%3A%2F%2Fx.org%2Fh.json%3Fa%3D1%26b%3D2&steps=7',
+      `written in the schema's order, empty values left out: ${again}`,
+    );
   });
   await check('CSP rules: a missing or weakened policy is caught', () => {
     const clean = cspProblems(NODE_SERVER_CSP);
@@ -712,6 +866,9 @@ async function mockChecks(context, base) {
     ];
     const fetched = [];
     await page.route('**/www/pkg/histinit_web.js', (route) => route.fulfill({ path: MOCK_MODULE, contentType: 'text/javascript' }));
+    await page.addInitScript((schema) => {
+      globalThis.__histinitMock = { schema };
+    }, LINK_SCHEMA);
     await page.route('**/www/histograms/**', (route) => {
       const url = route.request().url();
       fetched.push(url.split('/').pop());
@@ -755,6 +912,13 @@ async function mockChecks(context, base) {
     await page.click('#start');
     await waitDone(page, 30_000);
     assert(await page.evaluate(() => window.__pwned ?? null) === null, 'nothing injected');
+    await page.close();
+  });
+
+  await check('mock: every link key has one field; a link setting all of them round-trips', async () => {
+    const page = await openPage(context, base, EVERY_KEY_LINK, { webgpu: false });
+    await everyKeyRoundTrip(page);
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
     await page.close();
   });
 
@@ -806,6 +970,7 @@ async function docsScreenshot(context, base) {
 
 async function main() {
   mkdirSync(OUT, { recursive: true });
+  LINK_SCHEMA = readLinkSchema();
   await unitChecks();
   const server = process.env.HISTINIT_SERVER === 'node' ? await startNodeServer(ROOT) : await startHistinitServer(ROOT);
   const userData = mkdtempSync(join(tmpdir(), 'histinit-e2e-'));

@@ -69,3 +69,27 @@ fn bad_links_and_files_give_clear_errors() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/config.toml"));
 }
+
+#[test]
+fn link_schema_prints_every_link_key_as_the_page_gets_it() {
+    let output = histinit().arg("link-schema").output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let expected = serde_json::to_value(histinit_core::link::schema()).unwrap();
+    assert_eq!(printed, expected);
+    let keys: Vec<&str> = printed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["key"].as_str().unwrap())
+        .collect();
+    let want: Vec<&str> = histinit_core::link::LINK_KEYS
+        .iter()
+        .map(|k| k.key)
+        .collect();
+    assert_eq!(keys, want);
+}

@@ -1,5 +1,6 @@
-//! The JavaScript API of the playground (see www/app.js). Everything crossing the
-//! boundary is JSON text or bytes; errors are `Error`s with a message a user can act on.
+//! The JavaScript API of the playground (see www/app.js). Values cross the boundary as
+//! plain JavaScript objects, arrays, numbers and strings (the exports stay text, for
+//! download); errors are `Error`s with a message a user can act on.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -21,8 +22,43 @@ use crate::charts::{colour_hex, draw_lines, Axes, UPDATES_AXIS};
 use crate::session::{self, SessionError, SessionState};
 use crate::{open_device, BackendKind};
 
-fn to_json<T: Serialize>(value: &T) -> Result<String, JsError> {
-    serde_json::to_string(value).map_err(|err| JsError::new(&err.to_string()))
+/// `value` as the JavaScript value `JSON.parse` would give for its JSON: `None` and
+/// non-finite numbers are `null`, maps are plain objects, and a whole number beyond
+/// 2^53 (a seed can be one) becomes the nearest double instead of an error.
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    let value = serde_json::to_value(value).map_err(|err| JsError::new(&err.to_string()))?;
+    to_js_value(&round_large_integers(value))
+}
+
+fn to_js_value(value: &serde_json::Value) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|err| JsError::new(&err.to_string()))
+}
+
+/// The largest integer a JavaScript number holds exactly.
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+fn round_large_integers(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.as_u64().is_some_and(|v| v > MAX_SAFE_INTEGER) => {
+            serde_json::json!(n.as_u64().unwrap_or_default() as f64)
+        }
+        Value::Number(n)
+            if n.as_i64()
+                .is_some_and(|v| v.unsigned_abs() > MAX_SAFE_INTEGER) =>
+        {
+            serde_json::json!(n.as_i64().unwrap_or_default() as f64)
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(round_large_integers).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| (key, round_large_integers(value)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// The one place session errors become JavaScript `Error`s.
@@ -46,7 +82,7 @@ struct PresetInfo {
 
 /// The model presets with their sizes.
 #[wasm_bindgen]
-pub fn presets() -> Result<String, JsError> {
+pub fn presets() -> Result<JsValue, JsError> {
     let list: Vec<PresetInfo> = PRESETS
         .iter()
         .map(|&(name, layers, width, heads, context)| PresetInfo {
@@ -60,7 +96,7 @@ pub fn presets() -> Result<String, JsError> {
                 .unwrap_or(0),
         })
         .collect();
-    to_json(&list)
+    to_js(&list)
 }
 
 #[derive(Serialize)]
@@ -72,7 +108,7 @@ struct InitInfo {
 
 /// The inits, what each needs and one line on what it is.
 #[wasm_bindgen]
-pub fn init_methods() -> Result<String, JsError> {
+pub fn init_methods() -> Result<JsValue, JsError> {
     let list: Vec<InitInfo> = InitMethod::ALL
         .iter()
         .map(|&init| InitInfo {
@@ -85,7 +121,7 @@ pub fn init_methods() -> Result<String, JsError> {
             description: crate::describe_init(init),
         })
         .collect();
-    to_json(&list)
+    to_js(&list)
 }
 
 #[derive(Serialize)]
@@ -99,9 +135,9 @@ struct ParsedLink {
 /// Reads a link forgivingly: bad or unknown keys keep their defaults and are named in
 /// `warnings` (plain text, for `textContent`).
 #[wasm_bindgen]
-pub fn parse_link(search: &str) -> Result<String, JsError> {
+pub fn parse_link(search: &str) -> Result<JsValue, JsError> {
     let (config, warnings) = ExperimentConfig::from_query_lenient(search);
-    to_json(&ParsedLink {
+    to_js(&ParsedLink {
         query: config.to_query(),
         backend: config.backend.name(),
         config,
@@ -112,8 +148,8 @@ pub fn parse_link(search: &str) -> Result<String, JsError> {
 /// The link schema: every key with its kind, choices, label and default, in the order
 /// links are written. The page builds its form from it and lists no keys itself.
 #[wasm_bindgen]
-pub fn link_schema() -> Result<String, JsError> {
-    to_json(&histinit_core::link::schema())
+pub fn link_schema() -> Result<JsValue, JsError> {
+    to_js(&histinit_core::link::schema())
 }
 
 /// Whether this browser offers a WebGPU adapter.
@@ -207,7 +243,7 @@ impl Session {
         })
     }
 
-    pub fn runs(&self) -> Result<String, JsError> {
+    pub fn runs(&self) -> Result<JsValue, JsError> {
         #[derive(Serialize)]
         struct RunInfo {
             id: usize,
@@ -229,7 +265,7 @@ impl Session {
                 colour: colour_hex(run.colour),
             })
             .collect();
-        to_json(&list)
+        to_js(&list)
     }
 
     /// Advances the run that is furthest behind by one step.
@@ -254,7 +290,7 @@ impl Session {
             let mut value =
                 serde_json::to_value(&report).map_err(|err| JsError::new(&err.to_string()))?;
             value["ms"] = serde_json::json!(started.elapsed().as_secs_f64() * 1e3);
-            Ok(JsValue::from_str(&value.to_string()))
+            Ok(to_js(&value)?)
         })
     }
 
@@ -306,17 +342,15 @@ impl Session {
         })
     }
 
-    pub fn results(&self) -> Result<String, JsError> {
-        to_json(&self.state.borrow().result_rows())
+    pub fn results(&self) -> Result<JsValue, JsError> {
+        to_js(&self.state.borrow().result_rows())
     }
 
     pub fn samples(&self, length: usize) -> Promise {
         let state = self.state.clone();
         future_to_promise(async move {
             let samples = session::samples(&state, length).await.map_err(reject)?;
-            let text =
-                serde_json::to_string(&samples).map_err(|err| JsError::new(&err.to_string()))?;
-            Ok(JsValue::from_str(&text))
+            Ok(to_js(&samples)?)
         })
     }
 

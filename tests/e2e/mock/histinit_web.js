@@ -2,129 +2,108 @@
 // decay deterministically per seed). The e2e tests serve it in place of the real module
 // to drive paths real hardware cannot reach on demand: a WebGPU device lost mid-run, a
 // diverging run. Behaviour is steered through globalThis.__histinitMock:
-//   { webgpu: bool (adapter present), loseDeviceAtStep: n, divergeInit: 'name' }
+//   { schema: link_schema() JSON (required), webgpu: bool (adapter present),
+//     loseDeviceAtStep: n, divergeInit: 'name' }
+//
+// The link schema is not copied here: tests/e2e/run.mjs takes it from `histinit
+// link-schema` (the same histinit_core::link::schema() the real module returns) and hands
+// it over as `schema`. What the mock makes up on its own: the presets' sizes, which inits
+// need a histogram or weights (NEEDS), the training numbers.
+//
+// parse_link here is deliberately not a second parser. It checks only what the schema
+// itself says: known key, choice among the choices, list of known names, whole number,
+// finite number. It does NOT check what the real one does beyond that: values that clash
+// (warmup beyond steps, a context beyond the preset's, a shape heads cannot divide), the
+// browser's budget, duplicate inits, or the form of a source (id or http(s) URL).
+// Its `config` is the key -> value map, not the real ExperimentConfig (the page does not
+// read `config`).
 
 const mock = () => globalThis.__histinitMock ?? {};
 
-const PRESETS = [
-  { name: 'nano', layers: 2, width: 64, heads: 4, context: 64, parameters: 132_000 },
-  { name: 'micro', layers: 4, width: 128, heads: 4, context: 128, parameters: 860_000 },
-];
-const INITS = [
-  ['kaiming', 'none', 'PyTorch default'],
-  ['he-normal', 'none', 'He normal'],
-  ['pythia', 'none', 'GPT-NeoX recipe'],
-  ['empirical', 'histogram', 'inverse-CDF draws from the trained histogram'],
-  ['gaussian-matched', 'histogram', 'Gaussian with the trained mean and std'],
-  ['parametric', 'histogram', 'a fitted parametric family'],
-  ['permuted', 'weights', 'trained values, permuted'],
-  ['trained', 'weights', 'the trained weights'],
-];
+function schema() {
+  const list = mock().schema;
+  if (!Array.isArray(list)) throw new Error('mock: no link schema given (tests/e2e/run.mjs passes `histinit link-schema`)');
+  return list;
+}
+
+const entry = (key) => schema().find((e) => e.key === key);
+
+const NEEDS = { empirical: 'histogram', 'gaussian-matched': 'histogram', parametric: 'histogram', permuted: 'weights', trained: 'weights' };
 const COLOURS = ['#0072b2', '#e69f00', '#009e73', '#cc79a7'];
 
 export default async function init() {}
 
 export function presets() {
-  return JSON.stringify(PRESETS);
+  // Made-up sizes: only the names are the real ones.
+  return entry('preset').choices.map((name, i) => ({ name, layers: 2 + 2 * i, width: 64 << i, heads: 4, context: 64, parameters: 132_000 << (2 * i) }));
 }
 
 export function init_methods() {
-  return JSON.stringify(INITS.map(([name, needs, description]) => ({ name, needs, description })));
+  return entry('inits').choices.map((name) => ({ name, needs: NEEDS[name] ?? 'none', description: `${name} (mock)` }));
+}
+
+export function link_schema() {
+  return schema();
 }
 
 export async function webgpu_available() {
   return mock().webgpu ?? false;
 }
 
-function defaults() {
-  return {
-    preset: 'nano', layers: null, width: null, heads: null, norm: 'layer', inits: ['kaiming', 'pythia'],
-    source: null, scale: 'shape-only', seed: 1, seeds: 1,
-    train: { steps: 200, batch: 8, context: 64, lr: 0.001, warmup: 10, eval_every: 10 },
-  };
+/** Why `value` is not a value of `e`, or null. */
+function problem(e, value) {
+  const whole = /^\d+$/;
+  switch (e.kind) {
+    case 'choice':
+      return e.choices.includes(value) ? null : `unknown ${e.key} '${value}'`;
+    case 'list': {
+      const bad = value.split(',').filter(Boolean).find((name) => !e.choices.includes(name));
+      return bad === undefined ? null : `unknown ${e.key} item '${bad}'`;
+    }
+    case 'count':
+      return whole.test(value) ? null : `'${value}' is not a whole number`;
+    case 'optional_count':
+      return value === '' || whole.test(value) ? null : `'${value}' is not a whole number`;
+    case 'number':
+      return value !== '' && Number.isFinite(Number(value)) ? null : `'${value}' is not a number`;
+    default:
+      return null;
+  }
 }
 
-function count(value) {
-  if (!/^\d+$/.test(value)) throw new Error(`'${value}' is not a whole number`);
-  return Number(value);
-}
-
+/** The link as key -> value (defaults filled in) and the warnings of what was dropped. */
 function parse(search) {
-  const config = defaults();
-  let backend = 'auto';
+  const values = Object.fromEntries(schema().map((e) => [e.key, e.default ?? '']));
   const warnings = [];
-  const query = search.replace(/^\?/, '').split('#')[0];
+  const given = new Set();
+  const query = search.replace(/^[^?]*\?/, '').split('#')[0];
   for (const pair of query.split('&').filter(Boolean)) {
     const [rawKey, rawValue = ''] = pair.split(/=(.*)/s);
     const key = decodeURIComponent(rawKey);
     const value = decodeURIComponent(rawValue.replace(/\+/g, ' '));
-    try {
-      switch (key) {
-        case 'preset':
-          if (!PRESETS.some((p) => p.name === value)) throw new Error(`unknown preset '${value}'`);
-          config.preset = value;
-          break;
-        case 'inits': {
-          const names = value.split(',');
-          for (const name of names) if (!INITS.some(([n]) => n === name)) throw new Error(`unknown init '${name}'`);
-          config.inits = names;
-          break;
-        }
-        case 'norm':
-          if (value !== 'layer' && value !== 'none') throw new Error(`unknown norm '${value}'`);
-          config.norm = value;
-          break;
-        case 'source':
-          if (value && !/^[A-Za-z0-9._-]{1,64}$/.test(value) && !/^https?:\/\/\S+$/.test(value)) {
-            throw new Error(`'${value}' is neither a shipped histogram id nor an http(s) URL`);
-          }
-          config.source = value || null;
-          break;
-        case 'scale':
-          if (!['shape-only', 'fan-in', 'as-is'].includes(value)) throw new Error(`unknown scale '${value}'`);
-          config.scale = value;
-          break;
-        case 'backend':
-          if (!['auto', 'webgpu', 'cpu'].includes(value)) throw new Error(`unknown backend '${value}'`);
-          backend = value;
-          break;
-        case 'lr': {
-          const lr = Number(value);
-          if (value === '' || !Number.isFinite(lr)) throw new Error(`'${value}' is not a number`);
-          config.train.lr = lr;
-          break;
-        }
-        case 'seed': config.seed = count(value); break;
-        case 'seeds': config.seeds = count(value); break;
-        case 'layers': case 'width': case 'heads': config[key] = count(value); break;
-        case 'steps': case 'batch': case 'context': case 'warmup': case 'eval_every':
-          config.train[key] = count(value);
-          break;
-        default:
-          throw new Error(`unknown link key '${key}'`);
-      }
-    } catch (error) {
-      warnings.push(`ignored '${key}': ${error.message}`);
+    const e = entry(key);
+    const why = !e ? `unknown link key '${key}'` : given.has(key) ? 'given twice' : problem(e, value);
+    if (why) {
+      warnings.push(`ignored '${key}': ${why}`);
+      continue;
     }
+    given.add(key);
+    values[key] = value;
   }
-  return { config, backend, warnings };
+  return { values, warnings };
 }
 
-function canonical(config, backend) {
-  const parts = [`preset=${config.preset}`];
-  for (const key of ['layers', 'width', 'heads']) if (config[key] !== null) parts.push(`${key}=${config[key]}`);
-  parts.push(`norm=${config.norm}`, `inits=${config.inits.join(',')}`);
-  if (config.source) parts.push(`source=${encodeURIComponent(config.source)}`);
-  // The real to_query writes backend too (auto included).
-  parts.push(`scale=${config.scale}`, `seed=${config.seed}`, `seeds=${config.seeds}`, `backend=${backend}`);
-  const t = config.train;
-  parts.push(`steps=${t.steps}`, `batch=${t.batch}`, `context=${t.context}`, `lr=${t.lr}`, `warmup=${t.warmup}`, `eval_every=${t.eval_every}`);
-  return parts.join('&');
+/** The canonical query: every key with a value, in the schema's order. */
+function canonical(values) {
+  return schema()
+    .filter((e) => values[e.key] !== '')
+    .map((e) => `${e.key}=${encodeURIComponent(values[e.key]).replace(/%2C/gi, ',')}`)
+    .join('&');
 }
 
 export function parse_link(search) {
-  const { config, backend, warnings } = parse(search);
-  return JSON.stringify({ query: canonical(config, backend), config, backend, warnings });
+  const { values, warnings } = parse(search);
+  return { query: canonical(values), config: values, backend: values.backend, warnings };
 }
 
 /** Measures text the way plotters does on the web (a span with a style attribute). */
@@ -165,8 +144,14 @@ function line(canvas, series, colours) {
 
 export class Session {
   constructor(query, backend) {
-    const { config, warnings } = parse(query);
+    const { values, warnings } = parse(query);
     if (warnings.length) throw new Error(warnings[0]);
+    const config = {
+      inits: values.inits.split(',').filter(Boolean),
+      seed: Number(values.seed),
+      seeds: Number(values.seeds),
+      train: { steps: Number(values.steps), eval_every: Number(values.eval_every) },
+    };
     this.config = config;
     this.kind = backend;
     this.histogram = null;
@@ -193,12 +178,12 @@ export class Session {
 
   async prepare() {
     if (this.kind === 'webgpu' && !mock().webgpu) throw new Error('WebGPU is not available here (mock: no adapter)');
-    const needs = this.config.inits.find((init) => INITS.find(([n]) => n === init)[1] !== 'none');
+    const needs = this.config.inits.find((init) => NEEDS[init]);
     if (needs && !this.histogram) throw new Error(`a histogram is needed for '${needs}'`);
   }
 
   runs() {
-    return JSON.stringify(this.runList);
+    return this.runList;
   }
 
   finished(i) {
@@ -224,7 +209,7 @@ export class Session {
     curve.push({ step, train, val, grad: 1 / Math.sqrt(step + 1), diverged });
     const done = this.curves.every((_, i) => this.finished(i));
     const finite = (v) => (Number.isFinite(v) ? v : null);
-    return JSON.stringify({ run: run.id, step, train_loss: finite(train), val_loss: finite(val), grad_norm: 1 / Math.sqrt(step + 1), done, diverged, ms: 2 });
+    return { run: run.id, step, train_loss: finite(train), val_loss: finite(val), grad_norm: 1 / Math.sqrt(step + 1), done, diverged, ms: 2 };
   }
 
   draw_loss(canvas, logSteps) {
@@ -245,7 +230,7 @@ export class Session {
 
   // One row per init (means over its seeds), as the real module reports.
   results() {
-    return JSON.stringify(this.config.inits.map((init, index) => {
+    return this.config.inits.map((init, index) => {
       const own = this.runList.filter((run) => run.init === init).map((run) => run.id);
       const lasts = own.map((i) => this.curves[i].map((p) => p.val).filter((v) => v !== null && Number.isFinite(v)).at(-1)).filter((v) => v !== undefined);
       const mean = lasts.length ? lasts.reduce((a, b) => a + b, 0) / lasts.length : null;
@@ -257,11 +242,11 @@ export class Session {
         steps_to_25: null, steps_to_50: null, steps_to_100: null, speedup: null,
         status: own.some((i) => this.curves[i].at(-1)?.diverged) ? 'diverged' : own.every((i) => this.finished(i)) ? 'done' : 'running',
       };
-    }));
+    });
   }
 
   async samples(length) {
-    return JSON.stringify(this.runList.filter((run) => run.seed === this.config.seed).map((run) => ({ run: run.id, label: run.init, text: `<img src=x onerror=alert(1)> ${'abc '.repeat(length / 4)}` })));
+    return this.runList.filter((run) => run.seed === this.config.seed).map((run) => ({ run: run.id, label: run.init, text: `<img src=x onerror=alert(1)> ${'abc '.repeat(length / 4)}` }));
   }
 
   export_csv() {

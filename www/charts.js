@@ -1,0 +1,109 @@
+// The three charts: drawn by the wasm session (plotters on the canvas), sized to the
+// screen, with placeholders before a run and a PNG of all three for export.
+
+import { el } from './dom.js';
+
+/** Matches the canvas's pixel size to its on-screen size (sharp on high-DPI screens). */
+export function fitCanvas(canvas) {
+  const ratio = window.devicePixelRatio || 1;
+  const width = Math.max(1, Math.round(canvas.clientWidth * ratio));
+  const height = Math.max(1, Math.round(canvas.clientHeight * ratio));
+  if (canvas.width !== width || canvas.height !== height) {
+    canvas.width = width;
+    canvas.height = height;
+  }
+}
+
+function placeholder(canvas, text) {
+  fitCanvas(canvas);
+  const context = canvas.getContext('2d');
+  context.clearRect(0, 0, canvas.width, canvas.height);
+  context.fillStyle = '#8a929c';
+  context.font = `${Math.round(14 * (window.devicePixelRatio || 1))}px system-ui, sans-serif`;
+  context.textAlign = 'center';
+  context.textBaseline = 'middle';
+  context.fillText(text, canvas.width / 2, canvas.height / 2);
+}
+
+/** `charts`: {loss, dist, grad} canvases. */
+export function drawPlaceholders(charts) {
+  placeholder(charts.loss, 'press Start: losses appear here');
+  placeholder(charts.dist, 'weight distributions appear here');
+  placeholder(charts.grad, 'gradient norms appear here');
+}
+
+/**
+ * Runs `draw` (a synchronous chart call into the wasm module) with style attributes
+ * routed through the CSSOM. plotters measures text with a temporary
+ * span.setAttribute('style', ...), which the page's CSP (style-src 'self') blocks, so the
+ * measurement came out wrong and every label logged a violation; the same declarations
+ * set as element.style.cssText are allowed. Only for the duration of the call.
+ */
+function withCssomStyles(draw) {
+  const setAttribute = Element.prototype.setAttribute;
+  Element.prototype.setAttribute = function setAttributeViaCssom(name, value) {
+    if (String(name).toLowerCase() === 'style' && this instanceof HTMLElement) {
+      this.style.cssText = String(value);
+      return undefined;
+    }
+    return setAttribute.call(this, name, value);
+  };
+  try {
+    return draw();
+  } finally {
+    Element.prototype.setAttribute = setAttribute;
+  }
+}
+
+/** The loss chart alone (for the picture kept of an interrupted run). */
+export function drawLoss(session, canvas, logSteps) {
+  fitCanvas(canvas);
+  withCssomStyles(() => session.draw_loss(canvas, logSteps));
+}
+
+/**
+ * Draws the three charts of `session`; returns how long each took (ms). A chart that
+ * fails is logged and left as it was (drawing is never worth stopping training for).
+ * `options`: {logSteps, role}.
+ */
+export function drawCharts(session, charts, options) {
+  const parts = {};
+  const timed = (part, canvas, draw) => {
+    const from = performance.now();
+    fitCanvas(canvas);
+    withCssomStyles(draw);
+    parts[part] = performance.now() - from;
+  };
+  try {
+    timed('loss', charts.loss, () => session.draw_loss(charts.loss, options.logSteps));
+    timed('grads', charts.grad, () => session.draw_grads(charts.grad));
+    // Until the first read-back this shows the weights as initialized.
+    timed('distribution', charts.dist, () => session.draw_distribution(charts.dist, options.role));
+  } catch (error) {
+    console.warn('drawing failed', error);
+  }
+  return parts;
+}
+
+/** A canvas as a PNG blob (null if the browser cannot encode it). */
+export function pngOf(canvas) {
+  return new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
+}
+
+/** The three charts side by side in one PNG blob (loss, distribution, gradients). */
+export function chartsPng(charts) {
+  const list = [charts.loss, charts.dist, charts.grad];
+  const gap = 8;
+  const height = Math.max(...list.map((c) => c.height));
+  const width = list.reduce((sum, c) => sum + c.width, 0) + gap * (list.length - 1);
+  const canvas = el('canvas', { width, height });
+  const context = canvas.getContext('2d');
+  context.fillStyle = '#ffffff';
+  context.fillRect(0, 0, width, height);
+  let x = 0;
+  for (const chart of list) {
+    context.drawImage(chart, x, 0);
+    x += chart.width + gap;
+  }
+  return pngOf(canvas);
+}
