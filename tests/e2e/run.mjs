@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { chromium } from 'playwright-core';
 import { histinitBin, startHistinitServer, startNodeServer } from './server.mjs';
+import { hostileLinkChecks, hostileUnitChecks } from './hostile.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -532,6 +533,10 @@ async function realChecks(context, base) {
     await page.close();
   });
 
+  await hostileLinkChecks(context, base, {
+    check, assert, openPage, waitReady, waitDone, lossSummary, cspViolations, schema: LINK_SCHEMA,
+  });
+
   await check('Studies: findings link, and each study link loads its settings cleanly', async () => {
     const { STUDIES } = await import('../../www/studies.js');
     const page = await openPage(context, base, '');
@@ -671,6 +676,7 @@ async function unitChecks() {
       `written in the schema's order, empty values left out: ${again}`,
     );
   });
+  await hostileUnitChecks({ check, assert });
 }
 
 // ---------------------------------------------------------------- checks: mock module
