@@ -173,6 +173,9 @@ export async function hostileLinkChecks(context, base, helpers) {
 
   await check('Hostile links: each is named in a message, nothing injected, no foreign fetch before consent, then a normal run trains', async () => {
     const started = Date.now();
+    // The served CSP lets the page reach only its own origin and https elsewhere.
+    const csp = (await context.request.get(base)).headers()['content-security-policy'] ?? '';
+    assert(/connect-src 'self' https:;/.test(csp) && !csp.includes('http:'), `connect-src is 'self' https: only: ${csp}`);
     const page = await openPage(context, base, '');
     await waitReady(page);
     const dialogs = [];
