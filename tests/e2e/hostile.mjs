@@ -4,10 +4,15 @@
 // hostileLinkChecks: against the real module, one tab opens links built to break the page
 // (markup in every key, huge and negative numbers, NaN, malformed percent-encoding,
 // oversized shapes, a context larger than any window, foreign and non-http sources,
-// duplicate inits, a 10,000-character link, repeated keys). For each: a visible message
-// names the problem, nothing from the link became an element, no dialog opened, no CSP
-// rule was broken, and a source on another origin is not fetched before the reader
-// pressed Fetch. Then the same tab still trains a normal run.
+// duplicate inits, a 10,000-character link, repeated keys), then foreign and plain-http
+// sources and a picked file over the size cap. For each: a visible message names the
+// problem, nothing from the link became an element, no dialog opened, no CSP rule was
+// broken, and a source on another origin is not fetched (GET) before the reader pressed
+// Fetch (a HEAD asks its size first). Then the same tab still trains a normal run.
+
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const MIB = 1024 * 1024;
 
@@ -282,7 +287,28 @@ export async function hostileLinkChecks(context, base, helpers) {
       assert(foreign.length === before, `no request: ${foreign.slice(before)}`);
     });
 
-    assert(links.length + 3 >= 20, `at least 20 hostile links (${links.length + 3})`);
+    await consentSteps('a picked file over the cap: refused from its size, not read', async () => {
+      // Sparse: 130 MiB on paper, nothing on disk; the page must refuse it from file.size.
+      const dir = mkdtempSync(join(tmpdir(), 'histinit-hostile-'));
+      const path = join(dir, 'huge <img src=x onerror=alert(1)>.json.gz');
+      try {
+        writeFileSync(path, '');
+        truncateSync(path, 130 * MIB);
+        await page.goto(`${base}?preset=nano&inits=empirical&steps=2&backend=cpu`);
+        await waitReady(page);
+        await page.selectOption('#source', '@file');
+        await page.setInputFiles('#source-file', path);
+        await page.waitForFunction(() => document.querySelector('#messages').textContent.includes('over the'), null, { timeout: 10_000 });
+        const text = await messagesText(page);
+        assert(text.includes('the file huge <img src=x onerror=alert(1)>.json.gz is 136.3 MB, over the 134.2 MB'), `file refused: ${text}`);
+        assert(!text.includes('Using the local file'), `the file is not used: ${text}`);
+        assert((await injected(page)).length === 0, `nothing injected by the file name: ${await injected(page)}`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    assert(links.length + 4 >= 20, `at least 20 hostile links (${links.length + 4})`);
     assert(dialogs.length === 0, `no dialog opened: ${dialogs.join(' | ')}`);
     assert(failures.length === 0, `hostile links:\n    ${failures.join('\n    ')}`);
 
@@ -298,7 +324,7 @@ export async function hostileLinkChecks(context, base, helpers) {
     assert(dialogs.length === 0, `no dialog opened: ${dialogs.join(' | ')}`);
     const unexpected = page.problems.filter((problem) => !problem.includes('.example/'));
     assert(unexpected.length === 0, `no console errors: ${unexpected.join(' | ')}`);
-    console.log(`  ${links.length + 3} hostile links and sources, then a normal run, in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`  ${links.length + 4} hostile links, sources and files, then a normal run, in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     await page.close();
   });
 }
