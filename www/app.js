@@ -8,7 +8,7 @@ import { isUrl } from './link.js';
 import { bindForm, queryOf, settingsFromQuery } from './settings.js';
 import { drawCharts, drawLoss, drawPlaceholders, chartsPng, pngOf } from './charts.js';
 import { renderResults, renderSamples } from './results.js';
-import { fetchBytes, fileBytes, fileKind, loadIndex, shippedUrl } from './sources.js';
+import { askToFetch, dismissPrompt, fetchBytes, fileBytes, fileKind, loadIndex, shippedUrl } from './sources.js';
 import { renderStudies } from './studies.js';
 
 const REDRAW_MS = 250; // charts at most four times a second...
@@ -364,8 +364,8 @@ function openAdvancedIfUsed() {
 
 // ---------------------------------------------------------------- sources for a session
 
-async function cachedBytes(url, what) {
-  if (!state.sourceCache.has(url)) state.sourceCache.set(url, await fetchBytes(url, what));
+async function cachedBytes(url, what, kind) {
+  if (!state.sourceCache.has(url)) state.sourceCache.set(url, await fetchBytes(url, what, kind));
   return state.sourceCache.get(url);
 }
 
@@ -391,7 +391,9 @@ async function gatherSources(settings) {
   }
   if (isUrl(source)) {
     try {
-      out.push({ kind: 'histogram', bytes: await cachedBytes(source, 'the histogram'), label: source });
+      // Another origin: only after the reader saw its host and size and pressed Fetch.
+      if (!state.sourceCache.has(source)) await askToFetch(source, { container: $('consent'), what: 'the histogram' });
+      out.push({ kind: 'histogram', bytes: await cachedBytes(source, 'the histogram', 'histogram'), label: source });
     } catch (error) {
       addMessage(errorText(error), true);
     }
@@ -570,6 +572,7 @@ async function pause() {
 
 async function resetAll() {
   await newEpoch(); // also cancels a Start in progress
+  dismissPrompt($('consent')); // ...and a Start waiting for consent to fetch
   freeSession();
   state.runs = [];
   state.backendNote = '';
@@ -891,7 +894,14 @@ function wire() {
   ui.sourceFile.addEventListener('change', async () => {
     const file = ui.sourceFile.files?.[0];
     if (!file) return;
-    state.localFile = { name: file.name, kind: fileKind(file.name), bytes: await fileBytes(file) };
+    let bytes;
+    try {
+      bytes = await fileBytes(file); // refuses a file over the size cap before reading it
+    } catch (error) {
+      addMessage(errorText(error), true);
+      return;
+    }
+    state.localFile = { name: file.name, kind: fileKind(file.name), bytes };
     showSourceFields();
     fieldChanged(state.form.fieldOf(ui.source));
     addMessage(`Using the local file ${file.name}; a copied link does not include it.`);

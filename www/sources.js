@@ -1,7 +1,91 @@
 // Histogram sources: the files shipped in www/histograms/ (listed in index.json), a URL,
 // or a local file. Bytes go to the wasm side unparsed (it reads JSON and gzip itself).
+//
+// Hostile input: a link can name any https URL as its source, and a picked file can be
+// anything. So a URL on another origin is fetched only after the reader saw its host
+// (and size, when the server says it) and clicked Fetch (askToFetch), and every body or
+// file is read with a size cap while streaming (a lying or missing Content-Length cannot
+// make the page hold more than the cap). Nothing read here is ever inserted as HTML.
+
+import { clear, el } from './dom.js';
 
 const SHIPPED_DIR = 'www/histograms/';
+const MIB = 1024 * 1024;
+
+/**
+ * The most bytes read per kind of source. histogram: the module's own limit on a
+ * histogram's JSON (histinit-histogram's MAX_JSON_BYTES, 128 MiB; a gzipped file is
+ * smaller than its JSON, so its body never needs more). weights: 512 MiB of
+ * .safetensors, far above the largest preset's weights, and as much as a tab should
+ * hold twice (the bytes, then the module's copy).
+ */
+export const MAX_BYTES = { histogram: 128 * MIB, weights: 512 * MIB };
+
+/** How long the size question (HEAD) to another server may take before the prompt says "unknown". */
+const HEAD_TIMEOUT_MS = 5000;
+
+/** 1234567 -> '1.2 MB' (bytes, KB, MB, GB; decimal units as browsers show downloads). */
+export function formatBytes(bytes) {
+  if (!Number.isFinite(bytes) || bytes < 0) return 'unknown size';
+  if (bytes < 1000) return `${bytes} bytes`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = -1;
+  do {
+    value /= 1000;
+    unit += 1;
+  } while (value >= 1000 && unit < units.length - 1);
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** The cap for `kind` ('histogram' or 'weights'; anything else gets the histogram's). */
+function capOf(kind) {
+  return MAX_BYTES[kind] ?? MAX_BYTES.histogram;
+}
+
+/** A Content-Length header as a number, or null when absent or not a plain decimal. */
+function declaredLength(headers) {
+  const text = headers.get('Content-Length');
+  if (text === null || !/^\s*\d{1,20}\s*$/.test(text)) return null;
+  return Number(text);
+}
+
+/**
+ * Reads a ReadableStream of bytes into one Uint8Array, stopping (and cancelling the
+ * stream) as soon as more than `cap` bytes arrived; `tooBig(bytesSoFar)` makes the error.
+ */
+export async function readCapped(stream, cap, tooBig) {
+  const reader = stream.getReader();
+  const chunks = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > cap) {
+      reader.cancel().catch(() => {});
+      throw new Error(tooBig(total));
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/** Where `url` points, resolved against the page (a relative URL is the page's own origin). */
+function resolved(url) {
+  return new URL(url, globalThis.location?.href);
+}
+
+/** True when `url` is on another origin than the page (so it needs the reader's consent). */
+export function isForeign(url) {
+  return resolved(url).origin !== globalThis.location?.origin;
+}
 
 /**
  * Reads www/histograms/index.json. Returns {entries, error}: entries is [] and error a
@@ -39,11 +123,20 @@ export function shippedUrl(file) {
   return SHIPPED_DIR + file;
 }
 
-/** Fetches `url` as bytes; throws an Error with a sentence a reader understands. */
-export async function fetchBytes(url, what) {
+/**
+ * Fetches `url` as bytes, at most MAX_BYTES[kind] (checked against Content-Length first
+ * when the server sends one, then while streaming); throws an Error with a sentence a
+ * reader understands. A URL on another origin is fetched without cookies or referrer.
+ * `kind` defaults from the file name ('.safetensors' is weights).
+ */
+export async function fetchBytes(url, what, kind = fileKind(resolved(url).pathname)) {
+  const cap = capOf(kind);
+  const foreign = isForeign(url);
+  const tooBig = (bytes) =>
+    `${what} from ${url} is ${formatBytes(bytes)} or more, over the ${formatBytes(cap)} this page reads for a ${kind}: not loaded`;
   let response;
   try {
-    response = await fetch(url);
+    response = await fetch(url, foreign ? { credentials: 'omit', referrerPolicy: 'no-referrer' } : {});
   } catch (error) {
     throw new Error(
       `could not fetch ${what} from ${url} (${error.message}; a server elsewhere must allow cross-origin requests)`,
@@ -52,15 +145,120 @@ export async function fetchBytes(url, what) {
   if (!response.ok) {
     throw new Error(`could not fetch ${what} from ${url} (HTTP ${response.status})`);
   }
-  return new Uint8Array(await response.arrayBuffer());
+  const declared = declaredLength(response.headers);
+  if (declared !== null && declared > cap) {
+    response.body?.cancel().catch(() => {});
+    throw new Error(tooBig(declared));
+  }
+  if (!response.body) return new Uint8Array(0);
+  return readCapped(response.body, cap, tooBig);
 }
 
-/** Reads a local File as bytes. */
-export async function fileBytes(file) {
-  return new Uint8Array(await file.arrayBuffer());
+/** Reads a local File as bytes, refusing one over MAX_BYTES[kind] before reading it. */
+export async function fileBytes(file, kind = fileKind(file.name)) {
+  const cap = capOf(kind);
+  const tooBig = (bytes) =>
+    `the file ${file.name} is ${formatBytes(bytes)}, over the ${formatBytes(cap)} this page reads for a ${kind}: not loaded`;
+  if (file.size > cap) throw new Error(tooBig(file.size));
+  // The size is checked; the stream is capped too (a file can grow while it is read).
+  return readCapped(file.stream(), cap, tooBig);
 }
 
 /** 'weights' for a .safetensors file, else 'histogram' (JSON, maybe gzipped). */
 export function fileKind(name) {
   return /\.safetensors$/i.test(name) ? 'weights' : 'histogram';
+}
+
+// ---------------------------------------------------------------- consent for other origins
+
+/** The prompt showing in each container: {close} takes it away (its promise then never settles). */
+const prompts = new WeakMap();
+
+/** Removes the prompt in `container`, if any; its promise never settles (its caller was superseded). */
+export function dismissPrompt(container) {
+  prompts.get(container)?.close();
+}
+
+/** The size a server gives for `url` in answer to HEAD, or null (none, not allowed, too slow). */
+async function headSize(url, signal) {
+  try {
+    const response = await fetch(url, { method: 'HEAD', credentials: 'omit', referrerPolicy: 'no-referrer', signal });
+    return response.ok ? declaredLength(response.headers) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Asks the reader before `url` is fetched from another origin. Resolves at once for the
+ * page's own origin. Otherwise: refuses a non-https URL (the CSP allows only https
+ * elsewhere), shows the host and (after a HEAD, when the server says it) the size in
+ * `container` with Fetch and Cancel, and resolves on Fetch; rejects on Cancel, or when the
+ * server declares a size over the cap. All text goes in as text.
+ */
+export async function askToFetch(url, { container, what = 'the histogram', kind = 'histogram' }) {
+  let target;
+  try {
+    target = resolved(url);
+  } catch {
+    throw new Error(`${what}: '${String(url).slice(0, 80)}' is not a URL`);
+  }
+  if (target.origin === globalThis.location?.origin) return;
+  if (target.protocol !== 'https:') {
+    throw new Error(
+      `not fetched: ${what} at ${target.host} is not on https; this page fetches from other servers only over https`,
+    );
+  }
+  dismissPrompt(container);
+  const cap = capOf(kind);
+  const host = target.host;
+  const size = el('span', { className: 'consent-size', textContent: 'size: asking the server…' });
+  const fetchButton = el('button', { type: 'button', className: 'consent-fetch', textContent: 'Fetch' });
+  const cancelButton = el('button', { type: 'button', className: 'consent-cancel', textContent: 'Cancel' });
+  const shownUrl = url.length > 200 ? `${url.slice(0, 200)}…` : url;
+  clear(container);
+  container.append(
+    el('p', {}, [
+      `Fetch ${what} from another server, `,
+      el('strong', { className: 'consent-host', textContent: host }),
+      '? ',
+      size,
+    ]),
+    el('p', { className: 'consent-url', textContent: shownUrl }),
+    el('div', { className: 'row-buttons' }, [fetchButton, cancelButton]),
+  );
+  container.hidden = false;
+
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), HEAD_TIMEOUT_MS);
+  return new Promise((resolve, reject) => {
+    const close = () => {
+      clearTimeout(timer);
+      controller.abort();
+      if (prompts.get(container)?.close === close) prompts.delete(container);
+      clear(container);
+      container.hidden = true;
+    };
+    prompts.set(container, { close });
+    fetchButton.addEventListener('click', () => {
+      close();
+      resolve();
+    });
+    cancelButton.addEventListener('click', () => {
+      close();
+      reject(new Error(`not fetched: you cancelled fetching ${what} from ${host}`));
+    });
+    headSize(url, controller.signal).then((bytes) => {
+      if (prompts.get(container)?.close !== close) return; // answered or dropped meanwhile
+      clearTimeout(timer);
+      if (bytes === null) {
+        size.textContent = 'size: unknown (the server does not say)';
+      } else if (bytes > cap) {
+        close();
+        reject(new Error(`not fetched: ${what} from ${host} is ${formatBytes(bytes)}, over the ${formatBytes(cap)} this page reads for a ${kind}`));
+      } else {
+        size.textContent = `size: ${formatBytes(bytes)}`;
+      }
+    });
+  });
 }

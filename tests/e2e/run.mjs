@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { chromium } from 'playwright-core';
 import { CSP as NODE_SERVER_CSP, histinitBin, startHistinitServer, startNodeServer } from './server.mjs';
+import { hostileLinkChecks, hostileUnitChecks } from './hostile.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -585,6 +586,10 @@ async function realChecks(context, base) {
     await page.close();
   });
 
+  await hostileLinkChecks(context, base, {
+    check, assert, openPage, waitReady, waitDone, lossSummary, cspViolations, schema: LINK_SCHEMA,
+  });
+
   await check('Studies: findings link, and each study link loads its settings cleanly', async () => {
     const { STUDIES } = await import('../../www/studies.js');
     const page = await openPage(context, base, '');
@@ -743,6 +748,7 @@ async function unitChecks() {
     // The first of two script-src directives is the one in force.
     assert(cspProblems(`script-src 'self'; ${NODE_SERVER_CSP}`).length === 0, 'a later directive is ignored');
   });
+  await hostileUnitChecks({ check, assert });
 }
 
 // ---------------------------------------------------------------- checks: the policy itself
@@ -893,16 +899,28 @@ async function mockChecks(context, base) {
     assert(fetched.includes('teacher-nano.json.gz'), `the chosen histogram was fetched: ${fetched}`);
 
     // A URL that cannot be fetched: a clear message, and prepare names what is missing.
+    // Another origin: the page asks first (host shown), then fetches on Fetch.
+    await page.route('https://gone.example/**', (route) => route.abort());
     await page.selectOption('#source', '@url');
     assert(await page.locator('#source-url').isVisible(), 'URL field shown');
+    await page.fill('#source-url', 'https://gone.example/missing.json');
+    await page.locator('#source-url').dispatchEvent('change');
+    assert(page.url().includes('source=https%3A%2F%2Fgone.example%2Fmissing.json'), `link carries the URL: ${page.url()}`);
+    await page.click('#start');
+    await page.locator('#consent .consent-fetch').waitFor({ state: 'visible', timeout: 10_000 });
+    assert((await page.locator('#consent .consent-host').textContent()) === 'gone.example', 'consent names the host');
+    await page.click('#consent .consent-fetch');
+    await page.waitForFunction(() => document.querySelector('#status').classList.contains('error'), null, { timeout: 30_000 });
+    let messages = await page.locator('#messages').textContent();
+    assert(messages.includes('could not fetch the histogram from https://gone.example/missing.json'), `fetch failure explained: ${messages}`);
+    assert((await statusText(page)).includes("a histogram is needed for 'empirical'"), `status: ${await statusText(page)}`);
+    // Plain http on another origin: refused before any request (the CSP allows only https there).
     await page.fill('#source-url', 'http://127.0.0.1:9/missing.json');
     await page.locator('#source-url').dispatchEvent('change');
-    assert(page.url().includes('source=http%3A%2F%2F127.0.0.1%3A9%2Fmissing.json'), `link carries the URL: ${page.url()}`);
     await page.click('#start');
     await page.waitForFunction(() => document.querySelector('#status').classList.contains('error'), null, { timeout: 30_000 });
-    const messages = await page.locator('#messages').textContent();
-    assert(messages.includes('could not fetch the histogram from http://127.0.0.1:9/missing.json'), `fetch failure explained: ${messages}`);
-    assert((await statusText(page)).includes("a histogram is needed for 'empirical'"), `status: ${await statusText(page)}`);
+    messages = await page.locator('#messages').textContent();
+    assert(messages.includes('127.0.0.1:9 is not on https'), `http refused: ${messages}`);
 
     // A local file: used for the run, and the page says a link cannot carry it.
     await page.selectOption('#source', '@file');

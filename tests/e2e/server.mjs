@@ -10,7 +10,7 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 
 export const CSP =
   "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; " +
-  "connect-src 'self' https: http:; object-src 'none'; base-uri 'none'";
+  "connect-src 'self' https:; object-src 'none'; base-uri 'none'";
 
 export function histinitBin() {
   if (process.env.HISTINIT_BIN) return process.env.HISTINIT_BIN;

@@ -160,7 +160,8 @@ impl ExperimentConfig {
 /// at a time (autodiff keeps each layer's, the attention scores and the logits).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cost {
-    pub parameters: usize,
+    /// Parameters of one run (f64: a link's shape can count more than usize holds on wasm32).
+    pub parameters: f64,
     pub runs: usize,
     /// Estimated peak memory in bytes.
     pub bytes: f64,
@@ -200,11 +201,14 @@ impl ExperimentConfig {
     /// The estimated cost (see [`Cost`]); the shape must be valid.
     pub fn cost(&self) -> Result<Cost, ConfigError> {
         let model = self.model_config()?;
-        let parameters: usize = crate::params::param_specs(&model)
+        // Counted in f64: a link can ask for shapes whose count overflows usize on
+        // wasm32 (64 layers of width 8192 is 5e10), which panicked in the page's debug
+        // build and wrapped (under-counted) in its release build.
+        let parameters: f64 = crate::params::param_specs(&model)
             .iter()
-            .map(|spec| spec.numel())
+            .map(|spec| spec.shape.iter().map(|&n| n as f64).product::<f64>())
             .sum();
-        let runs = self.inits.len() * self.seeds;
+        let runs = self.inits.len().saturating_mul(self.seeds);
         let (b, t) = (self.train.batch as f64, self.train.context as f64);
         let (d, l, v) = (model.width as f64, model.layers as f64, model.vocab as f64);
         let h = model.heads as f64;
@@ -212,8 +216,8 @@ impl ExperimentConfig {
         // 4d MLP in and its activation, residuals) and, per head, the scores and
         // probabilities (2 T^2 per sequence); logits, softmax and their gradient.
         let activations = 4.0 * (l * (34.0 * b * t * d + 2.0 * b * h * t * t) + 3.0 * b * t * v);
-        let bytes = 16.0 * parameters as f64 * runs as f64 + activations;
-        let flops_per_step = 6.0 * parameters as f64 * b * t + 12.0 * l * b * t * t * d;
+        let bytes = 16.0 * parameters * runs as f64 + activations;
+        let flops_per_step = 6.0 * parameters * b * t + 12.0 * l * b * t * t * d;
         Ok(Cost {
             parameters,
             runs,
@@ -234,7 +238,7 @@ impl ExperimentConfig {
                 "{} runs of {:.1}M parameters at batch {} x context {} need about {:.1} GiB, \
                  more than the {:.1} GiB allowed here",
                 cost.runs,
-                cost.parameters as f64 / 1e6,
+                cost.parameters / 1e6,
                 self.train.batch,
                 self.train.context,
                 cost.bytes / GIB,
