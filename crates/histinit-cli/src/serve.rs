@@ -7,14 +7,14 @@
 //! resolved) and must still lie inside the canonical folder (403 otherwise). Requests
 //! whose `Host` is not 127.0.0.1, localhost or [::1] with the server's port are refused
 //! with 421, so a page on another site cannot read the repository (`out/` included) by
-//! pointing its own name at 127.0.0.1 (DNS rebinding). [`WORKERS`] threads answer
-//! requests, and files are streamed from disk, so a slow client holds one worker and no
-//! memory beyond a buffer.
+//! pointing its own name at 127.0.0.1 (DNS rebinding). Each request is answered on its own
+//! thread, and files beyond 8 MiB are streamed from disk, so a slow client holds one
+//! thread and no memory beyond a buffer.
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use tiny_http::{Header, Method, Request, Response, ResponseBox, Server, StatusCode};
+use tiny_http::{Header, Method, Request, Response, Server, StatusCode};
 
 /// `connect-src 'self' https:`: the page's own files, and a histogram URL a reader gave
 /// (any https server; the page fetches it only after the reader saw its host and size and
@@ -24,8 +24,9 @@ pub const CONTENT_SECURITY_POLICY: &str =
 style-src 'self'; img-src 'self' data: blob:; connect-src 'self' https:; \
 object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// Threads answering requests at the same time.
-pub const WORKERS: usize = 4;
+/// Files up to this size are read whole and sent with their length; larger ones are
+/// streamed from disk.
+const IN_MEMORY_BYTES: u64 = 8 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -120,51 +121,83 @@ fn header(name: &str, value: &str) -> Header {
     Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("static header is valid")
 }
 
-fn text(status: u16, body: &str) -> ResponseBox {
-    Response::from_string(body)
-        .with_status_code(StatusCode(status))
-        .boxed()
+/// What a request gets. Each kind is sent as its own concrete tiny_http response: a
+/// boxed response (one type for all) left some of a page's module requests unanswered
+/// on a fresh browser profile's first load.
+enum Reply {
+    Text(u16, &'static str),
+    /// A file small enough to send from memory, with its type.
+    Bytes(Vec<u8>, &'static str),
+    /// A large file (the wasm module), streamed from disk.
+    Stream(std::fs::File, &'static str),
 }
 
-/// The response to one request (the file is opened, not read: tiny_http streams it).
-fn respond_to(root: &Path, port: u16, request: &Request) -> ResponseBox {
+/// The reply to one request.
+fn reply_to(root: &Path, port: u16, request: &Request) -> Reply {
     let host = request
         .headers()
         .iter()
         .find(|h| h.field.equiv("Host"))
         .map(|h| h.value.as_str());
     if !host_allowed(host, port) {
-        return text(
+        return Reply::Text(
             421,
             "this server answers only to 127.0.0.1, localhost and [::1] with its port",
         );
     }
     if !matches!(request.method(), Method::Get | Method::Head) {
-        return text(405, "only GET");
+        return Reply::Text(405, "only GET");
     }
-    match locate(root, request.url()) {
-        Ok(real) => match std::fs::File::open(&real) {
-            // The type follows the name asked for (a symlink's target may be named otherwise).
-            Ok(file) => {
-                let asked = resolve(root, request.url()).unwrap_or(real);
-                Response::from_file(file)
-                    .with_header(header("Content-Type", content_type(&asked)))
-                    .boxed()
-            }
-            Err(_) => text(500, "cannot read"),
-        },
-        Err(Refusal::Outside) => text(403, "forbidden"),
-        Err(Refusal::NotFound) => text(404, "not found"),
+    let real = match locate(root, request.url()) {
+        Ok(real) => real,
+        Err(Refusal::Outside) => return Reply::Text(403, "forbidden"),
+        Err(Refusal::NotFound) => return Reply::Text(404, "not found"),
+    };
+    // The type follows the name asked for (a symlink's target may be named otherwise).
+    let kind = content_type(&resolve(root, request.url()).unwrap_or_else(|| real.clone()));
+    let Ok(file) = std::fs::File::open(&real) else {
+        return Reply::Text(500, "cannot read");
+    };
+    let length = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+    if length > IN_MEMORY_BYTES {
+        return Reply::Stream(file, kind);
+    }
+    match std::fs::read(&real) {
+        Ok(bytes) => Reply::Bytes(bytes, kind),
+        Err(_) => Reply::Text(500, "cannot read"),
     }
 }
 
 fn answer(root: &Path, port: u16, request: Request) {
-    let response = respond_to(root, port, &request)
-        .with_header(header("Content-Security-Policy", CONTENT_SECURITY_POLICY))
-        .with_header(header("X-Content-Type-Options", "nosniff"))
-        .with_header(header("Cache-Control", "no-cache"));
+    let common = [
+        header("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        header("X-Content-Type-Options", "nosniff"),
+        header("Cache-Control", "no-cache"),
+    ];
     // A client that went away is not the server's problem.
-    let _ = request.respond(response);
+    let _ = match reply_to(root, port, &request) {
+        Reply::Text(status, body) => {
+            let mut response = Response::from_string(body).with_status_code(StatusCode(status));
+            for h in common {
+                response.add_header(h);
+            }
+            request.respond(response)
+        }
+        Reply::Bytes(bytes, kind) => {
+            let mut response = Response::from_data(bytes).with_header(header("Content-Type", kind));
+            for h in common {
+                response.add_header(h);
+            }
+            request.respond(response)
+        }
+        Reply::Stream(file, kind) => {
+            let mut response = Response::from_file(file).with_header(header("Content-Type", kind));
+            for h in common {
+                response.add_header(h);
+            }
+            request.respond(response)
+        }
+    };
 }
 
 /// Serves `dir` on 127.0.0.1:`port` until killed (`port` 0 picks a free port).
@@ -187,20 +220,12 @@ pub fn serve(dir: &Path, port: u16) -> Result<(), ServeError> {
         dir.display()
     );
     println!("open that URL in a browser with WebGPU (Chrome, Edge); Ctrl-C stops");
-    let server = Arc::new(server);
     let root = Arc::new(root);
-    let workers: Vec<_> = (0..WORKERS)
-        .map(|_| {
-            let (server, root) = (Arc::clone(&server), Arc::clone(&root));
-            std::thread::spawn(move || {
-                while let Ok(request) = server.recv() {
-                    answer(&root, port, request);
-                }
-            })
-        })
-        .collect();
-    for worker in workers {
-        let _ = worker.join();
+    // A thread per request, so a slow client holds up no one else (only loopback
+    // clients reach this server: one browser's handful of connections).
+    for request in server.incoming_requests() {
+        let root = Arc::clone(&root);
+        std::thread::spawn(move || answer(&root, port, request));
     }
     Ok(())
 }
