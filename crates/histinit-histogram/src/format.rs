@@ -29,7 +29,7 @@ pub const MAX_NAME_BYTES: usize = 512;
 pub const MAX_LAYER: usize = 1 << 16;
 /// Largest fan-in (the element bound: a fan-in rescaling then multiplies values by at
 /// most `sqrt(MAX_FAN_IN)` = 2^24).
-pub const MAX_FAN_IN: usize = MAX_ELEMENTS as usize;
+pub const MAX_FAN_IN: u64 = MAX_ELEMENTS;
 /// Largest magnitude of a mean, std, min, max, bin edge, quantile value, or a fitted
 /// family's location or scale. Trained weights stay far below 1e4; 1e30 leaves room for
 /// a fan-in rescaling (at most 2^24 ≈ 1.7e7, see [`MAX_FAN_IN`]) to stay below `f32::MAX`
@@ -553,7 +553,8 @@ impl TensorHistogram {
                 ),
             ));
         }
-        if self.fan_in == 0 || self.fan_in > MAX_FAN_IN {
+        // Compared as u64: on wasm32 the bound does not fit a usize.
+        if self.fan_in == 0 || self.fan_in as u64 > MAX_FAN_IN {
             return Err(invalid(
                 field("fan_in"),
                 format!("{} is not in [1, {MAX_FAN_IN}]", self.fan_in),
