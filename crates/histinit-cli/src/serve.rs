@@ -8,7 +8,9 @@
 //! whose `Host` is not 127.0.0.1, localhost or [::1] with the server's port are refused
 //! with 421, so a page on another site cannot read the repository (`out/` included) by
 //! pointing its own name at 127.0.0.1 (DNS rebinding). Requests are answered one at a
-//! time; files beyond 8 MiB are streamed from disk.
+//! time; files beyond 8 MiB are streamed from disk. Each connection is read on its own
+//! thread (tiny_http's pool, patched so that a browser's parallel connections are all
+//! taken up: patches/README.md).
 
 use std::path::{Component, Path, PathBuf};
 
@@ -198,32 +200,57 @@ fn answer(root: &Path, port: u16, request: Request) {
     };
 }
 
+/// The playground's server, bound and not yet answering.
+pub struct Playground {
+    server: Server,
+    root: PathBuf,
+    port: u16,
+}
+
+impl Playground {
+    /// Binds 127.0.0.1:`port` (0 picks a free port) to serve `dir`.
+    pub fn bind(dir: &Path, port: u16) -> Result<Self, ServeError> {
+        if !dir.join("index.html").is_file() {
+            return Err(ServeError::NoIndex { dir: dir.into() });
+        }
+        let root = dir.canonicalize().map_err(|source| ServeError::Dir {
+            dir: dir.into(),
+            source,
+        })?;
+        let server = Server::http(("127.0.0.1", port)).map_err(|err| ServeError::Bind {
+            port,
+            reason: err.to_string(),
+        })?;
+        let port = server
+            .server_addr()
+            .to_ip()
+            .map(|addr| addr.port())
+            .unwrap_or(port);
+        Ok(Self { server, root, port })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    /// Answers requests, one at a time, until the process ends.
+    pub fn run(self) {
+        for request in self.server.incoming_requests() {
+            answer(&self.root, self.port, request);
+        }
+    }
+}
+
 /// Serves `dir` on 127.0.0.1:`port` until killed (`port` 0 picks a free port).
 pub fn serve(dir: &Path, port: u16) -> Result<(), ServeError> {
-    if !dir.join("index.html").is_file() {
-        return Err(ServeError::NoIndex { dir: dir.into() });
-    }
-    let root = dir.canonicalize().map_err(|source| ServeError::Dir {
-        dir: dir.into(),
-        source,
-    })?;
-    let server = Server::http(("127.0.0.1", port)).map_err(|err| ServeError::Bind {
-        port,
-        reason: err.to_string(),
-    })?;
-    let address = server.server_addr().to_ip();
-    let port = address.map(|addr| addr.port()).unwrap_or(port);
+    let playground = Playground::bind(dir, port)?;
     println!(
-        "serving http://127.0.0.1:{port}/ (files from {})",
+        "serving {} (files from {})",
+        playground.url(),
         dir.display()
     );
     println!("open that URL in a browser with WebGPU (Chrome, Edge); Ctrl-C stops");
-    // One request at a time, as before: answered from threads (a pool or one per
-    // request), a fresh browser's first page load left module requests unanswered in
-    // about one load of six; this loop answered every one (measured, see the issue note).
-    for request in server.incoming_requests() {
-        answer(&root, port, request);
-    }
+    playground.run();
     Ok(())
 }
 
@@ -319,5 +346,45 @@ mod tests {
         assert!(!CONTENT_SECURITY_POLICY.contains("unsafe-inline"));
         assert!(CONTENT_SECURITY_POLICY.contains("connect-src 'self' https:;"));
         assert!(!CONTENT_SECURITY_POLICY.contains("http:"));
+    }
+
+    /// A browser opens several connections at once and keeps them alive. Unpatched,
+    /// tiny_http's pool queued some of them behind the open ones, unanswered until one
+    /// closed (a page load that never finished).
+    #[test]
+    fn parallel_keep_alive_connections_are_all_answered() {
+        use std::io::{Read, Write};
+        use std::net::TcpStream;
+        use std::time::Duration;
+        let dir =
+            std::env::temp_dir().join(format!("histinit-serve-parallel-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("index.html"), "index").unwrap();
+        let playground = Playground::bind(&dir, 0).unwrap();
+        let port = playground.port;
+        std::thread::spawn(move || playground.run());
+        for round in 0..5 {
+            let mut connections: Vec<TcpStream> = (0..24)
+                .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+                .collect();
+            for connection in &mut connections {
+                let request = format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+                connection.write_all(request.as_bytes()).unwrap();
+            }
+            let mut unanswered = 0;
+            for connection in &mut connections {
+                connection
+                    .set_read_timeout(Some(Duration::from_secs(5)))
+                    .unwrap();
+                let mut head = [0u8; 12];
+                let answered = connection.read_exact(&mut head).is_ok() && &head == b"HTTP/1.1 200";
+                unanswered += usize::from(!answered);
+            }
+            assert_eq!(
+                unanswered, 0,
+                "round {round}: {unanswered} of 24 connections unanswered"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
