@@ -77,7 +77,7 @@ const state = {
   sessionSettings: null, // the settings the session trains (the form may have moved on)
   backendNote: '', // why the backend is not the one asked for
   runs: [], // session.runs()
-  history: {}, // run id -> [{step, train_loss, val_loss, grad_norm, ms, at}]
+  history: {}, // run id -> [step report: {step, tokens, train_loss, val_loss, lr, grad_norm, ms, at}]
   stepByRun: {},
   diverged: new Set(),
   sessionBusy: false, // a session call is awaited (the session is borrowed): draw later
@@ -88,7 +88,10 @@ const state = {
   nextSnapshot: SNAPSHOT_EVERY,
   nextSample: SAMPLE_EVERY,
   stepsPerSecond: 0,
-  previous: null, // {csv, json} of a run interrupted by a lost device
+  previous: null, // {csv, json} of a run interrupted by a lost device or a module abort
+  moduleLoads: 0, // how many times the wasm module was loaded (a reload follows an abort)
+  aborted: null, // the trap that stopped the module; nothing calls into it afterwards
+  wasmMemory: null, // the module's WebAssembly.Memory
   timing: { moduleReady: null, startClicked: null, prepared: null, firstStep: null },
 };
 
@@ -115,6 +118,10 @@ window.histinit = {
   },
   get history() {
     return state.history;
+  },
+  /** Bytes of the wasm module's linear memory (benchmarks/page-memory.mjs). */
+  get wasmBytes() {
+    return state.wasmMemory?.buffer.byteLength ?? null;
   },
   get drawParts() {
     return { ...state.drawParts, total: state.drawMs };
@@ -436,13 +443,14 @@ async function openSession(query, backend, sources) {
         if (source.kind === 'weights') session.add_weights(source.bytes, source.label);
         else session.add_histogram(source.bytes, source.label);
       } catch (error) {
+        if (noteAbort(error)) throw error;
         addMessage(`${source.label}: ${errorText(error)}`, true);
       }
     }
     await session.prepare();
     return session;
   } catch (error) {
-    session.free();
+    if (!noteAbort(error)) session.free(); // a trapped instance is not called again
     throw error;
   }
 }
@@ -514,6 +522,10 @@ async function start() {
     session = await openSession(query, backend, sources);
   } catch (error) {
     if (superseded()) return;
+    if (noteAbort(error)) {
+      await recoverFromAbort(epoch);
+      return;
+    }
     if (backend !== 'webgpu' || settings.backend !== 'auto') {
       const hint = backend === 'webgpu' ? " (choose backend 'auto' or 'CPU' to train without WebGPU)" : '';
       failed(`Could not start: ${errorText(error)}${hint}`);
@@ -598,6 +610,10 @@ async function drive(epoch) {
         statusLine('done: step');
         return;
       }
+      if (state.aborted) {
+        await recoverFromAbort(epoch);
+        return;
+      }
       if (state.sessionBackend !== 'webgpu') {
         failed(`Training stopped: ${errorText(outcome.error)}`);
         return;
@@ -605,10 +621,72 @@ async function drive(epoch) {
       if (!(await restartOnCpu(outcome.error, epoch))) return;
     }
   } catch (error) {
+    if (noteAbort(error)) {
+      await recoverFromAbort(epoch);
+      return;
+    }
     // A bug in the page, not in training: say so rather than stall silently.
     console.error(error);
     failed(`Training stopped: ${errorText(error)}`);
   }
+}
+
+/**
+ * Whether `error` is a trap of the wasm module (a Rust panic aborts it: `unreachable`).
+ * The first one is kept in state.aborted; from then on the module's instance is not
+ * called again (its memory may be half-updated) until a fresh one is loaded.
+ */
+function noteAbort(error) {
+  if (!(error instanceof WebAssembly.RuntimeError)) return false;
+  state.aborted ??= error;
+  return true;
+}
+
+/** Loads the wasm module; each later load is a new instance (a fresh memory). */
+async function loadModule() {
+  state.moduleLoads += 1;
+  // The fragment names a new module (and wasm instance) of the same file.
+  const hi = await import(state.moduleLoads === 1 ? './pkg/histinit_web.js' : `./pkg/histinit_web.js#load-${state.moduleLoads}`);
+  const exports = await hi.default();
+  state.wasmMemory = exports?.memory ?? null;
+  return hi;
+}
+
+/**
+ * The module aborted: keep the curves the page received (picture, CSV and JSON through
+ * a fresh instance's writer), load that fresh instance, and let the reader start again.
+ */
+async function recoverFromAbort(epoch) {
+  const trap = state.aborted;
+  const step = Math.max(0, ...Object.values(state.stepByRun));
+  // Never call into the dead instance, not even to free the session.
+  state.session = null;
+  state.sessionBackend = null;
+  state.sessionBusy = false;
+  setPhase('preparing');
+  setStatus(`The model code stopped at step ${step} (${errorText(trap)}); reloading it…`, true);
+  let hi;
+  try {
+    hi = await loadModule();
+  } catch (error) {
+    if (epoch === run.epoch) failed(`The model code stopped at step ${step} (${errorText(trap)}) and could not be reloaded (${errorText(error)}): reload the page; the curves drawn so far stay on screen.`);
+    return;
+  }
+  state.hi = hi;
+  state.aborted = null;
+  const note = `The model code stopped at step ${step} (${errorText(trap)}): a bug, please report it with this page's link. The module was reloaded; the curves it had are kept here.`;
+  const kept = state.runs.map((r) => ({ init: r.init, seed: r.seed, points: state.history[r.id] ?? [] }));
+  const previous = { note, csv: null, json: null };
+  try {
+    previous.csv = hi.kept_curves_csv(kept);
+  } catch (error) {
+    console.warn('the kept curves could not be written', error);
+  }
+  previous.json = JSON.stringify({ link: queryOf(state.schema, state.sessionSettings ?? state.settings), aborted: errorText(trap), runs: kept }, null, 2);
+  await showPrevious(previous);
+  if (epoch !== run.epoch) return;
+  failed(`The model code stopped at step ${step} and was reloaded; its curves are kept below. Press Start to train again.`);
+  setButtons();
 }
 
 /** WebGPU failed mid-run: keep its curves and exports, continue on the CPU. */
@@ -618,6 +696,8 @@ async function restartOnCpu(error, epoch) {
   setPhase('preparing');
   await keepPrevious(state.session, `WebGPU stopped at step ${step} (${message}). Its curves and exports are kept here; training restarted on the CPU.`);
   freeSession();
+  // The next WebGPU session opens a new device instead of the one that failed.
+  state.hi.forget_webgpu_device();
   state.backendNote = `WebGPU stopped at step ${step} (${message}); restarted on the CPU in WebAssembly`;
   setStatus(`${state.backendNote} · preparing…`);
   let session;
@@ -654,6 +734,9 @@ async function sessionCall(call) {
   state.sessionBusy = true;
   try {
     return await call();
+  } catch (error) {
+    noteAbort(error);
+    throw error;
   } finally {
     state.sessionBusy = false;
   }
@@ -706,8 +789,10 @@ function record(result) {
   const history = (state.history[result.run] ??= []);
   history.push({
     step: result.step,
+    tokens: result.tokens,
     train_loss: result.train_loss,
     val_loss: result.val_loss ?? null,
+    lr: result.lr,
     grad_norm: result.grad_norm,
     ms: result.ms, // inside session.step (training step, evaluation if due, read-back)
     at: performance.now(), // when the page got it (benchmarks/page-vs-native.mjs)
@@ -748,14 +833,19 @@ async function keepPrevious(session, note) {
   } catch (error) {
     console.warn('export of the interrupted run failed', error);
   }
-  state.previous = previous;
-  ui.previousText.textContent = note;
   try {
     // Draw the latest curves first: the picture is all that is left of them on screen.
     drawLoss(session, ui.charts.loss, ui.logSteps.checked);
   } catch (error) {
     console.warn('drawing the interrupted run failed', error);
   }
+  await showPrevious(previous);
+}
+
+/** Shows an interrupted run: its note, a picture of the loss chart as drawn, its exports. */
+async function showPrevious(previous) {
+  state.previous = previous;
+  ui.previousText.textContent = previous.note;
   ui.previousCsv.hidden = previous.csv === null;
   ui.previousJson.hidden = previous.json === null;
   const blob = await pngOf(ui.charts.loss);
@@ -779,8 +869,14 @@ function redraw() {
     return;
   }
   state.redrawWanted = false;
+  if (state.aborted) return; // the loop is reloading the module
   const started = performance.now();
-  state.drawParts = drawCharts(state.session, ui.charts, { logSteps: ui.logSteps.checked, role: ui.role.value });
+  try {
+    state.drawParts = drawCharts(state.session, ui.charts, { logSteps: ui.logSteps.checked, role: ui.role.value });
+  } catch (error) {
+    if (!noteAbort(error)) throw error;
+    return;
+  }
   updateTable();
   state.lastDraw = performance.now();
   state.drawMs = state.lastDraw - started;
@@ -800,6 +896,7 @@ function updateTable() {
   try {
     renderResults(ui.results, state.session.results());
   } catch (error) {
+    noteAbort(error);
     console.warn('results failed', error);
   }
 }
@@ -823,7 +920,7 @@ function statusLine(what) {
 function setButtons() {
   const { phase } = run;
   const trained = phase === 'running' || phase === 'paused' || phase === 'done';
-  ui.start.disabled = state.hi === null;
+  ui.start.disabled = state.hi === null || state.aborted !== null;
   ui.start.textContent = trained ? 'Restart' : 'Start';
   ui.pause.disabled = phase !== 'running' && phase !== 'paused';
   ui.pause.textContent = phase === 'paused' ? 'Resume' : 'Pause';
@@ -925,10 +1022,10 @@ function wire() {
   ui.exportJson.addEventListener('click', () => exportText('json'));
   ui.exportPng.addEventListener('click', () => exportPng());
   ui.previousCsv.addEventListener('click', () => {
-    if (state.previous?.csv) download(new Blob([state.previous.csv], { type: 'text/csv' }), `histinit-webgpu-${stamp()}.csv`);
+    if (state.previous?.csv) download(new Blob([state.previous.csv], { type: 'text/csv' }), `histinit-interrupted-${stamp()}.csv`);
   });
   ui.previousJson.addEventListener('click', () => {
-    if (state.previous?.json) download(new Blob([state.previous.json], { type: 'application/json' }), `histinit-webgpu-${stamp()}.json`);
+    if (state.previous?.json) download(new Blob([state.previous.json], { type: 'application/json' }), `histinit-interrupted-${stamp()}.json`);
   });
   ui.logSteps.addEventListener('change', () => redraw());
   ui.role.addEventListener('change', () => redraw());
@@ -939,8 +1036,7 @@ async function main() {
   renderStudies($('study-links')); // plain links: they work even if the module does not load
   drawPlaceholders(ui.charts);
   try {
-    const hi = await import('./pkg/histinit_web.js');
-    await hi.default();
+    const hi = await loadModule();
     state.hi = hi;
     state.schema = hi.link_schema();
     state.presets = hi.presets();

@@ -840,9 +840,39 @@ async function mockChecks(context, base) {
     assert(src?.startsWith('blob:'), `picture of the old curves (${src})`);
     const runs = await lossSummary(page);
     assert(runs.every((run) => run.steps === 40), 'the CPU run finished every step');
+    assert(await page.evaluate(() => globalThis.__histinitMockForgotten) === 1, 'the failed WebGPU device was given up, so the next Start opens a new one');
     assert((await cspViolations(page)).length === 0, `no CSP violations: ${await cspViolations(page)}`);
     assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
     await page.screenshot({ path: join(OUT, 'mock-device-lost.png'), fullPage: true });
+    await page.close();
+  });
+
+  await check('mock: a module abort keeps the curves, loads a fresh module and trains again', async () => {
+    const page = await openPage(context, base, link, { abortAtStep: 6 });
+    await waitReady(page);
+    await page.click('#start');
+    await page.waitForFunction(() => window.histinit.phase === 'failed', null, { timeout: 30_000 });
+    const status = await statusText(page);
+    assert(status.includes('stopped at step') && status.includes('reloaded') && status.includes('Start'), `status: ${status}`);
+    assert(await page.evaluate(() => globalThis.__histinitMockLoads) === 2, 'the module was loaded a second time');
+    assert(!(await page.evaluate(() => globalThis.__histinitMockCallsAfterTrap)), 'nothing called the trapped instance');
+    assert(await page.locator('#previous').isVisible(), 'the interrupted run is shown');
+    const kept = await page.evaluate(() => Object.values(window.histinit.history).reduce((n, h) => n + h.length, 0));
+    assert(kept >= 5, `the steps before the abort are kept (${kept})`);
+    const previous = await page.evaluate(() => window.histinit.previous);
+    assert(previous.csv.trim().split('\n').length === 1 + kept, `one CSV row per kept step (${previous.csv.trim().split('\n').length} lines, ${kept} steps)`);
+    const json = JSON.parse(previous.json);
+    assert(json.aborted.includes('unreachable') && json.runs.reduce((n, r) => n + r.points.length, 0) === kept, 'JSON names the trap and holds every kept point');
+    assert((await page.locator('#previous-image').getAttribute('src'))?.startsWith('blob:'), 'picture of the curves');
+    assert(await page.isEnabled('#start'), 'Start is available again');
+    await page.click('#start');
+    await waitDone(page, 30_000);
+    const runs = await lossSummary(page);
+    assert(runs.length === 2 && runs.every((run) => run.steps === 40), `the fresh module trained every step (${JSON.stringify(runs)})`);
+    assert(!(await page.evaluate(() => globalThis.__histinitMockCallsAfterTrap)), 'still nothing called the trapped instance');
+    assert((await cspViolations(page)).length === 0, `no CSP violations: ${await cspViolations(page)}`);
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+    await page.screenshot({ path: join(OUT, 'mock-module-abort.png'), fullPage: true });
     await page.close();
   });
 

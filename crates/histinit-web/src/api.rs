@@ -20,7 +20,7 @@ use web_sys::HtmlCanvasElement;
 
 use crate::charts::{colour_hex, draw_lines, Axes, UPDATES_AXIS};
 use crate::session::{self, SessionError, SessionState};
-use crate::{open_device, BackendKind};
+use crate::BackendKind;
 
 /// `value` as the JavaScript value `JSON.parse` would give for its JSON: `None` and
 /// non-finite numbers are `null`, maps are plain objects, and a whole number beyond
@@ -171,8 +171,10 @@ pub fn webgpu_available() -> Promise {
 }
 
 thread_local! {
-    /// One WebGPU device per page: Burn registers its runtime per device.
+    /// The page's WebGPU device (Burn registers its runtime per device), and how many
+    /// were given up after a failure: the next one is opened as a new registration.
     static WEBGPU_DEVICE: RefCell<Option<Device>> = const { RefCell::new(None) };
+    static WEBGPU_GENERATION: Cell<usize> = const { Cell::new(0) };
 }
 
 async fn device_for(backend: BackendKind) -> Result<Device, String> {
@@ -181,11 +183,38 @@ async fn device_for(backend: BackendKind) -> Result<Device, String> {
             return Ok(device);
         }
     }
-    let device = open_device(backend).await?;
+    let generation = WEBGPU_GENERATION.with(Cell::get);
+    let device = crate::open_device_generation(backend, generation).await?;
     if backend == BackendKind::Webgpu {
         WEBGPU_DEVICE.with(|cell| *cell.borrow_mut() = Some(device.clone()));
     }
     Ok(device)
+}
+
+/// Gives up the page's WebGPU device after it failed (lost, or a step error): the next
+/// WebGPU session opens a new one instead of reusing the dead one. Returns how many
+/// devices have been given up.
+#[wasm_bindgen]
+pub fn forget_webgpu_device() -> usize {
+    let had_one = WEBGPU_DEVICE
+        .with(|cell| cell.borrow_mut().take())
+        .is_some();
+    WEBGPU_GENERATION.with(|generation| {
+        if had_one {
+            generation.set(generation.get() + 1);
+        }
+        generation.get()
+    })
+}
+
+/// The curves CSV of runs the page kept from the step reports it received
+/// (`[{init, seed, points: [step report, ...]}, ...]`), for a session whose module
+/// aborted; the same writer as a session's `export_csv`.
+#[wasm_bindgen]
+pub fn kept_curves_csv(runs: JsValue) -> Result<String, JsError> {
+    let runs: Vec<session::KeptRun> = serde_wasm_bindgen::from_value(runs)
+        .map_err(|err| JsError::new(&format!("the kept curves cannot be read: {err}")))?;
+    Ok(session::kept_curves_csv(&runs))
 }
 
 /// A set of runs trained side by side.

@@ -159,9 +159,26 @@ impl BackendKind {
 
 /// Opens the autodiff device for `backend`.
 pub async fn open_device(backend: BackendKind) -> Result<Device, String> {
+    open_device_generation(backend, 0).await
+}
+
+/// Opens `backend`'s device; for WebGPU, `generation` 0 is Burn's default device and
+/// each later generation a new registration (a fresh adapter and device), because Burn
+/// keeps a runtime per device selector and a lost device's runtime cannot be reopened.
+/// In the browser every selector but `IntegratedGpu` asks for the high-performance
+/// adapter, so `DiscreteGpu(n)` only names the n-th registration.
+pub async fn open_device_generation(
+    backend: BackendKind,
+    generation: usize,
+) -> Result<Device, String> {
+    let selector = match generation {
+        0 => histinit_core::burn::tensor::DeviceKind::DefaultDevice,
+        n => histinit_core::burn::tensor::DeviceKind::DiscreteGpu(n),
+    };
     match backend {
         BackendKind::Cpu => Ok(histinit_core::cpu_device()),
         BackendKind::Webgpu => Device::wgpu_options()
+            .device_kind(selector)
             .init_async()
             .await
             .map(Device::autodiff)

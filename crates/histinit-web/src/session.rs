@@ -18,12 +18,12 @@ use histinit_core::experiment::{ExperimentConfig, PAGE_BUDGET};
 use histinit_core::generate::TextSampler;
 use histinit_core::histogram::HistogramFile;
 use histinit_core::params::{param_specs, Role, Weights};
-use histinit_core::run::{curves_csv, Run, RunError, RunResult, RunStatus};
+use histinit_core::run::{curves_csv, CurvePoint, Run, RunError, RunResult, RunStatus};
 use histinit_core::source::{HistogramSource, RunSources};
 use histinit_core::stats::{mean_and_spread, steps_to_baseline_fraction, summarize};
 use histinit_core::train::read_scalar_async;
 use histinit_core::InitMethod;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::charts::{colour_hex, density, Series};
 use crate::BackendKind;
@@ -88,16 +88,60 @@ impl PageRun {
     }
 }
 
-/// What one `step` did, as the page receives it.
-#[derive(Debug, Clone, Serialize)]
+/// What one `step` did, as the page receives it: the run's new curve point (with
+/// `None` for a value that is not finite: JSON has no NaN) and the session's state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepReport {
     pub run: usize,
     pub step: usize,
+    pub tokens: usize,
     pub train_loss: Option<f64>,
     pub val_loss: Option<f64>,
+    pub lr: f64,
     pub grad_norm: Option<f64>,
     pub diverged: bool,
     pub done: bool,
+}
+
+impl StepReport {
+    /// The curve point this report was made from.
+    pub fn curve_point(&self) -> CurvePoint {
+        CurvePoint {
+            step: self.step,
+            tokens: self.tokens,
+            train_loss: self.train_loss.unwrap_or(f64::NAN),
+            val_loss: self.val_loss,
+            lr: self.lr,
+            grad_norm: self.grad_norm.unwrap_or(f64::NAN),
+        }
+    }
+}
+
+/// A run's curve as the page kept it from the step reports it received.
+#[derive(Debug, Clone, Deserialize)]
+pub struct KeptRun {
+    pub init: InitMethod,
+    pub seed: u64,
+    pub points: Vec<StepReport>,
+}
+
+/// The curves CSV (the same writer as [`SessionState::export_csv`]) of runs kept by the
+/// page, for a session whose module can no longer answer (it aborted): each run is
+/// marked stopped after the points the page received.
+pub fn kept_curves_csv(runs: &[KeptRun]) -> String {
+    let results: Vec<RunResult> = runs
+        .iter()
+        .map(|kept| RunResult {
+            init: kept.init,
+            seed: kept.seed,
+            status: RunStatus::Stopped {
+                steps: kept.points.len(),
+            },
+            points: kept.points.iter().map(StepReport::curve_point).collect(),
+            distances: Vec::new(),
+        })
+        .collect();
+    curves_csv(&results)
 }
 
 /// One row of the results table (per init, over its seeds).
@@ -537,8 +581,10 @@ pub async fn step_run(
     let report = StepReport {
         run: index,
         step: point.step,
+        tokens: point.tokens,
         train_loss: finite_or_none(point.train_loss),
         val_loss: point.val_loss.and_then(finite_or_none),
+        lr: point.lr,
         grad_norm: finite_or_none(point.grad_norm),
         diverged,
         done: false,

@@ -195,3 +195,42 @@ fn the_page_refuses_a_link_too_big_for_a_browser_without_panicking() {
         .to_string();
     assert!(err.contains("GiB") && err.contains("histinit run"), "{err}");
 }
+
+/// After a module abort the page can only export what it received: the step reports,
+/// as JSON. Written by the same CSV writer, they give the module's own export exactly.
+#[test]
+fn curves_kept_from_step_reports_export_as_the_session_does() {
+    use histinit_web::session::{kept_curves_csv, KeptRun, StepReport};
+    let link = "?preset=nano&inits=pythia,kaiming&seeds=2&seed=7&steps=4&batch=2&context=16&warmup=1&eval_every=2&backend=cpu";
+    let mut state = SessionState::new(link, BackendKind::Cpu).unwrap();
+    state.prepare(histinit_core::cpu_device()).unwrap();
+    let state = RefCell::new(state);
+    let mut received: Vec<Vec<StepReport>> = vec![Vec::new(); state.borrow().runs.len()];
+    loop {
+        let next = state.borrow().next_run();
+        let Some(index) = next else { break };
+        let report = pollster::block_on(step_run(&state, index)).unwrap();
+        // What the page holds: the report as JavaScript values (numbers are f64, a
+        // non-finite value is null) and back.
+        let value = serde_json::to_value(&report).unwrap();
+        let report: StepReport = serde_json::from_value(value).unwrap();
+        received[report.run].push(report);
+    }
+    let state = state.borrow();
+    let kept: Vec<KeptRun> = state
+        .runs
+        .iter()
+        .zip(received)
+        .map(|(page, points)| KeptRun {
+            init: page.init(),
+            seed: page.seed(),
+            points,
+        })
+        .collect();
+    assert_eq!(kept.len(), 4);
+    assert!(kept.iter().all(|run| run.points.len() == 4));
+    assert!(kept.iter().any(|run| run.seed == 8));
+    let csv = kept_curves_csv(&kept);
+    assert_eq!(csv, state.export_csv());
+    assert_eq!(csv.lines().count(), 1 + 4 * 4);
+}

@@ -3,7 +3,10 @@
 // to drive paths real hardware cannot reach on demand: a WebGPU device lost mid-run, a
 // diverging run. Behaviour is steered through globalThis.__histinitMock:
 //   { schema: link_schema() JSON (required), webgpu: bool (adapter present),
-//     loseDeviceAtStep: n, divergeInit: 'name' }
+//     loseDeviceAtStep: n, divergeInit: 'name', abortAtStep: n }
+// abortAtStep traps like a Rust panic in the real module (WebAssembly.RuntimeError), once
+// per page: afterwards this instance refuses every call, as a trapped instance would, and
+// the page is expected to load a new one (each import of this file is a fresh instance).
 //
 // The link schema is not copied here: tests/e2e/run.mjs takes it from `histinit
 // link-schema` (the same histinit_core::link::schema() the real module returns) and hands
@@ -31,7 +34,32 @@ const entry = (key) => schema().find((e) => e.key === key);
 const NEEDS = { empirical: 'histogram', 'gaussian-matched': 'histogram', parametric: 'histogram', permuted: 'weights', trained: 'weights' };
 const COLOURS = ['#0072b2', '#e69f00', '#009e73', '#cc79a7'];
 
-export default async function init() {}
+// This instance trapped: every later call fails, as the real module's borrow flags
+// left set by a trap make them fail.
+let trapped = false;
+const alive = () => {
+  if (trapped) globalThis.__histinitMockCallsAfterTrap = (globalThis.__histinitMockCallsAfterTrap ?? 0) + 1;
+  if (trapped) throw new Error('recursive use of an object detected which would lead to unsafe aliasing in rust (mock: trapped instance)');
+};
+
+export default async function init() {
+  globalThis.__histinitMockLoads = (globalThis.__histinitMockLoads ?? 0) + 1;
+}
+
+export function forget_webgpu_device() {
+  globalThis.__histinitMockForgotten = (globalThis.__histinitMockForgotten ?? 0) + 1;
+  return globalThis.__histinitMockForgotten;
+}
+
+/** The real module writes the core's curves CSV; this one the same columns, from the kept reports. */
+export function kept_curves_csv(runs) {
+  alive();
+  const lines = ['run,init,seed,step,tokens,train_loss,val_loss,lr,grad_norm'];
+  for (const run of runs) {
+    for (const p of run.points) lines.push([`${run.init}-s${run.seed}`, run.init, run.seed, p.step, p.tokens, p.train_loss ?? NaN, p.val_loss ?? '', p.lr, p.grad_norm ?? NaN].join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}
 
 export function presets() {
   // Made-up sizes: only the names are the real ones.
@@ -183,6 +211,7 @@ export class Session {
   }
 
   runs() {
+    alive();
     return this.runList;
   }
 
@@ -191,6 +220,7 @@ export class Session {
   }
 
   async step() {
+    alive();
     await new Promise((resolve) => setTimeout(resolve, 2));
     // The unfinished run furthest behind, as the real module picks it.
     let index = -1;
@@ -202,6 +232,11 @@ export class Session {
     const curve = this.curves[index];
     const step = curve.length; // the index of this step, as in the real module
     if (this.kind === 'webgpu' && mock().loseDeviceAtStep === step + 1) throw new Error('device lost (mock)');
+    if (mock().abortAtStep === step + 1 && !globalThis.__histinitMockAborted) {
+      globalThis.__histinitMockAborted = true;
+      trapped = true;
+      throw new WebAssembly.RuntimeError('unreachable');
+    }
     const speed = run.init === 'pythia' ? 0.05 : 0.03;
     const diverged = mock().divergeInit === run.init && step >= 5;
     const train = diverged ? NaN : 2.5 + 3 * Math.exp(-speed * step) + 0.01 * Math.sin(run.seed * step);
@@ -209,27 +244,31 @@ export class Session {
     curve.push({ step, train, val, grad: 1 / Math.sqrt(step + 1), diverged });
     const done = this.curves.every((_, i) => this.finished(i));
     const finite = (v) => (Number.isFinite(v) ? v : null);
-    return { run: run.id, step, train_loss: finite(train), val_loss: finite(val), grad_norm: 1 / Math.sqrt(step + 1), done, diverged, ms: 2 };
+    return { run: run.id, step, tokens: 512 * (step + 1), train_loss: finite(train), val_loss: finite(val), lr: 0.003, grad_norm: 1 / Math.sqrt(step + 1), done, diverged, ms: 2 };
   }
 
   draw_loss(canvas, logSteps) {
+    alive();
     const x = (s) => (logSteps ? Math.log10(s) : s);
     line(canvas, this.curves.map((c) => c.filter((p) => Number.isFinite(p.train)).map((p) => [x(p.step + 1), p.train])), this.runList.map((r) => r.colour));
   }
 
   draw_grads(canvas) {
+    alive();
     line(canvas, this.curves.map((c) => c.map((p) => [p.step + 1, p.grad])), this.runList.map((r) => r.colour));
   }
 
   async snapshot_weights() {}
 
   draw_distribution(canvas, role) {
+    alive();
     const shift = role.length / 10;
     line(canvas, this.runList.map((r, i) => Array.from({ length: 50 }, (_, k) => [k, Math.exp(-(((k - 25) / (8 + i + shift)) ** 2))])), this.runList.map((r) => r.colour));
   }
 
   // One row per init (means over its seeds), as the real module reports.
   results() {
+    alive();
     return this.config.inits.map((init, index) => {
       const own = this.runList.filter((run) => run.init === init).map((run) => run.id);
       const lasts = own.map((i) => this.curves[i].map((p) => p.val).filter((v) => v !== null && Number.isFinite(v)).at(-1)).filter((v) => v !== undefined);
@@ -246,24 +285,29 @@ export class Session {
   }
 
   async samples(length) {
+    alive();
     return this.runList.filter((run) => run.seed === this.config.seed).map((run) => ({ run: run.id, label: run.init, text: `<img src=x onerror=alert(1)> ${'abc '.repeat(length / 4)}` }));
   }
 
   export_csv() {
+    alive();
     const lines = ['run,init,seed,step,train_loss,val_loss,grad_norm'];
     this.curves.forEach((curve, i) => curve.forEach((p) => lines.push([i, this.runList[i].init, this.runList[i].seed, p.step, p.train, p.val ?? '', p.grad].join(','))));
     return lines.join('\n');
   }
 
   export_json() {
+    alive();
     return JSON.stringify({ backend: this.kind, runs: this.runList, curves: this.curves });
   }
 
   backend() {
+    alive();
     return this.kind;
   }
 
   free() {
+    alive();
     this.curves = null;
   }
 }
