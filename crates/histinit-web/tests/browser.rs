@@ -183,3 +183,29 @@ async fn a_study_link_reproduces_the_stored_study_losses_in_the_browser() {
         );
     }
 }
+
+/// After a WebGPU failure the page gives its device up and opens the next generation:
+/// each generation is a new registration in Burn (reopening one that is registered is
+/// refused), and the new device computes.
+#[wasm_bindgen_test]
+async fn each_webgpu_generation_opens_a_new_working_device() {
+    use histinit_core::burn::tensor::Tensor;
+    use histinit_web::open_device_generation;
+    histinit_web::start();
+    let first = open_device_generation(BackendKind::Webgpu, 7)
+        .await
+        .unwrap();
+    assert!(
+        open_device_generation(BackendKind::Webgpu, 7)
+            .await
+            .is_err(),
+        "a registered generation cannot be opened again: a dead device would stay dead"
+    );
+    let second = open_device_generation(BackendKind::Webgpu, 8)
+        .await
+        .unwrap();
+    assert_ne!(format!("{first:?}"), format!("{second:?}"));
+    let sum = Tensor::<1>::from_floats([1.5, 2.0, 4.0], &second).sum();
+    let sum = histinit_core::train::read_scalar_async(sum).await.unwrap();
+    assert_eq!(sum, 7.5);
+}
