@@ -157,7 +157,8 @@ impl ExperimentConfig {
 /// What an experiment costs, estimated from its shape alone (nothing is allocated):
 /// every run keeps its weights, gradients and two AdamW moments (16 bytes a
 /// parameter) for as long as the experiment lasts; one run's activations are alive
-/// at a time (autodiff keeps each layer's, the attention scores and the logits).
+/// at a time (autodiff keeps each layer's, the attention scores and the logits); and
+/// every step of every run leaves a curve point ([`CURVE_POINT_BYTES`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cost {
     /// Parameters of one run (f64: a link's shape can count more than usize holds on wasm32).
@@ -169,6 +170,11 @@ pub struct Cost {
     /// backward, about 3x the forward's).
     pub flops_per_step: f64,
 }
+
+/// Memory one curve point costs where it is kept longest: the run's `CurvePoint` (48
+/// bytes, up to twice that in a growing Vec) and the page's copy of the step report (a
+/// JavaScript object of eight numbers, a few hundred bytes). An estimate with room.
+pub const CURVE_POINT_BYTES: f64 = 512.0;
 
 /// The largest experiment a place will start.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -216,7 +222,8 @@ impl ExperimentConfig {
         // 4d MLP in and its activation, residuals) and, per head, the scores and
         // probabilities (2 T^2 per sequence); logits, softmax and their gradient.
         let activations = 4.0 * (l * (34.0 * b * t * d + 2.0 * b * h * t * t) + 3.0 * b * t * v);
-        let bytes = 16.0 * parameters * runs as f64 + activations;
+        let curves = CURVE_POINT_BYTES * runs as f64 * self.train.steps as f64;
+        let bytes = 16.0 * parameters * runs as f64 + activations + curves;
         let flops_per_step = 6.0 * parameters * b * t + 12.0 * l * b * t * t * d;
         Ok(Cost {
             parameters,
@@ -235,12 +242,13 @@ impl ExperimentConfig {
         };
         if cost.bytes > budget.max_bytes {
             return Err(too_big(format!(
-                "{} runs of {:.1}M parameters at batch {} x context {} need about {:.1} GiB, \
-                 more than the {:.1} GiB allowed here",
+                "{} runs of {:.1}M parameters at batch {} x context {} for {} steps need about \
+                 {:.1} GiB, more than the {:.1} GiB allowed here",
                 cost.runs,
                 cost.parameters / 1e6,
                 self.train.batch,
                 self.train.context,
+                self.train.steps,
                 cost.bytes / GIB,
                 budget.max_bytes / GIB
             )));
@@ -267,10 +275,20 @@ mod tests {
             let config = big(&format!("preset={preset}&inits=kaiming,pythia&seeds=4"));
             assert!(config.check_budget(&PAGE_BUDGET).is_ok(), "{preset}");
         }
+        // A long run fits; its curves are counted: nano's weights are nothing, but a
+        // ten million steps of eight runs are 40 GB of points.
+        assert!(big("preset=nano&steps=10000")
+            .check_budget(&PAGE_BUDGET)
+            .is_ok());
+        let err = big("preset=nano&steps=10000000&seeds=4")
+            .check_budget(&PAGE_BUDGET)
+            .unwrap_err();
+        assert!(err.to_string().contains("for 10000000 steps"), "{err}");
         for query in [
             "preset=nano&context=8192",
             "layers=64&width=8192&heads=128&batch=4096&context=4096&seeds=64",
             "preset=pythia-70m&batch=512&context=256",
+            "preset=nano&steps=5000000",
         ] {
             let err = big(query).check_budget(&PAGE_BUDGET).unwrap_err();
             assert_eq!(err.field(), "budget", "{query}");
