@@ -7,10 +7,10 @@
 //! resolved) and must still lie inside the canonical folder (403 otherwise). Requests
 //! whose `Host` is not 127.0.0.1, localhost or [::1] with the server's port are refused
 //! with 421, so a page on another site cannot read the repository (`out/` included) by
-//! pointing its own name at 127.0.0.1 (DNS rebinding). Requests are answered one at a
-//! time; files beyond 8 MiB are streamed from disk. Each connection is read on its own
-//! thread (tiny_http's pool, patched so that a browser's parallel connections are all
-//! taken up: patches/README.md).
+//! pointing its own name at 127.0.0.1 (DNS rebinding). Requests are answered by a few
+//! threads; files beyond 8 MiB are streamed from disk. Each connection is read on its
+//! own thread (tiny_http's pool, patched so that a browser's parallel connections are
+//! all taken up: patches/README.md).
 
 use std::path::{Component, Path, PathBuf};
 
@@ -23,6 +23,9 @@ pub const CONTENT_SECURITY_POLICY: &str =
     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
 style-src 'self'; img-src 'self' data: blob:; connect-src 'self' https:; \
 object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// Threads answering requests: a client slow to read a large file holds only one.
+const WORKERS: usize = 4;
 
 /// Files up to this size are read whole and sent with their length; larger ones are
 /// streamed from disk.
@@ -233,11 +236,19 @@ impl Playground {
         format!("http://127.0.0.1:{}/", self.port)
     }
 
-    /// Answers requests, one at a time, until the process ends.
+    /// Answers requests from [`WORKERS`] threads until the process ends.
     pub fn run(self) {
-        for request in self.server.incoming_requests() {
-            answer(&self.root, self.port, request);
-        }
+        let Self { server, root, port } = self;
+        let (server, root) = (&server, &root);
+        std::thread::scope(|scope| {
+            for _ in 0..WORKERS {
+                scope.spawn(move || {
+                    for request in server.incoming_requests() {
+                        answer(root, port, request);
+                    }
+                });
+            }
+        });
     }
 }
 
@@ -385,6 +396,43 @@ mod tests {
                 "round {round}: {unanswered} of 24 connections unanswered"
             );
         }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A client that asks for a large file and does not read it holds one worker; the
+    /// others go on answering.
+    #[test]
+    fn a_slow_client_does_not_hold_up_the_others() {
+        use std::io::{Read, Write};
+        use std::net::TcpStream;
+        use std::time::Duration;
+        let dir = std::env::temp_dir().join(format!("histinit-serve-slow-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("index.html"), "index").unwrap();
+        // Streamed (beyond IN_MEMORY_BYTES) and far beyond what socket buffers hold.
+        std::fs::write(dir.join("big.bin"), vec![7u8; 64 << 20]).unwrap();
+        let playground = Playground::bind(&dir, 0).unwrap();
+        let port = playground.port;
+        std::thread::spawn(move || playground.run());
+        let request = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+        let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        slow.write_all(request("/big.bin").as_bytes()).unwrap();
+        let mut head = [0u8; 12];
+        slow.read_exact(&mut head).unwrap(); // the big file is being sent, and not read
+        assert_eq!(&head, b"HTTP/1.1 200");
+        for _ in 0..3 {
+            let mut other = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            other
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            other.write_all(request("/").as_bytes()).unwrap();
+            let mut head = [0u8; 12];
+            other
+                .read_exact(&mut head)
+                .expect("answered while the slow client holds a worker");
+            assert_eq!(&head, b"HTTP/1.1 200");
+        }
+        drop(slow);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
