@@ -326,6 +326,23 @@ pub fn verdict(comparison: &Comparison, baseline: InitMethod) -> String {
     format!("{name}: {}.", parts.join("; "))
 }
 
+/// One init's speedups against progress: measured where every seed reached the
+/// baseline's loss (line and 95% band), an upper bound where some seed never did (drawn
+/// as a bound, outside the line and band).
+fn speedup_series(c: &Comparison, colour: usize) -> Series {
+    let mut series = Series::line(c.init.name(), colour, Vec::new());
+    for s in &c.speedups {
+        let Some(i) = s.speedup else { continue };
+        if s.reached < s.seeds {
+            series.upper_bounds.push((s.fraction, i.estimate));
+        } else {
+            series.points.push((s.fraction, i.estimate));
+            series.band.push((s.fraction, i.low, i.high));
+        }
+    }
+    series
+}
+
 /// How many tests the summary's Holm family holds.
 fn family_size(summary: &SweepSummary) -> usize {
     let mut count = 0;
@@ -579,24 +596,13 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
             .iter()
             .filter(|c| c.init != baseline && c.init != InitMethod::Trained)
         {
-            let intervals: Vec<(f64, Interval)> = c
-                .speedups
-                .iter()
-                .filter_map(|s| s.speedup.map(|i| (s.fraction, i)))
-                .collect();
-            let mut series = Series::line(
-                c.init.name(),
-                colour(c.init),
-                intervals.iter().map(|(f, i)| (*f, i.estimate)).collect(),
-            );
-            series.band = intervals.iter().map(|(f, i)| (*f, i.low, i.high)).collect();
-            speed_series.push(series);
+            speed_series.push(speedup_series(c, colour(c.init)));
         }
         let speed_png = format!("{stem}-speedup.png");
         chart_png(
             &dir.join(&speed_png),
             Axes {
-                title: "speedup against progress (band: 95% CI; trained left out)",
+                title: "speedup against progress (band: 95% CI; ○↓: upper bound; trained left out)",
                 x_label: "fraction of the baseline's steps",
                 y_label: "speedup",
                 log_x: false,
@@ -606,7 +612,10 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
         )?;
         let _ = writeln!(
             md,
-            "![validation loss]({loss_png})\n![speedup against progress]({speed_png})\n![early gradient norms]({grads_png})"
+            "![validation loss]({loss_png})\n![speedup against progress]({speed_png})\n![early gradient norms]({grads_png})\n\n\
+             In the speedup chart an open circle with an arrow down is an upper bound, not a measurement: some seed never \
+             reached {}'s loss at that point, and it counts at its best possible value.\n",
+            baseline.name()
         );
 
         if own.iter().any(|run| !run.distances.is_empty()) {
@@ -815,6 +824,21 @@ mod tests {
             text.contains("p < 0.001, Holm p < 0.001") && !text.contains("0.000"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn censored_speedups_are_drawn_as_bounds() {
+        let mut c = comparison(6, 1.10, 0.014);
+        let at = |fraction: f64, reached: usize| SpeedupAt {
+            fraction,
+            reached,
+            ..c.speedups[0].clone()
+        };
+        c.speedups = vec![at(0.1, 6), at(0.25, 6), at(0.5, 4), at(1.0, 0)];
+        let series = speedup_series(&c, 2);
+        assert_eq!(series.points, [(0.1, 1.2), (0.25, 1.2)]);
+        assert_eq!(series.band.len(), 2);
+        assert_eq!(series.upper_bounds, [(0.5, 1.2), (1.0, 1.2)]);
     }
 
     #[test]

@@ -459,7 +459,7 @@ pub fn paired_t_p_value(differences: &[f64]) -> f64 {
 /// With fewer than two differences nothing is shown (1).
 pub fn tost_p_value(differences: &[f64], margin: f64) -> f64 {
     let n = differences.len();
-    if n < 2 || !(margin > 0.0) {
+    if n < 2 || margin.is_nan() || margin <= 0.0 {
         return 1.0;
     }
     let (mean, sd) = mean_and_spread(differences);
