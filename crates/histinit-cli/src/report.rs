@@ -326,6 +326,25 @@ pub fn verdict(comparison: &Comparison, baseline: InitMethod) -> String {
     format!("{name}: {}.", parts.join("; "))
 }
 
+/// The first update the zoomed loss chart shows: the last 30% of `steps`.
+fn zoom_from(steps: usize) -> f64 {
+    (steps as f64 * 0.7).floor().max(1.0)
+}
+
+/// The validation-loss series from update `from` on (training loss left out: it is
+/// noisier than the differences the zoom is for).
+fn zoomed(series: Vec<Series>, from: f64) -> Vec<Series> {
+    series
+        .into_iter()
+        .filter(|s| !s.faint)
+        .map(|mut s| {
+            s.points.retain(|&(x, _)| x >= from);
+            s.band.retain(|&(x, _, _)| x >= from);
+            s
+        })
+        .collect()
+}
+
 /// One init's speedups against progress: measured where every seed reached the
 /// baseline's loss (line and 95% band), an upper bound where some seed never did (drawn
 /// as a bound, outside the line and band).
@@ -563,6 +582,24 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
             },
             &loss_series(inits, own),
         )?;
+        // The last 30% of training, where the final differences are made, on its own
+        // y range (on the full chart they are a few pixels apart).
+        let zoom_png = format!("{stem}-loss-end.png");
+        let zoom_title = format!(
+            "validation loss over the last 30% of training (from update {})",
+            zoom_from(variant.steps)
+        );
+        chart_png(
+            &dir.join(&zoom_png),
+            Axes {
+                title: &zoom_title,
+                x_label: UPDATES_AXIS,
+                y_label: "loss (nats/token)",
+                log_x: false,
+                log_y: false,
+            },
+            &zoomed(loss_series(inits, own), zoom_from(variant.steps)),
+        )?;
         let early = (variant.steps / 4).clamp(10, 100) as f64;
         let mut grads = grad_series(inits, own);
         for series in &mut grads {
@@ -612,7 +649,7 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
         )?;
         let _ = writeln!(
             md,
-            "![validation loss]({loss_png})\n![speedup against progress]({speed_png})\n![early gradient norms]({grads_png})\n\n\
+            "![validation loss]({loss_png})\n![validation loss, last 30%]({zoom_png})\n![speedup against progress]({speed_png})\n![early gradient norms]({grads_png})\n\n\
              In the speedup chart an open circle with an arrow down is an upper bound, not a measurement: some seed never \
              reached {}'s loss at that point, and it counts at its best possible value.\n",
             baseline.name()
@@ -824,6 +861,32 @@ mod tests {
             text.contains("p < 0.001, Holm p < 0.001") && !text.contains("0.000"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_zoomed_loss_keeps_the_last_30_percent_of_validation_loss() {
+        let mut val = Series::line(
+            "kaiming val",
+            0,
+            (1..=10).map(|x| (x as f64 * 10.0, 5.0)).collect(),
+        );
+        val.band = val
+            .points
+            .iter()
+            .map(|&(x, y)| (x, y - 0.1, y + 0.1))
+            .collect();
+        let train = Series {
+            faint: true,
+            ..Series::line("", 0, vec![(90.0, 4.0)])
+        };
+        assert_eq!(zoom_from(100), 70.0);
+        let zoomed = zoomed(vec![train, val], zoom_from(100));
+        assert_eq!(zoomed.len(), 1, "training loss left out");
+        assert_eq!(
+            zoomed[0].points,
+            [(70.0, 5.0), (80.0, 5.0), (90.0, 5.0), (100.0, 5.0)]
+        );
+        assert_eq!(zoomed[0].band.len(), 4);
     }
 
     #[test]

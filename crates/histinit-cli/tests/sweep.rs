@@ -178,7 +178,7 @@ fn a_killed_sweep_resumes_to_the_same_results_and_reports_them() {
     assert!(stdout.contains("report.md"), "{stdout}");
     let report = std::fs::read_to_string(whole.join("report.md")).unwrap();
     for variant in ["warmup-2", "warmup-0"] {
-        for chart in ["loss", "speedup", "grads", "distance"] {
+        for chart in ["loss", "loss-end", "speedup", "grads", "distance"] {
             let name = format!("{variant}-{chart}.png");
             assert!(report.contains(&format!("]({name})")), "{name} not linked");
             let png = std::fs::read(whole.join(&name)).unwrap();
