@@ -30,6 +30,6 @@ for study in "${studies[@]}"; do
   "$histinit" report "out/sweeps/$study"
   if [ "$publish" = 1 ]; then
     mkdir -p "docs/results/$study"
-    cp out/sweeps/"$study"/{report.md,summary.json,runs.csv,config.toml} out/sweeps/"$study"/*.png "docs/results/$study/"
+    cp out/sweeps/"$study"/{report.md,summary.json,runs.csv,comparisons.csv,config.toml} out/sweeps/"$study"/*.png "docs/results/$study/"
   fi
 done

@@ -34,6 +34,10 @@ pub struct Series {
     pub faint: bool,
     /// Filled grey area (a target histogram).
     pub filled: bool,
+    /// Values that are upper bounds, not measurements (a speedup some seed never got
+    /// to, counted at its best possible value): each drawn as an open circle with an
+    /// arrow pointing down, not joined by the line.
+    pub upper_bounds: Vec<(f64, f64)>,
 }
 
 impl Series {
@@ -45,6 +49,7 @@ impl Series {
             band: Vec::new(),
             faint: false,
             filled: false,
+            upper_bounds: Vec::new(),
         }
     }
 }
@@ -101,12 +106,14 @@ pub fn draw_lines<DB: DrawingBackend>(
     let xs = series.iter().flat_map(|s| {
         s.points
             .iter()
+            .chain(&s.upper_bounds)
             .map(|p| p.0)
             .chain(s.band.iter().map(|b| b.0))
     });
     let ys = series.iter().flat_map(|s| {
         s.points
             .iter()
+            .chain(&s.upper_bounds)
             .map(|p| p.1)
             .chain(s.band.iter().flat_map(|b| [b.1, b.2]))
     });
@@ -120,6 +127,8 @@ pub fn draw_lines<DB: DrawingBackend>(
             .map_err(err)?;
         return Ok(());
     };
+    let (x0, x1) = x_range;
+    let (y0, y1) = y_range;
     let mut builder = ChartBuilder::on(area);
     builder
         .caption(axes.title, ("sans-serif", 16))
@@ -130,11 +139,14 @@ pub fn draw_lines<DB: DrawingBackend>(
         ($chart:expr) => {{
             let mut chart = $chart;
             let mut mesh = chart.configure_mesh();
-            mesh.x_desc(axes.x_label)
-                .y_desc(axes.y_label)
+            mesh.x_desc(axis_description(axes.x_label, axes.log_x))
+                .y_desc(axis_description(axes.y_label, axes.log_y))
                 .light_line_style(BLACK.mix(0.05));
             if axes.log_x {
                 mesh.x_label_formatter(&log_axis_label);
+            }
+            if axes.log_y {
+                mesh.y_label_formatter(&log_axis_label);
             }
             mesh.draw().map_err(err)?;
             for s in series.iter().filter(|s| !s.band.is_empty()) {
@@ -181,6 +193,24 @@ pub fn draw_lines<DB: DrawingBackend>(
                     });
                 }
             }
+            for s in series.iter().filter(|s| !s.upper_bounds.is_empty()) {
+                let style = rgb(s.colour).stroke_width(2);
+                let fill = rgb(s.colour).filled();
+                let inside = |(x, y): &(f64, f64)| {
+                    x.is_finite()
+                        && y.is_finite()
+                        && (!axes.log_x || *x > 0.0)
+                        && (!axes.log_y || *y > 0.0)
+                };
+                chart
+                    .draw_series(s.upper_bounds.iter().filter(|p| inside(p)).map(|&point| {
+                        EmptyElement::at(point)
+                            + Circle::new((0, 0), 5, style)
+                            + PathElement::new(vec![(0, 5), (0, 16)], style)
+                            + Polygon::new(vec![(-4, 14), (4, 14), (0, 21)], fill)
+                    }))
+                    .map_err(err)?;
+            }
             chart
                 .configure_series_labels()
                 .position(SeriesLabelPosition::UpperRight)
@@ -191,21 +221,61 @@ pub fn draw_lines<DB: DrawingBackend>(
                 .map_err(err)?;
         }};
     }
-    let (x0, x1) = x_range;
-    let (y0, y1) = y_range;
     match (axes.log_x, axes.log_y) {
         (false, false) => finish!(builder.build_cartesian_2d(x0..x1, y0..y1).map_err(err)?),
         (true, false) => finish!(builder
             .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
             .map_err(err)?),
         (false, true) => finish!(builder
-            .build_cartesian_2d(x0..x1, (y0..y1).log_scale())
+            .build_cartesian_2d(
+                x0..x1,
+                (y0..y1)
+                    .log_scale()
+                    .with_key_points(log_ticks(y0, y1, true))
+                    .with_light_points(log_ticks(y0, y1, false))
+            )
             .map_err(err)?),
         (true, true) => finish!(builder
-            .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+            .build_cartesian_2d(
+                (x0..x1).log_scale(),
+                (y0..y1)
+                    .log_scale()
+                    .with_key_points(log_ticks(y0, y1, true))
+                    .with_light_points(log_ticks(y0, y1, false))
+            )
             .map_err(err)?),
     }
     area.present().map_err(err)
+}
+
+/// The ticks of a log axis over `[low, high]`: labelled (`labelled`) at 1, 2 and 5 ×
+/// 10^k (over more than 3 decades, at 10^k only), light at every 1..9 × 10^k. plotters'
+/// own log ticks start at the first power of ten inside the range, so a range such as
+/// 0.4–40 would leave its lowest part without a label.
+fn log_ticks(low: f64, high: f64, labelled: bool) -> Vec<f64> {
+    if low.is_nan() || low <= 0.0 || high.is_nan() || high < low || high.is_infinite() {
+        return Vec::new();
+    }
+    let first = low.log10().floor() as i32;
+    let last = high.log10().ceil() as i32;
+    let mantissas: &[f64] = match (labelled, last - first > 3) {
+        (true, true) => &[1.0],
+        (true, false) => &[1.0, 2.0, 5.0],
+        (false, _) => &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
+    };
+    (first..=last)
+        .flat_map(|k| mantissas.iter().map(move |m| m * 10f64.powi(k)))
+        .filter(|v| *v >= low * (1.0 - 1e-9) && *v <= high * (1.0 + 1e-9))
+        .collect()
+}
+
+/// An axis's description, saying so when its scale is logarithmic.
+fn axis_description(label: &str, log: bool) -> String {
+    if log {
+        format!("{label} (log scale)")
+    } else {
+        label.to_string()
+    }
 }
 
 /// A log axis gets a tick at every 1..9 × 10^k; labelling them all runs the labels
@@ -324,6 +394,109 @@ mod tests {
             assert_eq!((line("#0072B2"), line("#D55E00")), (1, 1), "{text}");
             assert!(text.contains("<polygon"), "the band is drawn");
             assert!(text.contains("kaiming") && text.contains("pythia"));
+        }
+    }
+
+    fn svg_with(series: &[Series], axes: Axes<'_>) -> String {
+        register_font();
+        let mut text = String::new();
+        {
+            let area = SVGBackend::with_string(&mut text, (640, 360)).into_drawing_area();
+            draw_lines(&area, axes, series).unwrap();
+        }
+        text
+    }
+
+    /// Circles of the SVG as (filled, stroke colour).
+    fn circles(text: &str) -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("<circle"))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn upper_bounds_are_open_markers_with_arrows_not_points_of_the_line() {
+        let axes = Axes {
+            title: "speedup",
+            x_label: "fraction",
+            y_label: "speedup",
+            log_x: false,
+            log_y: false,
+        };
+        let measured = Series::line("pythia", 1, vec![(0.1, 1.2), (0.25, 1.3), (0.5, 1.25)]);
+        let plain = svg_with(std::slice::from_ref(&measured), axes);
+        assert!(circles(&plain).is_empty(), "no markers without bounds");
+        let bounded = Series {
+            upper_bounds: vec![(1.0, 1.4)],
+            ..measured.clone()
+        };
+        let text = svg_with(&[bounded], axes);
+        // One open circle in the series' colour, and the arrow's head below it.
+        let found = circles(&text);
+        assert_eq!(found.len(), 1, "{text}");
+        assert!(
+            found[0].contains("fill=\"none\"") && found[0].contains("#D55E00"),
+            "{}",
+            found[0]
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("<polygon") && l.contains("fill=\"#D55E00\"")),
+            "no arrow head: {text}"
+        );
+        // The line still joins only the three measurements.
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("<polyline") && l.contains("stroke=\"#D55E00\""))
+            .unwrap();
+        let points = line
+            .split("points=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        assert_eq!(points.split_whitespace().count(), 3, "{line}");
+        // The bound widens the x range to 1.0: the plain chart's axis stops before.
+        assert!(text.lines().any(|l| l == "1.0") && !plain.lines().any(|l| l == "1.0"));
+    }
+
+    #[test]
+    fn log_ticks_are_one_two_five_inside_the_range() {
+        assert_eq!(log_ticks(0.4, 40.0, true), [0.5, 1.0, 2.0, 5.0, 10.0, 20.0]);
+        assert_eq!(log_ticks(1.0, 10.0, true), [1.0, 2.0, 5.0, 10.0]);
+        // Five decades: the decades only.
+        assert_eq!(log_ticks(0.003, 200.0, true), [0.01, 0.1, 1.0, 10.0, 100.0]);
+        assert_eq!(log_ticks(2.5, 4.5, false), [3.0, 4.0]);
+        assert!(log_ticks(0.0, 1.0, true).is_empty());
+    }
+
+    #[test]
+    fn log_axes_say_so_and_label_their_ticks() {
+        let axes = Axes {
+            title: "gradient norm",
+            x_label: "step",
+            y_label: "global norm",
+            log_x: false,
+            log_y: true,
+        };
+        let series = vec![Series::line(
+            "kaiming",
+            0,
+            vec![(0.0, 40.0), (10.0, 3.0), (20.0, 0.4)],
+        )];
+        let text = svg_with(&series, axes);
+        assert!(text.contains("global norm (log scale)"), "{text}");
+        assert!(!text.contains(">step (log scale)<"));
+        // Ticks at 1, 2, 5 x 10^k from 0.4 to 40, the lowest decade included: 0.5, 1,
+        // 2, 5, 10, 20 (not 3, 4, 6...).
+        let texts: Vec<&str> = text.lines().collect();
+        for label in ["0.5", "1", "2", "5", "10", "20"] {
+            assert!(texts.contains(&label), "no tick {label}: {text}");
+        }
+        for unlabelled in ["3", "4", "6", "30", "0.6"] {
+            assert!(!texts.contains(&unlabelled), "{unlabelled}");
         }
     }
 

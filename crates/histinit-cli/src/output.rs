@@ -9,10 +9,17 @@ use histinit_core::run::{curves_csv, RunResult};
 use histinit_core::stats::Summary;
 
 /// Writes to a temporary file next to `path` and renames it into place, so readers see
-/// the old file or the whole new one. The temporary name carries the process id, so
-/// two processes finishing the same run cannot interleave.
+/// the old file or the whole new one. The temporary name carries the process id, the
+/// time and a count, so two processes finishing the same run cannot interleave, even on
+/// a file system shared by machines (where process ids repeat: every container's first
+/// process is 1).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let count = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp{}-{nanos:x}-{count}", std::process::id()));
     {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;

@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 use histinit_charts::{
     distance_series, draw_lines, grad_series, loss_series, Axes, Series, UPDATES_AXIS,
 };
-use histinit_core::stats::{Comparison, Interval};
+use histinit_core::stats::{Comparison, FinalDifference, Interval, SpeedupAt};
 use histinit_core::InitMethod;
 use plotters::prelude::*;
 
 use crate::output::write_atomically;
-use crate::summary::SweepSummary;
+use crate::summary::{format_p, p_is, SweepSummary};
 use crate::sweep::{stored_runs, SweepConfig, SweepError};
 
 #[derive(Debug, thiserror::Error)]
@@ -155,7 +155,60 @@ fn format_signed(interval: &Interval) -> String {
     )
 }
 
-/// The generated verdict on one init against the baseline.
+/// The p-value a verdict is decided on: the Holm-adjusted one (over the sweep's family,
+/// see [`crate::summary::P_ADJUSTMENT`]) where the summary has it.
+fn decisive(raw: f64, adjusted: Option<f64>) -> f64 {
+    adjusted.unwrap_or(raw)
+}
+
+/// "p = 0.004, Holm p = 0.030" (or the raw one alone where nothing was adjusted).
+fn both_p(raw: f64, adjusted: Option<f64>) -> String {
+    match adjusted {
+        Some(adjusted) => format!("{}, Holm {}", p_is(raw), p_is(adjusted)),
+        None => p_is(raw),
+    }
+}
+
+/// What the final-loss comparison shows at the level 0.05 (Holm-adjusted p-values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinalLoss {
+    /// The paired t-test rejects no difference and the bootstrap interval excludes 0.
+    Different,
+    /// TOST puts the mean difference within ±margin.
+    Equivalent,
+    /// Neither (or no equivalence test to tell).
+    Inconclusive,
+}
+
+impl FinalLoss {
+    pub fn of(difference: &FinalDifference) -> Self {
+        let i = difference.difference;
+        let p = decisive(difference.p_value, difference.p_adjusted);
+        let equivalent = difference
+            .equivalence
+            .is_some_and(|e| decisive(e.p_value, e.p_adjusted) < 0.05);
+        if equivalent {
+            FinalLoss::Equivalent
+        } else if p < 0.05 && (i.low > 0.0 || i.high < 0.0) {
+            FinalLoss::Different
+        } else {
+            FinalLoss::Inconclusive
+        }
+    }
+
+    /// The table's word: "equivalent within ±0.02", "different" or "inconclusive".
+    pub fn label(self, difference: &FinalDifference) -> String {
+        match (self, difference.equivalence) {
+            (FinalLoss::Equivalent, Some(e)) => format!("equivalent within ±{}", e.margin),
+            (FinalLoss::Different, _) => "different".into(),
+            _ => "inconclusive".into(),
+        }
+    }
+}
+
+/// The generated verdict on one init against the baseline. Every call of a difference
+/// ("faster", "slower", "lower", "different", "equivalent") is decided on the
+/// Holm-adjusted p-value; both are printed.
 pub fn verdict(comparison: &Comparison, baseline: InitMethod) -> String {
     let name = comparison.init.name();
     let base = baseline.name();
@@ -170,13 +223,14 @@ pub fn verdict(comparison: &Comparison, baseline: InitMethod) -> String {
     let ends_higher = comparison
         .final_difference
         .as_ref()
-        .is_some_and(|d| d.difference.low > 0.0 && d.p_value < 0.05);
+        .is_some_and(|d| d.difference.low > 0.0 && decisive(d.p_value, d.p_adjusted) < 0.05);
+    let significant = |s: &SpeedupAt| decisive(s.p_value, s.p_adjusted) < 0.05;
     // A verdict needs the bootstrap interval to exclude 1 and the t-test to agree.
     match at(1.0).and_then(|s| s.speedup.map(|i| (s, i))) {
-        Some((s, i)) if s.reached == s.seeds && i.low > 1.0 && s.p_value < 0.05 => {
+        Some((s, i)) if s.reached == s.seeds && i.low > 1.0 && significant(s) => {
             parts.push(format!(
-                "**faster**: reaches {base}'s final loss {:.2}x sooner (95% CI {:.2}–{:.2}, p = {:.3}, {} seeds)",
-                i.estimate, i.low, i.high, s.p_value, s.seeds
+                "**faster**: reaches {base}'s final loss {:.2}x sooner (95% CI {:.2}–{:.2}, {}, {} seeds)",
+                i.estimate, i.low, i.high, both_p(s.p_value, s.p_adjusted), s.seeds
             ))
         }
         // Most seeds never got where the baseline got, and they end clearly higher:
@@ -185,57 +239,144 @@ pub fn verdict(comparison: &Comparison, baseline: InitMethod) -> String {
             "**slower**: only {} of {} seeds reach {base}'s final loss within the run (speedup at most {:.2}x)",
             s.reached, s.seeds, i.estimate
         )),
-        Some((s, i)) if i.high < 1.0 && s.p_value < 0.05 => parts.push(format!(
-            "**slower**: {:.2}x {base}'s speed to its final loss (95% CI {:.2}–{:.2}, p = {:.3}; {} of {} seeds got there)",
-            i.estimate, i.low, i.high, s.p_value, s.reached, s.seeds
+        Some((s, i)) if i.high < 1.0 && significant(s) => parts.push(format!(
+            "**slower**: {:.2}x {base}'s speed to its final loss (95% CI {:.2}–{:.2}, {}; {} of {} seeds got there)",
+            i.estimate, i.low, i.high, both_p(s.p_value, s.p_adjusted), s.reached, s.seeds
         )),
         // Looks faster, but a seed that never got there counts at its best possible
         // value, so the estimate and its interval are only upper bounds.
-        Some((s, i)) if i.low > 1.0 && s.p_value < 0.05 => parts.push(format!(
-            "**faster not called**: {:.2}x (95% CI {:.2}–{:.2}, p = {:.3}), but {} of {} seeds never reached {base}'s final loss, so that is an upper bound",
-            i.estimate, i.low, i.high, s.p_value, s.seeds - s.reached, s.seeds
+        Some((s, i)) if i.low > 1.0 && significant(s) => parts.push(format!(
+            "**faster not called**: {:.2}x (95% CI {:.2}–{:.2}, {}), but {} of {} seeds never reached {base}'s final loss, so that is an upper bound",
+            i.estimate, i.low, i.high, both_p(s.p_value, s.p_adjusted), s.seeds - s.reached, s.seeds
         )),
         Some((s, i)) => parts.push(format!(
-            "**no clear difference in speed**: {:.2}x (95% CI {:.2}–{:.2}, p = {:.3}; {} of {} seeds reached {base}'s final loss)",
-            i.estimate, i.low, i.high, s.p_value, s.reached, s.seeds
+            "**no clear difference in speed**: {:.2}x (95% CI {:.2}–{:.2}, {}; {} of {} seeds reached {base}'s final loss)",
+            i.estimate, i.low, i.high, both_p(s.p_value, s.p_adjusted), s.reached, s.seeds
         )),
         None => parts.push("no speed comparison (no paired runs)".into()),
     }
     if let Some(early) = at(0.1).and_then(|s| s.speedup.map(|i| (s, i))) {
         let (s, i) = early;
-        if s.reached == s.seeds && i.low > 1.0 && s.p_value < 0.05 {
+        if s.reached == s.seeds && i.low > 1.0 && significant(s) {
             parts.push(format!(
-                "early on (10% of {base}'s steps) {:.2}x faster (CI {:.2}–{:.2})",
-                i.estimate, i.low, i.high
+                "early on (10% of {base}'s steps) {:.2}x faster (CI {:.2}–{:.2}, {})",
+                i.estimate,
+                i.low,
+                i.high,
+                both_p(s.p_value, s.p_adjusted)
             ));
-        } else if i.high < 1.0 && s.p_value < 0.05 {
+        } else if i.high < 1.0 && significant(s) {
             parts.push(format!(
-                "early on (10% of {base}'s steps) {:.2}x, slower (CI {:.2}–{:.2})",
-                i.estimate, i.low, i.high
+                "early on (10% of {base}'s steps) {:.2}x, slower (CI {:.2}–{:.2}, {})",
+                i.estimate,
+                i.low,
+                i.high,
+                both_p(s.p_value, s.p_adjusted)
             ));
         }
     }
     if let Some(d) = &comparison.final_difference {
         let i = d.difference;
-        let sentence = if i.high < 0.0 && d.p_value < 0.05 {
+        let tost = d.equivalence.map(|e| {
             format!(
-                "ends **lower** by {:.4} nats (CI {:.4}–{:.4}, paired t-test p = {:.3})",
-                -i.estimate, -i.high, -i.low, d.p_value
+                "equivalence test (TOST, ±{} nats): {}",
+                e.margin,
+                both_p(e.p_value, e.p_adjusted)
             )
-        } else if i.low > 0.0 && d.p_value < 0.05 {
-            format!(
-                "ends **higher** by {:.4} nats (CI {:.4}–{:.4}, p = {:.3})",
-                i.estimate, i.low, i.high, d.p_value
-            )
-        } else {
-            format!(
-                "final loss not clearly different from {base}'s ({:+.4}, CI {:+.4}–{:+.4}, p = {:.3})",
-                i.estimate, i.low, i.high, d.p_value
-            )
+        });
+        let sentence = match FinalLoss::of(d) {
+            FinalLoss::Different if i.high < 0.0 => format!(
+                "final loss **different**: ends **lower** by {:.4} nats (CI {:.4}–{:.4}, paired t-test {})",
+                -i.estimate,
+                -i.high,
+                -i.low,
+                both_p(d.p_value, d.p_adjusted)
+            ),
+            FinalLoss::Different => format!(
+                "final loss **different**: ends **higher** by {:.4} nats (CI {:.4}–{:.4}, paired t-test {})",
+                i.estimate,
+                i.low,
+                i.high,
+                both_p(d.p_value, d.p_adjusted)
+            ),
+            FinalLoss::Equivalent => format!(
+                "final loss **equivalent within ±{} nats** to {base}'s ({:+.4}, CI {:+.4}–{:+.4}; {}; paired t-test {})",
+                d.equivalence.map_or(f64::NAN, |e| e.margin),
+                i.estimate,
+                i.low,
+                i.high,
+                tost.clone().unwrap_or_default(),
+                both_p(d.p_value, d.p_adjusted)
+            ),
+            FinalLoss::Inconclusive => format!(
+                "final loss **inconclusive**: neither shown different from {base}'s nor {} ({:+.4}, CI {:+.4}–{:+.4}, paired t-test {}{})",
+                d.equivalence.map_or("tested for equivalence".to_string(), |e| format!(
+                    "equivalent within ±{} nats",
+                    e.margin
+                )),
+                i.estimate,
+                i.low,
+                i.high,
+                both_p(d.p_value, d.p_adjusted),
+                tost.map(|t| format!("; {t}")).unwrap_or_default()
+            ),
         };
         parts.push(sentence);
     }
     format!("{name}: {}.", parts.join("; "))
+}
+
+/// The first update the zoomed loss chart shows: the last 30% of `steps`.
+fn zoom_from(steps: usize) -> f64 {
+    (steps as f64 * 0.7).floor().max(1.0)
+}
+
+/// The validation-loss series from update `from` on (training loss left out: it is
+/// noisier than the differences the zoom is for).
+fn zoomed(series: Vec<Series>, from: f64) -> Vec<Series> {
+    series
+        .into_iter()
+        .filter(|s| !s.faint)
+        .map(|mut s| {
+            s.points.retain(|&(x, _)| x >= from);
+            s.band.retain(|&(x, _, _)| x >= from);
+            s
+        })
+        .collect()
+}
+
+/// One init's speedups against progress: measured where every seed reached the
+/// baseline's loss (line and 95% band), an upper bound where some seed never did (drawn
+/// as a bound, outside the line and band).
+fn speedup_series(c: &Comparison, colour: usize) -> Series {
+    let mut series = Series::line(c.init.name(), colour, Vec::new());
+    for s in &c.speedups {
+        let Some(i) = s.speedup else { continue };
+        if s.reached < s.seeds {
+            series.upper_bounds.push((s.fraction, i.estimate));
+        } else {
+            series.points.push((s.fraction, i.estimate));
+            series.band.push((s.fraction, i.low, i.high));
+        }
+    }
+    series
+}
+
+/// How many tests the summary's Holm family holds.
+fn family_size(summary: &SweepSummary) -> usize {
+    let mut count = 0;
+    for comparison in summary.variants.iter().flat_map(|v| &v.comparisons) {
+        count += comparison
+            .speedups
+            .iter()
+            .filter(|s| s.p_adjusted.is_some())
+            .count();
+        if let Some(d) = &comparison.final_difference {
+            count += usize::from(d.p_adjusted.is_some());
+            count += usize::from(d.equivalence.is_some_and(|e| e.p_adjusted.is_some()));
+        }
+    }
+    count
 }
 
 pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
@@ -244,8 +385,11 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
         path: summary_path.clone(),
         reason,
     };
-    let summary = serde_json::from_str::<SweepSummary>(&read(&summary_path)?)
+    let mut summary = serde_json::from_str::<SweepSummary>(&read(&summary_path)?)
         .map_err(|err| invalid(err.to_string()))?;
+    // The same Holm adjustment the sweep wrote (a no-op then); a summary written before
+    // adjusted p-values gets them here, so every verdict is decided on one.
+    summary.adjust_p_values();
     if !dir.join("runs").is_dir() {
         return Err(ReportError::NoRuns(dir.into()));
     }
@@ -266,6 +410,9 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
     let colour = |init: InitMethod| inits.iter().position(|&i| i == init).unwrap_or(0);
     let baseline = summary.baseline;
 
+    let margin_text = summary
+        .equivalence_margin
+        .map_or("(none recorded)".to_string(), |m| m.to_string());
     let mut md = String::new();
     let _ = writeln!(md, "# Study `{}`\n", summary.name);
     if !summary.description.is_empty() {
@@ -278,9 +425,15 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
          baseline `{}`. Speedup = {}'s updates to reach a loss / this init's updates to reach it, at the loss {} has after \
          10%, 25%, 50% and 100% of its steps (geometric mean over seeds; a seed that never reaches it counts at its best \
          possible value, so such estimates are upper bounds). Intervals are 95% percentile-bootstrap intervals over seeds \
-         (10,000 resamples); p-values are two-sided paired t-tests (on log speedups for speed). With few seeds the \
-         percentile bootstrap is too narrow, so a verdict calls a difference only when the interval excludes \
-         no-difference **and** p < 0.05. Losses are in nats per byte-level token.\n",
+         (10,000 resamples); p-values are two-sided paired t-tests (on log speedups for speed). Every p-value of the \
+         sweep is one family: beside each raw p the table gives its Holm-adjusted value (\"Holm\"; {} tests: every \
+         non-baseline init's speedup tests at the four progress points, final-loss test and equivalence test, in every \
+         variant), and every verdict is decided on the adjusted one. With few seeds the percentile bootstrap is too \
+         narrow, so a verdict calls a difference only when the interval excludes no-difference **and** the adjusted \
+         p < 0.05. A \"no difference\" in final loss is called only as **equivalent within ±{} nats** (the config's \
+         `equivalence_margin`, stated before the runs): two one-sided paired t-tests (TOST) that the mean difference \
+         is above −{m} and below +{m}, adjusted p < 0.05; otherwise the final loss is **different** (adjusted p < 0.05, \
+         interval excluding 0) or **inconclusive**. Losses are in nats per byte-level token.\n",
         summary.commit.as_deref().unwrap_or("unknown"),
         summary.name,
         summary.seeds,
@@ -288,6 +441,9 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
         baseline.name(),
         baseline.name(),
         baseline.name(),
+        family_size(&summary),
+        margin_text,
+        m = margin_text,
     );
 
     // Where the baseline does best: a speedup that vanishes there is not a speedup.
@@ -320,12 +476,12 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
     let _ = writeln!(md, "## Verdicts\n");
     let _ = writeln!(
         md,
-        "| variant | init | final val loss (mean ± sd) | speedup at 10% | at 25% | at 50% | at 100% (reached, p) | final − {} [95% CI] | p |",
+        "| variant | init | final val loss (mean ± sd) | speedup at 10% | at 25% | at 50% | at 100% (reached, p, Holm) | final − {} [95% CI] | p | Holm | final loss (TOST p, Holm) |",
         baseline.name()
     );
     let _ = writeln!(
         md,
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
     );
     for variant in &summary.variants {
         for c in &variant.comparisons {
@@ -337,7 +493,14 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
                     .map_or("-".to_string(), |(s, i)| {
                         let text = format_interval(&i, 2);
                         if fraction == 1.0 {
-                            format!("{text} ({}/{}, p {:.3})", s.reached, s.seeds, s.p_value)
+                            format!(
+                                "{}{text} ({}/{}, p {}, Holm {})",
+                                if s.reached < s.seeds { "≤ " } else { "" },
+                                s.reached,
+                                s.seeds,
+                                format_p(s.p_value),
+                                s.p_adjusted.map_or("-".into(), format_p)
+                            )
                         } else if s.reached < s.seeds {
                             format!("≤ {text}")
                         } else {
@@ -345,12 +508,25 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
                         }
                     })
             };
-            let (diff, p) = c
-                .final_difference
-                .as_ref()
-                .map_or(("-".to_string(), "-".to_string()), |d| {
-                    (format_signed(&d.difference), format!("{:.3}", d.p_value))
-                });
+            let dash = || "-".to_string();
+            let (diff, p, holm, equivalence) = match (&c.final_difference, c.init == baseline) {
+                (Some(d), false) => (
+                    format_signed(&d.difference),
+                    format_p(d.p_value),
+                    d.p_adjusted.map_or_else(dash, format_p),
+                    match d.equivalence {
+                        Some(e) => format!(
+                            "{} ({}, {})",
+                            FinalLoss::of(d).label(d),
+                            format_p(e.p_value),
+                            e.p_adjusted.map_or_else(dash, format_p)
+                        ),
+                        None => FinalLoss::of(d).label(d),
+                    },
+                ),
+                (Some(d), true) => (format_signed(&d.difference), dash(), dash(), dash()),
+                (None, _) => (dash(), dash(), dash(), dash()),
+            };
             let diverged = if c.diverged > 0 {
                 format!(" ({} diverged)", c.diverged)
             } else {
@@ -358,7 +534,7 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
             };
             let _ = writeln!(
                 md,
-                "| {} | {}{diverged} | {:.4} ± {:.4} | {} | {} | {} | {} | {diff} | {p} |",
+                "| {} | {}{diverged} | {:.4} ± {:.4} | {} | {} | {} | {} | {diff} | {p} | {holm} | {equivalence} |",
                 variant.name,
                 c.init.name(),
                 c.final_val_loss_mean,
@@ -406,6 +582,24 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
             },
             &loss_series(inits, own),
         )?;
+        // The last 30% of training, where the final differences are made, on its own
+        // y range (on the full chart they are a few pixels apart).
+        let zoom_png = format!("{stem}-loss-end.png");
+        let zoom_title = format!(
+            "validation loss over the last 30% of training (from update {})",
+            zoom_from(variant.steps)
+        );
+        chart_png(
+            &dir.join(&zoom_png),
+            Axes {
+                title: &zoom_title,
+                x_label: UPDATES_AXIS,
+                y_label: "loss (nats/token)",
+                log_x: false,
+                log_y: false,
+            },
+            &zoomed(loss_series(inits, own), zoom_from(variant.steps)),
+        )?;
         let early = (variant.steps / 4).clamp(10, 100) as f64;
         let mut grads = grad_series(inits, own);
         for series in &mut grads {
@@ -439,24 +633,13 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
             .iter()
             .filter(|c| c.init != baseline && c.init != InitMethod::Trained)
         {
-            let intervals: Vec<(f64, Interval)> = c
-                .speedups
-                .iter()
-                .filter_map(|s| s.speedup.map(|i| (s.fraction, i)))
-                .collect();
-            let mut series = Series::line(
-                c.init.name(),
-                colour(c.init),
-                intervals.iter().map(|(f, i)| (*f, i.estimate)).collect(),
-            );
-            series.band = intervals.iter().map(|(f, i)| (*f, i.low, i.high)).collect();
-            speed_series.push(series);
+            speed_series.push(speedup_series(c, colour(c.init)));
         }
         let speed_png = format!("{stem}-speedup.png");
         chart_png(
             &dir.join(&speed_png),
             Axes {
-                title: "speedup against progress (band: 95% CI; trained left out)",
+                title: "speedup against progress (band: 95% CI; ○↓: upper bound; trained left out)",
                 x_label: "fraction of the baseline's steps",
                 y_label: "speedup",
                 log_x: false,
@@ -466,7 +649,10 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
         )?;
         let _ = writeln!(
             md,
-            "![validation loss]({loss_png})\n![speedup against progress]({speed_png})\n![early gradient norms]({grads_png})"
+            "![validation loss]({loss_png})\n![validation loss, last 30%]({zoom_png})\n![speedup against progress]({speed_png})\n![early gradient norms]({grads_png})\n\n\
+             In the speedup chart an open circle with an arrow down is an upper bound, not a measurement: some seed never \
+             reached {}'s loss at that point, and it counts at its best possible value.\n",
+            baseline.name()
         );
 
         if own.iter().any(|run| !run.distances.is_empty()) {
@@ -539,14 +725,183 @@ mod tests {
                 per_seed: vec![1.2; 6],
                 speedup: Some(interval(1.2, low, 1.31)),
                 p_value,
+                p_adjusted: None,
             }],
             final_difference: Some(FinalDifference {
                 seeds: 6,
                 per_seed: vec![-0.05; 6],
                 difference: interval(-0.048, -0.074, -0.021),
                 p_value: 0.024,
+                p_adjusted: None,
+                equivalence: None,
             }),
         }
+    }
+
+    /// A final-loss comparison from per-seed differences, tested as the sweep does
+    /// (t-test, TOST at `margin`), then Holm-adjusted within a sweep of `others` more
+    /// tests with the raw p-values given.
+    fn final_loss(per_seed: &[f64], margin: f64, others: &[f64]) -> Comparison {
+        use histinit_core::stats::{bootstrap_mean, paired_t_p_value, Equivalence};
+        let mut c = comparison(6, 1.10, 0.014);
+        c.speedups.clear();
+        c.final_difference = Some(FinalDifference {
+            seeds: per_seed.len(),
+            per_seed: per_seed.to_vec(),
+            difference: bootstrap_mean(per_seed, 1),
+            p_value: paired_t_p_value(per_seed),
+            p_adjusted: None,
+            equivalence: Some(Equivalence::test(per_seed, margin)),
+        });
+        let other = |p_value: f64| SpeedupAt {
+            fraction: 1.0,
+            seeds: 5,
+            reached: 5,
+            per_seed: vec![1.0; 5],
+            speedup: None,
+            p_value,
+            p_adjusted: None,
+        };
+        let mut filler = comparison(6, 1.10, 0.014);
+        filler.init = InitMethod::Pythia;
+        filler.speedups = others.iter().map(|&p| other(p)).collect();
+        filler.final_difference = None;
+        let mut summary = SweepSummary {
+            name: "t".into(),
+            description: String::new(),
+            baseline: InitMethod::Kaiming,
+            seeds: per_seed.len(),
+            backend: Default::default(),
+            commit: None,
+            config: String::new(),
+            equivalence_margin: Some(margin),
+            p_adjustment: None,
+            variants: vec![crate::summary::VariantSummary {
+                name: "base".into(),
+                settings: Default::default(),
+                link: String::new(),
+                steps: 10,
+                comparisons: vec![c, filler],
+            }],
+        };
+        summary.adjust_p_values();
+        summary.variants.remove(0).comparisons.remove(0)
+    }
+
+    #[test]
+    fn final_losses_are_called_equivalent_different_or_inconclusive() {
+        let shifted = |mean: f64, spread: f64| -> Vec<f64> {
+            [-1.0, -0.5, 0.0, 0.5, 1.0]
+                .iter()
+                .map(|u| mean + spread * u)
+                .collect()
+        };
+        // Pinned near zero: equivalent within ±0.02.
+        let tight = final_loss(&shifted(0.001, 0.004), 0.02, &[]);
+        let text = verdict(&tight, InitMethod::Kaiming);
+        assert!(
+            text.contains("final loss **equivalent within ±0.02 nats** to kaiming's"),
+            "{text}"
+        );
+        let d = tight.final_difference.as_ref().unwrap();
+        assert_eq!(FinalLoss::of(d).label(d), "equivalent within ±0.02");
+        // The same data against a margin they cannot pin: inconclusive, not "the same".
+        let narrow = final_loss(&shifted(0.001, 0.004), 0.001, &[]);
+        let text = verdict(&narrow, InitMethod::Kaiming);
+        assert!(text.contains("final loss **inconclusive**"), "{text}");
+        // Clearly higher: different.
+        let far = final_loss(&shifted(0.06, 0.01), 0.02, &[]);
+        let text = verdict(&far, InitMethod::Kaiming);
+        assert!(
+            text.contains("final loss **different**: ends **higher** by 0.0600"),
+            "{text}"
+        );
+        // Too noisy to tell: inconclusive.
+        let noisy = final_loss(&shifted(0.005, 0.05), 0.02, &[]);
+        let text = verdict(&noisy, InitMethod::Kaiming);
+        assert!(text.contains("final loss **inconclusive**"), "{text}");
+        assert!(
+            text.contains("equivalence test (TOST, ±0.02 nats)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn verdicts_are_decided_on_the_holm_adjusted_p_value() {
+        // A lower final loss with raw p ≈ 0.01: different on its own...
+        let per_seed = [-0.03, -0.01, -0.05, -0.02, -0.04];
+        let alone = final_loss(&per_seed, 0.005, &[]);
+        let raw = alone.final_difference.as_ref().unwrap().p_value;
+        assert!((0.001..0.02).contains(&raw), "{raw}");
+        assert!(verdict(&alone, InitMethod::Kaiming).contains("**different**: ends **lower**"));
+        // ...but not in a sweep of 11 tests (9 others, all p 0.5, and its TOST, p near
+        // 1): the smallest p is multiplied by the family's size, 11.
+        let crowded = final_loss(&per_seed, 0.005, &[0.5; 9]);
+        let d = crowded.final_difference.as_ref().unwrap();
+        let adjusted = d.p_adjusted.unwrap();
+        assert!((adjusted - raw * 11.0).abs() < 1e-12, "{raw} -> {adjusted}");
+        assert!(adjusted > 0.05, "{adjusted}");
+        let text = verdict(&crowded, InitMethod::Kaiming);
+        assert!(text.contains("final loss **inconclusive**"), "{text}");
+        // Both p-values are printed.
+        assert!(
+            text.contains(&format!("p = {raw:.3}, Holm p = {adjusted:.3}")),
+            "{text}"
+        );
+        // The same for speed: significant raw, not after adjustment.
+        let mut speed = comparison(6, 1.10, 0.014);
+        speed.speedups[0].p_adjusted = Some(0.07);
+        let text = verdict(&speed, InitMethod::Kaiming);
+        assert!(text.contains("**no clear difference in speed**"), "{text}");
+        assert!(text.contains("p = 0.014, Holm p = 0.070"), "{text}");
+        speed.speedups[0].p_value = 0.0002;
+        speed.speedups[0].p_adjusted = Some(0.0004);
+        let text = verdict(&speed, InitMethod::Kaiming);
+        assert!(
+            text.contains("p < 0.001, Holm p < 0.001") && !text.contains("0.000"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_zoomed_loss_keeps_the_last_30_percent_of_validation_loss() {
+        let mut val = Series::line(
+            "kaiming val",
+            0,
+            (1..=10).map(|x| (x as f64 * 10.0, 5.0)).collect(),
+        );
+        val.band = val
+            .points
+            .iter()
+            .map(|&(x, y)| (x, y - 0.1, y + 0.1))
+            .collect();
+        let train = Series {
+            faint: true,
+            ..Series::line("", 0, vec![(90.0, 4.0)])
+        };
+        assert_eq!(zoom_from(100), 70.0);
+        let zoomed = zoomed(vec![train, val], zoom_from(100));
+        assert_eq!(zoomed.len(), 1, "training loss left out");
+        assert_eq!(
+            zoomed[0].points,
+            [(70.0, 5.0), (80.0, 5.0), (90.0, 5.0), (100.0, 5.0)]
+        );
+        assert_eq!(zoomed[0].band.len(), 4);
+    }
+
+    #[test]
+    fn censored_speedups_are_drawn_as_bounds() {
+        let mut c = comparison(6, 1.10, 0.014);
+        let at = |fraction: f64, reached: usize| SpeedupAt {
+            fraction,
+            reached,
+            ..c.speedups[0].clone()
+        };
+        c.speedups = vec![at(0.1, 6), at(0.25, 6), at(0.5, 4), at(1.0, 0)];
+        let series = speedup_series(&c, 2);
+        assert_eq!(series.points, [(0.1, 1.2), (0.25, 1.2)]);
+        assert_eq!(series.band.len(), 2);
+        assert_eq!(series.upper_bounds, [(0.5, 1.2), (1.0, 1.2)]);
     }
 
     #[test]
@@ -572,5 +927,7 @@ mod tests {
             );
         }
         assert!(all.contains("ends **lower** by 0.0480 nats"), "{all}");
+        // Without a Holm-adjusted p (a summary from before them) the raw one decides.
+        assert!(all.contains("p = 0.014, 6 seeds"), "{all}");
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use histinit_core::run::{curve_row, RunResult, RunStatus, CURVES_CSV_HEADER};
-use histinit_core::stats::Comparison;
+use histinit_core::stats::{holm, Comparison};
 use histinit_core::InitMethod;
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +28,15 @@ pub struct SweepSummary {
     pub commit: Option<String>,
     /// The sweep's TOML config as given.
     pub config: String,
+    /// The config's equivalence margin (nats of final validation loss), set before the
+    /// runs; every final-loss comparison carries its TOST at this margin. Summaries from
+    /// before equivalence tests have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equivalence_margin: Option<f64>,
+    /// How the p-values were adjusted for multiplicity (see [`SweepSummary::adjust_p_values`]);
+    /// absent from summaries written before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_adjustment: Option<String>,
     pub variants: Vec<VariantSummary>,
 }
 
@@ -42,12 +51,135 @@ pub struct VariantSummary {
     pub comparisons: Vec<Comparison>,
 }
 
+/// What [`SweepSummary::p_adjustment`] says of the family the p-values were adjusted in.
+pub const P_ADJUSTMENT: &str = "holm: one family per sweep, every test of every non-baseline init in every variant (the paired t-tests of the speedups at each progress point and of the final-loss difference, and the equivalence tests), each with at least 2 paired seeds";
+
+/// A p-value as the report and the tables print it: three decimals, or "< 0.001".
+pub fn format_p(p: f64) -> String {
+    if p < 0.001 {
+        "< 0.001".into()
+    } else {
+        format!("{p:.3}")
+    }
+}
+
+/// "p = 0.012" or "p < 0.001".
+pub fn p_is(p: f64) -> String {
+    if p < 0.001 {
+        "p < 0.001".into()
+    } else {
+        format!("p = {p:.3}")
+    }
+}
+
 impl SweepSummary {
     /// summary.json's text, keys sorted as in every summary written so far.
     pub fn to_json(&self) -> serde_json::Result<String> {
         serde_json::to_string_pretty(&serde_json::to_value(self)?)
     }
+
+    /// Sets every `p_adjusted` to the Holm-adjusted p-value over the sweep's one family
+    /// of tests ([`P_ADJUSTMENT`]): the same computation from the same raw p-values, so
+    /// running it again changes nothing. The baseline against itself is no test and gets
+    /// none; nor does a test with fewer than 2 paired seeds.
+    pub fn adjust_p_values(&mut self) {
+        let baseline = self.baseline;
+        let mut family: Vec<&mut Option<f64>> = Vec::new();
+        let mut raw = Vec::new();
+        for variant in &mut self.variants {
+            for comparison in &mut variant.comparisons {
+                let is_test = comparison.init != baseline;
+                for speedup in &mut comparison.speedups {
+                    speedup.p_adjusted = None;
+                    if is_test && speedup.seeds >= 2 {
+                        raw.push(speedup.p_value);
+                        family.push(&mut speedup.p_adjusted);
+                    }
+                }
+                if let Some(difference) = &mut comparison.final_difference {
+                    difference.p_adjusted = None;
+                    let tested = is_test && difference.seeds >= 2;
+                    if tested {
+                        raw.push(difference.p_value);
+                        family.push(&mut difference.p_adjusted);
+                    }
+                    if let Some(equivalence) = &mut difference.equivalence {
+                        equivalence.p_adjusted = None;
+                        if tested {
+                            raw.push(equivalence.p_value);
+                            family.push(&mut equivalence.p_adjusted);
+                        }
+                    }
+                }
+            }
+        }
+        for (slot, adjusted) in family.into_iter().zip(holm(&raw)) {
+            *slot = Some(adjusted);
+        }
+        self.p_adjustment = Some(P_ADJUSTMENT.into());
+    }
+
+    /// comparisons.csv: one row per test of every comparison, the raw p-value beside
+    /// the Holm-adjusted one (empty where no family was adjusted: the baseline).
+    pub fn comparisons_csv(&self) -> String {
+        let mut csv = format!("{COMPARISONS_CSV_HEADER}\n");
+        let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+        for variant in &self.variants {
+            for c in &variant.comparisons {
+                let init = c.init.name();
+                for s in &c.speedups {
+                    let i = s.speedup;
+                    csv.push_str(&format!(
+                        "{},{init},speedup@{},{},{},{},{},,{},{}\n",
+                        variant.name,
+                        s.fraction,
+                        s.seeds,
+                        number(i.map(|i| i.estimate)),
+                        number(i.map(|i| i.low)),
+                        number(i.map(|i| i.high)),
+                        s.p_value,
+                        number(s.p_adjusted),
+                    ));
+                }
+                if let Some(d) = &c.final_difference {
+                    let i = d.difference;
+                    csv.push_str(&format!(
+                        "{},{init},final_difference,{},{},{},{},,{},{}\n",
+                        variant.name,
+                        d.seeds,
+                        i.estimate,
+                        i.low,
+                        i.high,
+                        d.p_value,
+                        number(d.p_adjusted),
+                    ));
+                    if let Some(e) = &d.equivalence {
+                        csv.push_str(&format!(
+                            "{},{init},equivalence,{},{},{},{},{},{},{}\n",
+                            variant.name,
+                            d.seeds,
+                            i.estimate,
+                            i.low,
+                            i.high,
+                            e.margin,
+                            e.p_value,
+                            number(e.p_adjusted),
+                        ));
+                    }
+                }
+            }
+        }
+        csv
+    }
 }
+
+/// The columns of comparisons.csv (one row per test). `test` is `speedup@F` (F the
+/// fraction of the baseline's steps; estimate and CI of the speedup),
+/// `final_difference` (final validation loss minus the baseline's, paired t-test) or
+/// `equivalence` (the same difference, TOST within ±margin); `p_holm` is `p`
+/// Holm-adjusted over the sweep.
+pub const COMPARISONS_CSV_HEADER: &str =
+    "variant,init,test,seeds,estimate,ci_low,ci_high,margin,p,p_holm";
 
 /// The columns of runs.csv (one row per run).
 pub const RUNS_CSV_HEADER: &str =
@@ -142,6 +274,130 @@ mod tests {
             "{studies} studies under {}",
             results.display()
         );
+    }
+
+    /// A summary of two variants, each with the baseline and one other init.
+    fn two_variants() -> SweepSummary {
+        use histinit_core::stats::{compare, Equivalence};
+        let run = |init: &str, seed: u64, rate: f64| -> RunResult {
+            let points: Vec<serde_json::Value> = (0..20)
+                .map(|t| {
+                    let loss = 1.0 + 4.0 / (1.0 + rate * (1.0 + 0.1 * seed as f64) * t as f64);
+                    serde_json::json!({"step": t, "tokens": t, "train_loss": loss,
+                        "val_loss": loss, "lr": 0.0, "grad_norm": 0.0, "role_grad_norms": []})
+                })
+                .collect();
+            serde_json::from_value(serde_json::json!({
+                "init": init, "seed": seed, "status": {"status": "completed"},
+                "points": points, "distances": []
+            }))
+            .unwrap()
+        };
+        let variant = |name: &str, speed: f64| {
+            let runs: Vec<RunResult> = (1..=4)
+                .flat_map(|seed| {
+                    [
+                        run("kaiming", seed, 0.1),
+                        run("pythia", seed, 0.1 * speed * (1.0 + 0.02 * seed as f64)),
+                    ]
+                })
+                .collect();
+            let mut comparisons = compare(&runs, InitMethod::Kaiming, 20, 3);
+            for c in comparisons
+                .iter_mut()
+                .filter(|c| c.init != InitMethod::Kaiming)
+            {
+                let d = c.final_difference.as_mut().unwrap();
+                d.equivalence = Some(Equivalence::test(&d.per_seed, 0.02));
+            }
+            VariantSummary {
+                name: name.into(),
+                settings: BTreeMap::new(),
+                link: String::new(),
+                steps: 20,
+                comparisons,
+            }
+        };
+        SweepSummary {
+            name: "t".into(),
+            description: String::new(),
+            baseline: InitMethod::Kaiming,
+            seeds: 4,
+            backend: Backend::Cpu,
+            commit: None,
+            config: String::new(),
+            equivalence_margin: Some(0.02),
+            p_adjustment: None,
+            variants: vec![variant("fast", 1.5), variant("same", 1.0)],
+        }
+    }
+
+    #[test]
+    fn one_holm_family_spans_the_sweep_without_the_baseline() {
+        let mut summary = two_variants();
+        summary.adjust_p_values();
+        // The family, by hand: per variant 4 speedup tests, the final-loss test and the
+        // equivalence test of pythia; kaiming against itself is no test.
+        let mut raw = Vec::new();
+        let mut adjusted = Vec::new();
+        for variant in &summary.variants {
+            for c in &variant.comparisons {
+                let d = c.final_difference.as_ref().unwrap();
+                if c.init == InitMethod::Kaiming {
+                    assert!(c.speedups.iter().all(|s| s.p_adjusted.is_none()));
+                    assert!(d.p_adjusted.is_none() && d.equivalence.is_none());
+                    continue;
+                }
+                for s in &c.speedups {
+                    raw.push(s.p_value);
+                    adjusted.push(s.p_adjusted.unwrap());
+                }
+                raw.push(d.p_value);
+                adjusted.push(d.p_adjusted.unwrap());
+                let e = d.equivalence.unwrap();
+                raw.push(e.p_value);
+                adjusted.push(e.p_adjusted.unwrap());
+            }
+        }
+        assert_eq!(raw.len(), 12);
+        assert_eq!(adjusted, holm(&raw));
+        // Not per variant: adjusting one variant alone gives smaller values somewhere.
+        assert_ne!(adjusted[..6], holm(&raw[..6])[..]);
+        // Running it again changes nothing, and the JSON says how it was done.
+        let once = summary.to_json().unwrap();
+        summary.adjust_p_values();
+        assert_eq!(summary.to_json().unwrap(), once);
+        assert!(once.contains("\"p_adjustment\": \"holm: one family per sweep"));
+        assert!(once.contains("\"equivalence_margin\": 0.02"));
+
+        // comparisons.csv: one row per test, raw p beside the adjusted one.
+        let csv = summary.comparisons_csv();
+        let mut lines = csv.lines();
+        assert_eq!(lines.next(), Some(COMPARISONS_CSV_HEADER));
+        let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+        // 2 variants x (kaiming: 4 speedups + final; pythia: 4 + final + equivalence).
+        assert_eq!(rows.len(), 2 * (5 + 6));
+        let pythia: Vec<&Vec<&str>> = rows.iter().filter(|r| r[1] == "pythia").collect();
+        for (row, (r, a)) in pythia.iter().zip(raw.iter().zip(&adjusted)) {
+            assert_eq!(row[8].parse::<f64>().unwrap(), *r, "{row:?}");
+            assert_eq!(row[9].parse::<f64>().unwrap(), *a, "{row:?}");
+        }
+        assert_eq!(pythia[5][2], "equivalence");
+        assert_eq!(pythia[5][7], "0.02");
+        assert!(rows
+            .iter()
+            .filter(|r| r[1] == "kaiming")
+            .all(|r| r[9].is_empty()));
+    }
+
+    #[test]
+    fn p_values_below_a_thousandth_are_not_printed_as_zero() {
+        assert_eq!(format_p(0.0004), "< 0.001");
+        assert_eq!(format_p(0.0), "< 0.001");
+        assert_eq!(format_p(0.001), "0.001");
+        assert_eq!(format_p(0.0456), "0.046");
+        assert_eq!(p_is(0.00001), "p < 0.001");
+        assert_eq!(p_is(0.25), "p = 0.250");
     }
 
     #[test]

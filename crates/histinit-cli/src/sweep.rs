@@ -16,13 +16,13 @@ use histinit_core::experiment::ExperimentConfig;
 use histinit_core::init::InitScope;
 use histinit_core::run::{Run, RunResult, RunStatus};
 use histinit_core::source::{RunSources, ScaleRule, WeightSource};
-use histinit_core::stats::compare;
+use histinit_core::stats::{compare, Equivalence};
 use histinit_core::{InitMethod, NormMode};
 use serde::{Deserialize, Serialize};
 
 use crate::output::write_atomically;
 use crate::sources;
-use crate::summary::{csv_tables, SweepSummary, VariantSummary};
+use crate::summary::{csv_tables, format_p, SweepSummary, VariantSummary};
 use crate::Backend;
 
 #[derive(Debug, thiserror::Error)]
@@ -47,12 +47,73 @@ pub enum SweepError {
     },
     #[error("device: {0}")]
     Device(String),
-    #[error("{missing} of {total} runs have no result file (first: {first}); start the sweep again to finish them")]
+    #[error("{missing} of {total} runs have no result file in {dir}:\n{list}\nstart the sweep again (or the shards that hold them, `--shard K/N`) to finish them")]
     Missing {
         missing: usize,
         total: usize,
-        first: String,
+        dir: String,
+        /// One line per missing run (variant, init, seed, file), at most
+        /// [`MISSING_LISTED`], then how many more.
+        list: String,
     },
+}
+
+/// How many missing runs [`SweepError::Missing`] names one by one.
+pub const MISSING_LISTED: usize = 40;
+
+/// Shard K of N (`--shard K/N`, K from 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// Reads `K/N`: 1 ≤ K ≤ N.
+pub fn parse_shard(text: &str) -> Result<Shard, String> {
+    let (index, count) = text
+        .split_once('/')
+        .ok_or_else(|| format!("'{text}' is not K/N (shard K of N, e.g. 1/4)"))?;
+    let number = |part: &str, what: &str| {
+        part.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("'{text}': {what} '{part}' is not a whole number"))
+    };
+    let index = number(index, "shard")?;
+    let count = number(count, "shard count")?;
+    if count == 0 {
+        return Err(format!("'{text}': the shard count must be at least 1"));
+    }
+    if index == 0 {
+        return Err(format!(
+            "'{text}': shards are numbered from 1 (1/{count} to {count}/{count})"
+        ));
+    }
+    if index > count {
+        return Err(format!(
+            "'{text}': there is no shard {index} of {count} (1/{count} to {count}/{count})"
+        ));
+    }
+    Ok(Shard { index, count })
+}
+
+/// The runs a shard trains: each distinct run file once (runs shared by variants are
+/// one file), in the grid's order; with `--shard K/N`, the i-th of those (i from 0)
+/// when i % N == K - 1. Without a shard, all of them.
+pub fn shard_units(units: &[Unit], shard: Option<Shard>) -> Vec<&Unit> {
+    let mut seen = std::collections::HashSet::new();
+    units
+        .iter()
+        .filter(|unit| seen.insert(unit.file.as_str()))
+        .enumerate()
+        .filter(|(i, _)| shard.is_none_or(|s| i % s.count == s.index - 1))
+        .map(|(_, unit)| unit)
+        .collect()
 }
 
 /// The sweep file: a base experiment and the axes of the grid.
@@ -68,6 +129,12 @@ pub struct SweepConfig {
     /// Worker processes (the command line's `--jobs` wins).
     #[serde(default)]
     pub jobs: Option<usize>,
+    /// Equivalence margin in nats of final validation loss (default 0.02): a comparison
+    /// shows "no difference" only when two one-sided paired t-tests (TOST) put the mean
+    /// difference from the baseline within ±margin (Holm-adjusted p < 0.05). Part of the
+    /// config, so it is stated before the runs; recorded in summary.json.
+    #[serde(default = "default_equivalence_margin")]
+    pub equivalence_margin: f64,
     pub base: ExperimentConfig,
     #[serde(default)]
     pub grid: Grid,
@@ -75,6 +142,13 @@ pub struct SweepConfig {
 
 fn default_baseline() -> InitMethod {
     InitMethod::Kaiming
+}
+
+/// The equivalence margin of a config that states none, in nats.
+pub const DEFAULT_EQUIVALENCE_MARGIN: f64 = 0.02;
+
+fn default_equivalence_margin() -> f64 {
+    DEFAULT_EQUIVALENCE_MARGIN
 }
 
 /// Each axis left empty keeps the base's value; the sweep runs every combination.
@@ -134,6 +208,12 @@ impl SweepConfig {
             return Err(invalid(format!(
                 "name '{}' must be letters, digits, '-' or '_'",
                 config.name
+            )));
+        }
+        if !(config.equivalence_margin.is_finite() && config.equivalence_margin > 0.0) {
+            return Err(invalid(format!(
+                "equivalence_margin {} must be a positive number of nats",
+                config.equivalence_margin
             )));
         }
         let variants = config.variants();
@@ -352,6 +432,17 @@ pub struct SweepArgs {
     /// Print each variant's playground link (name, a tab, the link) and train nothing.
     #[arg(long)]
     pub links: bool,
+    /// Train only shard K of N (K from 1): of the grid's distinct runs, in a fixed
+    /// order, those whose index is K-1 modulo N. Shards share one --out directory (each
+    /// run is its own atomically written file) and may run on different machines; a
+    /// shard writes no summary: `--aggregate` does, once every shard has finished.
+    #[arg(long, value_parser = parse_shard, conflicts_with_all = ["aggregate", "links"])]
+    pub shard: Option<Shard>,
+    /// Train nothing: build curves.csv, runs.csv, distances.csv, comparisons.csv and
+    /// summary.json from the run files under --out (give the shards' --backend);
+    /// refuses, listing them, while any run is missing.
+    #[arg(long, conflicts_with = "links")]
+    pub aggregate: bool,
 }
 
 fn parse_worker(text: &str) -> Result<(usize, usize), String> {
@@ -382,6 +473,9 @@ pub fn run(args: SweepArgs) -> Result<(), SweepError> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("out/sweeps").join(&config.name));
+    if args.aggregate {
+        return aggregate(&config, &text, args.backend, &out);
+    }
     let runs_dir = out.join("runs");
     std::fs::create_dir_all(&runs_dir).map_err(|err| SweepError::Write {
         path: runs_dir.clone(),
@@ -389,20 +483,55 @@ pub fn run(args: SweepArgs) -> Result<(), SweepError> {
     })?;
     let variants = config.variants();
     let units = units(&variants, args.backend);
+    let mine = shard_units(&units, args.shard);
     if let Some((index, count)) = args.worker {
-        return work(&variants, &units, &runs_dir, index, count, &args);
+        return work(&variants, &mine, &runs_dir, index, count, &args);
     }
-    let done = units
-        .iter()
-        .filter(|unit| load_run(&runs_dir.join(&unit.file), unit).is_some())
-        .count();
-    let jobs = args
-        .jobs
-        .or(config.jobs)
-        .unwrap_or(1)
-        .clamp(1, 64)
-        .min(units.len() - done.min(units.len()))
-        .max(1);
+    let finished = |list: &[&Unit]| {
+        list.iter()
+            .filter(|unit| load_run(&runs_dir.join(&unit.file), unit).is_some())
+            .count()
+    };
+    let jobs = |left: usize| {
+        args.jobs
+            .or(config.jobs)
+            .unwrap_or(1)
+            .clamp(1, 64)
+            .min(left)
+            .max(1)
+    };
+    if let Some(shard) = args.shard {
+        let done = finished(&mine);
+        let jobs = jobs(mine.len() - done);
+        println!(
+            "histinit sweep '{}' shard {shard}: {} of the {} distinct runs ({} already finished), {} worker{}, results in {}",
+            config.name,
+            mine.len(),
+            shard_units(&units, None).len(),
+            done,
+            jobs,
+            if jobs == 1 { "" } else { "s" },
+            out.display()
+        );
+        if jobs == 1 {
+            work(&variants, &mine, &runs_dir, 0, 1, &args)?;
+        } else {
+            spawn_workers(&args, &out, jobs)?;
+        }
+        println!(
+            "shard {shard} finished; once every shard has: histinit sweep {} --aggregate --out {}{}",
+            args.config.display(),
+            out.display(),
+            match args.backend {
+                Backend::Cpu => "",
+                Backend::Wgpu => " --backend wgpu",
+            }
+        );
+        return Ok(());
+    }
+    let all: Vec<&Unit> = units.iter().collect();
+    let done = finished(&all);
+    let jobs = jobs(units.len() - done.min(units.len()));
     println!(
         "histinit sweep '{}': {} variants x {} inits x {} seeds = {} runs ({} already finished), {} worker{}, results in {}",
         config.name,
@@ -416,7 +545,7 @@ pub fn run(args: SweepArgs) -> Result<(), SweepError> {
         out.display()
     );
     if jobs == 1 {
-        work(&variants, &units, &runs_dir, 0, 1, &args)?;
+        work(&variants, &mine, &runs_dir, 0, 1, &args)?;
     } else {
         spawn_workers(&args, &out, jobs)?;
     }
@@ -449,6 +578,9 @@ fn spawn_workers(args: &SweepArgs, out: &Path, jobs: usize) -> Result<(), SweepE
                 Backend::Wgpu => "wgpu",
             })
             .env("RAYON_NUM_THREADS", threads.to_string());
+        if let Some(shard) = args.shard {
+            command.arg("--shard").arg(shard.to_string());
+        }
         if args.quiet {
             command.arg("--quiet");
         }
@@ -477,10 +609,11 @@ fn spawn_workers(args: &SweepArgs, out: &Path, jobs: usize) -> Result<(), SweepE
     }
 }
 
-/// Trains this worker's share (every `count`-th unit from `index`) of the unfinished runs.
+/// Trains this worker's share (every `count`-th unit from `index`) of the unfinished
+/// runs among `units` (this shard's, each distinct run once: [`shard_units`]).
 fn work(
     variants: &[Variant],
-    units: &[Unit],
+    units: &[&Unit],
     runs_dir: &Path,
     index: usize,
     count: usize,
@@ -493,11 +626,11 @@ fn work(
     let device = crate::device(args.backend).map_err(|err| SweepError::Device(err.to_string()))?;
     let mut corpora: BTreeMap<usize, Corpus> = BTreeMap::new();
     let mut loaded: BTreeMap<usize, (RunSources, Option<RunSources>)> = BTreeMap::new();
-    // Equal runs shared by several variants are one file: trained once, by one worker.
-    let mut seen = std::collections::HashSet::new();
+    // Equal runs shared by several variants are one file (`units` holds each once):
+    // trained once, by one worker.
     let mine: Vec<&Unit> = units
         .iter()
-        .filter(|unit| seen.insert(unit.file.as_str()))
+        .copied()
         .skip(index)
         .step_by(count.max(1))
         .collect();
@@ -605,14 +738,31 @@ pub fn stored_runs(
     for unit in &units {
         match load_run(&runs_dir.join(&unit.file), unit) {
             Some(result) => results[unit.variant].push(result),
-            None => missing.push(unit.file.clone()),
+            None => missing.push(unit),
         }
     }
-    if let Some(first) = missing.first() {
+    if !missing.is_empty() {
+        let mut list: Vec<String> = missing
+            .iter()
+            .take(MISSING_LISTED)
+            .map(|unit| {
+                format!(
+                    "  variant {} {} seed {}: {}",
+                    variants[unit.variant].name,
+                    unit.init.name(),
+                    unit.seed,
+                    unit.file
+                )
+            })
+            .collect();
+        if missing.len() > MISSING_LISTED {
+            list.push(format!("  and {} more", missing.len() - MISSING_LISTED));
+        }
         return Err(SweepError::Missing {
             missing: missing.len(),
             total: units.len(),
-            first: runs_dir.join(first).display().to_string(),
+            dir: runs_dir.display().to_string(),
+            list: list.join("\n"),
         });
     }
     Ok(variants.into_iter().zip(results).collect())
@@ -625,7 +775,7 @@ fn aggregate(
     out: &Path,
 ) -> Result<(), SweepError> {
     let variants = stored_runs(config, backend, out)?;
-    let summary = SweepSummary {
+    let mut summary = SweepSummary {
         name: config.name.clone(),
         description: config.description.clone(),
         baseline: config.baseline,
@@ -645,10 +795,26 @@ fn aggregate(
                     config.baseline,
                     variant.config.train.steps,
                     BOOTSTRAP_SEED,
-                ),
+                )
+                .into_iter()
+                .map(|mut comparison| {
+                    if comparison.init != config.baseline {
+                        if let Some(difference) = &mut comparison.final_difference {
+                            difference.equivalence = Some(Equivalence::test(
+                                &difference.per_seed,
+                                config.equivalence_margin,
+                            ));
+                        }
+                    }
+                    comparison
+                })
+                .collect(),
             })
             .collect(),
+        equivalence_margin: Some(config.equivalence_margin),
+        p_adjustment: None,
     };
+    summary.adjust_p_values();
     let write = |name: &str, bytes: &[u8]| {
         let path = out.join(name);
         write_atomically(&path, bytes).map_err(|err| SweepError::Write {
@@ -664,6 +830,7 @@ fn aggregate(
     for (name, table) in &tables {
         write(name, table.as_bytes())?;
     }
+    write("comparisons.csv", summary.comparisons_csv().as_bytes())?;
     write("config.toml", text.as_bytes())?;
     let json = summary.to_json().map_err(|err| SweepError::Write {
         path: out.join("summary.json"),
@@ -672,7 +839,7 @@ fn aggregate(
     write("summary.json", json.as_bytes())?;
     print_summary(config.baseline, &summary.variants);
     println!(
-        "wrote curves.csv, runs.csv, distances.csv and summary.json in {}",
+        "wrote curves.csv, runs.csv, distances.csv, comparisons.csv and summary.json in {}",
         out.display()
     );
     Ok(())
@@ -711,8 +878,12 @@ fn print_summary(baseline: InitMethod, summaries: &[VariantSummary]) {
                 .as_ref()
                 .map_or("-".into(), |d| {
                     format!(
-                        "{:+.4} [{:+.4}, {:+.4}] p={:.3}",
-                        d.difference.estimate, d.difference.low, d.difference.high, d.p_value
+                        "{:+.4} [{:+.4}, {:+.4}] p {} (Holm {})",
+                        d.difference.estimate,
+                        d.difference.low,
+                        d.difference.high,
+                        format_p(d.p_value),
+                        d.p_adjusted.map_or("-".into(), format_p)
                     )
                 });
             println!(

@@ -178,7 +178,7 @@ fn a_killed_sweep_resumes_to_the_same_results_and_reports_them() {
     assert!(stdout.contains("report.md"), "{stdout}");
     let report = std::fs::read_to_string(whole.join("report.md")).unwrap();
     for variant in ["warmup-2", "warmup-0"] {
-        for chart in ["loss", "speedup", "grads", "distance"] {
+        for chart in ["loss", "loss-end", "speedup", "grads", "distance"] {
             let name = format!("{variant}-{chart}.png");
             assert!(report.contains(&format!("]({name})")), "{name} not linked");
             let png = std::fs::read(whole.join(&name)).unwrap();
@@ -324,4 +324,241 @@ fn bad_sweep_configs_are_named() {
         "{stderr}"
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// 2 variants x 2 inits x 2 seeds = 8 runs, 6 distinct: kaiming draws on no source, so
+/// the scale rule does not change its runs and both variants share them.
+const SHARDED: &str = r#"
+name = "shard-test"
+baseline = "kaiming"
+
+[base]
+preset = "nano"
+inits = ["kaiming", "empirical"]
+source = "teacher-nano"
+seed = 5
+seeds = 2
+
+[base.train]
+steps = 12
+batch = 4
+context = 32
+warmup = 2
+eval_every = 3
+eval_batches = 2
+
+[grid]
+scale = ["as-is", "shape-only"]
+"#;
+
+/// Two shards run at once as separate processes into one directory, then `--aggregate`,
+/// give byte for byte the tables and summary of one process's sweep; a missing run makes
+/// `--aggregate` refuse and name it. The summary holds no timestamp; its `commit` is
+/// the checkout the aggregating process runs in, the same here for every process.
+#[test]
+fn sharded_sweeps_aggregate_to_the_single_process_summary() {
+    let dir = scratch("shard");
+    let config = dir.join("sweep.toml");
+    std::fs::write(&config, SHARDED).unwrap();
+
+    let single = dir.join("single");
+    check_success(&sweep(&config, &single, 1).output().unwrap());
+    assert_eq!(finished_runs(&single), 6);
+
+    let sharded = dir.join("sharded");
+    let shard = |k: usize| {
+        let mut command = sweep(&config, &sharded, 1);
+        command.arg("--shard").arg(format!("{k}/2"));
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        command.spawn().unwrap()
+    };
+    let (first, second) = (shard(1), shard(2));
+    let outputs = [
+        first.wait_with_output().unwrap(),
+        second.wait_with_output().unwrap(),
+    ];
+    for (k, output) in outputs.iter().enumerate() {
+        let stdout = check_success(output);
+        assert!(
+            stdout.contains(&format!(
+                "shard {}/2: 3 of the 6 distinct runs (0 already finished)",
+                k + 1
+            )),
+            "{stdout}"
+        );
+        assert!(stdout.contains("--aggregate"), "{stdout}");
+    }
+    // Each shard trained its own 3 runs: 6 different ones between them.
+    let mut trained: Vec<String> = outputs
+        .iter()
+        .flat_map(|output| {
+            String::from_utf8_lossy(&output.stdout)
+                .lines()
+                .filter(|l| l.contains(": final val "))
+                .map(|l| {
+                    l.split("] ")
+                        .nth(1)
+                        .unwrap()
+                        .split(':')
+                        .next()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(trained.len(), 6, "{trained:?}");
+    trained.sort();
+    trained.dedup();
+    assert_eq!(
+        trained.len(),
+        6,
+        "a run was trained by both shards: {trained:?}"
+    );
+    assert_eq!(finished_runs(&sharded), 6, "the shards split the runs");
+    assert!(
+        !sharded.join("summary.json").exists(),
+        "a shard wrote a summary"
+    );
+
+    // One run gone: --aggregate trains nothing, refuses and names what is missing.
+    let victim = std::fs::read_dir(sharded.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("empirical-s6")
+        })
+        .unwrap();
+    let bytes = std::fs::read(&victim).unwrap();
+    std::fs::remove_file(&victim).unwrap();
+    let aggregate = || {
+        let mut command = histinit();
+        command
+            .arg("sweep")
+            .arg(&config)
+            .arg("--out")
+            .arg(&sharded)
+            .arg("--aggregate");
+        command.output().unwrap()
+    };
+    let output = aggregate();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let name = victim.file_name().unwrap().to_str().unwrap();
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("1 of 8 runs have no result file")
+            && stderr.contains(&format!("variant scale-as-is empirical seed 6: {name}"))
+            && stderr.contains("--shard K/N"),
+        "{stderr}"
+    );
+    assert_eq!(finished_runs(&sharded), 5, "--aggregate trained a run");
+    assert!(!sharded.join("summary.json").exists());
+
+    std::fs::write(&victim, bytes).unwrap();
+    let stdout = check_success(&aggregate());
+    assert!(stdout.contains("summary.json"), "{stdout}");
+    for file in [
+        "summary.json",
+        "comparisons.csv",
+        "curves.csv",
+        "runs.csv",
+        "distances.csv",
+        "config.toml",
+    ] {
+        let a = std::fs::read(single.join(file)).unwrap();
+        let b = std::fs::read(sharded.join(file)).unwrap();
+        assert!(a == b, "{file} differs between one process and two shards");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sharded.join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["variants"].as_array().unwrap().len(), 2);
+    assert_eq!(summary["equivalence_margin"], 0.02);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn shard_numbers_are_checked() {
+    let dir = scratch("shard-args");
+    let config = dir.join("sweep.toml");
+    std::fs::write(&config, SHARDED).unwrap();
+    for (shard, message) in [
+        ("0/2", "shards are numbered from 1 (1/2 to 2/2)"),
+        ("3/2", "there is no shard 3 of 2"),
+        ("1/0", "the shard count must be at least 1"),
+        ("a/2", "shard 'a' is not a whole number"),
+        ("1-2", "is not K/N"),
+    ] {
+        let output = sweep(&config, &dir.join("out"), 1)
+            .arg("--shard")
+            .arg(shard)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success() && stderr.contains(message),
+            "{shard}: {stderr}"
+        );
+    }
+    assert_eq!(finished_runs(&dir.join("out")), 0);
+    let output = sweep(&config, &dir.join("out"), 1)
+        .args(["--shard", "1/2", "--aggregate"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The Slurm and Kubernetes examples call the real CLI: every `--flag` they use is
+/// either `histinit sweep`'s (by its --help) or one of the scheduler's named here, and
+/// both run shards with `--shard` and aggregate with `--aggregate`.
+#[test]
+fn the_scheduler_examples_use_real_sweep_flags() {
+    let help = histinit().args(["sweep", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout).to_string();
+    assert!(
+        help.contains("--shard") && help.contains("--aggregate"),
+        "{help}"
+    );
+    let schedulers = [
+        // sbatch
+        "--parsable",
+        "--job-name",
+        "--array",
+        "--cpus-per-task",
+        "--output",
+        "--export",
+        "--dependency",
+        "--partition",
+        "--gres",
+        "--time",
+        // the script's own modes and options, cargo's
+        "--task",
+        "--bin",
+        // kubectl
+        "--for",
+        "--timeout",
+    ];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
+    for name in ["slurm-array.sh", "k8s-indexed-job.yaml"] {
+        let text = std::fs::read_to_string(root.join(name)).unwrap();
+        for stage in ["--shard", "--aggregate", "histinit report"] {
+            assert!(text.contains(stage), "{name} does not use {stage}");
+        }
+        let flags = text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'));
+        let flags = flags
+            .filter(|f| f.len() > 2 && f.starts_with("--") && f.as_bytes()[2].is_ascii_lowercase());
+        for flag in flags {
+            assert!(
+                help.contains(&format!("{flag} "))
+                    || help.contains(&format!("{flag}\n"))
+                    || schedulers.contains(&flag),
+                "{name}: {flag} is not a `histinit sweep` flag"
+            );
+        }
+    }
 }

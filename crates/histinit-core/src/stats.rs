@@ -243,6 +243,11 @@ pub struct SpeedupAt {
     /// bootstrap is narrow, so verdicts ask for both).
     #[serde(default = "no_p_value")]
     pub p_value: f64,
+    /// `p_value` Holm-adjusted over its family (every test of a sweep, see [`holm`]);
+    /// `None` where no family was adjusted (the baseline against itself, or summaries
+    /// written before adjusted p-values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_adjusted: Option<f64>,
 }
 
 fn no_p_value() -> f64 {
@@ -258,6 +263,36 @@ pub struct FinalDifference {
     pub difference: Interval,
     /// Two-sided paired t-test of a zero mean difference.
     pub p_value: f64,
+    /// `p_value` Holm-adjusted over its family, as [`SpeedupAt::p_adjusted`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_adjusted: Option<f64>,
+    /// The equivalence test of the same differences, where a margin was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equivalence: Option<Equivalence>,
+}
+
+/// Two one-sided paired t-tests (TOST) that the mean difference lies within
+/// `±margin`: equivalence is shown when both reject, i.e. when `p_value` (the larger
+/// of the two one-sided p-values) is below the level.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Equivalence {
+    /// The margin (same unit as the differences), stated before the runs.
+    pub margin: f64,
+    /// max(p of "mean ≤ −margin", p of "mean ≥ +margin").
+    pub p_value: f64,
+    /// `p_value` Holm-adjusted over its family, as [`SpeedupAt::p_adjusted`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_adjusted: Option<f64>,
+}
+
+impl Equivalence {
+    pub fn test(differences: &[f64], margin: f64) -> Self {
+        Self {
+            margin,
+            p_value: tost_p_value(differences, margin),
+            p_adjusted: None,
+        }
+    }
 }
 
 /// One init against the baseline, from stored curves only.
@@ -339,6 +374,7 @@ pub fn compare(
                         seeds: per_seed.len(),
                         reached,
                         p_value: paired_t_p_value(&logs),
+                        p_adjusted: None,
                         per_seed,
                         speedup,
                     }
@@ -356,6 +392,8 @@ pub fn compare(
                 seeds: differences.len(),
                 difference: bootstrap_mean(&differences, seed.wrapping_add(1)),
                 p_value: paired_t_p_value(&differences),
+                p_adjusted: None,
+                equivalence: None,
                 per_seed: differences.clone(),
             });
             Comparison {
@@ -415,10 +453,135 @@ pub fn paired_t_p_value(differences: &[f64]) -> f64 {
     (2.0 * tail).clamp(0.0, 1.0)
 }
 
+/// The p-value of two one-sided paired t-tests (TOST) that the mean of `differences`
+/// lies within `±margin`: the larger of the one-sided p-values of "mean ≤ −margin" and
+/// "mean ≥ +margin". Below a level α, equivalence within the margin is shown at α.
+/// With fewer than two differences nothing is shown (1).
+pub fn tost_p_value(differences: &[f64], margin: f64) -> f64 {
+    let n = differences.len();
+    if n < 2 || margin.is_nan() || margin <= 0.0 {
+        return 1.0;
+    }
+    let (mean, sd) = mean_and_spread(differences);
+    if !mean.is_finite() {
+        return 1.0;
+    }
+    if sd == 0.0 {
+        return if mean.abs() < margin { 0.0 } else { 1.0 };
+    }
+    let se = sd / (n as f64).sqrt();
+    let dof = (n - 1) as f64;
+    let cdf = |t: f64| histinit_histogram::special::student_t_cdf(t, dof);
+    // H0: mean ≤ −margin, rejected for large t; H0: mean ≥ margin, for small t.
+    let above_lower = 1.0 - cdf((mean + margin) / se);
+    let below_upper = cdf((mean - margin) / se);
+    above_lower.max(below_upper).clamp(0.0, 1.0)
+}
+
+/// Holm–Bonferroni adjusted p-values of one family of tests, in the order given:
+/// sorted ascending, the i-th smallest (from 0) is multiplied by `m − i`, capped at 1,
+/// and each adjusted value is raised to the largest before it (so the adjusted values
+/// keep the raw values' order and tied raw values get one adjusted value). Rejecting
+/// where the adjusted value is below α controls the family-wise error rate at α.
+/// A NaN stays NaN and counts in `m`.
+pub fn holm(p_values: &[f64]) -> Vec<f64> {
+    let m = p_values.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| p_values[a].total_cmp(&p_values[b]));
+    let mut adjusted = vec![f64::NAN; m];
+    let mut running = 0.0f64;
+    for (rank, &index) in order.iter().enumerate() {
+        let p = p_values[index];
+        if p.is_nan() {
+            continue;
+        }
+        running = running.max(((m - rank) as f64 * p).min(1.0));
+        adjusted[index] = running;
+    }
+    adjusted
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::run::CurvePoint;
+
+    #[test]
+    fn holm_matches_hand_computed_values() {
+        // m = 5. Sorted: 0.01 (x5 = 0.05), 0.02 (x4 = 0.08), 0.03 (x3 = 0.09),
+        // 0.04 (x2 = 0.08, raised to 0.09 by the step before), 0.5 (x1 = 0.5).
+        let adjusted = holm(&[0.04, 0.5, 0.01, 0.03, 0.02]);
+        let expected = [0.09, 0.5, 0.05, 0.09, 0.08];
+        for (a, e) in adjusted.iter().zip(expected) {
+            assert!((a - e).abs() < 1e-12, "{adjusted:?}");
+        }
+        // Ties: 0.01 and 0.01 take ranks 0 and 1 (x4 = 0.04, x3 = 0.03 raised to 0.04),
+        // so both read 0.04 in either order; 0.02 x2 = 0.04; 0.3 x1 = 0.3.
+        for input in [[0.01, 0.01, 0.02, 0.3], [0.3, 0.02, 0.01, 0.01]] {
+            let adjusted = holm(&input);
+            for (raw, a) in input.iter().zip(&adjusted) {
+                let e = if *raw == 0.3 { 0.3 } else { 0.04 };
+                assert!((a - e).abs() < 1e-12, "{input:?} -> {adjusted:?}");
+            }
+        }
+        // Capped at 1, and the cap carries through the monotone step: 0.3 x3 = 0.9,
+        // 0.4 x2 = 0.8 raised to 0.9, 0.45 x1 = 0.45 raised to 0.9; 0.6 x3 capped.
+        let adjusted = holm(&[0.4, 0.3, 0.45]);
+        assert!(
+            adjusted.iter().all(|a| (a - 0.9).abs() < 1e-12),
+            "{adjusted:?}"
+        );
+        assert_eq!(holm(&[0.6, 0.7, 0.9]), vec![1.0, 1.0, 1.0]);
+        // One test: unchanged; none: nothing.
+        assert_eq!(holm(&[0.037]), vec![0.037]);
+        assert!(holm(&[]).is_empty());
+        // Never below the raw value, never below Bonferroni's for the smallest.
+        let raw = [0.001, 0.2, 0.0004, 0.03, 0.03, 0.06, 0.9];
+        let adjusted = holm(&raw);
+        assert!(raw.iter().zip(&adjusted).all(|(r, a)| a >= r));
+        assert!((adjusted[2] - 0.0028).abs() < 1e-12, "{adjusted:?}");
+        // 0.03 and 0.03 at ranks 2 and 3: x5 = 0.15 and x4 = 0.12 raised: 0.15 both.
+        assert!((adjusted[3] - 0.15).abs() < 1e-12 && adjusted[3] == adjusted[4]);
+    }
+
+    /// Seeds' differences with a given mean and a spread (sample sd 1 × `spread`).
+    fn differences(mean: f64, spread: f64) -> Vec<f64> {
+        // Mean 0, sample sd exactly 1.
+        let unit = [-1.0, -0.5, 0.0, 0.5, 1.0];
+        let sd = mean_and_spread(&unit).1;
+        unit.iter().map(|u| mean + spread * u / sd).collect()
+    }
+
+    #[test]
+    fn equivalence_is_shown_only_when_the_data_pin_the_difference_inside_the_margin() {
+        let margin = 0.02;
+        // Clearly equivalent: mean 0.002, sd 0.004 over 5 seeds (se 0.0018).
+        let tight = differences(0.002, 0.004);
+        let p = tost_p_value(&tight, margin);
+        // By hand: t = (0.02 - 0.002) / 0.004 * sqrt 5 = 10.06 with 4 dof: p ≈ 0.00027.
+        assert!(p < 0.001, "{p}");
+        assert!(paired_t_p_value(&tight) > 0.05, "not different either");
+        // Clearly different: mean 0.06, sd 0.01; no equivalence, a clear difference.
+        let far = differences(0.06, 0.01);
+        assert!(tost_p_value(&far, margin) > 0.99);
+        assert!(paired_t_p_value(&far) < 0.001);
+        // Too noisy to tell: mean 0.005, sd 0.05. Neither equivalent nor different.
+        let noisy = differences(0.005, 0.05);
+        let p = tost_p_value(&noisy, margin);
+        // t = (0.02 - 0.005) / (0.05 / sqrt 5) = 0.671 with 4 dof: p ≈ 0.27.
+        assert!((0.2..0.35).contains(&p), "{p}");
+        assert!(paired_t_p_value(&noisy) > 0.5);
+        // The larger one-sided p decides: a mean near the upper margin is not shown
+        // equivalent, mirrored the same way (t = ±1.118: p ≈ 0.163).
+        let near_upper = tost_p_value(&differences(0.015, 0.01), margin);
+        let near_lower = tost_p_value(&differences(-0.015, 0.01), margin);
+        assert!((near_upper - near_lower).abs() < 1e-12);
+        assert!((0.1..0.25).contains(&near_upper), "{near_upper}");
+        // Degenerate inputs: nothing shown from one seed; identical runs are equivalent.
+        assert_eq!(tost_p_value(&[0.0], margin), 1.0);
+        assert_eq!(tost_p_value(&[0.0; 5], margin), 0.0);
+        assert_eq!(tost_p_value(&[0.03; 5], margin), 1.0);
+    }
 
     /// Loss curves `1 + 4 / (1 + rate t)` evaluated every 10 of 200 steps, with a
     /// seed-dependent rate (runs of one seed share it, as paired runs share batches).
