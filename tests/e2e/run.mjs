@@ -595,6 +595,7 @@ async function realChecks(context, base) {
   let cpuViolations = null;
   let cpuPolicy = null;
   let greyWithoutSource = null;
+  let cpuPage = null;
 
   await check('CPU run: two inits train, curves drawn, table filled, loss falls', async () => {
     const page = await openPage(context, base, CPU_LINK);
@@ -652,7 +653,52 @@ async function realChecks(context, base) {
     });
     assert(copiedLink === page.url(), `copied link is the page's URL (${copiedLink})`);
     firstRun = runs;
-    await page.close();
+    cpuPage = page; // read by the next check, which closes it
+  });
+
+  await check('CPU run, read the curves (real module): the frame is where plotters drew; hover, keyboard and the clock read each run; axe after a run', async () => {
+    assert(cpuPage, 'the CPU run finished');
+    const page = cpuPage;
+    cpuPage = null;
+    try {
+      // The frame the module returned maps each run's validation points onto pixels of its colour.
+      const runs = await runsWithHistory(page);
+      const misses = await page.evaluate((runs) => {
+        const canvas = document.querySelector('#loss-chart');
+        const frame = window.histinit.frames.loss;
+        const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+        const near = (px, py, hex) => {
+          const rgb = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+          for (let dy = -3; dy <= 3; dy += 1) {
+            for (let dx = -3; dx <= 3; dx += 1) {
+              const p = (Math.round(py + dy) * canvas.width + Math.round(px + dx)) * 4;
+              if (Math.abs(data[p] - rgb[0]) + Math.abs(data[p + 1] - rgb[1]) + Math.abs(data[p + 2] - rgb[2]) < 60) return true;
+            }
+          }
+          return false;
+        };
+        const out = [];
+        for (const run of runs) {
+          run.history.forEach((entry, i) => {
+            if (entry.val_loss == null) return;
+            const fx = (i + 1 - frame.x_min) / (frame.x_max - frame.x_min);
+            const fy = (entry.val_loss - frame.y_min) / (frame.y_max - frame.y_min);
+            const px = frame.px_min + fx * (frame.px_max - frame.px_min);
+            const py = frame.py_min + fy * (frame.py_max - frame.py_min);
+            if (!near(px, py, run.colour)) out.push(`${run.name} step ${i + 1} at (${px.toFixed(1)}, ${py.toFixed(1)})`);
+          });
+        }
+        return { out, frame };
+      }, runs);
+      console.log(`  loss frame: ${JSON.stringify(misses.frame)}`);
+      assert(misses.out.length === 0, `each validation point is drawn where the frame says: missing ${misses.out.join('; ')}`);
+      await readTheCurves(page);
+      assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+      const violations = await axeViolations(page);
+      assert(violations.length === 0, `no serious or critical axe violations after a real run: ${violations.join('; ')}`);
+    } finally {
+      await page.close();
+    }
   });
 
   await check('CSP: training and drawing break no rule (no inline styles or scripts)', async () => {
@@ -1241,6 +1287,9 @@ async function mockChecks(context, base) {
     const chart = await page.locator('#loss-chart').boundingBox();
     assert(chart.width >= 340, `the loss chart uses the width (${chart.width} px)`);
     await page.screenshot({ path: join(OUT, 'mock-phone.png'), fullPage: true });
+    await page.locator('#output').screenshot({ path: join(OUT, 'mock-phone-output.png') });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(OUT, 'mock-phone-top.png') });
     await page.close();
   });
 
@@ -1282,8 +1331,19 @@ async function docsScreenshot(context, base) {
     await waitReady(page);
     await page.click('#start');
     await waitDone(page, 600_000);
+    // The readout at two thirds of the run, as a reader hovering over the curves sees it.
+    const steps = await page.evaluate(() => Math.max(...Object.values(window.histinit.history).map((h) => h.length)));
+    await hoverChart(page, 'loss', Math.round((steps * 2) / 3));
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: join(OUT, 'playground.png'), fullPage: true });
     copyFileSync(join(OUT, 'playground.png'), join(ROOT, 'docs/playground.png'));
+    // The same page at phone width: nothing scrolls sideways.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(500); // the charts redraw at their new size
+    const scroll = await page.evaluate(() => document.scrollingElement.scrollWidth);
+    await page.screenshot({ path: join(OUT, 'playground-phone.png'), fullPage: true });
+    await page.locator('#output').screenshot({ path: join(OUT, 'playground-phone-output.png') });
+    assert(scroll <= 390, `no sideways scrolling at 390 px (scrollWidth ${scroll})`);
     await page.close();
   });
 }
