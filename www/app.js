@@ -7,11 +7,13 @@ import { clear, download, el, errorText, yieldToBrowser } from './dom.js';
 import { isUrl } from './link.js';
 import { bindForm, queryOf, settingsFromQuery } from './settings.js';
 import { drawCharts, drawLoss, drawPlaceholders, chartsPng, pngOf } from './charts.js';
-import { renderResults, renderSamples } from './results.js';
+import { labelsByDifference, renderCurveTable, renderResults, renderRuns, renderSamples, RUN_FIELDS } from './results.js';
+import { attachReadout, gradText, lossText } from './readout.js';
 import { askToFetch, dismissPrompt, fetchBytes, fileBytes, fileKind, loadIndex, shippedUrl } from './sources.js';
 import { renderStudies } from './studies.js';
 
 const REDRAW_MS = 250; // charts at most four times a second...
+const CALM_REDRAW_MS = 1000; // ...or once a second for readers who asked for less motion
 const DRAW_SHARE = 0.2; // ...and drawing at most a fifth of the time (it blocks the page)
 const SNAPSHOT_EVERY = 25; // steps between weight read-backs for the distribution chart
 const SAMPLE_EVERY = 100; // steps between text samples
@@ -57,6 +59,13 @@ const ui = {
   previousJson: $('previous-json'),
   charts: { loss: $('loss-chart'), dist: $('dist-chart'), grad: $('grad-chart') },
   logSteps: $('log-steps'),
+  xAxis: $('x-axis'),
+  readouts: { loss: $('loss-readout'), grad: $('grad-readout') },
+  cursors: { loss: $('loss-cursor'), grad: $('grad-cursor') },
+  runsTable: $('runs-table').querySelector('tbody'),
+  curveData: $('curve-data'),
+  curveTable: $('curve-table').querySelector('tbody'),
+  curveEvery: $('curve-every'),
   role: $('role'),
   results: $('results').querySelector('tbody'),
   samples: $('samples'),
@@ -77,7 +86,15 @@ const state = {
   sessionSettings: null, // the settings the session trains (the form may have moved on)
   backendNote: '', // why the backend is not the one asked for
   runs: [], // session.runs()
-  history: {}, // run id -> [step report: {step, tokens, train_loss, val_loss, lr, grad_norm, ms, at}]
+  history: {}, // run id -> [step report: {step, tokens, train_loss, val_loss, lr, grad_norm, ms, at, t}]
+  // The page's clock (not in the link: it is this machine's): seconds of training since
+  // the session began, paused time left out. clock[k]: when every run had done k + 1 updates.
+  clock: [],
+  clockStart: 0,
+  pausedMs: 0,
+  pausedAt: null,
+  frames: { loss: null, grad: null }, // where the last draw put the data (readouts)
+  readers: null, // attachReadout() of the loss and gradient charts
   stepByRun: {},
   diverged: new Set(),
   sessionBusy: false, // a session call is awaited (the session is borrowed): draw later
@@ -143,6 +160,15 @@ window.histinit = {
   },
   get settings() {
     return { ...state.settings };
+  },
+  get frames() {
+    return { ...state.frames };
+  },
+  get clock() {
+    return [...state.clock];
+  },
+  get redrawMs() {
+    return redrawMs();
   },
   timing: state.timing,
 };
@@ -569,6 +595,8 @@ function beginTraining() {
 
 function resume() {
   if (run.phase !== 'paused') return;
+  if (state.pausedAt !== null) state.pausedMs += performance.now() - state.pausedAt;
+  state.pausedAt = null;
   setPhase('running');
   run.loop = drive(run.epoch);
 }
@@ -579,6 +607,7 @@ async function pause() {
   // The loop may have finished (done, or failed) while the last step completed.
   if (run.phase !== 'running') return;
   setPhase('paused');
+  state.pausedAt = performance.now();
   statusLine('paused at step');
 }
 
@@ -720,6 +749,10 @@ async function restartOnCpu(error, epoch) {
 
 function resetProgress() {
   state.history = {};
+  state.clock = [];
+  state.clockStart = performance.now();
+  state.pausedMs = 0;
+  state.pausedAt = null;
   state.stepByRun = {};
   state.diverged = new Set();
   state.nextSnapshot = SNAPSHOT_EVERY;
@@ -775,7 +808,7 @@ async function trainLoop(epoch) {
       await showSamples(session);
     }
     if (result.done) return { done: true };
-    const interval = Math.max(REDRAW_MS, state.drawMs / DRAW_SHARE);
+    const interval = Math.max(redrawMs(), state.drawMs / DRAW_SHARE);
     if (state.redrawWanted || now - state.lastDraw > interval) {
       redraw();
       statusLine('step');
@@ -796,7 +829,10 @@ function record(result) {
     grad_norm: result.grad_norm,
     ms: result.ms, // inside session.step (training step, evaluation if due, read-back)
     at: performance.now(), // when the page got it (benchmarks/page-vs-native.mjs)
+    t: trainingSeconds(), // the page's clock (the wall-clock axis)
   });
+  const done = history.length - 1;
+  state.clock[done] = Math.max(state.clock[done] ?? 0, history.at(-1).t);
   // Steps done, counted here: report.step is the index of the step just taken.
   state.stepByRun[result.run] = history.length;
   if (result.diverged && !state.diverged.has(result.run)) {
@@ -871,13 +907,18 @@ function redraw() {
   state.redrawWanted = false;
   if (state.aborted) return; // the loop is reloading the module
   const started = performance.now();
+  const clock = ui.xAxis.value === 'time' ? state.clock : null;
   try {
-    state.drawParts = drawCharts(state.session, ui.charts, { logSteps: ui.logSteps.checked, role: ui.role.value });
+    const drawn = drawCharts(state.session, ui.charts, { logSteps: ui.logSteps.checked, role: ui.role.value, clock });
+    state.drawParts = drawn.parts;
+    state.frames = drawn.frames;
   } catch (error) {
     if (!noteAbort(error)) throw error;
     return;
   }
   updateTable();
+  state.readers?.loss.refresh();
+  state.readers?.grad.refresh();
   state.lastDraw = performance.now();
   state.drawMs = state.lastDraw - started;
 }
@@ -888,7 +929,12 @@ function clearOutputs() {
   state.stepByRun = {};
   clear(ui.results);
   clear(ui.samples);
+  clear(ui.runsTable);
+  clear(ui.curveTable);
+  state.frames = { loss: null, grad: null };
   drawPlaceholders(ui.charts);
+  state.readers?.loss.refresh();
+  state.readers?.grad.refresh();
 }
 
 function updateTable() {
@@ -899,6 +945,77 @@ function updateTable() {
     noteAbort(error);
     console.warn('results failed', error);
   }
+  renderRuns(ui.runsTable, state.runs, state.history, runStatus);
+  if (ui.curveData.open) ui.curveEvery.textContent = String(renderCurveTable(ui.curveTable, state.runs, state.history));
+}
+
+function runStatus(r) {
+  if (state.diverged.has(r.id)) return 'diverged';
+  const total = Number(state.sessionSettings?.steps ?? 0);
+  return (state.history[r.id] ?? []).length >= total ? 'done' : 'running';
+}
+
+// ---------------------------------------------------------------- the clock and the readouts
+
+/** Seconds of training since the session began, paused time left out. */
+function trainingSeconds() {
+  const paused = state.pausedMs + (state.pausedAt === null ? 0 : performance.now() - state.pausedAt);
+  return (performance.now() - state.clockStart - paused) / 1000;
+}
+
+const calmQuery = window.matchMedia('(prefers-reduced-motion: reduce)');
+
+/** How often the charts redraw at most: less often for readers who asked for less motion. */
+function redrawMs() {
+  return calmQuery.matches ? CALM_REDRAW_MS : REDRAW_MS;
+}
+
+/** The last step any run has done. */
+function lastStep() {
+  return Math.max(0, ...state.runs.map((r) => (state.history[r.id] ?? []).length));
+}
+
+/** Each run named by how it differs from the others ("empirical, seed 2"). */
+function runLabels() {
+  return labelsByDifference(state.runs, RUN_FIELDS);
+}
+
+function readerRows(text) {
+  return (step) => {
+    const labels = runLabels();
+    return state.runs.map((r, i) => ({ label: labels[i], colour: r.colour, text: text(state.history[r.id] ?? [], step) }));
+  };
+}
+
+function attachReaders() {
+  state.readers = {
+    loss: attachReadout({
+      canvas: ui.charts.loss,
+      box: ui.readouts.loss,
+      cursor: ui.cursors.loss,
+      name: 'Loss chart',
+      source: () => ({
+        frame: state.frames.loss,
+        axis: ui.xAxis.value,
+        clock: state.clock,
+        steps: lastStep(),
+        rows: readerRows(lossText),
+      }),
+    }),
+    grad: attachReadout({
+      canvas: ui.charts.grad,
+      box: ui.readouts.grad,
+      cursor: ui.cursors.grad,
+      name: 'Gradient norm chart',
+      source: () => ({
+        frame: state.frames.grad,
+        axis: 'step',
+        clock: state.clock,
+        steps: lastStep(),
+        rows: readerRows(gradText),
+      }),
+    }),
+  };
 }
 
 /** One line: where it trains (and why, after a fallback), then progress. */
@@ -1028,6 +1145,8 @@ function wire() {
     if (state.previous?.json) download(new Blob([state.previous.json], { type: 'application/json' }), `histinit-interrupted-${stamp()}.json`);
   });
   ui.logSteps.addEventListener('change', () => redraw());
+  ui.xAxis.addEventListener('change', () => redraw());
+  ui.curveData.addEventListener('toggle', () => updateTable());
   ui.role.addEventListener('change', () => redraw());
   new ResizeObserver(() => redraw()).observe(ui.charts.loss);
 }
@@ -1035,6 +1154,7 @@ function wire() {
 async function main() {
   renderStudies($('study-links')); // plain links: they work even if the module does not load
   drawPlaceholders(ui.charts);
+  attachReaders();
   try {
     const hi = await loadModule();
     state.hi = hi;

@@ -62,27 +62,32 @@ export function drawLoss(session, canvas, logSteps) {
 }
 
 /**
- * Draws the three charts of `session`; returns how long each took (ms). A chart that
- * fails is logged and left as it was (drawing is never worth stopping training for).
- * `options`: {logSteps, role}.
+ * Draws the three charts of `session`; returns how long each took (ms) as `parts` and
+ * where the loss and gradient charts put their data as `frames` ({loss, grad}: what the
+ * module's draw calls return, null before the first point). A chart that fails is
+ * logged and left as it was (drawing is never worth stopping training for).
+ * `options`: {logSteps, role, clock}: with a clock (seconds per update) the loss chart's
+ * x axis is time.
  */
 export function drawCharts(session, charts, options) {
   const parts = {};
+  const frames = { loss: null, grad: null };
   const timed = (part, canvas, draw) => {
     const from = performance.now();
     fitCanvas(canvas);
-    withCssomStyles(draw);
+    const drawn = withCssomStyles(draw);
     parts[part] = performance.now() - from;
+    return drawn ?? null;
   };
   try {
-    timed('loss', charts.loss, () => session.draw_loss(charts.loss, options.logSteps));
-    timed('grads', charts.grad, () => session.draw_grads(charts.grad));
+    frames.loss = timed('loss', charts.loss, () => session.draw_loss(charts.loss, options.logSteps, options.clock ?? undefined));
+    frames.grad = timed('grads', charts.grad, () => session.draw_grads(charts.grad));
     // Until the first read-back this shows the weights as initialized.
     timed('distribution', charts.dist, () => session.draw_distribution(charts.dist, options.role));
   } catch (error) {
     console.warn('drawing failed', error);
   }
-  return parts;
+  return { parts, frames };
 }
 
 /** A canvas as a PNG blob (null if the browser cannot encode it). */

@@ -42,3 +42,89 @@ export function renderSamples(container, samples, runs) {
     container.append(box);
   }
 }
+
+/**
+ * Labels that name items by what differs between them: `fields` is [{key, format}], in
+ * the order the label lists them; a field whose value is the same for every item is left
+ * out ("empirical, seed 2" when inits and seeds vary, "seed 2" when only seeds do). When
+ * nothing differs (one item) the first field names it.
+ */
+export function labelsByDifference(items, fields) {
+  const varying = fields.filter(({ key }) => new Set(items.map((item) => String(item[key]))).size > 1);
+  const used = varying.length ? varying : fields.slice(0, 1);
+  return items.map((item) => used.map(({ key, format }) => format(item[key])).join(', '));
+}
+
+/** How the page's runs differ: their init and their seed (one session shares the rest). */
+export const RUN_FIELDS = [
+  { key: 'init', format: (value) => value },
+  { key: 'seed', format: (value) => `seed ${value}` },
+];
+
+/**
+ * Fills `tbody` with one row per run, labelled by difference. `runs`: session.runs();
+ * `history`: run id -> [{train_loss, val_loss, t}]; `status(run)`: its status text.
+ */
+export function renderRuns(tbody, runs, history, status) {
+  clear(tbody);
+  const labels = labelsByDifference(runs, RUN_FIELDS);
+  runs.forEach((run, i) => {
+    const points = history[run.id] ?? [];
+    const last = points.at(-1);
+    const vals = points.map((p) => p.val_loss).filter((v) => v != null && Number.isFinite(v));
+    const swatch = el('span', { className: 'swatch' });
+    swatch.style.backgroundColor = run.colour; // CSSOM, allowed by the CSP
+    const state = status(run);
+    tbody.append(
+      el('tr', {}, [
+        el('th', { scope: 'row' }, [swatch, labels[i]]),
+        el('td', { textContent: String(points.length) }),
+        el('td', { textContent: formatNumber(last?.train_loss, 4) }),
+        el('td', { textContent: formatNumber(vals.at(-1), 4) }),
+        el('td', { textContent: formatNumber(vals.length ? Math.min(...vals) : null, 4) }),
+        el('td', { textContent: last?.t == null ? '–' : `${last.t.toFixed(1)} s` }),
+        el('td', { className: `status-${state}`, textContent: state }),
+      ]),
+    );
+  });
+}
+
+/** The most rows per run of the curves' table (every Nth step, and the last). */
+export const CURVE_TABLE_ROWS = 20;
+
+/** The steps the curves' table lists out of `steps`: every Nth, and the last. */
+export function tableSteps(steps) {
+  const every = Math.max(1, Math.ceil(steps / CURVE_TABLE_ROWS));
+  const list = [];
+  for (let step = every; step <= steps; step += every) list.push(step);
+  if (steps > 0 && list.at(-1) !== steps) list.push(steps);
+  return list;
+}
+
+/**
+ * The charts' numbers as a table (for screen readers and anyone who wants numbers):
+ * for every Nth step, each run's training loss, validation loss (where evaluated) and
+ * gradient norm. Returns the N used.
+ */
+export function renderCurveTable(tbody, runs, history) {
+  clear(tbody);
+  const labels = labelsByDifference(runs, RUN_FIELDS);
+  const steps = Math.max(0, ...runs.map((run) => (history[run.id] ?? []).length));
+  for (const step of tableSteps(steps)) {
+    runs.forEach((run, i) => {
+      const entry = history[run.id]?.[step - 1];
+      if (!entry) return;
+      tbody.append(
+        el('tr', {}, [
+          el('td', { textContent: String(step) }),
+          el('th', { scope: 'row', textContent: labels[i] }),
+          el('td', { textContent: formatNumber(entry.train_loss, 4) }),
+          el('td', { textContent: formatNumber(entry.val_loss, 4) }),
+          el('td', { textContent: formatNumber(entry.grad_norm, 4) }),
+          el('td', { textContent: entry.t == null ? '–' : entry.t.toFixed(1) }),
+        ]),
+      );
+    });
+  }
+  return Math.max(1, Math.ceil(steps / CURVE_TABLE_ROWS));
+}

@@ -16,7 +16,8 @@
 // Screenshots go to tests/e2e/out/. Exits non-zero if any check fails.
 
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -314,6 +315,177 @@ function relativeDifference(a, b) {
   return Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-12);
 }
 
+
+// ---------------------------------------------------------------- reading the curves
+
+/**
+ * Moves the pointer over chart `name` ('loss' or 'grad') at the x value `x`, through the
+ * frame the module's draw call returned (the pixels plotters drew the plotted range's
+ * ends at; between them a value maps linearly, in ln on a log axis).
+ */
+async function hoverChart(page, name, x) {
+  await page.locator(name === 'loss' ? '#loss-chart' : '#grad-chart').scrollIntoViewIfNeeded();
+  const point = await page.evaluate(
+    ({ name, x }) => {
+      const canvas = document.querySelector(name === 'loss' ? '#loss-chart' : '#grad-chart');
+      const frame = window.histinit.frames[name];
+      const f = frame.log_x ? Math.log(x / frame.x_min) / Math.log(frame.x_max / frame.x_min) : (x - frame.x_min) / (frame.x_max - frame.x_min);
+      const px = frame.px_min + f * (frame.px_max - frame.px_min);
+      const rect = canvas.getBoundingClientRect();
+      const scale = canvas.clientWidth / canvas.width;
+      return {
+        x: rect.left + canvas.clientLeft + (px + 0.5) * scale,
+        y: rect.top + canvas.clientTop + ((frame.py_min + frame.py_max) / 2) * scale,
+      };
+    },
+    { name, x },
+  );
+  await page.mouse.move(point.x, point.y);
+}
+
+/** The readout under chart `name`: its step line and its per-run lines. */
+async function readout(page, name) {
+  return page.evaluate((name) => {
+    const box = document.querySelector(`#${name}-readout`);
+    return {
+      head: box.querySelector('.readout-step')?.textContent ?? null,
+      lines: [...box.querySelectorAll('li')].map((li) => li.textContent),
+      visible: box.getBoundingClientRect().height > 0,
+    };
+  }, name);
+}
+
+/** Per run (in the page's order): its label by difference and its history. */
+async function runsWithHistory(page) {
+  const { labelsByDifference, RUN_FIELDS } = await import('../../www/results.js');
+  const runs = await page.evaluate(() => window.histinit.runs.map((run) => ({ ...run, history: window.histinit.history[run.id] ?? [] })));
+  const labels = labelsByDifference(runs, RUN_FIELDS);
+  return runs.map((run, i) => ({ ...run, name: labels[i] }));
+}
+
+/** What the loss readout must say for `run` at `step`: its raw training loss and the latest validation loss. */
+function expectedLoss(run, step) {
+  const entry = run.history[step - 1];
+  const val = run.history.slice(0, step).map((p, i) => [p.val_loss, i + 1]).filter(([v]) => v != null).at(-1);
+  const valText = val ? `val ${val[0].toFixed(4)}${val[1] === step ? '' : ` (step ${val[1]})`}` : 'no val yet';
+  return `${run.name}: train ${entry.train_loss.toFixed(4)}, ${valText}`;
+}
+
+/**
+ * Hover and keyboard read the loss and gradient charts: at a known step the readout
+ * shows that step and each run's own values there; Tab reaches the chart, focus shows
+ * the last step, the arrow keys and Home move; the wall-clock axis maps a time back to
+ * the step done then.
+ */
+async function readTheCurves(page) {
+  const runs = await runsWithHistory(page);
+  const steps = Math.max(...runs.map((run) => run.history.length));
+  const probe = Math.max(2, Math.round(steps * 0.6));
+  await hoverChart(page, 'loss', probe);
+  let shown = await readout(page, 'loss');
+  assert(shown.head?.startsWith(`step ${probe} ·`), `hover at step ${probe} shows it: '${shown.head}'`);
+  const want = runs.map((run) => expectedLoss(run, probe));
+  assert(isDeepStrictEqual(shown.lines, want), `hover shows each run's values at step ${probe}:\n    got  ${shown.lines.join(' | ')}\n    want ${want.join(' | ')}`);
+  assert(await page.locator('#loss-cursor').isVisible(), 'a cursor line marks the step');
+
+  await hoverChart(page, 'grad', probe);
+  shown = await readout(page, 'grad');
+  const wantGrad = runs.map((run) => `${run.name}: grad norm ${run.history[probe - 1].grad_norm.toFixed(4)}`);
+  assert(shown.head?.startsWith(`step ${probe}`) && isDeepStrictEqual(shown.lines, wantGrad), `gradient readout at step ${probe}: ${shown.head} ${shown.lines.join(' | ')}`);
+
+  // The keyboard: Tab from the control before the chart reaches it; focus shows the last step.
+  await page.mouse.move(0, 0);
+  await page.focus('#log-steps');
+  await page.keyboard.press('Tab');
+  assert(await page.evaluate(() => document.activeElement?.id) === 'loss-chart', 'Tab reaches the loss chart');
+  shown = await readout(page, 'loss');
+  assert(shown.head?.startsWith(`step ${steps} ·`), `focus shows the last step ${steps}: '${shown.head}'`);
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert(outline !== 'none', `the focused chart shows a focus ring (outline ${outline})`);
+  for (let i = 0; i < 3; i += 1) await page.keyboard.press('ArrowLeft');
+  shown = await readout(page, 'loss');
+  assert(shown.head?.startsWith(`step ${steps - 3} ·`), `three ArrowLefts: step ${steps - 3} ('${shown.head}')`);
+  assert(isDeepStrictEqual(shown.lines, runs.map((run) => expectedLoss(run, steps - 3))), `values at step ${steps - 3}: ${shown.lines.join(' | ')}`);
+  await page.keyboard.press('Home');
+  const aria = await page.evaluate(() => {
+    const canvas = document.querySelector('#loss-chart');
+    return { role: canvas.getAttribute('role'), now: canvas.getAttribute('aria-valuenow'), text: canvas.getAttribute('aria-valuetext') };
+  });
+  assert(aria.role === 'slider' && aria.now === '1' && aria.text.startsWith('step 1 ·') && aria.text.includes(runs[0].name), `the chart tells assistive technology the step and values: ${JSON.stringify(aria)}`);
+
+  // The wall-clock axis: x is seconds; hovering at the time of a step shows that step.
+  await page.selectOption('#x-axis', 'time');
+  const clocked = await page.evaluate(() => ({ frame: window.histinit.frames.loss, clock: window.histinit.clock }));
+  const last = clocked.clock.at(-1);
+  assert(clocked.clock.length === steps && clocked.clock.every((t, i) => i === 0 || t >= clocked.clock[i - 1]), `a clock time per step, rising (${clocked.clock.length})`);
+  assert(clocked.frame.x_max >= last && clocked.frame.x_max <= last + 0.1 * (last - clocked.clock[0]) + 1e-6, `the time axis ends at the last step's time (${clocked.frame.x_max} vs ${last})`);
+  await hoverChart(page, 'loss', clocked.clock[probe - 1]);
+  shown = await readout(page, 'loss');
+  const at = Number(/^step (\d+)/.exec(shown.head ?? '')?.[1]);
+  // Steps a few ms apart can share a pixel column: the step shown is one of those.
+  const near = clocked.clock.map((t, i) => [Math.abs(t - clocked.clock[probe - 1]), i + 1]).filter(([d]) => d <= (clocked.frame.x_max - clocked.frame.x_min) / (clocked.frame.px_max - clocked.frame.px_min)).map(([, step]) => step);
+  assert(near.includes(at) && isDeepStrictEqual(shown.lines, runs.map((run) => expectedLoss(run, at))), `hover at ${clocked.clock[probe - 1].toFixed(3)} s shows a step done then (${shown.head}; candidates ${near})`);
+  assert(/ · \d+\.\d s$/.test(shown.head), `the readout gives the time: ${shown.head}`);
+  assert(!page.url().includes('x-axis') && !page.url().includes('time'), `the machine's clock is not in the link: ${page.url()}`);
+  await page.selectOption('#x-axis', 'step');
+  return runs;
+}
+
+/** The runs table: a row per run, labelled by what differs, with its own latest values. */
+async function runsTableMatches(page) {
+  const runs = await runsWithHistory(page);
+  const rows = await page.$$eval('#runs-table tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((cell) => cell.textContent.trim())));
+  assert(rows.length === runs.length, `a row per run (${rows.length} of ${runs.length})`);
+  runs.forEach((run, i) => {
+    const last = run.history.at(-1);
+    assert(rows[i][0] === run.name, `row ${i} is labelled '${run.name}' (got '${rows[i][0]}')`);
+    assert(rows[i][1] === String(run.history.length) && rows[i][2] === last.train_loss.toFixed(4), `row ${i}'s steps and train loss: ${rows[i]}`);
+  });
+  return rows.map((row) => row[0]);
+}
+
+// ---------------------------------------------------------------- accessibility
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * axe-core's serious and critical violations on the page as it is now. Its source is
+ * evaluated through the DevTools protocol (page.evaluate), which the page's CSP does not
+ * govern; an injected <script> element would be refused by it.
+ */
+async function axeViolations(page) {
+  await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => `${n.target.join(' ')} [${n.failureSummary?.split('\n').slice(1, 2).join(' ').trim()}]`).slice(0, 4) }));
+  });
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.nodes.join(', ')}`);
+}
+
+/** Every visible control, and what Tab reaches from the top of the page (by a selector each). */
+async function tabReach(page) {
+  const controls = await page.evaluate(() => {
+    const name = (element) => element.id ? `#${element.id}` : `${element.tagName.toLowerCase()}:${element.textContent.trim().slice(0, 30)}`;
+    const list = [...document.querySelectorAll('a[href], button, input, select, textarea, summary, [tabindex]')]
+      // checkVisibility: not hidden, and not inside a closed <details> (content-visibility).
+      .filter((element) => !element.disabled && element.tabIndex >= 0 && element.checkVisibility({ visibilityProperty: true }));
+    return list.map(name);
+  });
+  await page.evaluate(() => document.activeElement?.blur());
+  await page.mouse.click(1, 1);
+  const reached = new Set();
+  for (let i = 0; i < controls.length + 20; i += 1) {
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => {
+      const element = document.activeElement;
+      if (!element || element === document.body) return null;
+      return element.id ? `#${element.id}` : `${element.tagName.toLowerCase()}:${element.textContent.trim().slice(0, 30)}`;
+    });
+    if (focused) reached.add(focused);
+  }
+  return { controls, missed: controls.filter((control) => !reached.has(control)) };
+}
+
 // ---------------------------------------------------------------- the form and the link
 
 /** A query string (or a whole URL) as key -> value. */
@@ -423,6 +595,7 @@ async function realChecks(context, base) {
   let cpuViolations = null;
   let cpuPolicy = null;
   let greyWithoutSource = null;
+  let cpuPage = null;
 
   await check('CPU run: two inits train, curves drawn, table filled, loss falls', async () => {
     const page = await openPage(context, base, CPU_LINK);
@@ -480,7 +653,52 @@ async function realChecks(context, base) {
     });
     assert(copiedLink === page.url(), `copied link is the page's URL (${copiedLink})`);
     firstRun = runs;
-    await page.close();
+    cpuPage = page; // read by the next check, which closes it
+  });
+
+  await check('CPU run, read the curves (real module): the frame is where plotters drew; hover, keyboard and the clock read each run; axe after a run', async () => {
+    assert(cpuPage, 'the CPU run finished');
+    const page = cpuPage;
+    cpuPage = null;
+    try {
+      // The frame the module returned maps each run's validation points onto pixels of its colour.
+      const runs = await runsWithHistory(page);
+      const misses = await page.evaluate((runs) => {
+        const canvas = document.querySelector('#loss-chart');
+        const frame = window.histinit.frames.loss;
+        const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+        const near = (px, py, hex) => {
+          const rgb = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+          for (let dy = -3; dy <= 3; dy += 1) {
+            for (let dx = -3; dx <= 3; dx += 1) {
+              const p = (Math.round(py + dy) * canvas.width + Math.round(px + dx)) * 4;
+              if (Math.abs(data[p] - rgb[0]) + Math.abs(data[p + 1] - rgb[1]) + Math.abs(data[p + 2] - rgb[2]) < 60) return true;
+            }
+          }
+          return false;
+        };
+        const out = [];
+        for (const run of runs) {
+          run.history.forEach((entry, i) => {
+            if (entry.val_loss == null) return;
+            const fx = (i + 1 - frame.x_min) / (frame.x_max - frame.x_min);
+            const fy = (entry.val_loss - frame.y_min) / (frame.y_max - frame.y_min);
+            const px = frame.px_min + fx * (frame.px_max - frame.px_min);
+            const py = frame.py_min + fy * (frame.py_max - frame.py_min);
+            if (!near(px, py, run.colour)) out.push(`${run.name} step ${i + 1} at (${px.toFixed(1)}, ${py.toFixed(1)})`);
+          });
+        }
+        return { out, frame };
+      }, runs);
+      console.log(`  loss frame: ${JSON.stringify(misses.frame)}`);
+      assert(misses.out.length === 0, `each validation point is drawn where the frame says: missing ${misses.out.join('; ')}`);
+      await readTheCurves(page);
+      assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+      const violations = await axeViolations(page);
+      assert(violations.length === 0, `no serious or critical axe violations after a real run: ${violations.join('; ')}`);
+    } finally {
+      await page.close();
+    }
   });
 
   await check('CSP: training and drawing break no rule (no inline styles or scripts)', async () => {
@@ -970,6 +1188,141 @@ async function mockChecks(context, base) {
     await page.close();
   });
 
+  await check('mock: hover and keyboard read the loss and gradient charts; a wall-clock axis', async () => {
+    const page = await openPage(context, base, 'preset=nano&inits=kaiming,pythia&seeds=2&steps=40&eval_every=10', { webgpu: false });
+    await waitReady(page);
+    const before = await readout(page, 'loss');
+    assert(before.head === null && before.visible, 'before a run the readout says how to use it');
+    await page.click('#start');
+    await waitDone(page, 30_000);
+    await readTheCurves(page);
+    assert((await cspViolations(page)).length === 0, `no CSP violations: ${await cspViolations(page)}`);
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+    await page.close();
+  });
+
+  await check('mock: the runs table labels each run by how it differs; the curves table has their numbers', async () => {
+    const cases = [
+      ['inits=kaiming,pythia&seeds=2', ['kaiming, seed 1', 'pythia, seed 1', 'kaiming, seed 2', 'pythia, seed 2']],
+      ['inits=kaiming,pythia', ['kaiming', 'pythia']],
+      ['inits=pythia&seeds=3&seed=5', ['seed 5', 'seed 6', 'seed 7']],
+      ['inits=he-normal', ['he-normal']],
+    ];
+    for (const [query, want] of cases) {
+      const page = await openPage(context, base, `preset=nano&${query}&steps=25&eval_every=5`, { webgpu: false });
+      await waitReady(page);
+      await page.click('#start');
+      await waitDone(page, 30_000);
+      const labels = await runsTableMatches(page);
+      assert(isDeepStrictEqual(labels, want), `${query}: runs labelled ${JSON.stringify(labels)}, want ${JSON.stringify(want)}`);
+      if (want.length === 4) {
+        // The charts' numbers as a table: every Nth step of every run, the last included.
+        await page.click('#curve-data summary');
+        const rows = await page.$$eval('#curve-table tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((cell) => cell.textContent.trim())));
+        const runs = await runsWithHistory(page);
+        const every = Number(await page.locator('#curve-every').textContent());
+        assert(every === 2, `N = 2 for 25 steps (${every})`);
+        assert(rows.length === 13 * runs.length, `13 steps (2, 4, ..., 24, 25) x ${runs.length} runs: ${rows.length} rows`);
+        for (const row of rows) {
+          const run = runs.find((r) => r.name === row[1]);
+          const entry = run?.history[Number(row[0]) - 1];
+          assert(entry && row[2] === entry.train_loss.toFixed(4) && row[4] === entry.grad_norm.toFixed(4), `table row ${row} matches the run's values`);
+          assert(row[3] === (entry.val_loss == null ? '–' : entry.val_loss.toFixed(4)), `val column of ${row}`);
+        }
+      }
+      await page.close();
+    }
+  });
+
+  await check('mock: keyboard reaches every control with a visible focus ring; axe finds nothing serious (light and dark)', async () => {
+    const page = await openPage(context, base, 'preset=nano&inits=kaiming,pythia&steps=30&eval_every=10', { webgpu: false });
+    await waitReady(page);
+    const { controls, missed } = await tabReach(page);
+    assert(controls.length > 30 && missed.length === 0, `Tab reaches every control (${controls.length}; missed: ${missed.join(', ')})`);
+    // A focus ring in the focus colour, drawn by the style sheet, on a button and a select.
+    for (const selector of ['#start', '#preset', '#loss-chart']) {
+      await page.focus(selector);
+      const ring = await page.evaluate(() => {
+        const style = getComputedStyle(document.activeElement);
+        return { style: style.outlineStyle, width: parseFloat(style.outlineWidth) };
+      });
+      assert(ring.style !== 'none' && ring.width >= 2, `${selector} shows its focus (${JSON.stringify(ring)})`);
+    }
+    const problems = [];
+    for (const scheme of ['light', 'dark']) {
+      await page.emulateMedia({ colorScheme: scheme });
+      for (const [when, violations] of [['before a run', await axeViolations(page)]]) {
+        if (violations.length) problems.push(`${scheme}, ${when}: ${violations.join('; ')}`);
+      }
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.click('#start');
+    await waitDone(page, 30_000);
+    await page.click('#curve-data summary');
+    await hoverChart(page, 'loss', 10);
+    for (const scheme of ['light', 'dark']) {
+      await page.emulateMedia({ colorScheme: scheme });
+      const violations = await axeViolations(page);
+      if (violations.length) problems.push(`${scheme}, after a run: ${violations.join('; ')}`);
+    }
+    await page.emulateMedia({ colorScheme: null });
+    assert(problems.length === 0, `no serious or critical axe violations:\n    ${problems.join('\n    ')}`);
+    await page.close();
+  });
+
+  await check('mock: prefers-reduced-motion redraws less; prefers-color-scheme dark darkens the page, charts stay white', async () => {
+    const page = await openPage(context, base, 'preset=nano&inits=kaiming,pythia&steps=30&eval_every=10', { webgpu: false });
+    await waitReady(page);
+    const look = () => page.evaluate(() => ({
+      redrawMs: window.histinit.redrawMs,
+      page: getComputedStyle(document.documentElement).backgroundColor,
+      ink: getComputedStyle(document.body).color,
+      chart: getComputedStyle(document.querySelector('#loss-chart')).backgroundColor,
+      scheme: getComputedStyle(document.documentElement).colorScheme,
+    }));
+    const plain = await look();
+    await page.emulateMedia({ reducedMotion: 'reduce', colorScheme: 'dark' });
+    const calm = await look();
+    const luminance = (rgb) => rgb.match(/\d+/g).slice(0, 3).reduce((sum, v) => sum + Number(v), 0) / 3;
+    assert(plain.redrawMs === 250 && calm.redrawMs >= 1000, `redraws at most every ${plain.redrawMs} ms, with reduced motion every ${calm.redrawMs} ms`);
+    assert(luminance(plain.page) > 200 && luminance(calm.page) < 60, `the page is light (${plain.page}), dark when asked (${calm.page})`);
+    assert(luminance(calm.ink) > 180, `light text in dark mode (${calm.ink})`);
+    assert(calm.scheme === 'dark', `form controls follow (color-scheme ${calm.scheme})`);
+    assert(calm.chart === 'rgb(255, 255, 255)', `chart panels stay white (plotters draws on white): ${calm.chart}`);
+    await page.click('#start');
+    await waitDone(page, 30_000);
+    await page.screenshot({ path: join(OUT, 'mock-dark.png'), fullPage: true });
+    await page.emulateMedia({ reducedMotion: null, colorScheme: null });
+    await page.close();
+  });
+
+  await check('mock: at phone width (390 px) the page does not scroll sideways, before and after a run', async () => {
+    const page = await openPage(context, base, 'preset=nano&inits=kaiming,pythia,he-normal&steps=30&eval_every=10', { webgpu: false });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await waitReady(page);
+    const width = () => page.evaluate(() => {
+      const wide = [...document.querySelectorAll('body *')]
+        .filter((element) => element.getClientRects().length && element.getBoundingClientRect().right > window.innerWidth + 0.5 && !element.closest('.table-wrap'))
+        .map((element) => element.id || element.tagName.toLowerCase());
+      return { scroll: document.scrollingElement.scrollWidth, wide: wide.slice(0, 6) };
+    });
+    let seen = await width();
+    assert(seen.scroll <= 390 && seen.wide.length === 0, `no sideways scrolling before a run (scrollWidth ${seen.scroll}; too wide: ${seen.wide})`);
+    await page.click('#start');
+    await waitDone(page, 30_000);
+    await page.click('#advanced summary');
+    await page.click('#curve-data summary');
+    seen = await width();
+    assert(seen.scroll <= 390 && seen.wide.length === 0, `no sideways scrolling after a run (scrollWidth ${seen.scroll}; too wide: ${seen.wide})`);
+    const chart = await page.locator('#loss-chart').boundingBox();
+    assert(chart.width >= 340, `the loss chart uses the width (${chart.width} px)`);
+    await page.screenshot({ path: join(OUT, 'mock-phone.png'), fullPage: true });
+    await page.locator('#output').screenshot({ path: join(OUT, 'mock-phone-output.png') });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(OUT, 'mock-phone-top.png') });
+    await page.close();
+  });
+
   await check('mock: pause stops stepping, resume finishes; settings changes rewrite the link', async () => {
     const page = await openPage(context, base, 'preset=nano&inits=kaiming,pythia&steps=400&eval_every=10', { webgpu: false });
     await waitReady(page);
@@ -1008,8 +1361,19 @@ async function docsScreenshot(context, base) {
     await waitReady(page);
     await page.click('#start');
     await waitDone(page, 600_000);
+    // The readout at two thirds of the run, as a reader hovering over the curves sees it.
+    const steps = await page.evaluate(() => Math.max(...Object.values(window.histinit.history).map((h) => h.length)));
+    await hoverChart(page, 'loss', Math.round((steps * 2) / 3));
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: join(OUT, 'playground.png'), fullPage: true });
     copyFileSync(join(OUT, 'playground.png'), join(ROOT, 'docs/playground.png'));
+    // The same page at phone width: nothing scrolls sideways.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(500); // the charts redraw at their new size
+    const scroll = await page.evaluate(() => document.scrollingElement.scrollWidth);
+    await page.screenshot({ path: join(OUT, 'playground-phone.png'), fullPage: true });
+    await page.locator('#output').screenshot({ path: join(OUT, 'playground-phone-output.png') });
+    assert(scroll <= 390, `no sideways scrolling at 390 px (scrollWidth ${scroll})`);
     await page.close();
   });
 }

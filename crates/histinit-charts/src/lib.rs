@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 mod series;
-pub use series::{distance_series, grad_series, loss_series, UPDATES_AXIS};
+pub use series::{distance_series, grad_series, loss_series, on_clock, CLOCK_AXIS, UPDATES_AXIS};
 
 /// Okabe & Ito's colour-blind-safe palette (yellow left out: unreadable on white).
 pub const PALETTE: [(u8, u8, u8); 7] = [
@@ -63,6 +63,46 @@ pub struct Axes<'a> {
     pub log_y: bool,
 }
 
+/// Where a chart's data went: the pixels (of the drawing backend) that two corners of
+/// the plotted ranges were drawn at, as plotters itself mapped them. Between them a value
+/// maps linearly (in `ln` for a log axis), so the page can turn a pointer position back
+/// into an x value without knowing the chart's layout.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Frame {
+    /// The x range plotted, low to high, and the pixel columns they were drawn at.
+    pub x_min: f64,
+    pub x_max: f64,
+    pub px_min: f64,
+    pub px_max: f64,
+    /// The y range plotted, low to high, and the pixel rows they were drawn at (the
+    /// low value has the larger row: y grows downwards on screen).
+    pub y_min: f64,
+    pub y_max: f64,
+    pub py_min: f64,
+    pub py_max: f64,
+    pub log_x: bool,
+    pub log_y: bool,
+}
+
+impl Frame {
+    /// The pixel `(column, row)` of a data point (`None` off a log axis's domain).
+    pub fn pixel(&self, x: f64, y: f64) -> Option<(f64, f64)> {
+        let along = |v: f64, low: f64, high: f64, log: bool| {
+            if log {
+                (v > 0.0).then(|| (v.ln() - low.ln()) / (high.ln() - low.ln()))
+            } else {
+                Some((v - low) / (high - low))
+            }
+        };
+        let fx = along(x, self.x_min, self.x_max, self.log_x)?;
+        let fy = along(y, self.y_min, self.y_max, self.log_y)?;
+        Some((
+            self.px_min + fx * (self.px_max - self.px_min),
+            self.py_min + fy * (self.py_max - self.py_min),
+        ))
+    }
+}
+
 fn finite_range(values: impl Iterator<Item = f64>, log: bool) -> Option<(f64, f64)> {
     let mut low = f64::INFINITY;
     let mut high = f64::NEG_INFINITY;
@@ -94,13 +134,14 @@ fn rgb(colour: usize) -> RGBColor {
     RGBColor(r, g, b)
 }
 
-/// Draws line series (with bands and a legend) on `area`. With nothing to draw yet it
-/// draws the empty frame and a hint, so a chart never looks broken.
+/// Draws line series (with bands and a legend) on `area` and returns where the data
+/// went ([`Frame`]). With nothing to draw yet it draws the empty frame and a hint, so a
+/// chart never looks broken, and returns `None`.
 pub fn draw_lines<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     axes: Axes<'_>,
     series: &[Series],
-) -> Result<(), String> {
+) -> Result<Option<Frame>, String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     area.fill(&WHITE).map_err(err)?;
     let xs = series.iter().flat_map(|s| {
@@ -125,7 +166,7 @@ pub fn draw_lines<DB: DrawingBackend>(
         let style = TextStyle::from(("sans-serif", 14)).color(&grey);
         area.draw_text("waiting for the first points", &style, (20, 40))
             .map_err(err)?;
-        return Ok(());
+        return Ok(None);
     };
     let (x0, x1) = x_range;
     let (y0, y1) = y_range;
@@ -219,9 +260,24 @@ pub fn draw_lines<DB: DrawingBackend>(
                 .label_font(("sans-serif", 13))
                 .draw()
                 .map_err(err)?;
+            // The corners as plotters maps them (its own rounding included).
+            let low = chart.backend_coord(&(x0, y0));
+            let high = chart.backend_coord(&(x1, y1));
+            Frame {
+                x_min: x0,
+                x_max: x1,
+                px_min: f64::from(low.0),
+                px_max: f64::from(high.0),
+                y_min: y0,
+                y_max: y1,
+                py_min: f64::from(low.1),
+                py_max: f64::from(high.1),
+                log_x: axes.log_x,
+                log_y: axes.log_y,
+            }
         }};
     }
-    match (axes.log_x, axes.log_y) {
+    let frame = match (axes.log_x, axes.log_y) {
         (false, false) => finish!(builder.build_cartesian_2d(x0..x1, y0..y1).map_err(err)?),
         (true, false) => finish!(builder
             .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
@@ -244,8 +300,9 @@ pub fn draw_lines<DB: DrawingBackend>(
                     .with_light_points(log_ticks(y0, y1, false))
             )
             .map_err(err)?),
-    }
-    area.present().map_err(err)
+    };
+    area.present().map_err(err)?;
+    Ok(Some(frame))
 }
 
 /// The ticks of a log axis over `[low, high]`: labelled (`labelled`) at 1, 2 and 5 ×
@@ -498,6 +555,70 @@ mod tests {
         for unlabelled in ["3", "4", "6", "30", "0.6"] {
             assert!(!texts.contains(&unlabelled), "{unlabelled}");
         }
+    }
+
+    /// The frame a chart returns maps data to the very pixels plotters drew them at
+    /// (the page turns pointer positions back into steps with it).
+    #[test]
+    fn the_frame_maps_points_where_plotters_drew_them() {
+        register_font();
+        let points = vec![
+            (1.0, 5.5),
+            (3.0, 4.0),
+            (10.0, 3.0),
+            (40.0, 2.5),
+            (200.0, 2.25),
+        ];
+        for (log_x, log_y) in [(false, false), (true, false), (true, true)] {
+            let mut text = String::new();
+            let frame = {
+                let area = SVGBackend::with_string(&mut text, (640, 360)).into_drawing_area();
+                let axes = Axes {
+                    title: "loss",
+                    x_label: "step",
+                    y_label: "nats",
+                    log_x,
+                    log_y,
+                };
+                draw_lines(&area, axes, &[Series::line("a", 0, points.clone())])
+                    .unwrap()
+                    .expect("a frame")
+            };
+            let line = text
+                .lines()
+                .find(|l| l.starts_with("<polyline") && l.contains("stroke-width=\"2\""))
+                .expect("the data line");
+            let drawn: Vec<(f64, f64)> = line
+                .split("points=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .expect("points")
+                .split_whitespace()
+                .map(|pair| {
+                    let (x, y) = pair.split_once(',').unwrap();
+                    (x.parse().unwrap(), y.parse().unwrap())
+                })
+                .collect();
+            assert_eq!(drawn.len(), points.len(), "{line}");
+            for (&(x, y), &(px, py)) in points.iter().zip(&drawn) {
+                let (fx, fy) = frame.pixel(x, y).unwrap();
+                assert!(
+                    (fx - px).abs() <= 1.0 && (fy - py).abs() <= 1.0,
+                    "log {log_x}/{log_y}: ({x}, {y}) drawn at ({px}, {py}), the frame says ({fx}, {fy})"
+                );
+            }
+            assert!(frame.px_min < frame.px_max && frame.py_min > frame.py_max);
+        }
+        let mut text = String::new();
+        let area = SVGBackend::with_string(&mut text, (640, 360)).into_drawing_area();
+        let axes = Axes {
+            title: "t",
+            x_label: "x",
+            y_label: "y",
+            log_x: false,
+            log_y: false,
+        };
+        assert_eq!(draw_lines(&area, axes, &[]).unwrap(), None);
     }
 
     #[test]

@@ -14,6 +14,37 @@ use crate::Series;
 /// axis shows it.
 pub const UPDATES_AXIS: &str = "step (updates done)";
 
+/// The x axis of the same curves against wall-clock time (see [`on_clock`]).
+pub const CLOCK_AXIS: &str = "seconds since the start (this machine)";
+
+/// `series` (against [`UPDATES_AXIS`]) moved onto a clock: `clock[k]` is when the
+/// `k + 1`-th update of every run was done, so a point at `x` updates moves to
+/// `clock[x - 1]`. Points (and band points) the clock does not reach yet are left out.
+pub fn on_clock(series: Vec<Series>, clock: &[f64]) -> Vec<Series> {
+    let time = |x: f64| {
+        let updates = x.round();
+        (updates >= 1.0 && (updates as usize) <= clock.len())
+            .then(|| clock[updates as usize - 1])
+            .filter(|t| t.is_finite())
+    };
+    series
+        .into_iter()
+        .map(|s| Series {
+            points: s
+                .points
+                .iter()
+                .filter_map(|&(x, y)| time(x).map(|t| (t, y)))
+                .collect(),
+            band: s
+                .band
+                .iter()
+                .filter_map(|&(x, low, high)| time(x).map(|t| (t, low, high)))
+                .collect(),
+            ..s
+        })
+        .collect()
+}
+
 type Curve = Vec<(f64, f64)>;
 type Band = Vec<(f64, f64, f64)>;
 
@@ -297,6 +328,22 @@ mod tests {
         assert!(series[1].band.is_empty());
         assert_eq!(series[1].points, [(1.0, 9.0)]);
         assert_eq!(series[0].points, [(1.0, 9.0)]);
+    }
+
+    #[test]
+    fn on_clock_moves_updates_to_their_times_and_drops_what_it_does_not_reach() {
+        let series = loss_series(&[InitMethod::Kaiming, InitMethod::Pythia], &runs());
+        let clock = [0.5, 1.25];
+        let timed = on_clock(series.clone(), &clock);
+        assert_eq!(timed.len(), series.len());
+        assert_eq!(timed[3].points, [(0.5, series[3].points[0].1)]);
+        assert_eq!(timed[3].band, [(0.5, 3.9, 4.1)]);
+        assert_eq!(
+            timed[0].points.iter().map(|p| p.0).collect::<Vec<_>>(),
+            [0.5, 1.25]
+        );
+        assert_eq!(timed[1].label, series[1].label);
+        assert!(on_clock(series, &[]).iter().all(|s| s.points.is_empty()));
     }
 
     #[test]

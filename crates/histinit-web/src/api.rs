@@ -18,7 +18,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::HtmlCanvasElement;
 
-use crate::charts::{colour_hex, draw_lines, Axes, UPDATES_AXIS};
+use crate::charts::{colour_hex, draw_lines, on_clock, Axes, Frame, CLOCK_AXIS, UPDATES_AXIS};
 use crate::session::{self, SessionError, SessionState};
 use crate::BackendKind;
 
@@ -224,6 +224,10 @@ pub struct Session {
     busy: Rc<Cell<bool>>,
 }
 
+fn frame_of(drawn: Result<Option<Frame>, String>) -> Result<JsValue, JsError> {
+    to_js(&drawn.map_err(|err| JsError::new(&err))?)
+}
+
 fn canvas_area(
     canvas: HtmlCanvasElement,
 ) -> Result<DrawingArea<CanvasBackend, plotters::coord::Shift>, JsError> {
@@ -323,19 +327,35 @@ impl Session {
         })
     }
 
-    pub fn draw_loss(&self, canvas: HtmlCanvasElement, log_steps: bool) -> Result<(), JsError> {
+    /// Returns where the data went (a `Frame`, null before the first point). `clock`:
+    /// when each update was done, in seconds (the page's own clock): x becomes time.
+    pub fn draw_loss(
+        &self,
+        canvas: HtmlCanvasElement,
+        log_steps: bool,
+        clock: Option<Vec<f64>>,
+    ) -> Result<JsValue, JsError> {
         let series = self.state.borrow().loss_series();
+        let series = match &clock {
+            Some(clock) => on_clock(series, clock),
+            None => series,
+        };
         let axes = Axes {
             title: "Loss (nats per byte)",
-            x_label: UPDATES_AXIS,
+            x_label: if clock.is_some() {
+                CLOCK_AXIS
+            } else {
+                UPDATES_AXIS
+            },
             y_label: "loss",
             log_x: log_steps,
             log_y: false,
         };
-        draw_lines(&canvas_area(canvas)?, axes, &series).map_err(|err| JsError::new(&err))
+        frame_of(draw_lines(&canvas_area(canvas)?, axes, &series))
     }
 
-    pub fn draw_grads(&self, canvas: HtmlCanvasElement) -> Result<(), JsError> {
+    /// Returns where the data went, as `draw_loss` does.
+    pub fn draw_grads(&self, canvas: HtmlCanvasElement) -> Result<JsValue, JsError> {
         let series = self.state.borrow().grad_series();
         let axes = Axes {
             title: "Gradient norm (before clipping)",
@@ -344,7 +364,7 @@ impl Session {
             log_x: true,
             log_y: true,
         };
-        draw_lines(&canvas_area(canvas)?, axes, &series).map_err(|err| JsError::new(&err))
+        frame_of(draw_lines(&canvas_area(canvas)?, axes, &series))
     }
 
     pub fn draw_distribution(&self, canvas: HtmlCanvasElement, role: &str) -> Result<(), JsError> {
@@ -359,7 +379,9 @@ impl Session {
             log_x: false,
             log_y: false,
         };
-        draw_lines(&canvas_area(canvas)?, axes, &series).map_err(|err| JsError::new(&err))
+        draw_lines(&canvas_area(canvas)?, axes, &series)
+            .map(|_| ())
+            .map_err(|err| JsError::new(&err))
     }
 
     /// Reads the current weights back (asynchronously) for the distribution chart.

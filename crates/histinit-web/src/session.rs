@@ -92,6 +92,9 @@ impl PageRun {
 /// `None` for a value that is not finite: JSON has no NaN) and the session's state.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepReport {
+    /// The session's fields (which run, its state, whether all are done) are not kept
+    /// in the page's history, so a kept point reads back without them.
+    #[serde(default)]
     pub run: usize,
     pub step: usize,
     pub tokens: usize,
@@ -99,7 +102,9 @@ pub struct StepReport {
     pub val_loss: Option<f64>,
     pub lr: f64,
     pub grad_norm: Option<f64>,
+    #[serde(default)]
     pub diverged: bool,
+    #[serde(default)]
     pub done: bool,
 }
 

@@ -145,29 +145,41 @@ function measure(text) {
   return width;
 }
 
-function line(canvas, series, colours) {
+/**
+ * Draws `series` ([x, y] lists) and returns the frame the real module returns: the
+ * ranges plotted and the pixels their ends went to (x from 0, or from 1 on a log axis).
+ */
+function line(canvas, series, colours, logX = false) {
   measure('loss');
   const context = canvas.getContext('2d');
   context.fillStyle = '#ffffff';
   context.fillRect(0, 0, canvas.width, canvas.height);
   const all = series.flat();
-  if (all.length === 0) return;
-  const maxX = Math.max(...all.map((p) => p[0]), 1);
+  if (all.length === 0) return null;
+  const maxX = Math.max(...all.map((p) => p[0]), logX ? 2 : 1);
+  const minX = logX ? 1 : 0;
   const ys = all.map((p) => p[1]);
   const minY = Math.min(...ys);
   const maxY = Math.max(...ys) + 1e-9;
+  const frame = {
+    x_min: minX, x_max: maxX, px_min: 10, px_max: canvas.width - 10,
+    y_min: minY, y_max: maxY, py_min: canvas.height - 10, py_max: 10,
+    log_x: logX, log_y: false,
+  };
+  const along = (x) => (logX ? Math.log(x / minX) / Math.log(maxX / minX) : (x - minX) / (maxX - minX));
   series.forEach((points, i) => {
     context.strokeStyle = colours[i];
     context.lineWidth = 3;
     context.beginPath();
     points.forEach(([x, y], j) => {
-      const px = 10 + (x / maxX) * (canvas.width - 20);
+      const px = frame.px_min + along(x) * (frame.px_max - frame.px_min);
       const py = canvas.height - 10 - ((y - minY) / (maxY - minY)) * (canvas.height - 20);
       if (j === 0) context.moveTo(px, py);
       else context.lineTo(px, py);
     });
     context.stroke();
   });
+  return frame;
 }
 
 export class Session {
@@ -247,15 +259,17 @@ export class Session {
     return { run: run.id, step, tokens: 512 * (step + 1), train_loss: finite(train), val_loss: finite(val), lr: 0.003, grad_norm: 1 / Math.sqrt(step + 1), done, diverged, ms: 2 };
   }
 
-  draw_loss(canvas, logSteps) {
+  // Like the real module: x is the updates done, or clock[updates - 1] with a clock.
+  draw_loss(canvas, logSteps, clock) {
     alive();
-    const x = (s) => (logSteps ? Math.log10(s) : s);
-    line(canvas, this.curves.map((c) => c.filter((p) => Number.isFinite(p.train)).map((p) => [x(p.step + 1), p.train])), this.runList.map((r) => r.colour));
+    const x = (step) => (clock ? clock[step] : step + 1);
+    const points = (c) => c.filter((p) => Number.isFinite(p.train) && (!clock || p.step < clock.length)).map((p) => [x(p.step), p.train]);
+    return line(canvas, this.curves.map(points), this.runList.map((r) => r.colour), logSteps);
   }
 
   draw_grads(canvas) {
     alive();
-    line(canvas, this.curves.map((c) => c.map((p) => [p.step + 1, p.grad])), this.runList.map((r) => r.colour));
+    return line(canvas, this.curves.map((c) => c.map((p) => [p.step + 1, p.grad])), this.runList.map((r) => r.colour), true);
   }
 
   async snapshot_weights() {}
