@@ -422,8 +422,15 @@ fn check(markdown: &str, summaries: &BTreeMap<String, Value>) -> Vec<String> {
                         e.text(),
                         l.text(),
                         h.text(),
-                        p.map(|p| format!(" with p {}", p.text()))
-                            .unwrap_or_default(),
+                        p.map(|p| {
+                            let bound = if line[..p.start].ends_with("< ") {
+                                "< "
+                            } else {
+                                ""
+                            };
+                            format!(" with p {bound}{}", p.text())
+                        })
+                        .unwrap_or_default(),
                         summaries_named(&text, summaries)
                     ));
                 }
