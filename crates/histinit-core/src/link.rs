@@ -452,8 +452,13 @@ pub fn parse_source(text: &str) -> Result<String, ConfigError> {
 /// The longest corpus file name a link carries.
 pub const MAX_CORPUS_NAME: usize = 128;
 
+/// Characters a corpus name may not hold: paths' separators and what no Windows file
+/// name has (which also keeps markup out: `<`, `>`, `"`).
+const NOT_IN_FILE_NAMES: &[char] = &['/', '\\', '<', '>', ':', '"', '|', '?', '*'];
+
 /// A corpus file's name as a link carries it: a file name, not a path or the text
-/// itself (at most [`MAX_CORPUS_NAME`] bytes, no `/` or `\\`, no control characters).
+/// itself (at most [`MAX_CORPUS_NAME`] bytes, none of `/ \\ < > : " | ? *`, no control
+/// characters).
 pub fn parse_corpus_name(name: &str) -> Result<String, ConfigError> {
     let invalid = |reason: String| ConfigError::Invalid {
         field: "corpus",
@@ -470,10 +475,10 @@ pub fn parse_corpus_name(name: &str) -> Result<String, ConfigError> {
         || name == ".."
         || name
             .chars()
-            .any(|c| c.is_control() || c == '/' || c == '\\')
+            .any(|c| c.is_control() || NOT_IN_FILE_NAMES.contains(&c))
     {
         return Err(invalid(format!(
-            "'{}' is not a file name (no path, no control characters)",
+            "'{}' is not a file name (none of / \\ < > : \" | ? * or control characters)",
             shown(name)
         )));
     }
@@ -669,6 +674,8 @@ mod tests {
             ("corpus=..%2Fetc%2Fpasswd", "corpus"),
             ("corpus=a%0Ab.txt", "corpus"),
             ("corpus=%20", "corpus"),
+            ("corpus=%3Cimg%20src%3Dx%3E", "corpus"),
+            ("corpus=a%3Fb.txt", "corpus"),
         ] {
             let err = ExperimentConfig::from_query(query).unwrap_err().to_string();
             assert!(err.contains(field), "{query}: {err}");
