@@ -9,7 +9,7 @@ import { bindForm, queryOf, settingsFromQuery } from './settings.js';
 import { drawCharts, drawLoss, drawPlaceholders, chartsPng, pngOf } from './charts.js';
 import { labelsByDifference, renderCurveTable, renderResults, renderRuns, renderSamples, RUN_FIELDS } from './results.js';
 import { attachReadout, gradText, lossText } from './readout.js';
-import { askToFetch, dismissPrompt, fetchBytes, fileBytes, fileKind, loadIndex, shippedUrl } from './sources.js';
+import { askToFetch, dismissPrompt, fetchBytes, fileBytes, fileKind, formatBytes, loadIndex, shippedUrl } from './sources.js';
 import { renderStudies } from './studies.js';
 
 const REDRAW_MS = 250; // charts at most four times a second...
@@ -69,7 +69,18 @@ const ui = {
   role: $('role'),
   results: $('results').querySelector('tbody'),
   samples: $('samples'),
+  samplePrompt: $('sample-prompt'),
+  samplePromptFrom: $('sample-prompt-from'),
+  corpusName: $('corpus-name'),
+  corpusFile: $('corpus-file'),
+  corpusPaste: $('corpus-paste'),
+  corpusPasteUse: $('corpus-paste-use'),
+  corpusBundled: $('corpus-bundled'),
+  corpusNote: $('corpus-note'),
 };
+
+const BUNDLED_PROMPT = 'And God said';
+const PASTED_NAME = 'pasted.txt';
 
 const state = {
   hi: null, // the wasm module
@@ -80,6 +91,7 @@ const state = {
   form: null, // bindForm(): the form bound to the schema
   settings: {}, // link key -> string: what the form shows and the link says
   localFile: null, // {name, kind, bytes}
+  text: null, // the visitor's text: {name, bytes, info: check_corpus()}; never leaves the page
   sourceCache: new Map(), // url -> bytes, so a CPU restart does not fetch again
   session: null,
   sessionBackend: null,
@@ -254,6 +266,77 @@ const runsWidget = {
 };
 
 /** The source: a shipped id, a URL (its own field), or a local file (not in the link). */
+/** The `corpus` key: the name of the visitor's text file, shown read-only (files are picked beside it). */
+const corpusWidget = {
+  read(element) {
+    return element.value.trim();
+  },
+  write(element, value) {
+    element.value = value;
+    showCorpusNote(value);
+  },
+};
+
+/** Whether the text the settings name is the one picked here. */
+function textPicked(name) {
+  return Boolean(name) && state.text?.name === name;
+}
+
+/** The visitor's text the settings name, or null (the bundled corpus, or not picked). */
+function textFor(settings) {
+  return textPicked(settings.corpus) ? state.text : null;
+}
+
+/** Says what the runs train on and, for a text file, that a link needs the same file. */
+function showCorpusNote(name) {
+  ui.corpusNote.classList.remove('error');
+  let prompt = BUNDLED_PROMPT;
+  let from = 'the corpus is the King James Bible';
+  if (!name) {
+    ui.corpusNote.textContent = 'The bundled King James Bible. Pick a text file or paste text to train on your own.';
+  } else if (textPicked(name)) {
+    const { info } = state.text;
+    const stray = info.invalid_bytes ? `; ${info.invalid_bytes} byte${info.invalid_bytes === 1 ? '' : 's'} not UTF-8, replaced` : '';
+    ui.corpusNote.textContent =
+      `Training on your text '${name}' (${formatBytes(info.bytes)}${stray}), split teacher/student/validation ` +
+      `as histinit run --corpus splits it. It stays in this browser: a copied link names the file but does not ` +
+      `carry it, so reproducing the run needs the same file (here, or histinit run --link '<link>' --corpus ${name}).`;
+    prompt = info.prompt;
+    from = `the first words of your text's training split`;
+  } else {
+    ui.corpusNote.textContent =
+      `This link trains on the text file '${name}', which a link names but does not carry: pick that same file ` +
+      `above to reproduce the run (or go back to the King James Bible). Start waits for it.`;
+    ui.corpusNote.classList.add('error');
+  }
+  ui.samplePrompt.textContent = prompt;
+  ui.samplePromptFrom.textContent = from;
+}
+
+/** Reads `bytes` as the text `name` (check_corpus: size, stray bytes, prompt); on success the settings name it. */
+function useText(name, bytes) {
+  let info;
+  try {
+    info = state.hi.check_corpus(bytes, Number(state.settings.context) || 0);
+  } catch (error) {
+    if (noteAbort(error)) return;
+    const message = `${name}: ${errorText(error)}`;
+    addMessage(message, true);
+    ui.corpusNote.textContent = `${message}. Still training on ${state.settings.corpus ? `'${state.settings.corpus}'` : 'the King James Bible'}.`;
+    ui.corpusNote.classList.add('error');
+    return;
+  }
+  state.text = { name, bytes, info };
+  changeSettings({ ...state.settings, corpus: name });
+  if (state.settings.corpus !== name) {
+    // parse_link refused the name (and said why): a link could not name this file.
+    ui.corpusNote.textContent = `The file name '${name}' cannot go in a link (no / \\ < > : " | ? * or control characters): rename the file and pick it again.`;
+    ui.corpusNote.classList.add('error');
+    return;
+  }
+  if (info.warning) addMessage(`${name}: ${info.warning}.`);
+}
+
 const sourceWidget = {
   read() {
     if (ui.source.value === '@url') return ui.sourceUrl.value.trim();
@@ -461,9 +544,10 @@ async function gatherSources(settings) {
 }
 
 /** Creates and prepares a session on `backend`; throws with the reason on failure. */
-async function openSession(query, backend, sources) {
+async function openSession(query, backend, sources, text) {
   const session = new state.hi.Session(query, backend);
   try {
+    if (text) session.set_corpus(text.bytes, text.name);
     for (const source of sources) {
       try {
         if (source.kind === 'weights') session.add_weights(source.bytes, source.label);
@@ -513,6 +597,14 @@ function freeSession() {
 }
 
 async function start() {
+  const named = state.settings.corpus;
+  if (named && !textPicked(named)) {
+    // Never train on the King James Bible in place of the text the link names.
+    setStatus(`Pick the text file '${named}' first (under "Text"): this link trains on it, and a link does not carry it.`, true);
+    showCorpusNote(named);
+    ui.corpusFile.focus();
+    return;
+  }
   state.timing.startClicked ??= performance.now();
   const epoch = await newEpoch();
   // A later Start or Reset supersedes this one: it checks after every await.
@@ -545,7 +637,7 @@ async function start() {
   setStatus(`Preparing ${initList(settings.inits).length} init(s) on ${backendName(backend)}…`);
   let session;
   try {
-    session = await openSession(query, backend, sources);
+    session = await openSession(query, backend, sources, textFor(settings));
   } catch (error) {
     if (superseded()) return;
     if (noteAbort(error)) {
@@ -560,7 +652,7 @@ async function start() {
     state.backendNote = `WebGPU not available here (${errorText(error)}); training on the CPU in WebAssembly instead`;
     backend = 'cpu';
     try {
-      session = await openSession(query, backend, sources);
+      session = await openSession(query, backend, sources, textFor(settings));
     } catch (cpuError) {
       if (!superseded()) failed(`Could not start: ${errorText(cpuError)}`);
       return;
@@ -732,7 +824,7 @@ async function restartOnCpu(error, epoch) {
   let session;
   try {
     const settings = state.sessionSettings;
-    session = await openSession(queryOf(state.schema, settings), 'cpu', await gatherSources(settings));
+    session = await openSession(queryOf(state.schema, settings), 'cpu', await gatherSources(settings), textFor(settings));
   } catch (cpuError) {
     if (epoch === run.epoch) failed(`${state.backendNote}, but the CPU failed too: ${errorText(cpuError)}`);
     return false;
@@ -1120,6 +1212,26 @@ function wire() {
     fieldChanged(state.form.fieldOf(ui.source));
     addMessage(`Using the local file ${file.name}; a copied link does not include it.`);
   });
+  ui.corpusFile.addEventListener('change', async () => {
+    const file = ui.corpusFile.files?.[0];
+    if (!file) return;
+    let bytes;
+    try {
+      bytes = await fileBytes(file, 'text'); // refuses a file over the size cap before reading it
+    } catch (error) {
+      addMessage(errorText(error), true);
+      return;
+    }
+    useText(file.name, bytes);
+  });
+  ui.corpusPasteUse.addEventListener('click', () => {
+    const bytes = new TextEncoder().encode(ui.corpusPaste.value);
+    useText(PASTED_NAME, bytes);
+  });
+  ui.corpusBundled.addEventListener('click', () => {
+    ui.corpusFile.value = '';
+    changeSettings({ ...state.settings, corpus: '' });
+  });
   ui.addRun.addEventListener('click', () => {
     const used = new Set(runSelects().map((s) => s.value));
     const next = state.inits.find((init) => !used.has(init.name))?.name ?? state.inits[0].name;
@@ -1172,7 +1284,7 @@ async function main() {
     form: ui.form,
     advanced: ui.advancedFields,
     schema: state.schema,
-    widgets: { runs: runsWidget, source: sourceWidget },
+    widgets: { runs: runsWidget, source: sourceWidget, corpus: corpusWidget },
   });
   fillPresets();
 

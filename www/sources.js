@@ -19,7 +19,7 @@ const MIB = 1024 * 1024;
  * .safetensors, far above the largest preset's weights, and as much as a tab should
  * hold twice (the bytes, then the module's copy).
  */
-export const MAX_BYTES = { histogram: 128 * MIB, weights: 512 * MIB };
+export const MAX_BYTES = { histogram: 128 * MIB, weights: 512 * MIB, text: 64 * MIB };
 
 /** How long the size question (HEAD) to another server may take before the prompt says "unknown". */
 const HEAD_TIMEOUT_MS = 5000;
@@ -38,7 +38,7 @@ export function formatBytes(bytes) {
   return `${value.toFixed(1)} ${units[unit]}`;
 }
 
-/** The cap for `kind` ('histogram' or 'weights'; anything else gets the histogram's). */
+/** The cap for `kind` ('histogram', 'weights' or 'text'; anything else gets the histogram's). */
 function capOf(kind) {
   return MAX_BYTES[kind] ?? MAX_BYTES.histogram;
 }

@@ -58,7 +58,15 @@ const ABLATION_LINK = 'preset=nano&inits=kaiming,empirical&source=teacher-nano&s
 const EVERY_KEY_LINK =
   'preset=micro&layers=3&width=96&heads=3&norm=none&inits=he-normal,empirical&source=teacher-nano&scale=fan-in&scope=mlp' +
   '&seed=17&seeds=3&backend=cpu&steps=500&batch=5&context=48&lr=0.00123&warmup=7&min_lr_ratio=0.25&weight_decay=0.03' +
-  '&beta1=0.8&beta2=0.99&eps=0.0000001&clip=0.5&eval_every=11&eval_batches=3';
+  '&beta1=0.8&beta2=0.99&eps=0.0000001&clip=0.5&eval_every=11&eval_batches=3&corpus=notes%20(2024).txt';
+// A small run on the visitor's own text: few steps, small batch and context.
+const TEXT_LINK = 'preset=nano&inits=kaiming&steps=4&warmup=0&batch=4&context=32&eval_every=2&eval_batches=1&backend=cpu';
+
+/** An English text of about 9 KB with one Windows-1252 apostrophe (0x92): not UTF-8, but text. */
+function ownText() {
+  const line = 'Call me Ishmael. Some years ago, having little money in my purse, I thought I would sail about. ';
+  return Buffer.concat([Buffer.from(line.repeat(50)), Buffer.from([0x92]), Buffer.from(line.repeat(45))]);
+}
 
 /**
  * The link schema from the CLI (`histinit link-schema` prints histinit_core::link::schema(),
@@ -777,6 +785,65 @@ async function realChecks(context, base) {
     assert(isDeepStrictEqual(fromModule, LINK_SCHEMA), `the module and the CLI give the same schema: ${JSON.stringify(fromModule)}`);
     assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
     await page.screenshot({ path: join(OUT, 'every-key.png'), fullPage: true });
+    await page.close();
+  });
+
+  await check('Own text: a picked file trains, its link names it and round-trips with the same file; binary refused; the link alone asks for the file', async () => {
+    const page = await openPage(context, base, TEXT_LINK);
+    await waitReady(page);
+    const note = () => page.locator('#corpus-note').textContent();
+    // A binary file is refused naming the problem; the link does not name it.
+    const binary = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7) % 256));
+    await page.setInputFiles('#corpus-file', { name: 'photo.png', mimeType: 'image/png', buffer: binary });
+    await page.waitForFunction(() => document.querySelector('#corpus-note').classList.contains('error'));
+    let text = await note();
+    assert(text.includes('photo.png') && text.includes('does not look like text'), `binary refused: ${text}`);
+    assert(!('corpus' in queryMap(page.url())), `a refused file is not in the link: ${page.url()}`);
+    // A text with one stray byte: accepted with a warning that counts it.
+    await page.setInputFiles('#corpus-file', { name: 'moby.txt', mimeType: 'text/plain', buffer: ownText() });
+    await page.waitForFunction(() => new URLSearchParams(location.search).get('corpus') === 'moby.txt', null, { timeout: 10_000 });
+    text = await note();
+    assert(text.includes("'moby.txt'") && text.includes('needs the same file') && text.includes('stays in this browser'), `the note says the link needs the file: ${text}`);
+    const messages = (await page.locator('#messages li').allTextContents()).join(' | ');
+    assert(messages.includes('1 byte of the text is not UTF-8'), `the stray byte is counted: ${messages}`);
+    assert((await page.locator('#corpus-name').inputValue()) === 'moby.txt', 'the corpus field shows the name');
+    const prompt = await page.locator('#sample-prompt').textContent();
+    assert(prompt && prompt !== 'And God said' && ownText().toString('latin1').includes(prompt), `the sample prompt follows the text: '${prompt}'`);
+    await page.click('#start');
+    await waitDone(page, 120_000);
+    const runs = await lossSummary(page);
+    assert(runs.length === 1 && runs[0].steps === 4 && runs[0].losses.every(Number.isFinite), `one run of 4 finite steps: ${JSON.stringify(runs)}`);
+    const samples = await page.locator('#samples .sample pre').allTextContents();
+    assert(samples.length === 1, `a text sample after training (${samples.length})`);
+    const link = page.url();
+    assert(queryMap(link).corpus === 'moby.txt' && !link.includes('Ishmael'), `the link names the file, not its text: ${link}`);
+
+    // The link alone: the page asks for the file and does not train on the King James Bible.
+    const again = await context.newPage();
+    again.problems = [];
+    await again.goto(link);
+    await waitReady(again);
+    assert((await again.locator('#corpus-name').inputValue()) === 'moby.txt', 'the opened link shows the name');
+    text = await again.locator('#corpus-note').textContent();
+    assert(text.includes("'moby.txt'") && text.includes('pick that same file'), `the page asks for the file: ${text}`);
+    await again.click('#start');
+    const status = await statusText(again);
+    assert(status.includes("'moby.txt'") && (await again.locator('#status.error').count()) === 1, `Start asks for the file: ${status}`);
+    assert(await again.evaluate(() => window.histinit.session === null), 'nothing trained without the file');
+    // With the same file, the same run: the first losses agree.
+    await again.setInputFiles('#corpus-file', { name: 'moby.txt', mimeType: 'text/plain', buffer: ownText() });
+    await again.waitForFunction(() => !document.querySelector('#corpus-note').classList.contains('error'));
+    assert(queryMap(again.url()).corpus === 'moby.txt', 'the link keeps the name');
+    await again.click('#start');
+    await waitDone(again, 120_000);
+    const rerun = await lossSummary(again);
+    for (let step = 0; step < 4; step += 1) {
+      assert(relativeDifference(runs[0].losses[step], rerun[0].losses[step]) < 1e-5, `step ${step + 1}: ${runs[0].losses[step]} vs ${rerun[0].losses[step]}`);
+    }
+    // Back to the bundled text: the name leaves the link.
+    await again.click('#corpus-bundled');
+    assert(!('corpus' in queryMap(again.url())), `no corpus after going back: ${again.url()}`);
+    await again.close();
     await page.close();
   });
 

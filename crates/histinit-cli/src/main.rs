@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use histinit_core::burn::tensor::Device;
-use histinit_core::data::{bundled_corpus, Corpus};
+use histinit_core::data::{bundled_corpus, load_corpus, Corpus};
 use histinit_core::experiment::{BackendChoice, ExperimentConfig, CLI_BUDGET};
 use histinit_core::run::{Run, RunResult, RunStatus};
 use histinit_core::source::RunSources;
@@ -70,7 +70,9 @@ enum Command {
         /// `cpu` → cpu, the deterministic reference).
         #[arg(long, value_enum)]
         backend: Option<Backend>,
-        /// A UTF-8 text file to train on instead of the bundled King James Bible.
+        /// A UTF-8 text file to train on instead of the bundled King James Bible (a few
+        /// bytes that are not UTF-8 are replaced and counted in a warning). Required
+        /// when the link or config names one (`corpus`), and its file name must match.
         #[arg(long)]
         corpus: Option<PathBuf>,
         /// Where curves.csv and summary.json go.
@@ -156,11 +158,21 @@ enum CliError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} is not UTF-8 text: {source}")]
-    NotText {
+    #[error("{path}: {source}")]
+    CorpusFile {
         path: PathBuf,
-        source: std::string::FromUtf8Error,
+        source: histinit_core::error::DataError,
     },
+    #[error(
+        "this experiment trains on the text file '{0}', which a link names but does not \
+         carry: give that file with --corpus FILE"
+    )]
+    CorpusMissing(String),
+    #[error(
+        "this experiment trains on the text file '{named}', but --corpus gives '{given}': \
+         pass the file the link names (the same name and text) to reproduce it"
+    )]
+    CorpusMismatch { named: String, given: String },
     #[error(transparent)]
     Config(#[from] histinit_core::error::ConfigError),
     #[error(transparent)]
@@ -206,7 +218,8 @@ fn main() -> ExitCode {
             shipped,
             no_budget,
         } => load_config(config.as_deref(), link.as_deref(), steps, seeds, inits).and_then(
-            |config| {
+            |mut config| {
+                name_corpus(&mut config, corpus.as_deref())?;
                 if !no_budget {
                     config.check_budget(&CLI_BUDGET)?;
                 }
@@ -302,6 +315,29 @@ fn load_config(
     Ok(config)
 }
 
+/// Checks that the text file a config names is the one given with `--corpus` (by file
+/// name) and names a given file in the config, so that its link names it too.
+fn name_corpus(config: &mut ExperimentConfig, path: Option<&Path>) -> Result<(), CliError> {
+    let given = path.map(|path| {
+        path.file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string())
+    });
+    match (&config.corpus, given) {
+        (Some(named), None) => Err(CliError::CorpusMissing(named.clone())),
+        (Some(named), Some(given)) if *named != given => Err(CliError::CorpusMismatch {
+            named: named.clone(),
+            given,
+        }),
+        (Some(_), Some(_)) => Ok(()),
+        (None, Some(given)) => {
+            config.corpus = Some(histinit_core::link::parse_corpus_name(&given)?);
+            Ok(())
+        }
+        (None, None) => Ok(()),
+    }
+}
+
 pub(crate) fn device(backend: Backend) -> Result<Device, CliError> {
     match backend {
         Backend::Cpu => Ok(histinit_core::cpu_device()),
@@ -322,20 +358,25 @@ fn run(
     out: &Path,
     quiet: bool,
 ) -> Result<(), CliError> {
-    let text = match corpus_path {
+    let corpus = match corpus_path {
         Some(path) => {
             let bytes = std::fs::read(path).map_err(|source| CliError::Read {
                 path: path.into(),
                 source,
             })?;
-            String::from_utf8(bytes).map_err(|source| CliError::NotText {
-                path: path.into(),
-                source,
-            })?
+            let loaded = load_corpus(&bytes, config.train.context).map_err(|source| {
+                CliError::CorpusFile {
+                    path: path.into(),
+                    source,
+                }
+            })?;
+            if let Some(warning) = &loaded.warning {
+                eprintln!("warning: {}: {warning}", path.display());
+            }
+            loaded.corpus
         }
-        None => bundled_corpus()?,
+        None => Corpus::new(&bundled_corpus()?, config.train.context)?,
     };
-    let corpus = Corpus::new(&text, config.train.context)?;
     let device = device(backend)?;
     std::fs::create_dir_all(out).map_err(|source| CliError::Write {
         path: out.into(),

@@ -50,6 +50,99 @@ pub fn bundled_corpus() -> Result<String, DataError> {
     Ok(text)
 }
 
+/// At most this share of a text's bytes may be control characters or invalid UTF-8
+/// (one in twenty): more and it is taken for a binary file and refused.
+const MAX_SUSPICIOUS_SHARE: f64 = 0.05;
+
+/// A user's text turned into the corpus text (see [`corpus_text`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorpusText {
+    pub text: String,
+    /// Bytes that were not UTF-8; each invalid sequence became one U+FFFD in `text`
+    /// (as `String::from_utf8_lossy` does).
+    pub invalid_bytes: usize,
+}
+
+impl CorpusText {
+    /// The warning to show when some bytes were not UTF-8 (`None` for clean text).
+    pub fn warning(&self) -> Option<String> {
+        (self.invalid_bytes > 0).then(|| {
+            let s = if self.invalid_bytes == 1 { "" } else { "s" };
+            format!(
+                "{} byte{s} of the text {} not UTF-8 (a Windows-1252 quote, say): each invalid \
+                 sequence was replaced by U+FFFD and the rest trains as it is",
+                self.invalid_bytes,
+                if self.invalid_bytes == 1 { "is" } else { "are" }
+            )
+        })
+    }
+}
+
+/// Turns a file's bytes into the corpus text, the one conversion the page and the CLI
+/// share: UTF-8 is taken as it is; a few stray bytes that are not UTF-8 (a Windows-1252
+/// quote in an otherwise clean file) are replaced by U+FFFD and counted; an empty input,
+/// and one in which more than one byte in twenty is a control character (NUL, ...; tab,
+/// newlines and form feed are text) or invalid UTF-8, is refused.
+pub fn corpus_text(bytes: &[u8]) -> Result<CorpusText, DataError> {
+    if bytes.is_empty() {
+        return Err(DataError::EmptyCorpus);
+    }
+    let mut invalid_bytes = 0;
+    let mut text = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        if !chunk.invalid().is_empty() {
+            invalid_bytes += chunk.invalid().len();
+            text.push(char::REPLACEMENT_CHARACTER);
+        }
+    }
+    let control = bytes
+        .iter()
+        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c)) || b == 0x7f)
+        .count();
+    let suspicious = control + invalid_bytes;
+    if suspicious as f64 > MAX_SUSPICIOUS_SHARE * bytes.len() as f64 {
+        let utf16 = bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]);
+        return Err(DataError::NotText {
+            bytes: bytes.len(),
+            suspicious,
+            hint: if utf16 {
+                " (it starts like UTF-16 text: save it as UTF-8)"
+            } else {
+                ""
+            },
+        });
+    }
+    Ok(CorpusText {
+        text,
+        invalid_bytes,
+    })
+}
+
+/// A corpus read from a user's bytes: [`corpus_text`] then [`Corpus::new`].
+#[derive(Debug, Clone)]
+pub struct LoadedCorpus {
+    pub corpus: Corpus,
+    pub invalid_bytes: usize,
+    /// What [`CorpusText::warning`] says (stray bytes), if anything.
+    pub warning: Option<String>,
+}
+
+/// Reads a user's text as the corpus for sequences of up to `max_context` tokens: the
+/// page and `histinit run --corpus` both call this, so they split it the same way.
+pub fn load_corpus(bytes: &[u8], max_context: usize) -> Result<LoadedCorpus, DataError> {
+    let text = corpus_text(bytes)?;
+    let warning = text.warning();
+    Ok(LoadedCorpus {
+        corpus: Corpus::new(&text.text, max_context)?,
+        invalid_bytes: text.invalid_bytes,
+        warning,
+    })
+}
+
+/// The prompt the text samples of the bundled corpus start from.
+pub const BUNDLED_PROMPT: &str = "And God said";
+
 /// A tokenized text cut into blocks assigned to splits.
 #[derive(Debug, Clone)]
 pub struct Corpus {
@@ -112,6 +205,49 @@ impl Corpus {
 
     pub fn tokens(&self) -> &[u8] {
         &self.tokens
+    }
+
+    /// A prompt for text samples taken from this corpus: the first few words (at most
+    /// four, at most 40 bytes, with the separators between them as they are) of the
+    /// student split, starting at the first word that begins after a space or line break,
+    /// so that it reads like the text the runs learn.
+    pub fn prompt(&self) -> String {
+        let Some(&(start, end)) = self.ranges(Split::Student).first() else {
+            return String::new();
+        };
+        let block = String::from_utf8_lossy(&self.tokens[start..end]);
+        // Skip the word the block may cut in two, unless the block starts a line.
+        let from = if start == 0 || matches!(self.tokens[start - 1], b' ' | b'\n' | b'\r' | b'\t') {
+            0
+        } else {
+            block.find(char::is_whitespace).unwrap_or(0)
+        };
+        // The text from the first word to the end of the last that fits, separators
+        // (spaces, a line break) as they are.
+        let rest = &block[from..];
+        let offset = |word: &str| word.as_ptr() as usize - rest.as_ptr() as usize;
+        let mut words = rest.split_whitespace().take(4);
+        let Some(first) = words.next() else {
+            return String::new();
+        };
+        let begin = offset(first);
+        if first.len() > 40 {
+            // One long word: its first characters.
+            return first
+                .char_indices()
+                .take_while(|(i, c)| i + c.len_utf8() <= 40)
+                .map(|(_, c)| c)
+                .collect();
+        }
+        let mut end = begin + first.len();
+        for word in words {
+            let word_end = offset(word) + word.len();
+            if word_end - begin > 40 {
+                break;
+            }
+            end = word_end;
+        }
+        rest[begin..end].to_string()
     }
 
     /// Whether windows of `context` tokens and their shifted targets fit in this
@@ -317,6 +453,122 @@ mod tests {
             .map(|&t| t as u8 as char)
             .collect();
         assert_eq!(first, PINNED);
+    }
+
+    #[test]
+    fn clean_utf8_is_taken_as_it_is() {
+        let text = "In the beginning — Ἐν ἀρχῇ\n\tand tabs\r\n";
+        let read = corpus_text(text.as_bytes()).unwrap();
+        assert_eq!(read.text, text);
+        assert_eq!((read.invalid_bytes, read.warning()), (0, None));
+    }
+
+    #[test]
+    fn a_few_stray_bytes_are_counted_exactly_and_replaced() {
+        // Windows-1252 quotes (0x93, 0x94) and a lone 0xE9 (é) in English text.
+        let mut bytes = b"He said \x93hello\x94 to the caf\xe9. ".to_vec();
+        bytes.extend(b"Plain text follows. ".repeat(20));
+        let read = corpus_text(&bytes).unwrap();
+        assert_eq!(read.invalid_bytes, 3);
+        assert!(read
+            .text
+            .starts_with("He said \u{FFFD}hello\u{FFFD} to the caf\u{FFFD}."));
+        let warning = read.warning().unwrap();
+        assert!(warning.starts_with("3 bytes"), "{warning}");
+        // Two invalid bytes in a row count two (0xFF and 0xFE can start nothing).
+        let read = corpus_text(&[b"ab\xff\xfe".as_slice(), &[b'c'; 100]].concat()).unwrap();
+        assert_eq!(read.invalid_bytes, 2);
+        assert_eq!(read.text.matches('\u{FFFD}').count(), 2);
+        // A cut-off multi-byte character is one invalid sequence of two bytes.
+        let read = corpus_text(&[b"ab\xe2\x80 ".as_slice(), &[b'c'; 100]].concat()).unwrap();
+        assert_eq!(read.invalid_bytes, 2);
+        assert_eq!(read.text.matches('\u{FFFD}').count(), 1);
+        assert!(corpus_text(
+            &[b'a'; 100]
+                .iter()
+                .chain(b"\x92")
+                .copied()
+                .collect::<Vec<_>>()
+        )
+        .unwrap()
+        .warning()
+        .unwrap()
+        .starts_with("1 byte of the text is not"));
+    }
+
+    #[test]
+    fn binary_and_empty_inputs_are_refused() {
+        assert_eq!(corpus_text(b""), Err(DataError::EmptyCorpus));
+        assert!(DataError::EmptyCorpus.to_string().contains("empty"));
+        // An executable's first bytes: NULs and invalid UTF-8.
+        let mut elf = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00".to_vec();
+        elf.extend((0..=255u8).cycle().take(4000));
+        let err = corpus_text(&elf).unwrap_err().to_string();
+        assert!(
+            err.contains("does not look like text") && err.contains("NUL"),
+            "{err}"
+        );
+        // UTF-16 text: every other byte is NUL.
+        let utf16: Vec<u8> = [0xff, 0xfe]
+            .into_iter()
+            .chain(
+                "hello world "
+                    .repeat(50)
+                    .encode_utf16()
+                    .flat_map(|u| u.to_le_bytes()),
+            )
+            .collect();
+        let err = corpus_text(&utf16).unwrap_err().to_string();
+        assert!(err.contains("UTF-16"), "{err}");
+        // Mostly invalid UTF-8 (Latin-1 bytes everywhere) is not the few stray bytes.
+        let latin: Vec<u8> = b"caf\xe9 ".repeat(200);
+        assert!(matches!(
+            corpus_text(&latin),
+            Err(DataError::NotText { .. })
+        ));
+    }
+
+    #[test]
+    fn too_small_a_text_is_refused_naming_the_size_it_needs() {
+        let err = load_corpus(b"A short text.", 64).unwrap_err();
+        assert_eq!(
+            err,
+            DataError::CorpusTooSmall {
+                bytes: 13,
+                context: 64,
+                needed: 65 * 40
+            }
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("2600 bytes") && message.contains("13 bytes"),
+            "{message}"
+        );
+        // Exactly the needed size is enough.
+        assert!(load_corpus(&[b'a'; 2600], 64).is_ok());
+        assert!(load_corpus(&[b'a'; 2599], 64).is_err());
+    }
+
+    #[test]
+    fn loaded_corpora_split_like_the_cli_and_prompt_from_the_student_split() {
+        let text = "The quick brown fox jumps over the lazy dog. ".repeat(200);
+        let loaded = load_corpus(text.as_bytes(), 32).unwrap();
+        let direct = Corpus::new(&text, 32).unwrap();
+        assert_eq!(loaded.corpus.tokens(), direct.tokens());
+        assert_eq!(loaded.corpus.block_len(), direct.block_len());
+        assert_eq!(loaded.warning, None);
+        let prompt = loaded.corpus.prompt();
+        assert!(!prompt.is_empty() && prompt.len() <= 40, "{prompt:?}");
+        assert!(prompt.split_whitespace().count() <= 4, "{prompt:?}");
+        assert!(text.contains(&prompt), "{prompt:?}");
+        // The bundled corpus's prompt is real words of its student split.
+        let kjv = corpus();
+        let prompt = kjv.prompt();
+        let (start, end) = kjv.ranges(Split::Student)[0];
+        assert!(
+            String::from_utf8_lossy(&kjv.tokens()[start..end]).contains(&prompt),
+            "{prompt:?}"
+        );
     }
 
     #[test]

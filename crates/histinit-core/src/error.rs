@@ -41,6 +41,17 @@ pub enum DataError {
     ContextTooLong { context: usize, longest: usize },
     #[error("the bundled corpus could not be decompressed: {0}")]
     BundledCorpus(String),
+    #[error("the text is empty: pick a file with some text in it")]
+    EmptyCorpus,
+    #[error(
+        "this does not look like text: {suspicious} of its {bytes} bytes are control \
+         characters (such as NUL) or not UTF-8{hint} (pick a UTF-8 text file)"
+    )]
+    NotText {
+        bytes: usize,
+        suspicious: usize,
+        hint: &'static str,
+    },
 }
 
 #[derive(Debug, Error, Clone, PartialEq)]

@@ -70,6 +70,11 @@ pub struct ExperimentConfig {
     pub seed: u64,
     pub seeds: usize,
     pub backend: BackendChoice,
+    /// The name of the user's text file the runs train on (`None`: the bundled King
+    /// James Bible). Only the name travels in a link: reproducing the run needs the
+    /// same file (`histinit run --corpus FILE`, or picked in the page).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corpus: Option<String>,
     pub train: TrainConfig,
 }
 
@@ -88,6 +93,7 @@ impl Default for ExperimentConfig {
             seed: 1,
             seeds: 1,
             backend: BackendChoice::Auto,
+            corpus: None,
             train: TrainConfig::default(),
         }
     }

@@ -261,6 +261,21 @@ pub static LINK_KEYS: &[LinkKey] = &[
         },
         reset: |c| c.backend = ExperimentConfig::default().backend,
     },
+    LinkKey {
+        key: "corpus",
+        kind: KeyKind::Text,
+        label: "your text file",
+        choices: no_choices,
+        get: |c| c.corpus.clone(),
+        set: |c, v| {
+            c.corpus = match v {
+                "" => None,
+                name => Some(parse_corpus_name(name)?),
+            };
+            Ok(())
+        },
+        reset: |c| c.corpus = None,
+    },
     train_count!("steps", steps, "steps"),
     train_count!("batch", batch, "batch"),
     train_count!("context", context, "context"),
@@ -434,6 +449,42 @@ pub fn parse_source(text: &str) -> Result<String, ConfigError> {
     }
 }
 
+/// The longest corpus file name a link carries.
+pub const MAX_CORPUS_NAME: usize = 128;
+
+/// Characters a corpus name may not hold: paths' separators and what no Windows file
+/// name has (which also keeps markup out: `<`, `>`, `"`).
+const NOT_IN_FILE_NAMES: &[char] = &['/', '\\', '<', '>', ':', '"', '|', '?', '*'];
+
+/// A corpus file's name as a link carries it: a file name, not a path or the text
+/// itself (at most [`MAX_CORPUS_NAME`] bytes, none of `/ \\ < > : " | ? *`, no control
+/// characters).
+pub fn parse_corpus_name(name: &str) -> Result<String, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        field: "corpus",
+        reason,
+    };
+    if name.len() > MAX_CORPUS_NAME {
+        return Err(invalid(format!(
+            "a file name of {} bytes, more than {MAX_CORPUS_NAME}: a link names the text file, it does not carry the text",
+            name.len()
+        )));
+    }
+    if name.trim().is_empty()
+        || name == "."
+        || name == ".."
+        || name
+            .chars()
+            .any(|c| c.is_control() || NOT_IN_FILE_NAMES.contains(&c))
+    {
+        return Err(invalid(format!(
+            "'{}' is not a file name (none of / \\ < > : \" | ? * or control characters)",
+            shown(name)
+        )));
+    }
+    Ok(name.to_string())
+}
+
 fn query_pairs(link: &str) -> Vec<(String, String)> {
     let query = link.split_once('?').map(|(_, q)| q).unwrap_or(link);
     let query = query.split('#').next().unwrap_or("");
@@ -531,6 +582,7 @@ mod tests {
             seed: 17,
             seeds: 3,
             backend: BackendChoice::Cpu,
+            corpus: Some("my notes (2024) é.txt".into()),
             train: TrainConfig {
                 steps: 500,
                 batch: 5,
@@ -573,7 +625,8 @@ mod tests {
 
     #[test]
     fn the_schema_has_one_key_per_field() {
-        let value = serde_json::to_value(ExperimentConfig::default()).unwrap();
+        // Every field set (an unset `corpus` is left out of the serialized form).
+        let value = serde_json::to_value(every_field_changed()).unwrap();
         let mut fields: Vec<String> = value
             .as_object()
             .unwrap()
@@ -618,6 +671,11 @@ mod tests {
             ("scale=huge", "scale"),
             ("beta2=1", "beta2"),
             ("eval_batches=0", "eval_batches"),
+            ("corpus=..%2Fetc%2Fpasswd", "corpus"),
+            ("corpus=a%0Ab.txt", "corpus"),
+            ("corpus=%20", "corpus"),
+            ("corpus=%3Cimg%20src%3Dx%3E", "corpus"),
+            ("corpus=a%3Fb.txt", "corpus"),
         ] {
             let err = ExperimentConfig::from_query(query).unwrap_err().to_string();
             assert!(err.contains(field), "{query}: {err}");
@@ -762,5 +820,28 @@ mod tests {
         assert_eq!(inits.choices.len(), InitMethod::ALL.len());
         let layers = schema.iter().find(|k| k.key == "layers").unwrap();
         assert_eq!(layers.default, None);
+        let corpus = schema.iter().find(|k| k.key == "corpus").unwrap();
+        assert_eq!(
+            (corpus.kind, corpus.default.as_ref()),
+            (KeyKind::Text, None)
+        );
+    }
+
+    #[test]
+    fn a_corpus_name_is_written_only_when_set_and_never_its_text() {
+        assert!(!ExperimentConfig::default().to_query().contains("corpus"));
+        let config =
+            ExperimentConfig::from_query("corpus=notes%20%C3%A9.txt&steps=5&warmup=0").unwrap();
+        assert_eq!(config.corpus.as_deref(), Some("notes é.txt"));
+        assert!(config.to_query().contains("corpus=notes%20%C3%A9.txt"));
+        let long = format!("corpus={}", "a".repeat(MAX_CORPUS_NAME + 1));
+        let err = ExperimentConfig::from_query(&long).unwrap_err().to_string();
+        assert!(
+            err.contains("corpus") && err.contains("does not carry the text"),
+            "{err}"
+        );
+        // Configs without a corpus serialize as before (sweep keys and summaries keep).
+        let json = serde_json::to_string(&ExperimentConfig::default()).unwrap();
+        assert!(!json.contains("corpus"), "{json}");
     }
 }

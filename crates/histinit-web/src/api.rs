@@ -145,6 +145,39 @@ pub fn parse_link(search: &str) -> Result<JsValue, JsError> {
     })
 }
 
+#[derive(Serialize)]
+struct TextInfo {
+    bytes: usize,
+    invalid_bytes: usize,
+    /// The stray-bytes warning (plain text), if any.
+    warning: Option<String>,
+    /// What the text samples will continue: the first words of the student split.
+    prompt: String,
+    /// The split sizes in bytes.
+    teacher: usize,
+    student: usize,
+    val: usize,
+}
+
+/// Reads a visitor's text file as the corpus for sequences of `context` tokens (the
+/// same reading as `histinit run --corpus`): its size, stray bytes and prompt, or an
+/// error that names the problem (empty, not text, too small for the context).
+#[wasm_bindgen]
+pub fn check_corpus(bytes: &[u8], context: usize) -> Result<JsValue, JsError> {
+    use histinit_core::data::{load_corpus, Split};
+    let loaded = load_corpus(bytes, context).map_err(|err| JsError::new(&err.to_string()))?;
+    let corpus = &loaded.corpus;
+    to_js(&TextInfo {
+        bytes: bytes.len(),
+        invalid_bytes: loaded.invalid_bytes,
+        warning: loaded.warning.clone(),
+        prompt: corpus.prompt(),
+        teacher: corpus.split_len(Split::Teacher),
+        student: corpus.split_len(Split::Student),
+        val: corpus.split_len(Split::Val),
+    })
+}
+
 /// The link schema: every key with its kind, choices, label and default, in the order
 /// links are written. The page builds its form from it and lists no keys itself.
 #[wasm_bindgen]
@@ -253,6 +286,14 @@ impl Session {
         self.state
             .borrow_mut()
             .add_histogram(bytes, label)
+            .map_err(js_error)
+    }
+
+    /// The visitor's text file the link's `corpus` names; before `prepare`.
+    pub fn set_corpus(&self, bytes: &[u8], name: &str) -> Result<(), JsError> {
+        self.state
+            .borrow_mut()
+            .set_corpus(bytes, name)
             .map_err(js_error)
     }
 

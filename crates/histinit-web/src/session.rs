@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use histinit_core::burn::tensor::{Device, Tensor};
 use histinit_core::checkpoint::weights_from_safetensors;
 use histinit_core::config::ModelConfig;
-use histinit_core::data::{bundled_corpus, Corpus};
+use histinit_core::data::{bundled_corpus, load_corpus, Corpus, BUNDLED_PROMPT};
 use histinit_core::error::ConfigError;
 use histinit_core::experiment::{ExperimentConfig, PAGE_BUDGET};
 use histinit_core::generate::TextSampler;
@@ -36,6 +36,13 @@ pub enum SessionError {
     Config(#[from] ConfigError),
     #[error("the bundled text cannot be used: {0}")]
     Corpus(String),
+    #[error("your text '{name}' cannot be used: {reason}")]
+    Text { name: String, reason: String },
+    #[error(
+        "this link trains on your text file '{0}', which a link names but does not carry: \
+         pick that file under \"Text\" to reproduce the run, or go back to the bundled King James Bible"
+    )]
+    TextNotPicked(String),
     #[error("histogram '{label}' cannot be used: {reason}")]
     Histogram { label: String, reason: String },
     #[error("weights '{label}' cannot be used: {reason}")]
@@ -67,6 +74,33 @@ fn shared_corpus() -> Result<&'static Corpus, SessionError> {
         })
         .as_ref()
         .map_err(|err| SessionError::Corpus(err.clone()))
+}
+
+/// A visitor's text as a corpus that lives as long as the page (a run borrows its
+/// corpus for `'static`): the last one is kept and reused while the same bytes come
+/// again, so picking one file and training many times keeps one copy. Each different
+/// text picked leaks its corpus (a visitor picks a few; a reload frees them all).
+fn user_corpus(bytes: &[u8], context: usize) -> Result<&'static Corpus, String> {
+    thread_local! {
+        static LAST: RefCell<Option<(u64, usize, &'static Corpus)>> = const { RefCell::new(None) };
+    }
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, &byte| {
+        (hash ^ byte as u64).wrapping_mul(0x0100_0000_01b3)
+    });
+    if let Some(corpus) = LAST.with_borrow(|last| {
+        last.filter(|(h, len, _)| (*h, *len) == (hash, bytes.len()))
+            .map(|(_, _, corpus)| corpus)
+    }) {
+        // The block layout does not depend on the context; only the check does.
+        corpus
+            .check_context(context)
+            .map_err(|err| err.to_string())?;
+        return Ok(corpus);
+    }
+    let loaded = load_corpus(bytes, context).map_err(|err| err.to_string())?;
+    let corpus: &'static Corpus = Box::leak(Box::new(loaded.corpus));
+    LAST.with_borrow_mut(|last| *last = Some((hash, bytes.len(), corpus)));
+    Ok(corpus)
 }
 
 /// A run as the page shows it.
@@ -176,6 +210,10 @@ pub struct SessionState {
     /// Whether runs record validation losses (a probe times the steps alone).
     evaluate: bool,
     device: Option<Device>,
+    /// The visitor's text ([`SessionState::set_corpus`]) when the link names one.
+    text: Option<&'static Corpus>,
+    /// What the text samples continue.
+    prompt: String,
 }
 
 /// The baseline every init is compared with: kaiming where it runs, else the first.
@@ -208,7 +246,31 @@ impl SessionState {
             runs: Vec::new(),
             evaluate: true,
             device: None,
+            text: None,
+            prompt: BUNDLED_PROMPT.to_string(),
         })
+    }
+
+    /// The visitor's text file `name` (the link's `corpus`), read as the CLI reads
+    /// `--corpus`; the text samples then start from its first words.
+    pub fn set_corpus(&mut self, bytes: &[u8], name: &str) -> Result<(), SessionError> {
+        let text_error = |reason: String| SessionError::Text {
+            name: name.to_string(),
+            reason,
+        };
+        match &self.config.corpus {
+            Some(named) if named == name => {}
+            Some(named) => {
+                return Err(text_error(format!(
+                    "the link names '{named}': pick that file"
+                )))
+            }
+            None => return Err(text_error("the link names no text file".into())),
+        }
+        let corpus = user_corpus(bytes, self.config.train.context).map_err(text_error)?;
+        self.prompt = corpus.prompt();
+        self.text = Some(corpus);
+        Ok(())
     }
 
     /// Runs prepared from now on record no validation losses.
@@ -239,7 +301,12 @@ impl SessionState {
 
     /// Draws every run's initial weights and builds its trainer on `device`.
     pub fn prepare(&mut self, device: Device) -> Result<(), SessionError> {
-        let corpus = shared_corpus()?;
+        let corpus = match &self.config.corpus {
+            Some(name) => self
+                .text
+                .ok_or_else(|| SessionError::TextNotPicked(name.clone()))?,
+            None => shared_corpus()?,
+        };
         let first_seed = self.config.seed;
         let mut runs = Vec::new();
         for seed in self.config.seed_list() {
@@ -688,6 +755,8 @@ pub async fn snapshot(state: &RefCell<SessionState>) -> Result<(), SessionError>
 pub struct Sample {
     pub run: usize,
     pub label: String,
+    /// What the model continued (the corpus's prompt).
+    pub prompt: String,
     pub text: String,
 }
 
@@ -696,7 +765,7 @@ pub async fn samples(
     state: &RefCell<SessionState>,
     length: usize,
 ) -> Result<Vec<Sample>, SessionError> {
-    let (jobs, config, device) = {
+    let (jobs, config, device, prompt) = {
         let state = state.borrow();
         let first_seed = state.config.seed;
         let jobs: Vec<(usize, String, histinit_core::model::NeoxModel)> = state
@@ -712,13 +781,18 @@ pub async fn samples(
                 )
             })
             .collect();
-        (jobs, state.model_config.clone(), state.device.clone())
+        (
+            jobs,
+            state.model_config.clone(),
+            state.device.clone(),
+            state.prompt.clone(),
+        )
     };
     let device = device.ok_or(SessionError::NotPrepared)?;
     let mut out = Vec::new();
     let mut turns = BrowserTurns::new();
     for (run, label, model) in jobs {
-        let mut sampler = TextSampler::new("And God said", 0.8, 7);
+        let mut sampler = TextSampler::new(&prompt, 0.8, 7);
         for _ in 0..length.min(200) {
             sampler
                 .next_byte(&model, &config, &device)
@@ -729,6 +803,7 @@ pub async fn samples(
         out.push(Sample {
             run,
             label,
+            prompt: prompt.clone(),
             text: sampler.text(),
         });
     }
