@@ -777,7 +777,8 @@ pub async fn samples(
                 (
                     index,
                     page.init().name().to_string(),
-                    page.run.model().clone(),
+                    // A validation snapshot on the plain device: no autodiff.
+                    histinit_core::burn::module::Module::valid(page.run.model()),
                 )
             })
             .collect();
@@ -788,7 +789,7 @@ pub async fn samples(
             state.prompt.clone(),
         )
     };
-    let device = device.ok_or(SessionError::NotPrepared)?;
+    let device = device.ok_or(SessionError::NotPrepared)?.inner();
     let mut out = Vec::new();
     let mut turns = BrowserTurns::new();
     for (run, label, model) in jobs {
