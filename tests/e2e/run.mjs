@@ -58,7 +58,8 @@ const ABLATION_LINK = 'preset=nano&inits=kaiming,empirical&source=teacher-nano&s
 const EVERY_KEY_LINK =
   'preset=micro&layers=3&width=96&heads=3&norm=none&inits=he-normal,empirical&source=teacher-nano&scale=fan-in&scope=mlp' +
   '&seed=17&seeds=3&backend=cpu&steps=500&batch=5&context=48&lr=0.00123&warmup=7&min_lr_ratio=0.25&weight_decay=0.03' +
-  '&beta1=0.8&beta2=0.99&eps=0.0000001&clip=0.5&eval_every=11&eval_batches=3&corpus=notes%20(2024).txt';
+  '&beta1=0.8&beta2=0.99&eps=0.0000001&clip=0.5&eval_every=11&eval_batches=3&corpus=notes%20(2024).txt' +
+  '&gain=all%3A0.5%2Cembed%3A0.0625&eval_split=teacher';
 // A small run on the visitor's own text: few steps, small batch and context.
 const TEXT_LINK = 'preset=nano&inits=kaiming&steps=4&warmup=0&batch=4&context=32&eval_every=2&eval_batches=1&backend=cpu';
 

@@ -446,6 +446,48 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
         m = margin_text,
     );
 
+    if !summary.initial_roles.is_empty() {
+        let mut sets: Vec<&str> = Vec::new();
+        for moments in &summary.initial_roles {
+            if !sets.contains(&moments.weights.as_str()) {
+                sets.push(&moments.weights);
+            }
+        }
+        let _ = writeln!(
+            md,
+            "## What the runs start from
+
+Per role, the std and (in brackets) the excess kurtosis of each init's \
+             weights at the first variant's first seed, and of the source's trained weights (`source`), pooled over \
+             the role's tensors. A constant (LayerNorm at 1 or 0, zero biases) has std 0 and no kurtosis.\n"
+        );
+        let _ = writeln!(md, "| role | {} |", sets.join(" | "));
+        let _ = writeln!(md, "| --- |{}", " ---: |".repeat(sets.len()));
+        for role in histinit_core::histogram::Role::ALL {
+            let cells: Vec<String> = sets
+                .iter()
+                .map(|set| {
+                    summary
+                        .initial_roles
+                        .iter()
+                        .find(|m| m.weights == *set && m.role == role)
+                        .map_or("–".to_string(), |m| {
+                            if m.std > 0.0 && m.excess_kurtosis.is_finite() {
+                                format!("{:.4} ({:.2})", m.std, m.excess_kurtosis)
+                            } else {
+                                format!("{:.4}", m.std)
+                            }
+                        })
+                })
+                .collect();
+            if cells.iter().all(|c| c == "–") {
+                continue;
+            }
+            let _ = writeln!(md, "| {} | {} |", role.name(), cells.join(" | "));
+        }
+        let _ = writeln!(md);
+    }
+
     // Where the baseline does best: a speedup that vanishes there is not a speedup.
     if summary.variants.len() > 1 {
         let best = summary
@@ -776,6 +818,7 @@ mod tests {
             config: String::new(),
             equivalence_margin: Some(margin),
             p_adjustment: None,
+            initial_roles: Vec::new(),
             variants: vec![crate::summary::VariantSummary {
                 name: "base".into(),
                 settings: Default::default(),

@@ -37,7 +37,22 @@ pub struct SweepSummary {
     /// absent from summaries written before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p_adjustment: Option<String>,
+    /// What the runs start from, per role: each init's weights at the first variant's
+    /// first seed, and the source's trained weights (`weights = "source"`) where the
+    /// sweep has them. Summaries from before it was recorded have none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub initial_roles: Vec<RoleMoments>,
     pub variants: Vec<VariantSummary>,
+}
+
+/// The pooled law of one role's tensors in a set of weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoleMoments {
+    /// An init's name, or `source` for the source's trained weights.
+    pub weights: String,
+    pub role: histinit_core::histogram::Role,
+    pub std: f64,
+    pub excess_kurtosis: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -328,6 +343,7 @@ mod tests {
             config: String::new(),
             equivalence_margin: Some(0.02),
             p_adjustment: None,
+            initial_roles: Vec::new(),
             variants: vec![variant("fast", 1.5), variant("same", 1.0)],
         }
     }

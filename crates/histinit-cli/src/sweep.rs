@@ -13,7 +13,9 @@ use std::process::Command;
 
 use histinit_core::data::{bundled_corpus, Corpus};
 use histinit_core::experiment::ExperimentConfig;
-use histinit_core::init::InitScope;
+use histinit_core::histogram::{Role, TensorHistogram};
+use histinit_core::init::{init_weights_scoped, InitGains, InitScope};
+use histinit_core::params::{param_specs, Weights};
 use histinit_core::run::{Run, RunResult, RunStatus};
 use histinit_core::source::{RunSources, ScaleRule, WeightSource};
 use histinit_core::stats::{compare, Equivalence};
@@ -22,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::output::write_atomically;
 use crate::sources;
-use crate::summary::{csv_tables, format_p, SweepSummary, VariantSummary};
+use crate::summary::{csv_tables, format_p, RoleMoments, SweepSummary, VariantSummary};
 use crate::Backend;
 
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +159,11 @@ fn default_equivalence_margin() -> f64 {
 pub struct Grid {
     #[serde(default)]
     pub warmup: Vec<usize>,
+    /// Schedule lengths: each a whole run of that many steps (its own cosine schedule,
+    /// warmup kept at the base's fraction), so that "n times fewer steps" compares
+    /// runs that really took fewer steps.
+    #[serde(default)]
+    pub steps: Vec<usize>,
     /// Multipliers of the base's peak learning rate.
     #[serde(default)]
     pub lr_scale: Vec<f64>,
@@ -170,6 +177,10 @@ pub struct Grid {
     pub scale: Vec<ScaleRule>,
     #[serde(default)]
     pub source: Vec<String>,
+    /// Multipliers of the standard inits' scales (`"all:0.5"`, `"embed:0.0625,out:2"`):
+    /// the grid of a tuned baseline.
+    #[serde(default)]
+    pub gain: Vec<InitGains>,
 }
 
 /// One point of the grid: the base with some fields set.
@@ -266,7 +277,19 @@ impl SweepConfig {
             out
         }
         let base_lr = self.base.train.lr;
+        let base_train = self.base.train.clone();
         let g = &self.grid;
+        variants = expand(
+            variants,
+            "steps",
+            &g.steps,
+            |v| v.to_string(),
+            |c, v| {
+                c.train.steps = *v;
+                let fraction = base_train.warmup as f64 / base_train.steps as f64;
+                c.train.warmup = (fraction * *v as f64).round() as usize;
+            },
+        );
         variants = expand(
             variants,
             "warmup",
@@ -315,6 +338,17 @@ impl SweepConfig {
             &g.source,
             |v| v.clone(),
             |c, v| c.source = Some(v.clone()),
+        );
+        variants = expand(
+            variants,
+            "gain",
+            &g.gain,
+            // File-name safe: `gain-embed0.0625+out2`, `gain-1` for no multiplier.
+            |v| match v.to_string().replace(':', "").replace(',', "+") {
+                text if text.is_empty() => "1".into(),
+                text => text,
+            },
+            |c, v| c.gain = *v,
         );
         for variant in &mut variants {
             if variant.name.is_empty() {
@@ -474,7 +508,7 @@ pub fn run(args: SweepArgs) -> Result<(), SweepError> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("out/sweeps").join(&config.name));
     if args.aggregate {
-        return aggregate(&config, &text, args.backend, &out);
+        return aggregate(&config, &text, args.backend, &out, &args.shipped);
     }
     let runs_dir = out.join("runs");
     std::fs::create_dir_all(&runs_dir).map_err(|err| SweepError::Write {
@@ -549,7 +583,7 @@ pub fn run(args: SweepArgs) -> Result<(), SweepError> {
     } else {
         spawn_workers(&args, &out, jobs)?;
     }
-    aggregate(&config, &text, args.backend, &out)
+    aggregate(&config, &text, args.backend, &out, &args.shipped)
 }
 
 /// Worker processes share the cores: each gets an equal share of rayon threads.
@@ -768,14 +802,84 @@ pub fn stored_runs(
     Ok(variants.into_iter().zip(results).collect())
 }
 
+/// Per-role moments of what the first variant's runs start from (its first seed), and
+/// of the source's trained weights: the scale and tails each init really drew, computed
+/// with the histogram extractor's own statistics.
+pub fn initial_roles(config: &SweepConfig, shipped: &Path) -> Result<Vec<RoleMoments>, String> {
+    let variant = config.variants().swap_remove(0);
+    let experiment = &variant.config;
+    let model = experiment.model_config().map_err(|err| err.to_string())?;
+    let sources = sources::load(experiment, None, None, shipped).map_err(|err| err.to_string())?;
+    let mut sets: Vec<(String, Weights)> = Vec::new();
+    for &init in &experiment.inits {
+        let source = sources.source_for(init).map_err(|err| err.to_string())?;
+        let weights = init_weights_scoped(
+            &model,
+            init,
+            experiment.scope,
+            &experiment.gain,
+            experiment.seed,
+            source,
+        )
+        .map_err(|err| err.to_string())?;
+        sets.push((init.name().to_string(), weights));
+    }
+    if let Some((weights, _)) = &sources.weights {
+        sets.push(("source".to_string(), weights.clone()));
+    }
+    let specs = param_specs(&model);
+    let mut out = Vec::new();
+    for (name, weights) in &sets {
+        for role in Role::ALL {
+            let mut members = Vec::new();
+            for spec in specs.iter().filter(|spec| spec.role == role) {
+                let Some(tensor) = weights.get(&spec.name) else {
+                    continue;
+                };
+                members.push(
+                    TensorHistogram::from_values(
+                        &spec.name,
+                        role,
+                        spec.layer,
+                        model.layers,
+                        &spec.shape,
+                        spec.fan_in,
+                        &tensor.values,
+                    )
+                    .map_err(|err| err.to_string())?,
+                );
+            }
+            if members.is_empty() {
+                continue;
+            }
+            let refs: Vec<&TensorHistogram> = members.iter().collect();
+            let pooled =
+                TensorHistogram::pool(role.name(), role, &refs).map_err(|err| err.to_string())?;
+            out.push(RoleMoments {
+                weights: name.clone(),
+                role,
+                std: pooled.std,
+                excess_kurtosis: pooled.excess_kurtosis,
+            });
+        }
+    }
+    Ok(out)
+}
+
 fn aggregate(
     config: &SweepConfig,
     text: &str,
     backend: Backend,
     out: &Path,
+    shipped: &Path,
 ) -> Result<(), SweepError> {
     let variants = stored_runs(config, backend, out)?;
+    let initial_roles = initial_roles(config, shipped).map_err(|reason| SweepError::Config {
+        path: out.join("config.toml"),
+        reason: format!("the initial weights' statistics: {reason}"),
+    })?;
     let mut summary = SweepSummary {
+        initial_roles,
         name: config.name.clone(),
         description: config.description.clone(),
         baseline: config.baseline,
@@ -898,6 +1002,67 @@ fn print_summary(baseline: InitMethod, summaries: &[VariantSummary]) {
                 }
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod grid_axes {
+    use super::*;
+
+    /// The `steps` axis gives whole shorter or longer runs (warmup at the base's
+    /// fraction) and the `gain` axis the multipliers, each in a file-safe variant name.
+    #[test]
+    fn steps_and_gain_axes_make_their_variants() {
+        let text = r#"
+name = "axes"
+[base]
+inits = ["kaiming", "empirical"]
+source = "teacher-nano"
+[base.train]
+steps = 300
+warmup = 30
+[grid]
+steps = [150, 1200]
+gain = ["", "embed:0.0625,out:2"]
+"#;
+        let config = SweepConfig::parse(text, Path::new("axes.toml")).unwrap();
+        let variants = config.variants();
+        let summary: Vec<(String, usize, usize, String)> = variants
+            .iter()
+            .map(|v| {
+                (
+                    v.name.clone(),
+                    v.config.train.steps,
+                    v.config.train.warmup,
+                    v.config.gain.to_string(),
+                )
+            })
+            .collect();
+        let row = |name: &str, steps, warmup, gain: &str| {
+            (name.to_string(), steps, warmup, gain.to_string())
+        };
+        assert_eq!(
+            summary,
+            vec![
+                row("steps-150_gain-1", 150, 15, ""),
+                row(
+                    "steps-150_gain-embed0.0625+out2",
+                    150,
+                    15,
+                    "embed:0.0625,out:2"
+                ),
+                row("steps-1200_gain-1", 1200, 120, ""),
+                row(
+                    "steps-1200_gain-embed0.0625+out2",
+                    1200,
+                    120,
+                    "embed:0.0625,out:2"
+                ),
+            ]
+        );
+        let bad = text.replace("out:2", "out:0");
+        let err = SweepConfig::parse(&bad, Path::new("axes.toml")).unwrap_err();
+        assert!(err.to_string().contains("gain"), "{err}");
     }
 }
 

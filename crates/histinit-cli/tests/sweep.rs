@@ -169,6 +169,40 @@ fn a_killed_sweep_resumes_to_the_same_results_and_reports_them() {
             assert_eq!(comparison["speedups"].as_array().unwrap().len(), 4);
         }
     }
+    // What the runs start from: kaiming's N(0, 1) embedding and U(±1/8) attention
+    // output (std 1/sqrt(3*64)), both light-tailed, and the nano teacher's own weights.
+    let moments = |weights: &str, role: &str| {
+        summary["initial_roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["weights"] == weights && m["role"] == role)
+            .map(|m| {
+                (
+                    m["std"].as_f64().unwrap(),
+                    m["excess_kurtosis"].as_f64().unwrap(),
+                )
+            })
+            .unwrap_or_else(|| panic!("no {weights} {role} in {}", summary["initial_roles"]))
+    };
+    let (std, kurtosis) = moments("kaiming", "embed");
+    assert!(
+        (std - 1.0).abs() < 0.02 && kurtosis.abs() < 0.1,
+        "{std} {kurtosis}"
+    );
+    let (std, kurtosis) = moments("kaiming", "attn_out");
+    assert!((std - 1.0 / 192f64.sqrt()).abs() < 0.003, "{std}");
+    assert!((kurtosis + 1.2).abs() < 0.1, "a uniform law: {kurtosis}");
+    let (teacher_std, _) = moments("source", "unembed");
+    let (empirical_std, _) = moments("empirical", "unembed");
+    assert!(
+        teacher_std > 0.3,
+        "the nano teacher's unembedding: {teacher_std}"
+    );
+    assert!(
+        (empirical_std / teacher_std - 1.0).abs() < 0.05,
+        "{empirical_std}"
+    );
     let distances = std::fs::read_to_string(whole.join("distances.csv")).unwrap();
     // Every run: 4 parts at the init and at each of its 5 evaluation steps.
     assert_eq!(distances.lines().count(), 1 + 12 * 4 * 6, "{distances}");
@@ -177,6 +211,11 @@ fn a_killed_sweep_resumes_to_the_same_results_and_reports_them() {
     let stdout = check_success(&histinit().arg("report").arg(&whole).output().unwrap());
     assert!(stdout.contains("report.md"), "{stdout}");
     let report = std::fs::read_to_string(whole.join("report.md")).unwrap();
+    let start = report
+        .lines()
+        .find(|l| l.starts_with("| unembed |"))
+        .unwrap_or_else(|| panic!("no start table:\n{report}"));
+    assert!(start.contains(&format!("{teacher_std:.4}")), "{start}");
     for variant in ["warmup-2", "warmup-0"] {
         for chart in ["loss", "loss-end", "speedup", "grads", "distance"] {
             let name = format!("{variant}-{chart}.png");

@@ -189,6 +189,53 @@ pub struct TrainConfig {
     /// Evaluate on the fixed validation batches every this many steps (and at the end).
     pub eval_every: usize,
     pub eval_batches: usize,
+    /// The text the evaluation reads: the validation split, or (to tune a baseline on
+    /// text that neither the students' training nor the study's evaluation reads) the
+    /// teacher split. Left out of a config's text when it is the validation split.
+    #[serde(skip_serializing_if = "EvalSplit::is_val")]
+    pub eval_split: EvalSplit,
+}
+
+/// Which split a run's validation loss is measured on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EvalSplit {
+    #[default]
+    Val,
+    Teacher,
+}
+
+impl EvalSplit {
+    pub const ALL: [EvalSplit; 2] = [EvalSplit::Val, EvalSplit::Teacher];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EvalSplit::Val => "val",
+            EvalSplit::Teacher => "teacher",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        Self::ALL
+            .into_iter()
+            .find(|split| split.name() == text)
+            .ok_or_else(|| ConfigError::UnknownValue {
+                field: "eval_split",
+                value: text.to_string(),
+                expected: "val, teacher",
+            })
+    }
+
+    pub fn is_val(&self) -> bool {
+        *self == EvalSplit::Val
+    }
+
+    pub fn split(self) -> crate::data::Split {
+        match self {
+            EvalSplit::Val => crate::data::Split::Val,
+            EvalSplit::Teacher => crate::data::Split::Teacher,
+        }
+    }
 }
 
 impl Default for TrainConfig {
@@ -207,6 +254,7 @@ impl Default for TrainConfig {
             clip: 1.0,
             eval_every: 25,
             eval_batches: 8,
+            eval_split: EvalSplit::Val,
         }
     }
 }

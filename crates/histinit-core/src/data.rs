@@ -269,7 +269,18 @@ impl Corpus {
 
     /// The fixed validation batches every run is evaluated on.
     pub fn eval_batches(&self, count: usize, batch: usize, context: usize) -> Vec<Batch> {
-        let mut sampler = self.sampler(Split::Val, context, EVAL_SEED);
+        self.eval_batches_of(Split::Val, count, batch, context)
+    }
+
+    /// Fixed evaluation batches of `split` (the same for every run of a config).
+    pub fn eval_batches_of(
+        &self,
+        split: Split,
+        count: usize,
+        batch: usize,
+        context: usize,
+    ) -> Vec<Batch> {
+        let mut sampler = self.sampler(split, context, EVAL_SEED);
         (0..count).map(|_| sampler.next_batch(batch)).collect()
     }
 }

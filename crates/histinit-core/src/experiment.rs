@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ModelConfig, NormMode, TrainConfig};
 use crate::error::ConfigError;
-use crate::init::{InitMethod, InitScope};
+use crate::init::{InitGains, InitMethod, InitScope};
 use crate::source::ScaleRule;
 
 /// Which backend a link asks for. `auto` means WebGPU where the browser has it (the
@@ -65,6 +65,10 @@ pub struct ExperimentConfig {
     pub scale: ScaleRule,
     /// The tensors the inits apply to (the rest get `kaiming`): per-role ablations.
     pub scope: InitScope,
+    /// Multipliers of the standard inits' scales (tuned baselines); 1 everywhere by
+    /// default, and then left out of a config's text so older configs keep their hash.
+    #[serde(skip_serializing_if = "InitGains::is_default")]
+    pub gain: InitGains,
     /// First seed; runs use `seed, seed + 1, ..., seed + seeds - 1`. A seed fixes both
     /// the init draw and the batch order, so runs with the same seed are paired.
     pub seed: u64,
@@ -90,6 +94,7 @@ impl Default for ExperimentConfig {
             source: None,
             scale: ScaleRule::default(),
             scope: InitScope::All,
+            gain: InitGains::default(),
             seed: 1,
             seeds: 1,
             backend: BackendChoice::Auto,

@@ -12,8 +12,8 @@ use crate::config::ModelConfig;
 use crate::error::{ConfigError, InitError};
 use crate::histogram::Family;
 use crate::params::{param_specs, HostTensor, ParamSpec, Role, Weights};
-pub use crate::recipes::InitMethod;
 use crate::recipes::{draw, standard_law};
+pub use crate::recipes::{InitGains, InitMethod, STUDENT_T_DOF};
 use crate::source::WeightSource;
 
 /// Inverse-CDF sampling: `u ~ U(0,1)` mapped through the piecewise-linear quantile
@@ -104,12 +104,14 @@ fn tensor_values(
     method: InitMethod,
     spec: &ParamSpec,
     config: &ModelConfig,
+    gains: &InitGains,
     source: Option<&dyn WeightSource>,
     rng: &mut ChaCha8Rng,
 ) -> Result<Vec<f32>, InitError> {
     let count = spec.numel();
     if !method.needs_source() {
-        return Ok(draw(&standard_law(method, spec, config), count, rng));
+        let law = standard_law(method, spec, config).scaled(gains.factor(spec.role));
+        return Ok(draw(&law, count, rng));
     }
     let missing = |needs| InitError::MissingSource {
         init: method.name(),
@@ -139,6 +141,22 @@ fn tensor_values(
                 reason: format!("mean {mean}, std {std}: {err}"),
             })?;
             (0..count).map(|_| normal.sample(rng) as f32).collect()
+        }
+        InitMethod::StudentTMatched => {
+            let (mean, std) = source
+                .moments(spec)
+                .ok_or_else(|| missing("mean and std"))?;
+            // A t law with ν degrees of freedom has variance ν / (ν − 2).
+            let unit = ((STUDENT_T_DOF - 2.0) / STUDENT_T_DOF).sqrt();
+            let family = Family::StudentT {
+                loc: mean,
+                scale: std * unit,
+                dof: STUDENT_T_DOF,
+            };
+            sample_family(&family, count, rng).map_err(|reason| InitError::BadSource {
+                tensor: spec.name.clone(),
+                reason: format!("mean {mean}, std {std}: {reason}"),
+            })?
         }
         InitMethod::Parametric => {
             let family = source
@@ -274,16 +292,25 @@ pub fn init_weights(
     seed: u64,
     source: Option<&dyn WeightSource>,
 ) -> Result<Weights, InitError> {
-    init_weights_scoped(config, method, InitScope::All, seed, source)
+    init_weights_scoped(
+        config,
+        method,
+        InitScope::All,
+        &InitGains::default(),
+        seed,
+        source,
+    )
 }
 
 /// Like [`init_weights`], with `method` for the tensors in `scope` and
 /// [`InitScope::FALLBACK`] for the others. Each tensor draws from its own stream of
-/// `seed`, so a tensor outside the scope is the fallback run's tensor exactly.
+/// `seed`, so a tensor outside the scope is the fallback run's tensor exactly. `gains`
+/// multiply the scales of the standard inits (the fallback included).
 pub fn init_weights_scoped(
     config: &ModelConfig,
     method: InitMethod,
     scope: InitScope,
+    gains: &InitGains,
     seed: u64,
     source: Option<&dyn WeightSource>,
 ) -> Result<Weights, InitError> {
@@ -296,7 +323,7 @@ pub fn init_weights_scoped(
         } else {
             InitScope::FALLBACK
         };
-        let values = tensor_values(method, &spec, config, source, &mut rng)?;
+        let values = tensor_values(method, &spec, config, gains, source, &mut rng)?;
         weights.insert(
             spec.name.clone(),
             HostTensor {
@@ -469,6 +496,119 @@ mod tests {
         }
     }
 
+    /// Gains multiply each standard init's tensors by their group's factor (the same
+    /// draws, so every value scales exactly), LayerNorm gains become the `norm` constant,
+    /// and an init drawn from a source ignores them.
+    #[test]
+    fn gains_scale_the_standard_inits_by_group_and_leave_sources_alone() {
+        let config = ModelConfig::preset("nano").unwrap();
+        let gains = InitGains::parse("all:0.5,embed:0.0625,unembed:3,out:0.25,norm:1.5").unwrap();
+        assert_eq!(
+            gains.to_string(),
+            "all:0.5,embed:0.0625,unembed:3,out:0.25,norm:1.5"
+        );
+        for method in [
+            InitMethod::Kaiming,
+            InitMethod::HeNormal,
+            InitMethod::Pythia,
+        ] {
+            let plain = init_weights(&config, method, 4, None).unwrap();
+            let scaled =
+                init_weights_scoped(&config, method, InitScope::All, &gains, 4, None).unwrap();
+            for spec in param_specs(&config) {
+                let factor = match spec.role {
+                    Role::Embed => 0.5 * 0.0625,
+                    Role::Unembed => 0.5 * 3.0,
+                    Role::AttnOut | Role::MlpOut => 0.5 * 0.25,
+                    Role::NormGain => 1.5,
+                    Role::NormBias => 1.0,
+                    _ => 0.5,
+                };
+                for (a, b) in plain[&spec.name]
+                    .values
+                    .iter()
+                    .zip(&scaled[&spec.name].values)
+                {
+                    let expected = *a as f64 * factor;
+                    assert!(
+                        (*b as f64 - expected).abs() <= 1e-6 * expected.abs().max(1e-6),
+                        "{method:?} {}: {b} is not {factor} x {a}",
+                        spec.name
+                    );
+                }
+            }
+        }
+        let trained = init_weights(&config, InitMethod::HeNormal, 5, None).unwrap();
+        for method in [
+            InitMethod::Empirical,
+            InitMethod::GaussianMatched,
+            InitMethod::StudentTMatched,
+        ] {
+            let plain = init_weights(&config, method, 2, Some(&trained)).unwrap();
+            let with_gains =
+                init_weights_scoped(&config, method, InitScope::All, &gains, 2, Some(&trained))
+                    .unwrap();
+            assert_eq!(plain, with_gains, "{method:?}");
+        }
+    }
+
+    #[test]
+    fn gains_are_read_strictly_and_written_canonically() {
+        assert_eq!(InitGains::parse("").unwrap(), InitGains::default());
+        assert_eq!(InitGains::default().to_string(), "");
+        let gains = InitGains::parse(" norm:2 , embed:0.25").unwrap();
+        assert_eq!((gains.norm, gains.embed, gains.all), (2.0, 0.25, 1.0));
+        assert_eq!(gains.to_string(), "embed:0.25,norm:2");
+        for bad in [
+            "embed",
+            "x:2",
+            "all:0",
+            "all:-1",
+            "all:NaN",
+            "all:2000",
+            "all:2,all:2",
+        ] {
+            let err = InitGains::parse(bad).unwrap_err().to_string();
+            assert!(err.contains("gain"), "{bad}: {err}");
+        }
+    }
+
+    /// `student-t-matched` keeps the trained tensor's mean and std and adds the tails.
+    #[test]
+    fn student_t_matched_has_the_trained_scale_and_heavy_tails() {
+        let config = ModelConfig::preset("micro").unwrap();
+        let trained = init_weights(&config, InitMethod::HeNormal, 5, None).unwrap();
+        let name = "gpt_neox.layers.1.mlp.dense_h_to_4h.weight";
+        let (_, trained_std) = mean_std(&trained[name].values);
+        let excess_kurtosis = |values: &[f32]| {
+            let (mean, std) = mean_std(values);
+            let fourth = values
+                .iter()
+                .map(|&v| ((v as f64 - mean) / std).powi(4))
+                .sum::<f64>()
+                / values.len() as f64;
+            fourth - 3.0
+        };
+        let heavy = init_weights(&config, InitMethod::StudentTMatched, 3, Some(&trained)).unwrap();
+        let gaussian =
+            init_weights(&config, InitMethod::GaussianMatched, 3, Some(&trained)).unwrap();
+        // A t law with 3 degrees of freedom: its std converges slowly, hence 10%.
+        let (mean, std) = mean_std(&heavy[name].values);
+        assert!(
+            (std / trained_std - 1.0).abs() < 0.1,
+            "std {std} vs {trained_std}"
+        );
+        assert!(mean.abs() < 0.01 * trained_std, "mean {mean}");
+        let (heavy_k, gaussian_k) = (
+            excess_kurtosis(&heavy[name].values),
+            excess_kurtosis(&gaussian[name].values),
+        );
+        assert!(
+            heavy_k > 5.0 && gaussian_k.abs() < 0.2,
+            "{heavy_k} vs {gaussian_k}"
+        );
+    }
+
     #[test]
     fn source_methods_reproduce_their_source() {
         let config = ModelConfig::preset("nano").unwrap();
@@ -517,7 +657,15 @@ mod tests {
         let kaiming = init_weights(&config, InitMethod::Kaiming, 3, None).unwrap();
         let pythia = init_weights(&config, InitMethod::Pythia, 3, None).unwrap();
         for scope in InitScope::ALL {
-            let scoped = init_weights_scoped(&config, InitMethod::Pythia, scope, 3, None).unwrap();
+            let scoped = init_weights_scoped(
+                &config,
+                InitMethod::Pythia,
+                scope,
+                &InitGains::default(),
+                3,
+                None,
+            )
+            .unwrap();
             let mut inside = 0;
             for spec in param_specs(&config) {
                 let expected = if scope.contains(&spec) {

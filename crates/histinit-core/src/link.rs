@@ -5,10 +5,10 @@
 
 use serde::Serialize;
 
-use crate::config::{NormMode, TrainConfig, PRESETS};
+use crate::config::{EvalSplit, NormMode, TrainConfig, PRESETS};
 use crate::error::ConfigError;
 use crate::experiment::{BackendChoice, ExperimentConfig, PAGE_BUDGET};
-use crate::init::{InitMethod, InitScope};
+use crate::init::{InitGains, InitMethod, InitScope};
 use crate::source::ScaleRule;
 
 /// What values a key takes (the page picks its form control from it).
@@ -25,7 +25,7 @@ pub enum KeyKind {
     OptionalCount,
     /// A finite decimal number.
     Number,
-    /// A shipped source id or an http(s) URL, or empty for none.
+    /// Free text: a source id or URL, a file name, or group:multiplier pairs.
     Text,
 }
 
@@ -223,6 +223,18 @@ pub static LINK_KEYS: &[LinkKey] = &[
         reset: |c| c.scope = ExperimentConfig::default().scope,
     },
     LinkKey {
+        key: "gain",
+        kind: KeyKind::Text,
+        label: "standard inits' scale × (e.g. all:0.5,embed:0.0625)",
+        choices: || InitGains::GROUPS.to_vec(),
+        get: |c| Some(c.gain.to_string()).filter(|text| !text.is_empty()),
+        set: |c, v| {
+            c.gain = InitGains::parse(v)?;
+            Ok(())
+        },
+        reset: |c| c.gain = InitGains::default(),
+    },
+    LinkKey {
         key: "seed",
         kind: KeyKind::Count,
         label: "first seed",
@@ -289,6 +301,23 @@ pub static LINK_KEYS: &[LinkKey] = &[
     train_number!("clip", clip, "gradient clip (0 = off)"),
     train_count!("eval_every", eval_every, "evaluate every"),
     train_count!("eval_batches", eval_batches, "validation batches"),
+    LinkKey {
+        key: "eval_split",
+        kind: KeyKind::Choice,
+        label: "evaluate on",
+        choices: || EvalSplit::ALL.iter().map(|s| s.name()).collect(),
+        // Left out of links on the val split, so the links published before it stay as they were.
+        get: |c| {
+            Some(c.train.eval_split)
+                .filter(|split| !split.is_val())
+                .map(|split| split.name().to_string())
+        },
+        set: |c, v| {
+            c.train.eval_split = EvalSplit::parse(v)?;
+            Ok(())
+        },
+        reset: |c| c.train.eval_split = TrainConfig::default().eval_split,
+    },
 ];
 
 /// The entry of `key`.
@@ -579,6 +608,7 @@ mod tests {
             source: Some("https://example.org/h.json?x=1&y=2#frag".into()),
             scale: ScaleRule::FanIn,
             scope: InitScope::Embedding,
+            gain: InitGains::parse("all:0.5,embed:0.0625,unembed:2,out:0.25,norm:1.5").unwrap(),
             seed: 17,
             seeds: 3,
             backend: BackendChoice::Cpu,
@@ -597,6 +627,7 @@ mod tests {
                 clip: 0.5,
                 eval_every: 11,
                 eval_batches: 3,
+                eval_split: crate::config::EvalSplit::Teacher,
             },
         }
     }
@@ -669,6 +700,13 @@ mod tests {
             ("source=%3Cimg%20src%3Dx%3E", "source"),
             ("source=javascript:alert(1)", "source"),
             ("scale=huge", "scale"),
+            ("gain=embed", "gain"),
+            ("gain=magic:2", "gain"),
+            ("gain=all:0", "gain"),
+            ("gain=all:inf", "gain"),
+            ("gain=all:2,all:3", "gain"),
+            ("gain=%3Cb%3E:1", "gain"),
+            ("eval_split=train", "eval_split"),
             ("beta2=1", "beta2"),
             ("eval_batches=0", "eval_batches"),
             ("corpus=..%2Fetc%2Fpasswd", "corpus"),

@@ -25,8 +25,13 @@ pub enum InitMethod {
     Pythia,
     /// Inverse-CDF samples from a trained model's per-tensor quantile table.
     Empirical,
-    /// A Gaussian with the trained tensor's mean and std (controls for scale vs shape).
+    /// A Gaussian with the trained tensor's mean and std (controls for scale vs shape):
+    /// the "moments only" init, no histogram shape.
     GaussianMatched,
+    /// A Student-t law with [`STUDENT_T_DOF`] degrees of freedom, placed at the trained
+    /// tensor's mean and std: the same scale as `gaussian-matched` with heavy tails, the
+    /// contrast the shape test needs (the teachers' own weights are near-Gaussian).
+    StudentTMatched,
     /// The best-fitting (smallest KS) family of a small zoo (normal, logistic, Laplace,
     /// Student-t, Johnson SU) fitted to the role: can a standard law replace the table?
     Parametric,
@@ -38,12 +43,13 @@ pub enum InitMethod {
 }
 
 impl InitMethod {
-    pub const ALL: [InitMethod; 8] = [
+    pub const ALL: [InitMethod; 9] = [
         InitMethod::Kaiming,
         InitMethod::HeNormal,
         InitMethod::Pythia,
         InitMethod::Empirical,
         InitMethod::GaussianMatched,
+        InitMethod::StudentTMatched,
         InitMethod::Parametric,
         InitMethod::Permuted,
         InitMethod::Trained,
@@ -56,6 +62,7 @@ impl InitMethod {
             InitMethod::Pythia => "pythia",
             InitMethod::Empirical => "empirical",
             InitMethod::GaussianMatched => "gaussian-matched",
+            InitMethod::StudentTMatched => "student-t-matched",
             InitMethod::Parametric => "parametric",
             InitMethod::Permuted => "permuted",
             InitMethod::Trained => "trained",
@@ -70,7 +77,7 @@ impl InitMethod {
                 field: "init",
                 value: text.to_string(),
                 expected:
-                    "kaiming, he-normal, pythia, empirical, gaussian-matched, parametric, permuted, trained",
+                    "kaiming, he-normal, pythia, empirical, gaussian-matched, student-t-matched, parametric, permuted, trained",
             })
     }
 
@@ -80,6 +87,151 @@ impl InitMethod {
             self,
             InitMethod::Kaiming | InitMethod::HeNormal | InitMethod::Pythia
         )
+    }
+}
+
+/// Degrees of freedom of `student-t-matched`. Three is the heaviest tail with a finite
+/// variance (so the law can be put at a trained std); its kurtosis is infinite, so a drawn
+/// tensor's sample excess kurtosis is large (tens for the nano teacher's tensor sizes),
+/// as heavy-tailed as MiniLM's MLP output projections (pooled excess kurtosis 443) and far
+/// from the teachers' near-Gaussian roles (below 1 outside q, k and biases).
+pub const STUDENT_T_DOF: f64 = 3.0;
+
+/// Multipliers of the standard inits' scales, the knobs of a tuned baseline: `kaiming`,
+/// `he-normal` and `pythia` (and the `kaiming` outside an ablation's scope) draw every
+/// tensor at its usual scale times its factor. Inits drawn from a source are unchanged.
+/// Written as `all:2,embed:0.0625` (the multipliers that are not 1, in this order).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct InitGains {
+    /// Every matrix and linear bias (not the LayerNorms).
+    pub all: f64,
+    /// The token embedding (times `all`).
+    pub embed: f64,
+    /// The output projection to the vocabulary (times `all`).
+    pub unembed: f64,
+    /// The attention and MLP output projections (times `all`).
+    pub out: f64,
+    /// The LayerNorm gains' constant (1 by default).
+    pub norm: f64,
+}
+
+impl Default for InitGains {
+    fn default() -> Self {
+        Self {
+            all: 1.0,
+            embed: 1.0,
+            unembed: 1.0,
+            out: 1.0,
+            norm: 1.0,
+        }
+    }
+}
+
+impl InitGains {
+    /// The groups in the order a link writes them.
+    pub const GROUPS: [&'static str; 5] = ["all", "embed", "unembed", "out", "norm"];
+    /// The range a multiplier may take.
+    pub const RANGE: (f64, f64) = (1.0 / 1024.0, 1024.0);
+
+    fn slot(&mut self, group: &str) -> Option<&mut f64> {
+        Some(match group {
+            "all" => &mut self.all,
+            "embed" => &mut self.embed,
+            "unembed" => &mut self.unembed,
+            "out" => &mut self.out,
+            "norm" => &mut self.norm,
+            _ => return None,
+        })
+    }
+
+    fn values(&self) -> [f64; 5] {
+        [self.all, self.embed, self.unembed, self.out, self.norm]
+    }
+
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The factor of a tensor of `role`.
+    pub fn factor(&self, role: Role) -> f64 {
+        match role {
+            Role::NormGain => self.norm,
+            Role::NormBias => 1.0,
+            Role::Embed => self.all * self.embed,
+            Role::Unembed => self.all * self.unembed,
+            Role::AttnOut | Role::MlpOut => self.all * self.out,
+            _ => self.all,
+        }
+    }
+
+    /// Reads `group:multiplier` pairs separated by commas; empty is every factor 1.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let invalid = |reason: String| ConfigError::Invalid {
+            field: "gain",
+            reason,
+        };
+        let mut gains = Self::default();
+        let mut seen = Vec::new();
+        for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (group, value) = pair.split_once(':').ok_or_else(|| {
+                invalid(format!(
+                    "'{}' is not group:multiplier (e.g. embed:0.0625)",
+                    pair.chars().take(40).collect::<String>()
+                ))
+            })?;
+            let group = group.trim();
+            if seen.contains(&group) {
+                return Err(invalid(format!("'{group}' is given twice")));
+            }
+            let slot = gains.slot(group).ok_or_else(|| {
+                invalid(format!(
+                    "unknown group '{}' (known: {})",
+                    group.chars().take(40).collect::<String>(),
+                    Self::GROUPS.join(", ")
+                ))
+            })?;
+            let value: f64 = value
+                .trim()
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite())
+                .ok_or_else(|| invalid(format!("{group}: '{}' is not a number", value.trim())))?;
+            let (low, high) = Self::RANGE;
+            if !(low..=high).contains(&value) {
+                return Err(invalid(format!(
+                    "{group}: {value} is not in [1/1024, 1024]"
+                )));
+            }
+            *slot = value;
+            seen.push(group);
+        }
+        Ok(gains)
+    }
+}
+
+impl std::fmt::Display for InitGains {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pairs: Vec<String> = Self::GROUPS
+            .iter()
+            .zip(self.values())
+            .filter(|(_, value)| *value != 1.0)
+            .map(|(group, value)| format!("{group}:{value}"))
+            .collect();
+        f.write_str(&pairs.join(","))
+    }
+}
+
+impl TryFrom<String> for InitGains {
+    type Error = ConfigError;
+    fn try_from(text: String) -> Result<Self, ConfigError> {
+        Self::parse(&text)
+    }
+}
+
+impl From<InitGains> for String {
+    fn from(gains: InitGains) -> String {
+        gains.to_string()
     }
 }
 
@@ -118,6 +270,17 @@ pub(crate) enum Law {
     Constant(f32),
     Normal(f64),
     Uniform(f64),
+}
+
+impl Law {
+    /// The law of the values times `factor`.
+    pub(crate) fn scaled(self, factor: f64) -> Law {
+        match self {
+            Law::Constant(value) => Law::Constant((value as f64 * factor) as f32),
+            Law::Normal(std) => Law::Normal(std * factor),
+            Law::Uniform(bound) => Law::Uniform(bound * factor),
+        }
+    }
 }
 
 pub(crate) fn standard_law(method: InitMethod, spec: &ParamSpec, config: &ModelConfig) -> Law {

@@ -276,7 +276,14 @@ impl<'corpus> Run<'corpus> {
         let train = config.train.clone();
         corpus.check_context(train.context)?;
         let source = sources.source_for(init)?;
-        let weights = init_weights_scoped(&model_config, init, config.scope, seed, source)?;
+        let weights = init_weights_scoped(
+            &model_config,
+            init,
+            config.scope,
+            &config.gain,
+            seed,
+            source,
+        )?;
         let trainer = Trainer::new(
             model_config.clone(),
             train.clone(),
@@ -285,7 +292,12 @@ impl<'corpus> Run<'corpus> {
         )?;
         let run = Self {
             sampler: corpus.sampler(Split::Student, train.context, seed),
-            eval_batches: corpus.eval_batches(train.eval_batches, train.batch, train.context),
+            eval_batches: corpus.eval_batches_of(
+                train.eval_split.split(),
+                train.eval_batches,
+                train.batch,
+                train.context,
+            ),
             evaluate: true,
             record: RunResult {
                 init,

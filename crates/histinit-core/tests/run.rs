@@ -3,7 +3,7 @@
 
 use histinit_core::data::{bundled_corpus, Corpus};
 use histinit_core::experiment::ExperimentConfig;
-use histinit_core::init::{init_weights_scoped, InitScope};
+use histinit_core::init::{init_weights_scoped, InitGains, InitScope};
 use histinit_core::run::{is_eval_step, Run, RunError, RunStatus};
 use histinit_core::source::RunSources;
 use histinit_core::{InitMethod, TrainConfig};
@@ -90,11 +90,25 @@ fn the_run_applies_the_experiments_scope() {
         Run::with_initial_weights(&config, &corpus, InitMethod::Pythia, 4, &sources, &device)
             .unwrap();
     let model = config.model_config().unwrap();
-    let expected =
-        init_weights_scoped(&model, InitMethod::Pythia, InitScope::Embedding, 4, None).unwrap();
+    let expected = init_weights_scoped(
+        &model,
+        InitMethod::Pythia,
+        InitScope::Embedding,
+        &InitGains::default(),
+        4,
+        None,
+    )
+    .unwrap();
     assert_eq!(weights, expected);
-    let everywhere =
-        init_weights_scoped(&model, InitMethod::Pythia, InitScope::All, 4, None).unwrap();
+    let everywhere = init_weights_scoped(
+        &model,
+        InitMethod::Pythia,
+        InitScope::All,
+        &InitGains::default(),
+        4,
+        None,
+    )
+    .unwrap();
     assert_ne!(weights, everywhere, "the scope made no difference");
 }
 

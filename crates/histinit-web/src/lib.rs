@@ -32,6 +32,9 @@ pub fn describe_init(init: InitMethod) -> &'static str {
         InitMethod::GaussianMatched => {
             "a Gaussian with the trained distribution's mean and std: same scale, textbook shape"
         }
+        InitMethod::StudentTMatched => {
+            "a heavy-tailed Student-t (3 degrees of freedom) at the trained mean and std: same scale, heavy tails"
+        }
         InitMethod::Parametric => {
             "the best-fitting standard family (normal, logistic, Laplace, Student-t, Johnson SU)"
         }

@@ -31,7 +31,7 @@ function schema() {
 
 const entry = (key) => schema().find((e) => e.key === key);
 
-const NEEDS = { empirical: 'histogram', 'gaussian-matched': 'histogram', parametric: 'histogram', permuted: 'weights', trained: 'weights' };
+const NEEDS = { empirical: 'histogram', 'gaussian-matched': 'histogram', 'student-t-matched': 'histogram', parametric: 'histogram', permuted: 'weights', trained: 'weights' };
 const COLOURS = ['#0072b2', '#e69f00', '#009e73', '#cc79a7'];
 
 // This instance trapped: every later call fails, as the real module's borrow flags
