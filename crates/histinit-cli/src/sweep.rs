@@ -395,6 +395,10 @@ fn unit_config(
         // The scale rule only rescales what an init draws from a source; distances are
         // measured against the source as it is.
         config.scale = ScaleRule::default();
+    } else if config.scope == InitScope::All {
+        // Gains scale the standard inits only: a run drawing every tensor from its
+        // source is the same run under any gain, and shares one file.
+        config.gain = InitGains::default();
     }
     config
 }
