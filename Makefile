@@ -42,7 +42,7 @@ WASM_OPT ?= 1
 WASM_OPT_FLAGS := -Oz --enable-simd --enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals --enable-multivalue
 
-.PHONY: demo web web-dev test test-e2e test-release setup setup-system setup-wasm-bindgen setup-patches setup-binaryen lint fuzz-check test-native test-web
+.PHONY: demo web web-dev docs site test test-e2e test-release setup setup-system setup-wasm-bindgen setup-patches setup-binaryen lint fuzz-check test-native test-web
 
 ## Install what is missing: the wasm target, and (as root on Debian) Mesa's lavapipe
 ## so the wgpu backend has a software Vulkan device.
@@ -83,10 +83,21 @@ demo: web
 	$(CARGO) build --bin histinit
 	$(CARGO_TARGET_DIR)/debug/histinit serve --dir . --port $(PORT)
 
+## The study's Markdown (docs/**/*.md) as HTML pages beside it ("Read the findings").
+docs:
+	$(CARGO) build --bin histinit
+	$(CARGO_TARGET_DIR)/debug/histinit docs
+
+## A self-contained static folder for any static host (GitHub Pages: .github/workflows/pages.yml):
+## the shipped module (`make web`), the page, histograms, rendered docs and a _headers file.
+SITE_DIR ?= site
+site: web
+	$(CARGO_TARGET_DIR)/debug/histinit site --out $(SITE_DIR)
+
 ## www/pkg: the web crate for wasm32 in the web-release profile, wasm-bindgen, then
 ## wasm-opt -Oz from the pinned npm binaryen (minutes on 2 cores; WASM_OPT=0 skips it).
 ## Without node/npm, or if wasm-opt fails, the unoptimized module stays, with a warning.
-web: setup setup-binaryen
+web: setup setup-binaryen docs
 	$(call wasm_cargo,build -p histinit-web $(WASM_TARGET) --profile web-release)
 	$(call bindgen,web-release)
 	@if [ "$(WASM_OPT)" = 0 ]; then echo "wasm-opt skipped (WASM_OPT=0)"; else \
@@ -105,7 +116,7 @@ web: setup setup-binaryen
 
 ## The same page from the dev profile, which shares its compiled dependencies with the
 ## browser tests (the e2e tests use it: minutes instead of a second 10-minute build).
-web-dev: setup
+web-dev: setup docs
 	$(call wasm_cargo,build -p histinit-web $(WASM_TARGET))
 	$(call bindgen,debug)
 

@@ -894,7 +894,7 @@ async function realChecks(context, base) {
     });
     assert(section.inHeader && section.heading === 'Studies', `a Studies section by the explanation (${JSON.stringify(section)})`);
     assert(section.text?.includes('CPU-sized models'), `it says where the study was done: ${section.text}`);
-    assert(section.findingsHref === 'docs/FINDINGS.md' && section.findingsText === 'Read the findings', `findings link: ${section.findingsHref} '${section.findingsText}'`);
+    assert(section.findingsHref === 'docs/FINDINGS.html' && section.findingsText === 'Read the findings', `findings link: ${section.findingsHref} '${section.findingsText}'`);
     assert(section.links.length === STUDIES.length, `a link per study (${section.links.length} of ${STUDIES.length})`);
     await page.locator('#studies').screenshot({ path: join(OUT, 'studies.png') });
 
@@ -1084,6 +1084,77 @@ async function cspChecks(context, base) {
     for (const directive of ['script-src', 'style-src']) {
       assert(outcome.violations.some((v) => v.startsWith(directive)), `a ${directive} violation was reported: ${reported}`);
     }
+    await page.close();
+  });
+}
+
+// ---------------------------------------------------------------- checks: the rendered docs
+
+/** The page's findings link as a reader follows it (the mock module: no wasm build needed). */
+async function findingsChecks(context, base) {
+  await check('Findings: "Read the findings" opens the rendered page (h1, tables; every link and chart resolves), no CSP violation, no console error', async () => {
+    const page = await openPage(context, base, '', { webgpu: false });
+    await waitReady(page);
+    await page.click('#findings-link');
+    await page.waitForURL(/\/docs\/FINDINGS\.html$/, { timeout: 10_000 });
+    await page.waitForLoadState('load');
+    const findings = await page.evaluate(() => ({
+      h1: document.querySelector('main h1')?.textContent.trim(),
+      tables: document.querySelectorAll('main table').length,
+      rightCells: document.querySelectorAll('main td.right').length,
+      mainWidth: getComputedStyle(document.querySelector('main')).maxWidth,
+      meta: document.querySelector('meta[http-equiv="Content-Security-Policy" i]')?.content ?? null,
+      links: [...document.querySelectorAll('a[href]')].map((a) => a.href),
+    }));
+    assert(findings.h1?.startsWith('Findings'), `an h1 (${findings.h1})`);
+    assert(findings.tables >= 2, `tables rendered (${findings.tables})`);
+    assert(findings.rightCells > 0, 'right-aligned cells by class');
+    assert(findings.mainWidth !== 'none', `the stylesheet is applied (main max-width ${findings.mainWidth})`);
+    assert(findings.meta && cspProblems(findings.meta).length === 0, `the <meta> policy keeps its promises: ${findings.meta}`);
+    await page.screenshot({ path: join(OUT, 'findings.png') });
+
+    // Every link of the page on this server resolves, and none still points at Markdown.
+    const local = [...new Set(findings.links.filter((href) => href.startsWith(base)).map((href) => href.split(/[?#]/)[0]))];
+    assert(local.some((href) => href.endsWith('/report.html')), `links to the reports: ${local.join(' ')}`);
+    const broken = [];
+    for (const href of local) {
+      if (href.endsWith('.md')) broken.push(`${href} (Markdown)`);
+      const response = await page.request.get(href);
+      if (!response.ok()) broken.push(`${href} (HTTP ${response.status()})`);
+    }
+    assert(broken.length === 0, `links that lead nowhere: ${broken.join(', ')}`);
+    const violationsFindings = await cspViolations(page);
+    assert(violationsFindings.length === 0, `no CSP violations on the findings page: ${violationsFindings.join('; ')}`);
+    const axe = await axeViolations(page);
+    assert(axe.length === 0, `axe finds nothing serious: ${axe.join(' | ')}`);
+
+    // Dark mode follows the reader's setting, like the playground.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const dark = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    assert(dark === 'rgb(18, 22, 27)', `dark background (${dark})`);
+    await page.screenshot({ path: join(OUT, 'findings-dark.png') });
+    await page.emulateMedia({ colorScheme: 'light' });
+
+    // A study report, as the findings link to it: its charts load.
+    await page.click('main a[href$="report.html"]');
+    await page.waitForURL(/\/report\.html$/, { timeout: 10_000 });
+    await page.waitForLoadState('load');
+    // Each chart scrolled into view (they load lazily), then decoded.
+    const charts = await page.evaluate(async () => {
+      const found = [];
+      for (const img of document.querySelectorAll('main img')) {
+        img.scrollIntoView();
+        const decoded = await img.decode().then(() => true, () => false);
+        found.push({ src: img.getAttribute('src'), ok: decoded && img.naturalWidth > 0 });
+      }
+      window.scrollTo(0, 0);
+      return found;
+    });
+    assert(charts.length > 0 && charts.every((chart) => chart.ok), `the report's charts load: ${JSON.stringify(charts.filter((c) => !c.ok))} of ${charts.length}`);
+    await page.screenshot({ path: join(OUT, 'report.png') });
+    const violations = await cspViolations(page);
+    assert(violations.length === 0, `no CSP violations on the report: ${violations.join('; ')}`);
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
     await page.close();
   });
 }
@@ -1469,6 +1540,7 @@ async function main() {
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url.replace(/\/$/, '') });
     console.log(`serving ${server.url} (${process.env.HISTINIT_SERVER === 'node' ? 'node' : 'histinit serve'})`);
     await cspChecks(context, server.url);
+    await findingsChecks(context, server.url);
     if (runMock) await mockChecks(context, server.url);
     if (runReal) await realChecks(context, server.url);
     if (wantScreenshot) await docsScreenshot(context, server.url);

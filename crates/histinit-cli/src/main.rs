@@ -14,11 +14,13 @@ use histinit_core::InitMethod;
 use indicatif::{ProgressBar, ProgressStyle};
 
 mod bench;
+mod docs;
 mod extract;
 mod hub;
 mod output;
 mod report;
 mod serve;
+mod site;
 mod sources;
 mod summary;
 mod sweep;
@@ -127,6 +129,27 @@ enum Command {
         #[arg(long, default_value_t = 8000)]
         port: u16,
     },
+    /// Render the study's Markdown (every docs/**/*.md) into HTML pages beside it, for
+    /// the served page (`make web` and `make web-dev` run it).
+    Docs {
+        /// The repository root (holding docs/ and www/docs.css).
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+    },
+    /// Write the playground as a self-contained static folder (page, module, shipped
+    /// histograms, rendered docs, `_headers`) for any static host; `make site` builds
+    /// the shipped module first.
+    Site {
+        /// The folder to write (replaced if an earlier `histinit site` wrote it).
+        #[arg(long, default_value = "site")]
+        out: PathBuf,
+        /// The repository root (holding index.html, www/ and docs/).
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// The wasm-bindgen output to ship (default: ROOT/www/pkg).
+        #[arg(long)]
+        pkg: Option<PathBuf>,
+    },
     /// Measure training throughput (tokens/s); see benchmarks/run.sh.
     Bench {
         #[arg(long, value_delimiter = ',', default_value = "micro,pythia-14m")]
@@ -192,6 +215,10 @@ enum CliError {
     Sweep(#[from] sweep::SweepError),
     #[error(transparent)]
     Report(#[from] report::ReportError),
+    #[error(transparent)]
+    Docs(#[from] docs::DocsError),
+    #[error(transparent)]
+    Site(#[from] site::SiteError),
     #[error("benchmark: {0}")]
     Bench(String),
     #[cfg(not(feature = "wgpu"))]
@@ -250,6 +277,30 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep::run(args).map_err(CliError::from),
         Command::Report { dir, font } => report::run(&dir, font.as_deref()).map_err(CliError::from),
         Command::Serve { dir, port } => serve::serve(&dir, port).map_err(CliError::Serve),
+        Command::Docs { root } => docs::render_all(&root, &root)
+            .map(|(pages, _)| {
+                println!(
+                    "rendered {pages} pages from {}",
+                    root.join(docs::DOCS_DIR).display()
+                )
+            })
+            .map_err(CliError::from),
+        Command::Site { out, root, pkg } => {
+            let pkg = pkg.unwrap_or_else(|| root.join("www/pkg"));
+            site::build(&root, &out, &pkg)
+                .map(|summary| {
+                    println!(
+                        "wrote {} ({} files, {:.1} MB, {} docs pages); serve it as it is, \
+                         with the headers in {}/_headers",
+                        out.display(),
+                        summary.files,
+                        summary.bytes as f64 / 1e6,
+                        summary.pages,
+                        out.display()
+                    )
+                })
+                .map_err(CliError::from)
+        }
         Command::Extract(args) => tools::run_extract(args).map_err(CliError::from),
         Command::Teacher(args) => device(args.backend)
             .and_then(|device| tools::run_teacher(args, &device).map_err(CliError::from)),

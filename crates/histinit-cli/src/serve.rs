@@ -16,13 +16,28 @@ use std::path::{Component, Path, PathBuf};
 
 use tiny_http::{Header, Method, Request, Response, Server, StatusCode};
 
+/// The policy's directives that a `<meta http-equiv>` element can carry, as a literal so
+/// that [`CONTENT_SECURITY_POLICY`] can extend it with `concat!`.
+///
 /// `connect-src 'self' https:`: the page's own files, and a histogram URL a reader gave
 /// (any https server; the page fetches it only after the reader saw its host and size and
 /// pressed Fetch). No `http:`: nothing the page offers needs plain http elsewhere.
-pub const CONTENT_SECURITY_POLICY: &str =
-    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+macro_rules! meta_policy {
+    () => {
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
 style-src 'self'; img-src 'self' data: blob:; connect-src 'self' https:; \
-object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+object-src 'none'; base-uri 'none'; form-action 'none'"
+    };
+}
+
+/// The Content-Security-Policy header of every response (and of `_headers` in the
+/// published site, see `site.rs`).
+pub const CONTENT_SECURITY_POLICY: &str = concat!(meta_policy!(), "; frame-ancestors 'none'");
+
+/// The same policy for a `<meta http-equiv="Content-Security-Policy">` element, which
+/// static hosts that send no headers of the site's choosing (GitHub Pages) still apply:
+/// without `frame-ancestors`, which browsers ignore there (with a console error).
+pub const META_POLICY: &str = meta_policy!();
 
 /// Threads answering requests: a client slow to read a large file holds only one.
 const WORKERS: usize = 4;
@@ -357,6 +372,12 @@ mod tests {
         assert!(!CONTENT_SECURITY_POLICY.contains("unsafe-inline"));
         assert!(CONTENT_SECURITY_POLICY.contains("connect-src 'self' https:;"));
         assert!(!CONTENT_SECURITY_POLICY.contains("http:"));
+        // The meta form is the header less what a <meta> element cannot carry.
+        assert_eq!(
+            CONTENT_SECURITY_POLICY,
+            format!("{META_POLICY}; frame-ancestors 'none'")
+        );
+        assert!(!META_POLICY.contains("frame-ancestors") && !META_POLICY.contains('"'));
     }
 
     /// A browser opens several connections at once and keeps them alive. Unpatched,

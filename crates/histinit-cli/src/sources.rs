@@ -41,6 +41,16 @@ pub struct ShippedSource {
     pub label: String,
     pub histogram: String,
     pub weights: Option<String>,
+    pub trajectory: Option<String>,
+}
+
+impl ShippedSource {
+    /// The files of this source (names in the index's folder), as the page may fetch them.
+    pub fn files(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.histogram.as_str())
+            .chain(self.weights.as_deref())
+            .chain(self.trajectory.as_deref())
+    }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, SourceError> {
