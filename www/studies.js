@@ -23,6 +23,14 @@ export const STUDIES = [
     query: 'preset=nano&norm=layer&inits=kaiming,empirical,gaussian-matched&source=minilm-l6&scale=shape-only&seed=1&seeds=1&backend=auto&steps=300&batch=8&context=64&lr=0.003&warmup=30&eval_every=10&eval_batches=4',
   },
   {
+    title: 'Round two: empirical vs Kaiming with tuned scales',
+    query: 'preset=nano&norm=layer&inits=kaiming,empirical&source=teacher-nano&scale=as-is&gain=all%3A0.5,embed%3A0.015625,unembed%3A4,out%3A0.25,norm%3A2&seed=1&seeds=1&backend=auto&steps=300&batch=8&context=64&lr=0.003&warmup=30&eval_every=10&eval_batches=4',
+  },
+  {
+    title: 'Round two: shape at a fixed scale (Gaussian, histogram, Student-t)',
+    query: 'preset=nano&norm=layer&inits=gaussian-matched,empirical,student-t-matched&source=teacher-nano&scale=as-is&seed=1&seeds=1&backend=auto&steps=300&batch=8&context=64&lr=0.003&warmup=30&eval_every=10&eval_batches=4',
+  },
+  {
     title: 'Learning rate 4x (0.012)',
     query: 'preset=nano&norm=layer&inits=kaiming,empirical&source=teacher-nano&scale=as-is&seed=1&seeds=1&backend=auto&steps=300&batch=8&context=64&lr=0.012&warmup=30&eval_every=10&eval_batches=4',
   },
