@@ -579,6 +579,7 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
                 y_label: "loss (nats/token)",
                 log_x: false,
                 log_y: false,
+                init_x: None,
             },
             &loss_series(inits, own),
         )?;
@@ -597,6 +598,7 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
                 y_label: "loss (nats/token)",
                 log_x: false,
                 log_y: false,
+                init_x: None,
             },
             &zoomed(loss_series(inits, own), zoom_from(variant.steps)),
         )?;
@@ -614,6 +616,7 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
                 y_label: "global gradient norm",
                 log_x: false,
                 log_y: true,
+                init_x: None,
             },
             &grads,
         )?;
@@ -644,6 +647,7 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
                 y_label: "speedup",
                 log_x: false,
                 log_y: false,
+                init_x: None,
             },
             &speed_series,
         )?;
@@ -666,6 +670,7 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
                     log_x: false,
                     // Standard inits sit orders of magnitude further away than the rest.
                     log_y: true,
+                    init_x: None,
                 },
                 &distance_series(inits, own),
             )?;
