@@ -69,6 +69,9 @@ pub struct Axes<'a> {
     /// drawn: that value's tick is labelled "init", and no grid line lies between it and
     /// 1 (nothing happens between 0 and 1 update). `None`: no init on the axis.
     pub init_x: Option<f64>,
+    /// Leaves the top of the plot to the legend (as much as its rows take, at most
+    /// half), for data that fill every corner (the legend sits at the upper right).
+    pub legend_above: bool,
 }
 
 /// Where a chart's data went: the pixels (of the drawing backend) that two corners of
@@ -177,7 +180,16 @@ pub fn draw_lines<DB: DrawingBackend>(
         return Ok(None);
     };
     let (x0, x1) = x_range;
-    let (y0, y1) = y_range;
+    let (y0, mut y1) = y_range;
+    if axes.legend_above && !axes.log_y {
+        // The legend's rows (13 px text, about 19 px each, plus its border) as a share of
+        // the plot's height (the area less the caption, the x labels and the margins).
+        let rows = series.iter().filter(|s| !s.label.is_empty()).count() as f64;
+        let (_, height) = area.dim_in_pixel();
+        let plot = (f64::from(height) - 90.0).max(1.0);
+        let share = ((rows * 19.0 + 24.0) / plot).min(0.5);
+        y1 = y0 + (y1 - y0) / (1.0 - share);
+    }
     // A log x axis gets the y axis's ticks (see `log_ticks`), and the init's, if any.
     let init_x = axes.init_x.filter(|_| axes.log_x);
     let mut x_keys = log_ticks(x0, x1, true);
@@ -437,6 +449,7 @@ mod tests {
                     log_x,
                     log_y: false,
                     init_x: None,
+                    legend_above: false,
                 },
                 series,
             )
@@ -512,6 +525,7 @@ mod tests {
             log_x: false,
             log_y: false,
             init_x: None,
+            legend_above: false,
         };
         let measured = Series::line("pythia", 1, vec![(0.1, 1.2), (0.25, 1.3), (0.5, 1.25)]);
         let plain = svg_with(std::slice::from_ref(&measured), axes);
@@ -570,6 +584,7 @@ mod tests {
             log_x: false,
             log_y: true,
             init_x: None,
+            legend_above: false,
         };
         let series = vec![Series::line(
             "kaiming",
@@ -613,6 +628,7 @@ mod tests {
                     log_x,
                     log_y,
                     init_x: None,
+                    legend_above: false,
                 };
                 draw_lines(&area, axes, &[Series::line("a", 0, points.clone())])
                     .unwrap()
@@ -652,6 +668,7 @@ mod tests {
             log_x: false,
             log_y: false,
             init_x: None,
+            legend_above: false,
         };
         assert_eq!(draw_lines(&area, axes, &[]).unwrap(), None);
     }
@@ -682,6 +699,7 @@ mod tests {
             log_x: true,
             log_y: false,
             init_x: Some(INIT_X),
+            legend_above: true,
         };
         let text = svg_with(&trajectory_series(&teacher, &[run]), axes);
         let lines: Vec<&str> = text.lines().collect();

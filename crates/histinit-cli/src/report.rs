@@ -580,6 +580,7 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
                 log_x: false,
                 log_y: false,
                 init_x: None,
+                legend_above: false,
             },
             &loss_series(inits, own),
         )?;
@@ -599,6 +600,7 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
                 log_x: false,
                 log_y: false,
                 init_x: None,
+                legend_above: false,
             },
             &zoomed(loss_series(inits, own), zoom_from(variant.steps)),
         )?;
@@ -617,6 +619,7 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
                 log_x: false,
                 log_y: true,
                 init_x: None,
+                legend_above: false,
             },
             &grads,
         )?;
@@ -648,6 +651,7 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
                 log_x: false,
                 log_y: false,
                 init_x: None,
+                legend_above: false,
             },
             &speed_series,
         )?;
@@ -671,6 +675,7 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
                     // Standard inits sit orders of magnitude further away than the rest.
                     log_y: true,
                     init_x: None,
+                    legend_above: false,
                 },
                 &distance_series(inits, own),
             )?;

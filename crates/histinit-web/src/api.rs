@@ -408,6 +408,7 @@ impl Session {
             log_x: log_steps,
             log_y: false,
             init_x: None,
+            legend_above: false,
         };
         frame_of(draw_lines(&canvas_area(canvas)?, axes, &series))
     }
@@ -422,6 +423,7 @@ impl Session {
             log_x: true,
             log_y: true,
             init_x: None,
+            legend_above: false,
         };
         frame_of(draw_lines(&canvas_area(canvas)?, axes, &series))
     }
@@ -437,6 +439,7 @@ impl Session {
             log_x: false,
             log_y: false,
             init_x: None,
+            legend_above: false,
         };
         draw_lines(&canvas_area(canvas)?, axes, &series)
             .map(|_| ())
@@ -471,6 +474,7 @@ impl Session {
             log_x: true,
             log_y: false,
             init_x: Some(INIT_X),
+            legend_above: true,
         };
         frame_of(draw_lines(
             &canvas_area(canvas)?,
