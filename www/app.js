@@ -11,6 +11,7 @@ import { labelsByDifference, renderCurveTable, renderResults, renderRuns, render
 import { attachReadout, gradText, lossText } from './readout.js';
 import { askToFetch, dismissPrompt, fetchBytes, fileBytes, fileKind, formatBytes, loadIndex, shippedUrl } from './sources.js';
 import { renderStudies } from './studies.js';
+import { noTrajectoryText, trajectoryCaption, trajectoryEnd, trajectoryRows } from './trajectory.js';
 
 const REDRAW_MS = 250; // charts at most four times a second...
 const CALM_REDRAW_MS = 1000; // ...or once a second for readers who asked for less motion
@@ -57,11 +58,13 @@ const ui = {
   previousImage: $('previous-image'),
   previousCsv: $('previous-csv'),
   previousJson: $('previous-json'),
-  charts: { loss: $('loss-chart'), dist: $('dist-chart'), grad: $('grad-chart') },
+  charts: { loss: $('loss-chart'), dist: $('dist-chart'), grad: $('grad-chart'), traj: $('trajectory-chart') },
   logSteps: $('log-steps'),
   xAxis: $('x-axis'),
-  readouts: { loss: $('loss-readout'), grad: $('grad-readout') },
-  cursors: { loss: $('loss-cursor'), grad: $('grad-cursor') },
+  readouts: { loss: $('loss-readout'), grad: $('grad-readout'), traj: $('trajectory-readout') },
+  cursors: { loss: $('loss-cursor'), grad: $('grad-cursor'), traj: $('trajectory-cursor') },
+  trajectoryCaption: $('trajectory-caption'),
+  trajectoryNone: $('trajectory-none'),
   runsTable: $('runs-table').querySelector('tbody'),
   curveData: $('curve-data'),
   curveTable: $('curve-table').querySelector('tbody'),
@@ -105,8 +108,9 @@ const state = {
   clockStart: 0,
   pausedMs: 0,
   pausedAt: null,
-  frames: { loss: null, grad: null }, // where the last draw put the data (readouts)
-  readers: null, // attachReadout() of the loss and gradient charts
+  frames: { loss: null, grad: null, traj: null }, // where the last draw put the data (readouts)
+  readers: null, // attachReadout() of the loss, gradient and trajectory charts
+  trajectory: null, // session.trajectory(role) as last drawn: the trajectory chart's numbers
   stepByRun: {},
   diverged: new Set(),
   sessionBusy: false, // a session call is awaited (the session is borrowed): draw later
@@ -175,6 +179,9 @@ window.histinit = {
   },
   get frames() {
     return { ...state.frames };
+  },
+  get trajectory() {
+    return state.trajectory;
   },
   get clock() {
     return [...state.clock];
@@ -433,6 +440,7 @@ function showSourceFields() {
   } else {
     ui.sourceLabel.textContent = '';
   }
+  showTrajectory();
 }
 
 // ---------------------------------------------------------------- settings and the link
@@ -529,6 +537,14 @@ async function gatherSources(settings) {
   } catch (error) {
     addMessage(errorText(error), true);
   }
+  if (typeof entry.trajectory === 'string') {
+    // Only for the trajectory chart: a failure is a message, the runs train anyway.
+    try {
+      out.push({ kind: 'trajectory', bytes: await cachedBytes(shippedUrl(entry.trajectory), `the trajectory of '${entry.id}'`, 'histogram'), label: entry.id });
+    } catch (error) {
+      addMessage(errorText(error), true);
+    }
+  }
   if (needs.weights) {
     if (entry.weights) {
       try {
@@ -551,6 +567,7 @@ async function openSession(query, backend, sources, text) {
     for (const source of sources) {
       try {
         if (source.kind === 'weights') session.add_weights(source.bytes, source.label);
+        else if (source.kind === 'trajectory') session.add_trajectory(source.bytes, source.label);
         else session.add_histogram(source.bytes, source.label);
       } catch (error) {
         if (noteAbort(error)) throw error;
@@ -1001,7 +1018,11 @@ function redraw() {
   const started = performance.now();
   const clock = ui.xAxis.value === 'time' ? state.clock : null;
   try {
-    const drawn = drawCharts(state.session, ui.charts, { logSteps: ui.logSteps.checked, role: ui.role.value, clock });
+    state.trajectory = state.session.trajectory(ui.role.value);
+    showTrajectory();
+    const drawn = drawCharts(state.session, ui.charts, {
+      logSteps: ui.logSteps.checked, role: ui.role.value, clock, trajectory: state.trajectory !== null,
+    });
     state.drawParts = drawn.parts;
     state.frames = drawn.frames;
   } catch (error) {
@@ -1009,8 +1030,7 @@ function redraw() {
     return;
   }
   updateTable();
-  state.readers?.loss.refresh();
-  state.readers?.grad.refresh();
+  refreshReaders();
   state.lastDraw = performance.now();
   state.drawMs = state.lastDraw - started;
 }
@@ -1023,10 +1043,51 @@ function clearOutputs() {
   clear(ui.samples);
   clear(ui.runsTable);
   clear(ui.curveTable);
-  state.frames = { loss: null, grad: null };
+  state.frames = { loss: null, grad: null, traj: null };
+  state.trajectory = null;
+  showTrajectory(); // before the placeholders: a hidden canvas gets none
   drawPlaceholders(ui.charts);
-  state.readers?.loss.refresh();
-  state.readers?.grad.refresh();
+  refreshReaders();
+}
+
+function refreshReaders() {
+  for (const reader of Object.values(state.readers ?? {})) reader.refresh();
+}
+
+/**
+ * The trajectory chart or, where there is none to draw, one line saying why. With a
+ * session it follows what the session has (the source it was started with); before
+ * one, the source chosen in the form.
+ */
+function showTrajectory() {
+  let shown;
+  if (state.session) {
+    shown = state.trajectory !== null;
+    if (shown) ui.trajectoryCaption.textContent = trajectoryCaption(state.trajectory, SNAPSHOT_EVERY);
+  } else {
+    const entry = shippedSource(state.settings.source);
+    shown = typeof entry?.trajectory === 'string' && ui.source.value !== '@file';
+    if (shown) ui.trajectoryCaption.textContent = `The teacher ${entry.id}'s training, and your runs next to it, once they start.`;
+    if (shown && ui.charts.traj.hidden) {
+      ui.charts.traj.hidden = false;
+      drawPlaceholders(ui.charts); // a canvas just shown has none yet
+    }
+  }
+  if (!shown) {
+    const settings = state.session ? state.sessionSettings : state.settings;
+    const file = ui.source.value === '@file';
+    ui.trajectoryNone.textContent = noTrajectoryText(file ? '@file' : settings?.source, shippedSource(settings?.source));
+    ui.trajectoryCaption.textContent = '';
+  }
+  ui.trajectoryNone.hidden = shown;
+  ui.charts.traj.hidden = !shown;
+  ui.readouts.traj.hidden = !shown;
+  if (!shown) ui.cursors.traj.hidden = true;
+}
+
+/** The shipped source (index.json entry) with id `id`, or null. */
+function shippedSource(id) {
+  return (id && state.sources.find((entry) => entry.id === id)) || null;
 }
 
 function updateTable() {
@@ -1105,6 +1166,20 @@ function attachReaders() {
         clock: state.clock,
         steps: lastStep(),
         rows: readerRows(gradText),
+      }),
+    }),
+    // Steps here run to the teacher's end; the page's clock does not reach them.
+    traj: attachReadout({
+      canvas: ui.charts.traj,
+      box: ui.readouts.traj,
+      cursor: ui.cursors.traj,
+      name: 'Trajectory chart',
+      source: () => ({
+        frame: state.frames.traj,
+        axis: 'step',
+        clock: [],
+        steps: state.trajectory ? trajectoryEnd(state.trajectory) : 0,
+        rows: (step) => trajectoryRows(state.trajectory, step),
       }),
     }),
   };

@@ -1,5 +1,5 @@
-// The three charts: drawn by the wasm session (plotters on the canvas), sized to the
-// screen, with placeholders before a run and a PNG of all three for export.
+// The charts: drawn by the wasm session (plotters on the canvas), sized to the screen,
+// with placeholders before a run and a PNG of the three main ones for export.
 
 import { el } from './dom.js';
 
@@ -25,11 +25,12 @@ function placeholder(canvas, text) {
   context.fillText(text, canvas.width / 2, canvas.height / 2);
 }
 
-/** `charts`: {loss, dist, grad} canvases. */
+/** `charts`: {loss, dist, grad, traj} canvases (a hidden one is left alone: it has no size). */
 export function drawPlaceholders(charts) {
   placeholder(charts.loss, 'press Start: losses appear here');
   placeholder(charts.dist, 'weight distributions appear here');
   placeholder(charts.grad, 'gradient norms appear here');
+  if (!charts.traj.hidden) placeholder(charts.traj, "press Start: the teacher's training and your runs appear here");
 }
 
 /**
@@ -62,16 +63,17 @@ export function drawLoss(session, canvas, logSteps) {
 }
 
 /**
- * Draws the three charts of `session`; returns how long each took (ms) as `parts` and
- * where the loss and gradient charts put their data as `frames` ({loss, grad}: what the
- * module's draw calls return, null before the first point). A chart that fails is
- * logged and left as it was (drawing is never worth stopping training for).
- * `options`: {logSteps, role, clock}: with a clock (seconds per update) the loss chart's
- * x axis is time.
+ * Draws the charts of `session`; returns how long each took (ms) as `parts` and where
+ * the loss, gradient and trajectory charts put their data as `frames` ({loss, grad,
+ * traj}: what the module's draw calls return, null before the first point). A chart
+ * that fails is logged and left as it was (drawing is never worth stopping training
+ * for). `options`: {logSteps, role, clock, trajectory}: with a clock (seconds per
+ * update) the loss chart's x axis is time; the trajectory chart is drawn when
+ * `trajectory` is true (the session has one).
  */
 export function drawCharts(session, charts, options) {
   const parts = {};
-  const frames = { loss: null, grad: null };
+  const frames = { loss: null, grad: null, traj: null };
   const timed = (part, canvas, draw) => {
     const from = performance.now();
     fitCanvas(canvas);
@@ -84,6 +86,7 @@ export function drawCharts(session, charts, options) {
     frames.grad = timed('grads', charts.grad, () => session.draw_grads(charts.grad));
     // Until the first read-back this shows the weights as initialized.
     timed('distribution', charts.dist, () => session.draw_distribution(charts.dist, options.role));
+    if (options.trajectory) frames.traj = timed('trajectory', charts.traj, () => session.draw_trajectory(charts.traj, options.role));
   } catch (error) {
     console.warn('drawing failed', error);
   }

@@ -364,6 +364,38 @@ async function readout(page, name) {
   }, name);
 }
 
+/**
+ * The trajectory chart draws: its canvas shows, is not blank and has each run's colour;
+ * the caption names the role and the teacher's steps (0 to `lastStep`); focusing the
+ * chart reads the teacher at its last checkpoint and each run, and Home reads the first
+ * update. `coloured`: the runs whose colour must show (default all; runs whose lines
+ * coincide hide each other). Returns the caption.
+ */
+async function trajectoryDraws(page, { role, teacher, lastStep, coloured = null }) {
+  assert(await page.locator('#trajectory-chart').isVisible(), 'the trajectory chart is shown');
+  assert(await page.locator('#trajectory-none').isHidden(), 'no "no trajectory" line beside it');
+  const caption = await page.locator('#trajectory-caption').textContent();
+  assert(caption.includes(`Role ${role}.`) && caption.includes(`${teacher} at its`) && caption.includes(`steps 0 to ${lastStep} of its training`), `the caption names the role and the teacher's steps: '${caption}'`);
+  const blank = await nonBackgroundPixels(page, '#trajectory-chart');
+  assert(blank > 2000, `#trajectory-chart not blank (${blank} pixels drawn)`);
+  const view = await page.evaluate(() => window.histinit.trajectory);
+  assert(view?.teacher.at(-1).step === lastStep && view.role === role, `the chart's numbers are the teacher's: ${JSON.stringify(view?.teacher.map((s) => s.step))}`);
+  const runs = view.runs.filter((run) => !coloured || coloured.includes(run.label));
+  assert(runs.length > 0, `runs to look for: ${coloured}`);
+  const pixels = await colourPixels(page, '#trajectory-chart', runs.map((run) => run.colour));
+  pixels.forEach((count, i) => assert(count >= 20, `${runs[i].label}'s lines drawn in #trajectory-chart (${count} pixels)`));
+  assert(view.runs.every((run) => run.points[0]?.step === 0 && run.points.length >= 2), `each run is read from its init on: ${JSON.stringify(view.runs.map((r) => r.points.map((p) => p.step)))}`);
+  await page.focus('#trajectory-chart');
+  let shown = await readout(page, 'trajectory');
+  assert(shown.head === `step ${lastStep}` && shown.lines[0].startsWith(`${teacher} (teacher): step ${lastStep}: 5–95 % `), `focus reads the teacher's end: ${shown.head} | ${shown.lines.join(' | ')}`);
+  assert(shown.lines.length === 1 + view.runs.length, `a readout line per run: ${shown.lines.join(' | ')}`);
+  await page.keyboard.press('Home');
+  shown = await readout(page, 'trajectory');
+  assert(shown.head === 'step 1' && shown.lines.slice(1).every((line) => line.includes(': init: 5–95 % ')), `Home reads each run at its init: ${shown.lines.join(' | ')}`);
+  await page.locator('#trajectory-chart').blur();
+  return caption;
+}
+
 /** Per run (in the page's order): its label by difference and its history. */
 async function runsWithHistory(page) {
   const { labelsByDifference, RUN_FIELDS } = await import('../../www/results.js');
@@ -953,6 +985,15 @@ async function realChecks(context, base) {
     const grey = await greyFillPixels(page, '#dist-chart');
     assert(grey > 2000, `source histogram drawn in #dist-chart (${grey} grey pixels; without a source: ${greyWithoutSource})`);
     assert((await page.locator('#provenance').textContent()).includes('trained by histinit itself'), 'provenance shown');
+    // The trajectory chart draws the shipped teacher's training (2000 steps) next to the runs.
+    // permuted and trained start from the same law (the teacher's end), so one line hides the other.
+    await trajectoryDraws(page, { role: 'mlp_in', teacher: 'teacher-nano', lastStep: 2000, coloured: ['empirical', 'trained'] });
+    const view = await page.evaluate(() => window.histinit.trajectory);
+    const end = view.teacher.at(-1);
+    const trained = view.runs.find((run) => run.label === 'trained').points[0];
+    // The trained init starts from the teacher's final weights: its init is the teacher's end.
+    assert(Math.abs(trained.std / end.std - 1) < 0.05, `trained's std at its init ${trained.std} is the teacher's at its end ${end.std}`);
+    await page.locator('#trajectory-figure').screenshot({ path: join(OUT, 'trajectory.png') });
     assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
     await page.close();
   });
@@ -1320,6 +1361,39 @@ async function mockChecks(context, base) {
     await page.close();
   });
 
+  await check('mock: the trajectory chart draws the teacher next to the runs; a source without one says so', async () => {
+    const page = await openPage(context, base, 'preset=nano&inits=kaiming,empirical&source=teacher-nano&steps=60&eval_every=10', { webgpu: false });
+    await waitReady(page);
+    assert(await page.locator('#trajectory-chart').isVisible(), 'before Start the chart is there for a teacher source');
+    assert((await page.locator('#trajectory-caption').textContent()).includes('teacher-nano'), 'and names the teacher');
+    await page.click('#start');
+    await waitDone(page, 30_000);
+    await trajectoryDraws(page, { role: 'mlp_in', teacher: 'teacher-nano', lastStep: 2000 });
+    // The role is the one of the "Weights of" chart.
+    await page.selectOption('#role', 'embed');
+    await page.waitForFunction(() => window.histinit.trajectory?.role === 'embed', null, { timeout: 5_000 });
+    assert((await page.locator('#trajectory-caption').textContent()).startsWith('Role embed.'), 'the caption follows the role');
+    await page.screenshot({ path: join(OUT, 'mock-trajectory.png'), fullPage: true });
+    // MiniLM ships no trajectory: one plain line instead of the chart, before and after a run.
+    await page.selectOption('#source', 'minilm-l6');
+    assert(await page.locator('#trajectory-chart').isVisible(), "a session keeps its own source's chart until Start");
+    await page.click('#start');
+    await waitDone(page, 30_000);
+    const none = page.locator('#trajectory-none');
+    assert(await none.isVisible(), 'the "no trajectory" line is shown');
+    assert((await none.textContent()).includes("'minilm-l6' has no training trajectory"), `it names the source: ${await none.textContent()}`);
+    assert(await page.locator('#trajectory-chart').isHidden(), 'no chart without a trajectory');
+    assert(await page.evaluate(() => window.histinit.trajectory) === null, 'the session has none');
+    await page.click('#reset');
+    await page.selectOption('#source', '');
+    assert((await none.textContent()).startsWith('No histogram source is chosen'), `no source: ${await none.textContent()}`);
+    await page.selectOption('#source', 'teacher-micro');
+    assert(await page.locator('#trajectory-chart').isVisible() && (await none.isHidden()), 'picking a teacher shows the chart again');
+    assert((await cspViolations(page)).length === 0, `no CSP violations: ${await cspViolations(page)}`);
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+    await page.close();
+  });
+
   await check('mock: every link key has one field; a link setting all of them round-trips', async () => {
     const page = await openPage(context, base, EVERY_KEY_LINK, { webgpu: false });
     await everyKeyRoundTrip(page);
@@ -1357,6 +1431,8 @@ async function mockChecks(context, base) {
       if (want.length === 4) {
         // The charts' numbers as a table: every Nth step of every run, the last included.
         await page.click('#curve-data summary');
+        // The table is filled on the details' toggle event, a task after the click.
+        await page.waitForFunction(() => document.querySelector('#curve-table tbody tr') !== null, null, { timeout: 5_000 });
         const rows = await page.$$eval('#curve-table tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((cell) => cell.textContent.trim())));
         const runs = await runsWithHistory(page);
         const every = Number(await page.locator('#curve-every').textContent());

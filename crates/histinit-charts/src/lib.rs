@@ -5,7 +5,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 mod series;
+mod trajectory;
 pub use series::{distance_series, grad_series, loss_series, on_clock, CLOCK_AXIS, UPDATES_AXIS};
+pub use trajectory::{
+    teacher_spreads, trajectory_series, updates_x, Spread, SpreadTrack, INIT_X, SPREAD_PROBS,
+};
 
 /// Okabe & Ito's colour-blind-safe palette (yellow left out: unreadable on white).
 pub const PALETTE: [(u8, u8, u8); 7] = [
@@ -61,6 +65,13 @@ pub struct Axes<'a> {
     pub y_label: &'a str,
     pub log_x: bool,
     pub log_y: bool,
+    /// On a log x axis, where the init (0 updates, which a log axis cannot show) is
+    /// drawn: that value's tick is labelled "init", and no grid line lies between it and
+    /// 1 (nothing happens between 0 and 1 update). `None`: no init on the axis.
+    pub init_x: Option<f64>,
+    /// Leaves the top of the plot to the legend (as much as its rows take, at most
+    /// half), for data that fill every corner (the legend sits at the upper right).
+    pub legend_above: bool,
 }
 
 /// Where a chart's data went: the pixels (of the drawing backend) that two corners of
@@ -169,7 +180,29 @@ pub fn draw_lines<DB: DrawingBackend>(
         return Ok(None);
     };
     let (x0, x1) = x_range;
-    let (y0, y1) = y_range;
+    let (y0, mut y1) = y_range;
+    if axes.legend_above && !axes.log_y {
+        // The legend's rows (13 px text, about 19 px each, plus its border) as a share of
+        // the plot's height (the area less the caption, the x labels and the margins).
+        let rows = series.iter().filter(|s| !s.label.is_empty()).count() as f64;
+        let (_, height) = area.dim_in_pixel();
+        let plot = (f64::from(height) - 90.0).max(1.0);
+        let share = ((rows * 19.0 + 24.0) / plot).min(0.5);
+        y1 = y0 + (y1 - y0) / (1.0 - share);
+    }
+    // A log x axis gets the y axis's ticks (see `log_ticks`), and the init's, if any.
+    let init_x = axes.init_x.filter(|_| axes.log_x);
+    let mut x_keys = log_ticks(x0, x1, true);
+    let mut x_light = log_ticks(x0, x1, false);
+    if let Some(init) = init_x {
+        x_keys.retain(|&x| x >= 1.0);
+        x_keys.insert(0, init);
+        x_light.retain(|&x| x >= 1.0);
+    }
+    let x_label = |value: &f64| match init_x {
+        Some(init) if (value - init).abs() <= init.abs() * 1e-9 => "init".to_string(),
+        _ => log_axis_label(value),
+    };
     let mut builder = ChartBuilder::on(area);
     builder
         .caption(axes.title, ("sans-serif", 16))
@@ -184,7 +217,7 @@ pub fn draw_lines<DB: DrawingBackend>(
                 .y_desc(axis_description(axes.y_label, axes.log_y))
                 .light_line_style(BLACK.mix(0.05));
             if axes.log_x {
-                mesh.x_label_formatter(&log_axis_label);
+                mesh.x_label_formatter(&x_label);
             }
             if axes.log_y {
                 mesh.y_label_formatter(&log_axis_label);
@@ -280,7 +313,13 @@ pub fn draw_lines<DB: DrawingBackend>(
     let frame = match (axes.log_x, axes.log_y) {
         (false, false) => finish!(builder.build_cartesian_2d(x0..x1, y0..y1).map_err(err)?),
         (true, false) => finish!(builder
-            .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
+            .build_cartesian_2d(
+                (x0..x1)
+                    .log_scale()
+                    .with_key_points(x_keys)
+                    .with_light_points(x_light),
+                y0..y1
+            )
             .map_err(err)?),
         (false, true) => finish!(builder
             .build_cartesian_2d(
@@ -293,7 +332,10 @@ pub fn draw_lines<DB: DrawingBackend>(
             .map_err(err)?),
         (true, true) => finish!(builder
             .build_cartesian_2d(
-                (x0..x1).log_scale(),
+                (x0..x1)
+                    .log_scale()
+                    .with_key_points(x_keys)
+                    .with_light_points(x_light),
                 (y0..y1)
                     .log_scale()
                     .with_key_points(log_ticks(y0, y1, true))
@@ -406,6 +448,8 @@ mod tests {
                     y_label: "nats",
                     log_x,
                     log_y: false,
+                    init_x: None,
+                    legend_above: false,
                 },
                 series,
             )
@@ -480,6 +524,8 @@ mod tests {
             y_label: "speedup",
             log_x: false,
             log_y: false,
+            init_x: None,
+            legend_above: false,
         };
         let measured = Series::line("pythia", 1, vec![(0.1, 1.2), (0.25, 1.3), (0.5, 1.25)]);
         let plain = svg_with(std::slice::from_ref(&measured), axes);
@@ -537,6 +583,8 @@ mod tests {
             y_label: "global norm",
             log_x: false,
             log_y: true,
+            init_x: None,
+            legend_above: false,
         };
         let series = vec![Series::line(
             "kaiming",
@@ -579,6 +627,8 @@ mod tests {
                     y_label: "nats",
                     log_x,
                     log_y,
+                    init_x: None,
+                    legend_above: false,
                 };
                 draw_lines(&area, axes, &[Series::line("a", 0, points.clone())])
                     .unwrap()
@@ -617,8 +667,64 @@ mod tests {
             y_label: "y",
             log_x: false,
             log_y: false,
+            init_x: None,
+            legend_above: false,
         };
         assert_eq!(draw_lines(&area, axes, &[]).unwrap(), None);
+    }
+
+    #[test]
+    fn the_trajectory_chart_draws_the_teachers_fan_each_run_and_an_init_tick() {
+        let spread = |step: usize, scale: f64| Spread {
+            step,
+            std: scale,
+            values: SPREAD_PROBS
+                .iter()
+                .map(|p| scale * (p - 0.5) * 6.0)
+                .collect(),
+        };
+        let teacher: Vec<Spread> = [(0, 1.0), (1, 1.0), (64, 1.3), (2000, 2.0)]
+            .into_iter()
+            .map(|(step, scale)| spread(step, scale))
+            .collect();
+        let run = SpreadTrack {
+            label: "kaiming".into(),
+            colour: 1,
+            points: vec![spread(0, 0.5), spread(25, 0.6), spread(50, 0.7)],
+        };
+        let axes = Axes {
+            title: "mlp_in",
+            x_label: "updates done",
+            y_label: "weight value",
+            log_x: true,
+            log_y: false,
+            init_x: Some(INIT_X),
+            legend_above: true,
+        };
+        let text = svg_with(&trajectory_series(&teacher, &[run]), axes);
+        let lines: Vec<&str> = text.lines().collect();
+        // The init has its tick; nothing is labelled between it and 1.
+        assert!(lines.contains(&"init") && lines.contains(&"1") && lines.contains(&"1000"));
+        assert!(!lines.contains(&"0.5") && !lines.contains(&"0.6"), "{text}");
+        // Three nested bands, the teacher's median, the run's two bold and two faint lines.
+        let polygons = lines.iter().filter(|l| l.starts_with("<polygon")).count();
+        assert_eq!(polygons, 3, "{text}");
+        let polylines = |colour: &str, width: &str| {
+            lines
+                .iter()
+                .filter(|l| {
+                    l.starts_with("<polyline")
+                        && l.contains(&format!("stroke=\"{colour}\""))
+                        && l.contains(&format!("stroke-width=\"{width}\""))
+                })
+                .count()
+        };
+        assert_eq!(polylines("#000000", "2"), 1, "{text}");
+        assert_eq!(
+            (polylines("#D55E00", "2"), polylines("#D55E00", "1")),
+            (2, 2)
+        );
+        assert!(text.contains("kaiming: 5 % and 95 %") && text.contains("teacher: median"));
     }
 
     #[test]

@@ -621,6 +621,8 @@ Per role, the std and (in brackets) the excess kurtosis of each init's \
                 y_label: "loss (nats/token)",
                 log_x: false,
                 log_y: false,
+                init_x: None,
+                legend_above: false,
             },
             &loss_series(inits, own),
         )?;
@@ -639,6 +641,8 @@ Per role, the std and (in brackets) the excess kurtosis of each init's \
                 y_label: "loss (nats/token)",
                 log_x: false,
                 log_y: false,
+                init_x: None,
+                legend_above: false,
             },
             &zoomed(loss_series(inits, own), zoom_from(variant.steps)),
         )?;
@@ -656,6 +660,8 @@ Per role, the std and (in brackets) the excess kurtosis of each init's \
                 y_label: "global gradient norm",
                 log_x: false,
                 log_y: true,
+                init_x: None,
+                legend_above: false,
             },
             &grads,
         )?;
@@ -686,6 +692,8 @@ Per role, the std and (in brackets) the excess kurtosis of each init's \
                 y_label: "speedup",
                 log_x: false,
                 log_y: false,
+                init_x: None,
+                legend_above: false,
             },
             &speed_series,
         )?;
@@ -708,6 +716,8 @@ Per role, the std and (in brackets) the excess kurtosis of each init's \
                     log_x: false,
                     // Standard inits sit orders of magnitude further away than the rest.
                     log_y: true,
+                    init_x: None,
+                    legend_above: false,
                 },
                 &distance_series(inits, own),
             )?;

@@ -4,7 +4,6 @@
 //! every 1000, and the last) with histograms extracted from each checkpoint file.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -13,13 +12,14 @@ use histinit_core::checkpoint::{weights_to_safetensors, CheckpointError, StoreDt
 use histinit_core::config::{ModelConfig, TrainConfig};
 use histinit_core::data::{Corpus, Split};
 use histinit_core::experiment::ExperimentConfig;
-use histinit_core::histogram::{Bins, HistogramFile, Provenance, TensorHistogram};
-use histinit_core::params::Role;
+use histinit_core::histogram::{
+    HistogramFile, Provenance, RoleSnapshot, Trajectory, TrajectoryPoint, TRAJECTORY_PROBS,
+    TRAJECTORY_VERSION,
+};
 use histinit_core::run::{Run, RunError};
 use histinit_core::source::RunSources;
 use histinit_core::train::read_scalar;
 use histinit_core::InitMethod;
-use serde::{Deserialize, Serialize};
 
 use crate::extract::{extract, resolve_input, ExtractError, ExtractOptions};
 
@@ -58,71 +58,6 @@ pub fn checkpoint_steps(total: usize) -> Vec<usize> {
     steps
 }
 
-/// One role's pooled law at one checkpoint: statistics, the plotting histogram and a
-/// few quantiles (the trajectory file stays small; the full tables are per checkpoint
-/// in `histograms/`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RoleSnapshot {
-    pub role: Role,
-    pub count: u64,
-    pub mean: f64,
-    pub std: f64,
-    pub skewness: f64,
-    pub excess_kurtosis: f64,
-    pub min: f64,
-    pub max: f64,
-    /// Bin edges (f32 precision) and counts, as in the histogram file.
-    pub edges: Vec<f32>,
-    pub counts: Vec<u64>,
-    /// Values at the file's `probs`.
-    pub quantiles: Vec<f64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrajectoryPoint {
-    pub step: usize,
-    pub tokens: u64,
-    /// Mean training loss since the previous checkpoint (none at step 0).
-    pub train_loss: Option<f64>,
-    /// Loss on the fixed validation batches.
-    pub val_loss: f64,
-    pub roles: Vec<RoleSnapshot>,
-}
-
-/// `teacher-<preset>-trajectory.json.gz`: how each role's distribution moves in training.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Trajectory {
-    pub version: u32,
-    pub source: Provenance,
-    /// Probabilities of every snapshot's `quantiles`.
-    pub probs: Vec<f64>,
-    pub checkpoints: Vec<TrajectoryPoint>,
-}
-
-pub const TRAJECTORY_PROBS: [f64; 11] = [
-    0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999,
-];
-
-fn snapshot(entry: &TensorHistogram) -> RoleSnapshot {
-    let Bins { edges, counts } = &entry.bins;
-    RoleSnapshot {
-        role: entry.role,
-        count: entry.count,
-        mean: entry.mean,
-        std: entry.std,
-        skewness: entry.skewness,
-        excess_kurtosis: entry.excess_kurtosis,
-        min: entry.min,
-        max: entry.max,
-        edges: edges.iter().map(|&e| e as f32).collect(),
-        counts: counts.clone(),
-        quantiles: TRAJECTORY_PROBS
-            .iter()
-            .map(|&p| entry.quantiles.quantile(p))
-            .collect(),
-    }
-}
-
 pub struct TeacherOptions {
     pub preset: String,
     pub steps: usize,
@@ -147,14 +82,6 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), TeacherError> {
         path: path.into(),
         source,
     })
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder
-        .write_all(bytes)
-        .and_then(|()| encoder.finish())
-        .expect("writing to memory cannot fail")
 }
 
 /// What a teacher run produced.
@@ -287,7 +214,12 @@ pub fn train_teacher(
                 tokens: step as u64 * tokens_per_step,
                 train_loss: (loss_count > 0).then(|| loss_sum / loss_count as f64),
                 val_loss,
-                roles: extraction.file.pooled.iter().map(snapshot).collect(),
+                roles: extraction
+                    .file
+                    .pooled
+                    .iter()
+                    .map(RoleSnapshot::of)
+                    .collect(),
             });
             loss_sum = 0.0;
             loss_count = 0;
@@ -346,20 +278,13 @@ pub fn train_teacher(
         })?,
     )?;
     let trajectory = Trajectory {
-        version: 1,
+        version: TRAJECTORY_VERSION,
         source: final_file.source.clone(),
         probs: TRAJECTORY_PROBS.to_vec(),
         checkpoints: points,
     };
     let trajectory_path = options.out.join(format!("{id}-trajectory.json.gz"));
-    write(
-        &trajectory_path,
-        &gzip(
-            serde_json::to_string(&trajectory)
-                .expect("a trajectory serializes")
-                .as_bytes(),
-        ),
-    )?;
+    write(&trajectory_path, &trajectory.to_json_gz())?;
     Ok(TeacherReport {
         final_histogram,
         final_weights,

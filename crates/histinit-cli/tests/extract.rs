@@ -3,12 +3,11 @@
 //! files (hub downloads: tests/hub.rs).
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use histinit_core::checkpoint::{weights_from_safetensors, weights_to_safetensors, StoreDtype};
-use histinit_core::histogram::{HistogramFile, Role};
+use histinit_core::histogram::{HistogramFile, Role, Trajectory, TRAJECTORY_PROBS};
 use histinit_core::params::{HostTensor, Weights};
 
 fn histinit() -> Command {
@@ -504,22 +503,24 @@ fn teacher_saves_checkpoints_on_schedule_with_histograms() {
     for (a, b) in half["embed_out.weight"].values.iter().zip(values) {
         assert!((a - b).abs() <= b.abs() * 1e-3 + 1e-6);
     }
-    let mut trajectory = String::new();
-    flate2::read::GzDecoder::new(
-        std::fs::File::open(dir.join("teacher-nano-trajectory.json.gz")).unwrap(),
-    )
-    .read_to_string(&mut trajectory)
-    .unwrap();
-    let trajectory: serde_json::Value = serde_json::from_str(&trajectory).unwrap();
-    let steps: Vec<u64> = trajectory["checkpoints"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["step"].as_u64().unwrap())
-        .collect();
+    // The reader the page uses reads what the writer wrote.
+    let trajectory =
+        Trajectory::parse(&std::fs::read(dir.join("teacher-nano-trajectory.json.gz")).unwrap())
+            .unwrap();
+    let steps: Vec<usize> = trajectory.checkpoints.iter().map(|c| c.step).collect();
     assert_eq!(steps, vec![0, 1, 2, 4, 5]);
-    let roles = trajectory["checkpoints"][4]["roles"].as_array().unwrap();
-    assert!(roles.iter().any(|r| r["role"] == "unembed"));
+    assert_eq!(trajectory.probs, TRAJECTORY_PROBS);
+    let last = &trajectory.checkpoints[4];
+    let unembed = last.role(Role::Unembed).expect("an unembed snapshot");
+    let pooled = final_file.pooled(Role::Unembed).unwrap();
+    assert_eq!(
+        unembed.std, pooled.std,
+        "the last checkpoint is the final file"
+    );
+    assert_eq!(
+        unembed.quantile(&trajectory.probs, 0.5),
+        Some(pooled.quantiles.quantile(0.5))
+    );
 }
 
 #[test]
@@ -550,7 +551,20 @@ fn shipped_histograms_are_indexed_and_parse() {
             }
         }
         if let Some(trajectory) = source["trajectory"].as_str() {
-            total += std::fs::metadata(dir.join(trajectory)).unwrap().len() as usize;
+            let bytes = std::fs::read(dir.join(trajectory)).unwrap();
+            total += bytes.len();
+            // The page reads it with the same parser; it ends where the histogram is.
+            let trajectory = Trajectory::parse(&bytes).unwrap();
+            let last = trajectory.checkpoints.last().unwrap();
+            assert_eq!(last.step as u64, file.source.step.unwrap());
+            for entry in &file.pooled {
+                assert_eq!(
+                    last.role(entry.role).unwrap().std,
+                    entry.std,
+                    "{}",
+                    entry.name
+                );
+            }
         }
         if source["id"] == "minilm-l6" {
             // Labelled as what it is.

@@ -844,18 +844,8 @@ impl HistogramFile {
     /// Reads a file: plain JSON, or gzip-compressed JSON (detected by its 1f 8b
     /// magic). Never panics; every error names the field or position at fault.
     pub fn parse(bytes: &[u8]) -> Result<HistogramFile, HistogramError> {
-        let decompressed;
-        let text: &[u8] = if bytes.starts_with(&[0x1f, 0x8b]) {
-            decompressed = gunzip_one_member(bytes)?;
-            &decompressed
-        } else {
-            bytes
-        };
-        if text.len() > MAX_JSON_BYTES {
-            return Err(HistogramError::TooLarge {
-                limit: MAX_JSON_BYTES,
-            });
-        }
+        let text = unpack_json(bytes)?;
+        let text: &[u8] = &text;
         // The version first, so a future format is reported as such rather than as
         // whichever of its fields this build does not know.
         let peek: VersionOnly = deserialize(text)?;
@@ -985,28 +975,60 @@ impl HistogramFile {
     }
 }
 
+/// Why bytes could not be read as a file's JSON text ([`unpack_json`]).
+#[derive(Debug)]
+pub(crate) enum Unpack {
+    /// Starts like gzip but does not decompress, or more follows the first member.
+    Gzip(String),
+    /// Over `MAX_JSON_BYTES`, once decompressed.
+    TooLarge,
+}
+
+impl From<Unpack> for HistogramError {
+    fn from(err: Unpack) -> Self {
+        match err {
+            Unpack::Gzip(message) => HistogramError::Gzip(message),
+            Unpack::TooLarge => HistogramError::TooLarge {
+                limit: MAX_JSON_BYTES,
+            },
+        }
+    }
+}
+
+/// The JSON text of a file: the bytes themselves, or, when they start with gzip's
+/// 1f 8b magic, their decompression; at most `MAX_JSON_BYTES` either way.
+pub(crate) fn unpack_json(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, Unpack> {
+    let text = if bytes.starts_with(&[0x1f, 0x8b]) {
+        std::borrow::Cow::Owned(gunzip_one_member(bytes)?)
+    } else {
+        std::borrow::Cow::Borrowed(bytes)
+    };
+    if text.len() > MAX_JSON_BYTES {
+        return Err(Unpack::TooLarge);
+    }
+    Ok(text)
+}
+
 /// Decompresses a gzip file of exactly one member, at most `MAX_JSON_BYTES` of output
 /// (decompression stops one byte past the limit: a gzip bomb costs at most that).
 /// Anything after the first member — a second member, as `cat a.gz b.gz` makes, or
 /// garbage — is refused rather than silently ignored (the bytes read would not be the
 /// bytes the writer meant).
-fn gunzip_one_member(bytes: &[u8]) -> Result<Vec<u8>, HistogramError> {
+fn gunzip_one_member(bytes: &[u8]) -> Result<Vec<u8>, Unpack> {
     let mut out = Vec::new();
     // The bufread decoder consumes exactly the member from the slice, so what it leaves
     // is what follows the member.
     let mut decoder = flate2::bufread::GzDecoder::new(bytes).take(MAX_JSON_BYTES as u64 + 1);
     decoder
         .read_to_end(&mut out)
-        .map_err(|err| HistogramError::Gzip(err.to_string()))?;
+        .map_err(|err| Unpack::Gzip(err.to_string()))?;
     if out.len() > MAX_JSON_BYTES {
-        return Err(HistogramError::TooLarge {
-            limit: MAX_JSON_BYTES,
-        });
+        return Err(Unpack::TooLarge);
     }
     let rest = decoder.into_inner().into_inner();
     if !rest.is_empty() {
-        return Err(HistogramError::Gzip(format!(
-            "{} bytes follow the first gzip member ({}); a histogram file is one gzip \
+        return Err(Unpack::Gzip(format!(
+            "{} bytes follow the first gzip member ({}); a file of this format is one gzip \
              member (re-compress it with `gzip -d < file | gzip > new.json.gz`)",
             rest.len(),
             if rest.starts_with(&[0x1f, 0x8b]) {
@@ -1019,16 +1041,18 @@ fn gunzip_one_member(bytes: &[u8]) -> Result<Vec<u8>, HistogramError> {
     Ok(out)
 }
 
-/// serde_json with the path of the failing field in the error.
-fn deserialize<'a, T: Deserialize<'a>>(text: &'a [u8]) -> Result<T, HistogramError> {
+/// serde_json with the path of the failing field in the error: `(path, message)`.
+pub(crate) fn deserialize_at_path<'a, T: Deserialize<'a>>(
+    text: &'a [u8],
+) -> Result<T, (String, String)> {
     let mut de = serde_json::Deserializer::from_slice(text);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| HistogramError::Json {
-        path: err.path().to_string(),
-        message: err.inner().to_string(),
-    })?;
-    de.end().map_err(|err| HistogramError::Json {
-        path: ".".into(),
-        message: err.to_string(),
-    })?;
+    let value = serde_path_to_error::deserialize(&mut de)
+        .map_err(|err| (err.path().to_string(), err.inner().to_string()))?;
+    de.end().map_err(|err| (".".to_string(), err.to_string()))?;
     Ok(value)
+}
+
+/// [`deserialize_at_path`] with the error as a histogram file's.
+fn deserialize<'a, T: Deserialize<'a>>(text: &'a [u8]) -> Result<T, HistogramError> {
+    deserialize_at_path(text).map_err(|(path, message)| HistogramError::Json { path, message })
 }

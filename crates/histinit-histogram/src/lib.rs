@@ -1,7 +1,8 @@
 //! The histinit histogram file format (docs/histograms.md): what a trained model's
 //! weights look like, tensor by tensor and role by role, as statistics, a histogram
 //! for plotting, a tail-dense quantile table for sampling, and fits of a small zoo of
-//! standard families. Reading a file never panics (the parser is fuzzed, see fuzz/).
+//! standard families; and the trajectory file, how a teacher's laws moved in training.
+//! Reading a file never panics (the histogram parser is fuzzed, see fuzz/).
 //!
 //! Kept free of Burn so the parser builds in seconds under a fuzzer;
 //! `histinit_core::histogram` re-exports everything here and adds the init source.
@@ -10,6 +11,7 @@ pub mod family;
 pub mod format;
 pub mod role;
 pub mod special;
+pub mod trajectory;
 
 pub use family::{best_fit, Family, FamilyFit};
 pub use format::{
@@ -17,6 +19,10 @@ pub use format::{
     FORMAT_VERSION, MAX_FAN_IN, MAX_JSON_BYTES, MAX_MAGNITUDE, MIN_KNOTS,
 };
 pub use role::Role;
+pub use trajectory::{
+    RoleSnapshot, Trajectory, TrajectoryError, TrajectoryPoint, TRAJECTORY_PROBS,
+    TRAJECTORY_VERSION,
+};
 
 /// What the fuzzer (fuzz/fuzz_targets/parse.rs) and the replay tests check on any
 /// input: parsing never panics, and whatever parses validates, round-trips through

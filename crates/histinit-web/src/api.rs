@@ -18,7 +18,10 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::HtmlCanvasElement;
 
-use crate::charts::{colour_hex, draw_lines, on_clock, Axes, Frame, CLOCK_AXIS, UPDATES_AXIS};
+use crate::charts::{
+    colour_hex, draw_lines, on_clock, trajectory_series, Axes, Frame, CLOCK_AXIS, INIT_X,
+    UPDATES_AXIS,
+};
 use crate::session::{self, SessionError, SessionState};
 use crate::BackendKind;
 
@@ -257,6 +260,10 @@ pub struct Session {
     busy: Rc<Cell<bool>>,
 }
 
+fn parse_role(name: &str) -> Result<Role, JsError> {
+    Role::parse(name).ok_or_else(|| JsError::new(&format!("unknown role '{name}'")))
+}
+
 fn frame_of(drawn: Result<Option<Frame>, String>) -> Result<JsValue, JsError> {
     to_js(&drawn.map_err(|err| JsError::new(&err))?)
 }
@@ -294,6 +301,15 @@ impl Session {
         self.state
             .borrow_mut()
             .set_corpus(bytes, name)
+            .map_err(js_error)
+    }
+
+    /// The histogram source's training trajectory (`*-trajectory.json.gz`, gzipped or
+    /// not), for the trajectory chart; `label` names it there.
+    pub fn add_trajectory(&self, bytes: &[u8], label: &str) -> Result<(), JsError> {
+        self.state
+            .borrow_mut()
+            .add_trajectory(bytes, label)
             .map_err(js_error)
     }
 
@@ -391,6 +407,8 @@ impl Session {
             y_label: "loss",
             log_x: log_steps,
             log_y: false,
+            init_x: None,
+            legend_above: false,
         };
         frame_of(draw_lines(&canvas_area(canvas)?, axes, &series))
     }
@@ -404,13 +422,14 @@ impl Session {
             y_label: "global norm",
             log_x: true,
             log_y: true,
+            init_x: None,
+            legend_above: false,
         };
         frame_of(draw_lines(&canvas_area(canvas)?, axes, &series))
     }
 
     pub fn draw_distribution(&self, canvas: HtmlCanvasElement, role: &str) -> Result<(), JsError> {
-        let role =
-            Role::parse(role).ok_or_else(|| JsError::new(&format!("unknown role '{role}'")))?;
+        let role = parse_role(role)?;
         let series = self.state.borrow().distribution_series(role);
         let title = format!("Weights of role {} (density)", role.name());
         let axes = Axes {
@@ -419,10 +438,49 @@ impl Session {
             y_label: "density",
             log_x: false,
             log_y: false,
+            init_x: None,
+            legend_above: false,
         };
         draw_lines(&canvas_area(canvas)?, axes, &series)
             .map(|_| ())
             .map_err(|err| JsError::new(&err))
+    }
+
+    /// The trajectory chart's numbers for `role` (a `TrajectoryView`: the teacher's
+    /// spreads at its checkpoints, each run's at its read-backs), or null when the
+    /// session has no trajectory.
+    pub fn trajectory(&self, role: &str) -> Result<JsValue, JsError> {
+        let role = parse_role(role)?;
+        to_js(&self.state.borrow().trajectory_view(role))
+    }
+
+    /// Draws how `role`'s distribution moves (the teacher's training against each run's)
+    /// and returns where the data went, as `draw_loss` does; null without a trajectory
+    /// or before there is anything to draw.
+    pub fn draw_trajectory(
+        &self,
+        canvas: HtmlCanvasElement,
+        role: &str,
+    ) -> Result<JsValue, JsError> {
+        let role = parse_role(role)?;
+        let Some((teacher, runs)) = self.state.borrow().trajectory_tracks(role) else {
+            return Ok(JsValue::NULL);
+        };
+        let title = format!("Weights of role {} over training (quantiles)", role.name());
+        let axes = Axes {
+            title: &title,
+            x_label: "updates done",
+            y_label: "weight value",
+            log_x: true,
+            log_y: false,
+            init_x: Some(INIT_X),
+            legend_above: true,
+        };
+        frame_of(draw_lines(
+            &canvas_area(canvas)?,
+            axes,
+            &trajectory_series(&teacher, &runs),
+        ))
     }
 
     /// Reads the current weights back (asynchronously) for the distribution chart.

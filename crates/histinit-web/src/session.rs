@@ -16,7 +16,9 @@ use histinit_core::data::{bundled_corpus, load_corpus, Corpus, BUNDLED_PROMPT};
 use histinit_core::error::ConfigError;
 use histinit_core::experiment::{ExperimentConfig, PAGE_BUDGET};
 use histinit_core::generate::TextSampler;
-use histinit_core::histogram::HistogramFile;
+use histinit_core::histogram::{
+    HistogramFile, RoleSnapshot, TensorHistogram, Trajectory, TRAJECTORY_PROBS,
+};
 use histinit_core::params::{param_specs, Role, Weights};
 use histinit_core::run::{curves_csv, CurvePoint, Run, RunError, RunResult, RunStatus};
 use histinit_core::source::{HistogramSource, RunSources};
@@ -25,7 +27,7 @@ use histinit_core::train::read_scalar_async;
 use histinit_core::InitMethod;
 use serde::{Deserialize, Serialize};
 
-use crate::charts::{colour_hex, density, Series};
+use crate::charts::{colour_hex, density, teacher_spreads, Series, Spread, SpreadTrack};
 use crate::BackendKind;
 
 /// What can go wrong in a session, each with a message a visitor can act on. The page
@@ -47,6 +49,8 @@ pub enum SessionError {
     Histogram { label: String, reason: String },
     #[error("weights '{label}' cannot be used: {reason}")]
     Weights { label: String, reason: String },
+    #[error("the trajectory of '{label}' cannot be shown: {reason}")]
+    Trajectory { label: String, reason: String },
     #[error("{run}: {source}")]
     Run { run: String, source: RunError },
     #[error("{0}")]
@@ -110,6 +114,9 @@ pub struct PageRun {
     pub colour: usize,
     /// Weights read back for the distribution chart (first seed of each init only).
     pub snapshot: Option<Weights>,
+    /// Each role's spread at every read-back so far (with `snapshot`, from the init on):
+    /// how this run's distribution moves, for the trajectory chart.
+    pub spreads: Vec<(Role, Spread)>,
 }
 
 impl PageRun {
@@ -206,6 +213,8 @@ pub struct SessionState {
     pub model_config: ModelConfig,
     pub backend: BackendKind,
     pub sources: RunSources,
+    /// The histogram source's training trajectory, when it has one, and its label.
+    pub trajectory: Option<(Trajectory, String)>,
     pub runs: Vec<PageRun>,
     /// Whether runs record validation losses (a probe times the steps alone).
     evaluate: bool,
@@ -243,6 +252,7 @@ impl SessionState {
             model_config,
             backend,
             sources: RunSources::default(),
+            trajectory: None,
             runs: Vec::new(),
             evaluate: true,
             device: None,
@@ -299,6 +309,17 @@ impl SessionState {
         Ok(())
     }
 
+    /// The training trajectory of the histogram source (`teacher-*-trajectory.json.gz`),
+    /// for the trajectory chart; `label` names it there.
+    pub fn add_trajectory(&mut self, bytes: &[u8], label: &str) -> Result<(), SessionError> {
+        let trajectory = Trajectory::parse(bytes).map_err(|err| SessionError::Trajectory {
+            label: label.to_string(),
+            reason: err.to_string(),
+        })?;
+        self.trajectory = Some((trajectory, label.to_string()));
+        Ok(())
+    }
+
     /// Draws every run's initial weights and builds its trainer on `device`.
     pub fn prepare(&mut self, device: Device) -> Result<(), SessionError> {
         let corpus = match &self.config.corpus {
@@ -333,12 +354,18 @@ impl SessionState {
                 } else {
                     run.without_evaluation()
                 };
+                // Only the first seed's weights are drawn: keep no others.
+                let snapshot = (seed == first_seed).then_some(weights);
+                let spreads = snapshot
+                    .as_ref()
+                    .map(|weights| role_spreads(&self.model_config, weights, 0))
+                    .unwrap_or_default();
                 runs.push(PageRun {
                     run,
                     label,
                     colour: index,
-                    // Only the first seed's weights are drawn: keep no others.
-                    snapshot: (seed == first_seed).then_some(weights),
+                    snapshot,
+                    spreads,
                 });
             }
         }
@@ -462,10 +489,6 @@ impl SessionState {
     /// Density of each init's current weights of `role` (first seed), against the
     /// histogram source's pooled entry for the role, on a common range.
     pub fn distribution_series(&self, role: Role) -> Vec<Series> {
-        let specs: Vec<_> = param_specs(&self.model_config)
-            .into_iter()
-            .filter(|spec| spec.role == role)
-            .collect();
         let mut per_init: Vec<(usize, InitMethod, Vec<f32>)> = Vec::new();
         for (index, &init) in self.config.inits.iter().enumerate() {
             let Some(run) = self.runs.iter().find(|page| page.init() == init) else {
@@ -474,13 +497,7 @@ impl SessionState {
             let Some(snapshot) = &run.snapshot else {
                 continue;
             };
-            let values: Vec<f32> = specs
-                .iter()
-                .filter_map(|spec| snapshot.get(&spec.name))
-                .flat_map(|tensor| tensor.values.iter().copied())
-                .filter(|v| v.is_finite())
-                .collect();
-            per_init.push((index, init, evenly_spaced(values, DISTRIBUTION_SAMPLE)));
+            per_init.push((index, init, role_sample(&self.model_config, snapshot, role)));
         }
         let target = self.sources.histogram.as_ref().and_then(|(source, _)| {
             let entry = source.file().pooled(role)?;
@@ -553,6 +570,57 @@ impl SessionState {
         series
     }
 
+    /// The teacher's spreads of `role` over its training and each init's (first seed)
+    /// over its run so far: what the trajectory chart draws and its readout reads. `None`
+    /// without a trajectory.
+    pub fn trajectory_tracks(&self, role: Role) -> Option<(Vec<Spread>, Vec<SpreadTrack>)> {
+        let (trajectory, _) = self.trajectory.as_ref()?;
+        let runs = self
+            .config
+            .inits
+            .iter()
+            .enumerate()
+            .filter_map(|(index, &init)| {
+                let page = self
+                    .runs
+                    .iter()
+                    .find(|page| page.init() == init && page.snapshot.is_some())?;
+                Some(SpreadTrack {
+                    label: init.name().to_string(),
+                    colour: index,
+                    points: page
+                        .spreads
+                        .iter()
+                        .filter(|(r, _)| *r == role)
+                        .map(|(_, spread)| spread.clone())
+                        .collect(),
+                })
+            })
+            .collect();
+        Some((teacher_spreads(trajectory, role), runs))
+    }
+
+    /// [`Self::trajectory_tracks`] as the page reads them, with the trajectory's label.
+    pub fn trajectory_view(&self, role: Role) -> Option<TrajectoryView> {
+        let (teacher, runs) = self.trajectory_tracks(role)?;
+        let (_, label) = self.trajectory.as_ref()?;
+        Some(TrajectoryView {
+            source: label.clone(),
+            role,
+            probs: crate::charts::SPREAD_PROBS.to_vec(),
+            sample: DISTRIBUTION_SAMPLE,
+            teacher,
+            runs: runs
+                .into_iter()
+                .map(|track| RunSpreads {
+                    label: track.label,
+                    colour: colour_hex(track.colour),
+                    points: track.points,
+                })
+                .collect(),
+        })
+    }
+
     pub fn export_json(&self) -> String {
         let document = serde_json::json!({
             "link": self.config.to_query(),
@@ -575,18 +643,88 @@ impl SessionState {
     }
 }
 
-/// The most weights of one role the distribution chart sorts and bins per run: a
-/// redraw costs the same for every model size.
+/// The most weights of one role the distribution chart sorts and bins per run (and a
+/// read-back summarizes for the trajectory chart): a redraw costs the same for every
+/// model size.
 const DISTRIBUTION_SAMPLE: usize = 16_384;
 
-/// At most `cap` of `values`, evenly spaced in storage order (all of them when fewer).
+/// The finite weights of `role` in `weights`, at most [`DISTRIBUTION_SAMPLE`], evenly
+/// spaced over the role's tensors: what both the distribution and the trajectory chart
+/// show of a run.
+fn role_sample(config: &ModelConfig, weights: &Weights, role: Role) -> Vec<f32> {
+    let values: Vec<f32> = param_specs(config)
+        .iter()
+        .filter(|spec| spec.role == role)
+        .filter_map(|spec| weights.get(&spec.name))
+        .flat_map(|tensor| tensor.values.iter().copied())
+        .filter(|v| v.is_finite())
+        .collect();
+    evenly_spaced(values, DISTRIBUTION_SAMPLE)
+}
+
+/// Each role's spread in `weights` after `step` updates, through the statistics a
+/// teacher's trajectory is written with (a histogram entry, then its snapshot), so the
+/// run and the teacher are measured alike (the run on its role's sample).
+fn role_spreads(config: &ModelConfig, weights: &Weights, step: usize) -> Vec<(Role, Spread)> {
+    Role::ALL
+        .into_iter()
+        .filter_map(|role| {
+            let sample = role_sample(config, weights, role);
+            let entry = TensorHistogram::from_values(
+                role.name(),
+                role,
+                None,
+                config.layers,
+                &[sample.len()],
+                1,
+                &sample,
+            )
+            .ok()?;
+            let spread = Spread::of(step, &RoleSnapshot::of(&entry), &TRAJECTORY_PROBS)?;
+            Some((role, spread))
+        })
+        .collect()
+}
+
+/// The trajectory chart's numbers, as the page receives them.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrajectoryView {
+    /// The trajectory's label (the shipped source's id).
+    pub source: String,
+    pub role: Role,
+    /// The probabilities of every spread's `values`.
+    pub probs: Vec<f64>,
+    /// The most weights of the role a run's spread is measured on.
+    pub sample: usize,
+    /// The teacher's checkpoints (updates done from 0), in order.
+    pub teacher: Vec<Spread>,
+    pub runs: Vec<RunSpreads>,
+}
+
+/// One init's spreads (first seed) at each read-back so far.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSpreads {
+    pub label: String,
+    pub colour: String,
+    pub points: Vec<Spread>,
+}
+
+/// At most `cap` of `values` (all of them when fewer): one from each of `cap` equal
+/// windows in storage order, at a place in its window that moves from one window to the
+/// next (the golden-ratio sequence). A fixed place would alias with the rows of a
+/// matrix: with 2 values per window, every other input column, whose quantiles can
+/// differ from the whole tensor's by several percent.
 fn evenly_spaced(values: Vec<f32>, cap: usize) -> Vec<f32> {
     if values.len() <= cap {
         return values;
     }
+    const GOLDEN: f64 = 0.618_033_988_749_894_9;
     let stride = values.len() as f64 / cap as f64;
     (0..cap)
-        .map(|i| values[(i as f64 * stride) as usize])
+        .map(|i| {
+            let within = (i as f64 * GOLDEN).fract();
+            values[(((i as f64 + within) * stride) as usize).min(values.len() - 1)]
+        })
         .collect()
 }
 
@@ -727,7 +865,7 @@ async fn eval_batch_by_batch(
 /// Reads every run's current weights back (first seed per init only: that is what
 /// the distribution chart shows).
 pub async fn snapshot(state: &RefCell<SessionState>) -> Result<(), SessionError> {
-    let jobs: Vec<(usize, histinit_core::model::NeoxModel)> = {
+    let jobs: Vec<(usize, usize, histinit_core::model::NeoxModel)> = {
         let state = state.borrow();
         let first_seed = state.config.seed;
         state
@@ -735,16 +873,25 @@ pub async fn snapshot(state: &RefCell<SessionState>) -> Result<(), SessionError>
             .iter()
             .enumerate()
             .filter(|(_, page)| page.seed() == first_seed)
-            .map(|(index, page)| (index, page.run.model().clone()))
+            .map(|(index, page)| (index, page.run.points().len(), page.run.model().clone()))
             .collect()
     };
     let config = state.borrow().model_config.clone();
-    for (index, model) in jobs {
+    for (index, updates, model) in jobs {
         let weights = model
             .to_weights_async(&config)
             .await
             .map_err(|err| run_error(state, index, err.into()))?;
         if let Some(page) = state.borrow_mut().runs.get_mut(index) {
+            // A finished run is read back again at the end: one point per step.
+            if page
+                .spreads
+                .last()
+                .is_none_or(|(_, last)| last.step < updates)
+            {
+                page.spreads
+                    .extend(role_spreads(&config, &weights, updates));
+            }
             page.snapshot = Some(weights);
         }
     }
@@ -820,9 +967,18 @@ mod tests {
         let values: Vec<f32> = (0..100_000).map(|i| i as f32).collect();
         let sample = evenly_spaced(values, 1000);
         assert_eq!(sample.len(), 1000);
-        assert_eq!(sample[0], 0.0);
-        assert!(sample[999] >= 99_000.0, "{}", sample[999]);
-        assert!(sample.windows(2).all(|w| w[1] - w[0] == 100.0));
+        // One value from each window of 100, in order.
+        for (i, &v) in sample.iter().enumerate() {
+            assert!((100 * i..100 * (i + 1)).contains(&(v as usize)), "{i}: {v}");
+        }
+        // Two values per window: both places are taken about as often (a fixed place
+        // would take only even indices: every other column of a matrix).
+        let pairs: Vec<f32> = (0..2000).map(|i| i as f32).collect();
+        let odd = evenly_spaced(pairs, 1000)
+            .iter()
+            .filter(|&&v| v as usize % 2 == 1)
+            .count();
+        assert!((400..=600).contains(&odd), "{odd} odd of 1000");
         let few = evenly_spaced(vec![1.0, 2.0], 1000);
         assert_eq!(few, vec![1.0, 2.0]);
     }

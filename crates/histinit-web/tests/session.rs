@@ -249,3 +249,91 @@ fn curves_kept_from_step_reports_export_as_the_session_does() {
     assert_eq!(csv, state.export_csv());
     assert_eq!(csv.lines().count(), 1 + 4 * 4);
 }
+
+/// The shipped nano teacher's files, as the page fetches them.
+fn shipped(name: &str) -> Vec<u8> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../www/histograms");
+    std::fs::read(dir.join(name)).unwrap()
+}
+
+#[test]
+fn the_trajectory_view_puts_each_run_beside_the_teachers_training() {
+    use histinit_core::params::Role;
+    let query = "?preset=nano&inits=kaiming,trained&source=teacher-nano&steps=3&batch=2&context=32&warmup=0&eval_every=3&backend=cpu";
+    let mut state = SessionState::new(query, BackendKind::Cpu).unwrap();
+    // Without a trajectory there is nothing to show, and a broken file is an error.
+    assert!(state.trajectory_view(Role::MlpIn).is_none());
+    let broken = state
+        .add_trajectory(b"\x1f\x8b not gzip", "teacher-nano")
+        .unwrap_err();
+    assert!(
+        broken.to_string().starts_with(
+            "the trajectory of 'teacher-nano' cannot be shown: trajectory file starts like gzip"
+        ),
+        "{broken}"
+    );
+    state
+        .add_histogram(&shipped("teacher-nano.json.gz"), "teacher-nano")
+        .unwrap();
+    state
+        .add_weights(&shipped("teacher-nano.safetensors"), "teacher-nano")
+        .unwrap();
+    state
+        .add_trajectory(&shipped("teacher-nano-trajectory.json.gz"), "teacher-nano")
+        .unwrap();
+    state.prepare(histinit_core::cpu_device()).unwrap();
+    let state = RefCell::new(state);
+    loop {
+        let next = state.borrow().next_run();
+        let Some(index) = next else { break };
+        if pollster::block_on(step_run(&state, index)).unwrap().done {
+            break;
+        }
+    }
+    pollster::block_on(histinit_web::session::snapshot(&state)).unwrap();
+    pollster::block_on(histinit_web::session::snapshot(&state)).unwrap();
+    let state = state.borrow();
+    let view = state.trajectory_view(Role::MlpIn).unwrap();
+    assert_eq!(view.source, "teacher-nano");
+    let steps: Vec<usize> = view.teacher.iter().map(|s| s.step).collect();
+    assert_eq!(
+        steps,
+        [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 2000]
+    );
+    // Each run from its init, then once per read-back step (a second read-back at the
+    // same step adds nothing).
+    let labels: Vec<&str> = view.runs.iter().map(|r| r.label.as_str()).collect();
+    assert_eq!(labels, ["kaiming", "trained"]);
+    for run in &view.runs {
+        let steps: Vec<usize> = run.points.iter().map(|s| s.step).collect();
+        assert_eq!(steps, [0, 3], "{}", run.label);
+        assert!(run
+            .points
+            .iter()
+            .all(|s| s.values.windows(2).all(|w| w[0] <= w[1])));
+    }
+    // The trained init is the teacher's end: the same law, measured alike.
+    let end = view.teacher.last().unwrap();
+    let trained = &view.runs[1].points[0];
+    assert!(
+        (trained.std / end.std - 1.0).abs() < 0.05,
+        "{} vs {}",
+        trained.std,
+        end.std
+    );
+    for (a, b) in trained.values.iter().zip(&end.values) {
+        assert!(
+            (a - b).abs() < 0.05 * end.std,
+            "{:?} vs {:?}",
+            trained.values,
+            end.values
+        );
+    }
+    // Kaiming's uniform ±1/sqrt(64) starts narrower in the tails than a trained law.
+    let kaiming = &view.runs[0].points[0];
+    assert!(
+        kaiming.values[6] <= 0.125 && kaiming.values[6] > 0.1,
+        "{:?}",
+        kaiming.values
+    );
+}

@@ -149,7 +149,7 @@ function measure(text) {
  * Draws `series` ([x, y] lists) and returns the frame the real module returns: the
  * ranges plotted and the pixels their ends went to (x from 0, or from 1 on a log axis).
  */
-function line(canvas, series, colours, logX = false) {
+function drawLine(canvas, series, colours, logX = false) {
   measure('loss');
   const context = canvas.getContext('2d');
   context.fillStyle = '#ffffff';
@@ -216,6 +216,45 @@ export class Session {
     this.weights = label;
   }
 
+  add_trajectory(bytes, label) {
+    if (!(bytes instanceof Uint8Array) || bytes.length === 0) throw new Error(`the trajectory of '${label}' cannot be shown: empty file`);
+    this.trajectoryLabel = label;
+  }
+
+  // Like the real module's TrajectoryView: spreads (values at probs) of the teacher at
+  // Pythia's checkpoints up to 2000 (the shipped nano teacher's), and of each init's
+  // first seed at step 0, every 25 steps and its last; made-up widths that grow.
+  trajectory(role) {
+    alive();
+    if (!this.trajectoryLabel) return null;
+    const probs = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
+    const z = [-2.33, -1.64, -0.67, 0, 0.67, 1.64, 2.33];
+    const spread = (step, std) => ({ step, std, values: z.map((v) => v * std) });
+    const base = 0.05 + role.length / 200;
+    const teacher = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 2000].map((step) => spread(step, base * (1 + step / 2000)));
+    const runs = this.config.inits.map((init, index) => {
+      const done = this.curves[index].length;
+      const steps = [...new Set([0, ...Array.from({ length: Math.floor(done / 25) }, (_, k) => 25 * (k + 1)), done])];
+      return { label: init, colour: COLOURS[index % COLOURS.length], points: steps.map((step) => spread(step, base * (0.8 + index / 10) * (1 + step / 500))) };
+    });
+    return { source: this.trajectoryLabel, role, probs, sample: 16384, teacher, runs };
+  }
+
+  draw_trajectory(canvas, role) {
+    alive();
+    const view = this.trajectory(role);
+    if (!view) return null;
+    // x is step + 1 here (the mock's log axis starts at 1); the frame says so.
+    const line = (points, at) => points.map((p) => [p.step + 1, p.values[at]]);
+    const series = [line(view.teacher, 1), line(view.teacher, 3), line(view.teacher, 5)];
+    const colours = ['#777777', '#777777', '#777777'];
+    for (const run of view.runs) {
+      series.push(line(run.points, 1), line(run.points, 5));
+      colours.push(run.colour, run.colour);
+    }
+    return drawLine(canvas, series, colours, true);
+  }
+
   async prepare() {
     if (this.kind === 'webgpu' && !mock().webgpu) throw new Error('WebGPU is not available here (mock: no adapter)');
     const needs = this.config.inits.find((init) => NEEDS[init]);
@@ -264,12 +303,12 @@ export class Session {
     alive();
     const x = (step) => (clock ? clock[step] : step + 1);
     const points = (c) => c.filter((p) => Number.isFinite(p.train) && (!clock || p.step < clock.length)).map((p) => [x(p.step), p.train]);
-    return line(canvas, this.curves.map(points), this.runList.map((r) => r.colour), logSteps);
+    return drawLine(canvas, this.curves.map(points), this.runList.map((r) => r.colour), logSteps);
   }
 
   draw_grads(canvas) {
     alive();
-    return line(canvas, this.curves.map((c) => c.map((p) => [p.step + 1, p.grad])), this.runList.map((r) => r.colour), true);
+    return drawLine(canvas, this.curves.map((c) => c.map((p) => [p.step + 1, p.grad])), this.runList.map((r) => r.colour), true);
   }
 
   async snapshot_weights() {}
@@ -277,7 +316,7 @@ export class Session {
   draw_distribution(canvas, role) {
     alive();
     const shift = role.length / 10;
-    line(canvas, this.runList.map((r, i) => Array.from({ length: 50 }, (_, k) => [k, Math.exp(-(((k - 25) / (8 + i + shift)) ** 2))])), this.runList.map((r) => r.colour));
+    drawLine(canvas, this.runList.map((r, i) => Array.from({ length: 50 }, (_, k) => [k, Math.exp(-(((k - 25) / (8 + i + shift)) ** 2))])), this.runList.map((r) => r.colour));
   }
 
   // One row per init (means over its seeds), as the real module reports.
