@@ -80,6 +80,13 @@ const ui = {
   corpusPasteUse: $('corpus-paste-use'),
   corpusBundled: $('corpus-bundled'),
   corpusNote: $('corpus-note'),
+  lesson: $('lesson'),
+  fixedNote: $('fixed-note'),
+  showAll: $('show-all'),
+  openFull: $('open-full'),
+  openFullLink: $('open-full-link'),
+  hideField: $('hide-field'),
+  classroomOpen: $('classroom-open'),
 };
 
 const BUNDLED_PROMPT = 'And God said';
@@ -87,7 +94,7 @@ const PASTED_NAME = 'pasted.txt';
 
 const state = {
   hi: null, // the wasm module
-  schema: [], // link_schema(): [{key, kind, label, choices, default}]
+  schema: [], // link_schema(): [{key, kind, role, label, choices, default}]
   presets: [],
   inits: [], // [{name, needs, description}]
   sources: [], // index.json entries
@@ -371,6 +378,85 @@ const sourceWidget = {
   },
 };
 
+// ---------------------------------------------------------------- classroom and embed links
+
+/** The `hide` key: a checkbox per name it takes (the schema's choices: the page's sections, then settings). */
+const hideWidget = {
+  read: () => [...ui.hideField.querySelectorAll('input:checked')].map((box) => box.value).join(','),
+  write(_, value) {
+    const names = new Set(initList(value));
+    for (const box of ui.hideField.querySelectorAll('input')) box.checked = names.has(box.value);
+  },
+};
+
+function fillHideChoices() {
+  const entry = state.schema.find((e) => e.key === 'hide');
+  const labels = new Map(state.schema.map((e) => [e.key, e.label]));
+  for (const name of entry.choices) {
+    const box = el('input', { type: 'checkbox', value: name });
+    const text = labels.has(name) ? labels.get(name) : `${name} (section)`;
+    ui.hideField.append(el('label', { className: 'inline', title: `link name '${name}'` }, [box, text]));
+  }
+}
+
+/** What a `hide` name hides: a page section (data-group) or a setting's field. */
+function hideTarget(name) {
+  const group = document.querySelector(`[data-group="${CSS.escape(name)}"]`);
+  if (group) return group;
+  const field = ui.form.querySelector(`[data-key="${CSS.escape(name)}"]`);
+  return field ? (field.closest('[data-field]') ?? field.closest('label') ?? field) : null;
+}
+
+/** The elements the link hid (so that Show all controls can bring them back). */
+const hiddenByLink = [];
+
+/**
+ * Shows the page as a link asks: `hide` names hidden (a fieldset left empty with them),
+ * the compact layout for `embed`. Only on opening a link: a teacher building one keeps
+ * every control.
+ */
+function applyView(hide, embed) {
+  revealAll();
+  for (const name of initList(hide)) {
+    const target = hideTarget(name);
+    if (target && !target.hidden) {
+      target.hidden = true;
+      hiddenByLink.push(target);
+    }
+  }
+  for (const fieldset of ui.form.querySelectorAll('fieldset')) {
+    const fields = [...fieldset.querySelectorAll('[data-key]')];
+    if (!fieldset.hidden && fields.length && fields.every((field) => field.closest('[hidden]'))) {
+      fieldset.hidden = true;
+      hiddenByLink.push(fieldset);
+    }
+  }
+  ui.fixedNote.hidden = hiddenByLink.length === 0;
+  document.body.classList.toggle('embed', embed);
+  ui.openFull.hidden = !embed;
+}
+
+function revealAll() {
+  for (const target of hiddenByLink.splice(0)) target.hidden = false;
+  ui.fixedNote.hidden = true;
+}
+
+/** The lesson as plain text: a paragraph per line. */
+function showLesson(text) {
+  clear(ui.lesson);
+  for (const line of (text ?? '').split('\n')) {
+    if (line.trim()) ui.lesson.append(el('p', { textContent: line }));
+  }
+  ui.lesson.hidden = !ui.lesson.firstChild;
+}
+
+/** The address without `key` (the full page from an embed link). */
+function addressWithout(key) {
+  const url = new URL(location.href);
+  url.searchParams.delete(key);
+  return url.href;
+}
+
 function fillPresets() {
   for (const option of ui.preset.options) {
     const preset = state.presets.find((p) => p.name === option.value);
@@ -462,14 +548,20 @@ function settle(settings) {
   state.form.show(state.settings);
   describePreset();
   history.replaceState(null, '', `${location.pathname}${parsed.query ? `?${parsed.query}` : ''}${location.hash}`);
+  showLesson(state.settings.lesson);
+  ui.classroomOpen.href = location.href;
+  ui.openFullLink.href = addressWithout('embed');
   return parsed;
 }
 
 /** The settings changed by hand: settle them, and say that a running session keeps its own. */
 function changeSettings(settings) {
   clearMessages();
+  const before = state.settings;
   settle(settings);
-  if (state.session) {
+  // The page's own keys (hide, lesson, embed) change no number of a run.
+  const experimentChanged = state.schema.some(({ key, role }) => role === 'experiment' && before[key] !== state.settings[key]);
+  if (state.session && experimentChanged) {
     addMessage('Settings changed: press Start to train with them (the current runs keep their settings).');
   }
 }
@@ -1322,6 +1414,10 @@ function wire() {
   ui.pause.addEventListener('click', () => (run.phase === 'paused' ? resume() : pause()));
   ui.reset.addEventListener('click', () => resetAll());
   ui.copyLink.addEventListener('click', () => copyLink());
+  ui.showAll.addEventListener('click', () => {
+    revealAll();
+    settle({ ...state.settings, hide: '' });
+  });
   ui.exportCsv.addEventListener('click', () => exportText('csv'));
   ui.exportJson.addEventListener('click', () => exportText('json'));
   ui.exportPng.addEventListener('click', () => exportPng());
@@ -1339,6 +1435,11 @@ function wire() {
 }
 
 async function main() {
+  // The link's view at once, read from the address as it is (the module, which judges
+  // the link, takes a moment to load), so that a student does not see the controls
+  // flash by meanwhile.
+  const early = new URLSearchParams(location.search);
+  applyView(early.get('hide') ?? '', early.get('embed') === '1');
   renderStudies($('study-links')); // plain links: they work even if the module does not load
   drawPlaceholders(ui.charts);
   attachReaders();
@@ -1355,16 +1456,18 @@ async function main() {
   const index = await loadIndex();
   state.sources = index.entries;
   fillSources();
+  fillHideChoices();
   state.form = bindForm({
     form: ui.form,
     advanced: ui.advancedFields,
     schema: state.schema,
-    widgets: { runs: runsWidget, source: sourceWidget, corpus: corpusWidget },
+    widgets: { runs: runsWidget, source: sourceWidget, corpus: corpusWidget, hide: hideWidget },
   });
   fillPresets();
 
   const parsed = parseLink(location.search);
   settle(withDefaultSource(settingsFromQuery(state.schema, parsed.query)));
+  applyView(state.settings.hide, state.settings.embed === '1');
   openAdvancedIfUsed();
   if (index.error) addMessage(index.error);
 

@@ -23,10 +23,14 @@ const SCRIPT = '<script>window.__pwned=1;alert(1)</script>';
 /** [name, query (raw, as a stranger would write it), words the messages must contain]. */
 function hostileLinks(schema) {
   const everyKey = schema.map(({ key }) => `${key}=${MARKUP}`).join('&');
+  // The lesson takes any text: markup in it is shown as text, not refused (checked by
+  // injected() below, and by the classroom checks in run.mjs).
+  const anyText = (entry) => entry.role === 'page' && entry.kind === 'text';
   return [
     ['markup as the preset', `preset=${SCRIPT}`, ["'preset'"]],
     // Every key of the schema at once; each must be named (checked below, key by key).
-    ['markup in every key', everyKey, schema.map(({ key }) => `'${key}'`)],
+    ['markup in every key', everyKey, schema.filter((entry) => !anyText(entry)).map(({ key }) => `'${key}'`)],
+    ['markup in an overlong lesson', `lesson=${MARKUP.repeat(20)}&hide=${MARKUP}`, ["'lesson' shortened", "'hide'"]],
     // The key ends at the first '=': the message names '<img src' as an unknown key.
     ['markup as a key', `${MARKUP}=1&steps=2`, ["ignored '<img src'", 'unknown key']],
     ['markup as an init', 'inits=<b>x</b>,kaiming', ["'inits'"]],

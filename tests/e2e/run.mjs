@@ -17,6 +17,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -59,7 +60,15 @@ const EVERY_KEY_LINK =
   'preset=micro&layers=3&width=96&heads=3&norm=none&inits=he-normal,empirical&source=teacher-nano&scale=fan-in&scope=mlp' +
   '&seed=17&seeds=3&backend=cpu&steps=500&batch=5&context=48&lr=0.00123&warmup=7&min_lr_ratio=0.25&weight_decay=0.03' +
   '&beta1=0.8&beta2=0.99&eps=0.0000001&clip=0.5&eval_every=11&eval_batches=3&corpus=notes%20(2024).txt' +
-  '&gain=all%3A0.5%2Cembed%3A0.0625&eval_split=teacher';
+  '&gain=all%3A0.5%2Cembed%3A0.0625&eval_split=teacher' +
+  '&hide=studies,seed&lesson=Watch%20the%20loss%20%3Cb%3Efall%3C%2Fb%3E.&embed=1';
+// A classroom link: the lr fixed and hidden with other controls, a lesson with markup
+// in it (shown as text), and a name that is no control (a warning, never an error).
+const LESSON = 'Watch how the loss falls.\nThen <img src=x onerror=window.__pwned=1> try more seeds.';
+const CLASSROOM_HIDES = ['lr', 'steps', 'histogram', 'studies', 'export'];
+const CLASSROOM_LINK =
+  `preset=nano&inits=kaiming,pythia&steps=24&eval_every=6&lr=0.01&hide=${CLASSROOM_HIDES.join(',')},bogus` +
+  `&lesson=${encodeURIComponent(LESSON)}`;
 // A small run on the visitor's own text: few steps, small batch and context.
 const TEXT_LINK = 'preset=nano&inits=kaiming&steps=4&warmup=0&batch=4&context=32&eval_every=2&eval_batches=1&backend=cpu';
 
@@ -556,7 +565,10 @@ async function formValues(page) {
       let value;
       if (element.matches('input[type=checkbox]')) {
         value = element.checked ? element.dataset.on : element.dataset.off;
-      } else if (element.matches('input, select')) {
+      } else if (element.dataset.widget === 'hide') {
+        // The hidden controls: a checkbox per name.
+        value = [...element.querySelectorAll('input:checked')].map((box) => box.value).join(',');
+      } else if (element.matches('input, select, textarea')) {
         value = element.value;
       } else if (element.matches('ol, ul')) {
         value = [...element.querySelectorAll('select')].map((select) => select.value).join(',');
@@ -626,6 +638,48 @@ async function everyKeyRoundTrip(page) {
   await setField(page, 'lr', '0.002');
   problems = await linkKeptProblems(page, { ...want, lr: '0.002' });
   assert(problems.length === 0, `every key kept after changing lr:\n    ${problems.join('\n    ')}`);
+}
+
+// ---------------------------------------------------------------- classroom and embed links
+
+/**
+ * Which of the names `hide` takes (the schema's choices: link keys and page sections)
+ * the page shows hidden, and which are missing from the page. A key is hidden when its
+ * field is inside a hidden element; a section (data-group) when it is, or is inside one.
+ */
+async function hiddenNames(page) {
+  const choices = LINK_SCHEMA.find((entry) => entry.key === 'hide').choices;
+  return page.evaluate((names) => {
+    const hidden = [];
+    const missing = [];
+    for (const name of names) {
+      const element = document.querySelector(`[data-group="${CSS.escape(name)}"]`) ?? document.querySelector(`[data-key="${CSS.escape(name)}"]`);
+      if (!element) missing.push(name);
+      else if (element.closest('[hidden]')) hidden.push(name);
+    }
+    return { hidden, missing };
+  }, choices);
+}
+
+/** Serves `html` at the root of another origin (127.0.0.1, another port); {url, stop}. */
+function startTeacherServer(html) {
+  return new Promise((resolvePromise) => {
+    const server = createServer((request, response) => response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html));
+    server.listen(0, '127.0.0.1', () => resolvePromise({ url: `http://127.0.0.1:${server.address().port}/`, stop: () => server.close() }));
+  });
+}
+
+/** The names a link's `hide` list hides: those named, and the keys inside a named section. */
+async function expectedHidden(page, named) {
+  const choices = LINK_SCHEMA.find((entry) => entry.key === 'hide').choices;
+  return page.evaluate(({ names, all }) => {
+    const sections = names.map((name) => document.querySelector(`[data-group="${CSS.escape(name)}"]`)).filter(Boolean);
+    return all.filter((name) => {
+      if (names.includes(name)) return true;
+      const field = document.querySelector(`[data-key="${CSS.escape(name)}"]`);
+      return Boolean(field) && sections.some((section) => section.contains(field));
+    });
+  }, { names: named, all: choices });
 }
 
 // ---------------------------------------------------------------- checks: real module
@@ -818,6 +872,28 @@ async function realChecks(context, base) {
     assert(isDeepStrictEqual(fromModule, LINK_SCHEMA), `the module and the CLI give the same schema: ${JSON.stringify(fromModule)}`);
     assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
     await page.screenshot({ path: join(OUT, 'every-key.png'), fullPage: true });
+    await page.close();
+  });
+
+  await check('Classroom link (real module): the hidden lr is what the run trains with; its own link leaves the page keys out', async () => {
+    const link = 'preset=nano&inits=kaiming,pythia&steps=6&warmup=0&batch=8&context=64&eval_every=3&backend=cpu&lr=0.01';
+    const page = await openPage(context, base, `${link}&hide=lr,steps,studies&lesson=Fixed%20lr.&embed=1`);
+    await waitReady(page);
+    const messages = await page.locator('#messages li').allTextContents();
+    assert(messages.length === 0, `no warnings: ${messages.join(' | ')}`);
+    const { hidden } = await hiddenNames(page);
+    assert(isDeepStrictEqual(hidden.sort(), ['lr', 'steps', 'studies']), `hidden: ${hidden}`);
+    assert(await page.evaluate(() => document.body.classList.contains('embed')), 'the compact layout');
+    await page.click('#start');
+    await waitDone(page, 120_000);
+    const trained = queryMap(JSON.parse(await page.evaluate(() => window.histinit.session.export_json())).link);
+    assert(trained.lr === '0.01' && trained.steps === '6', `the run trained lr=0.01 for 6 steps: ${new URLSearchParams(trained)}`);
+    for (const key of ['hide', 'lesson', 'embed']) assert(!(key in trained), `the run's link has no '${key}': ${new URLSearchParams(trained)}`);
+    const runs = await lossSummary(page);
+    assert(runs.length === 2 && runs.every((run) => run.steps === 6), `two runs of 6 steps (${runs.map((run) => run.steps)})`);
+    assert(page.url().includes('hide=studies,steps,lr') && page.url().includes('lesson=Fixed%20lr.'), `the address keeps the page keys: ${page.url()}`);
+    assert((await cspViolations(page)).length === 0, `no CSP violations: ${await cspViolations(page)}`);
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
     await page.close();
   });
 
@@ -1398,6 +1474,155 @@ async function mockChecks(context, base) {
     const page = await openPage(context, base, EVERY_KEY_LINK, { webgpu: false });
     await everyKeyRoundTrip(page);
     assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+    await page.close();
+  });
+
+  await check('mock: a classroom link hides what it names (values still apply), shows the lesson as text; Show all controls brings them back', async () => {
+    const page = await openPage(context, base, CLASSROOM_LINK, { webgpu: false });
+    await waitReady(page);
+    // The page's sections and the schema's names agree (each section once).
+    const { missing } = await hiddenNames(page);
+    assert(missing.length === 0, `every name hide takes is on the page (missing: ${missing})`);
+    const sections = await page.$$eval('[data-group]', (elements) => elements.map((element) => element.dataset.group));
+    const choices = LINK_SCHEMA.find((entry) => entry.key === 'hide').choices;
+    assert(sections.every((name) => choices.includes(name)) && new Set(sections).size === sections.length, `sections on the page: ${sections}`);
+    // Exactly what the link names is hidden (with the settings inside a named section).
+    const want = (await expectedHidden(page, CLASSROOM_HIDES)).sort();
+    assert(want.includes('source') && want.includes('scale'), `the histogram section holds source and scale: ${want}`);
+    let { hidden } = await hiddenNames(page);
+    assert(isDeepStrictEqual(hidden.sort(), want), `hidden ${JSON.stringify(hidden)}, want ${JSON.stringify(want)}`);
+    for (const selector of ['#lr', '#steps', '#copy-link', '#export-csv', '#studies', '#scale']) {
+      assert(!(await page.locator(selector).isVisible()), `${selector} is not visible`);
+    }
+    for (const selector of ['#warmup', '#preset', '#start', '#run-list', '#fixed-note', '#show-all']) {
+      assert(await page.locator(selector).isVisible(), `${selector} is visible`);
+    }
+    // The unknown name: a warning that names it, the rest of the link kept.
+    const messages = (await page.locator('#messages').textContent()) ?? '';
+    assert(messages.includes("'hide'") && messages.includes("'bogus'"), `the warning names the unknown control: ${messages}`);
+    // The lesson: the link's text, a paragraph per line, markup as text.
+    const lesson = await page.evaluate(() => ({
+      paragraphs: [...document.querySelectorAll('#lesson p')].map((p) => p.textContent),
+      elements: document.querySelectorAll('#lesson *:not(p)').length,
+      images: document.querySelectorAll('img[src=x]').length,
+      pwned: window.__pwned ?? null,
+    }));
+    assert(isDeepStrictEqual(lesson.paragraphs, LESSON.split('\n')), `the lesson, verbatim: ${JSON.stringify(lesson.paragraphs)}`);
+    assert(lesson.elements === 0 && lesson.images === 0 && lesson.pwned === null, `nothing from the lesson became an element: ${JSON.stringify(lesson)}`);
+    // The hidden values apply: the form and the address keep them, the run trains them.
+    const wantValues = { lr: '0.01', steps: '24', hide: CLASSROOM_HIDES.slice().sort((a, b) => choices.indexOf(a) - choices.indexOf(b)).join(','), lesson: LESSON };
+    let problems = await linkKeptProblems(page, wantValues);
+    assert(problems.length === 0, `the link's values are kept:\n    ${problems.join('\n    ')}`);
+    await page.screenshot({ path: join(OUT, 'classroom.png'), fullPage: true });
+    await page.click('#start');
+    await waitDone(page, 30_000);
+    const trained = queryMap(JSON.parse(await page.evaluate(() => window.histinit.session.export_json())).link);
+    assert(trained.lr === '0.01' && trained.steps === '24' && !('hide' in trained) && !('lesson' in trained), `the run's link: ${new URLSearchParams(trained)}`);
+    const steps = (await runsWithHistory(page)).map((run) => run.history.length);
+    assert(steps.length === 2 && steps.every((n) => n === 24), `24 steps each (${steps})`);
+    // Show all controls: everything back, hide gone from the link, the lesson stays.
+    await page.click('#show-all');
+    ({ hidden } = await hiddenNames(page));
+    assert(hidden.length === 0, `nothing hidden after Show all controls: ${hidden}`);
+    assert(await page.locator('#lr').isVisible() && await page.locator('#copy-link').isVisible(), 'lr and Copy link are back');
+    assert(await page.locator('#fixed-note').isHidden(), 'the note is gone');
+    assert(!('hide' in queryMap(page.url())) && queryMap(page.url()).lr === '0.01', `the link lost hide, kept lr: ${page.url()}`);
+    assert(await page.locator('#lesson').isVisible(), 'the lesson stays');
+    // Copy link keeps the lesson (and would keep hide, embed: the address is the link).
+    await page.click('#copy-link');
+    const copied = await page.evaluate(async () => {
+      if (!document.querySelector('#link-fallback-label').hidden) return document.querySelector('#link-fallback').value;
+      return navigator.clipboard.readText();
+    });
+    assert(copied === page.url() && queryMap(copied).lesson === LESSON, `the copied link is the address, lesson included: ${copied}`);
+    assert((await cspViolations(page)).length === 0, `no CSP violations: ${await cspViolations(page)}`);
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+    await page.close();
+  });
+
+  await check('mock: the classroom section makes the link; it takes effect when opened', async () => {
+    const page = await openPage(context, base, 'preset=nano&inits=kaiming&steps=10', { webgpu: false });
+    await waitReady(page);
+    await page.click('#advanced summary');
+    await page.locator('#hide-field input[value="lr"]').check();
+    await page.locator('#hide-field input[value="studies"]').check();
+    await page.fill('#lesson-text', 'Line one\nLine <two>');
+    await page.locator('#lesson-text').dispatchEvent('change');
+    await page.locator('#embed').check();
+    const link = queryMap(page.url());
+    assert(link.hide === 'studies,lr' && link.lesson === 'Line one\nLine <two>' && link.embed === '1', `the address is the classroom link: ${page.url()}`);
+    // The teacher keeps every control; the lesson shows as a preview.
+    assert(await page.locator('#lr').isVisible() && !(await page.evaluate(() => document.body.classList.contains('embed'))), 'nothing hidden while building');
+    assert((await page.locator('#lesson p').allTextContents()).join('|') === 'Line one|Line <two>', 'the lesson preview');
+    const opened = await page.locator('#classroom-open').getAttribute('href');
+    assert(opened === page.url(), `'open it' opens the address: ${opened}`);
+    // Opened: what it names is hidden, the layout is compact.
+    const student = await openPage(context, base, page.url().split('?')[1], { webgpu: false });
+    await waitReady(student);
+    const { hidden } = await hiddenNames(student);
+    assert(isDeepStrictEqual(hidden.sort(), ['lr', 'studies']), `hidden when opened: ${hidden}`);
+    assert(await student.evaluate(() => document.body.classList.contains('embed')), 'compact when opened');
+    assert(page.problems.length === 0 && student.problems.length === 0, `no console errors: ${[...page.problems, ...student.problems].join(' | ')}`);
+    await student.close();
+    await page.close();
+  });
+
+  await check('mock: an embed link in a 600x500 iframe on another site is compact, does not scroll sideways and trains; a plain link is not framed', async () => {
+    const embedLink = `preset=nano&inits=kaiming,pythia&steps=30&eval_every=10&hide=advanced,tables&lesson=${encodeURIComponent('Which init learns faster?')}&embed=1`;
+    const page = await openPage(context, base, '', { webgpu: false });
+    await page.setViewportSize({ width: 680, height: 620 });
+    const framesRefused = ((await context.request.get(base)).headers()['content-security-policy'] ?? '').includes("frame-ancestors 'none'");
+    // The teacher's page, on another origin (its own server: a routed page would count as
+    // public, and Chromium lets no public page frame a loopback one), with the embed link
+    // and, below it, a plain link.
+    const teacher = await startTeacherServer(`<!doctype html><title>A lesson</title><h1>A lesson on inits</h1>
+      <iframe id="embed" src="${base}?${embedLink}" width="600" height="500"></iframe>
+      <iframe id="plain" src="${base}?preset=nano" width="300" height="120"></iframe>`);
+    try {
+      await page.goto(teacher.url);
+    } catch (error) {
+      teacher.stop();
+      throw error;
+    }
+    teacher.stop();
+    const frame = page.frames().find((f) => f.url().includes('embed=1'));
+    assert(frame, `the embed link loaded in its frame: ${page.frames().map((f) => f.url())}`);
+    await frame.waitForFunction(() => document.querySelector('#status')?.textContent.startsWith('Ready'), null, { timeout: 30_000 });
+    const layout = () => frame.evaluate(() => {
+      const top = (selector) => document.querySelector(selector).getBoundingClientRect().top;
+      return {
+        embed: document.body.classList.contains('embed'),
+        header: document.querySelector('header').getClientRects().length,
+        footer: document.querySelector('footer').getClientRects().length,
+        chartsFirst: top('#output') < top('#controls'),
+        lesson: document.querySelector('#lesson').textContent.trim(),
+        scroll: document.scrollingElement.scrollWidth,
+        width: document.documentElement.clientWidth,
+        chart: document.querySelector('#loss-chart').getBoundingClientRect().width,
+      };
+    });
+    let seen = await layout();
+    assert(seen.embed && seen.header === 0 && seen.footer === 0 && seen.chartsFirst, `compact, charts first: ${JSON.stringify(seen)}`);
+    assert(seen.lesson === 'Which init learns faster?', `the lesson: ${seen.lesson}`);
+    assert(seen.scroll <= seen.width && seen.width <= 600, `no sideways scrolling in the frame: ${JSON.stringify(seen)}`);
+    assert(seen.chart >= 500, `the loss chart uses the frame's width: ${seen.chart}`);
+    await frame.click('#start');
+    await frame.waitForFunction(() => window.histinit?.done || document.querySelector('#status').classList.contains('error'), null, { timeout: 30_000 });
+    const status = await frame.locator('#status').textContent();
+    assert(status.includes('done'), `trained in the frame: ${status}`);
+    seen = await layout();
+    assert(seen.scroll <= seen.width, `no sideways scrolling after the run: ${JSON.stringify(seen)}`);
+    const full = await frame.locator('#open-full-link').getAttribute('href');
+    assert(full && !full.includes('embed') && full.includes('lesson='), `'Open the full playground' keeps the link without embed: ${full}`);
+    await page.screenshot({ path: join(OUT, 'embed.png') });
+    if (framesRefused) {
+      const plain = page.frames().find((f) => f !== page.mainFrame() && f !== frame);
+      const shown = await plain.evaluate(() => Boolean(document.querySelector('#start'))).catch(() => false);
+      assert(!shown, `a plain link is not shown in another site's frame (frame at ${plain.url()})`);
+    }
+    assert((await frame.evaluate(() => globalThis.__cspViolations ?? [])).length === 0, 'no CSP violations in the frame');
+    const unexpected = page.problems.filter((problem) => !problem.includes('frame'));
+    assert(unexpected.length === 0, `no console errors: ${unexpected.join(' | ')}`);
     await page.close();
   });
 

@@ -1,6 +1,7 @@
 //! `histinit serve`: the playground as plain static files, from 127.0.0.1 only, with a
 //! Content-Security-Policy that allows no inline script (WebAssembly compilation is
-//! allowed with 'wasm-unsafe-eval', the one thing a wasm-bindgen page needs).
+//! allowed with 'wasm-unsafe-eval', the one thing a wasm-bindgen page needs) and lets no
+//! other site frame the page, except an embed link (`embed=1`), which is made for it.
 //!
 //! Only files inside the served folder are sent: a request path is checked by its
 //! components (no `..`, no hidden names such as `.git`), then canonicalized (symlinks
@@ -17,7 +18,7 @@ use std::path::{Component, Path, PathBuf};
 use tiny_http::{Header, Method, Request, Response, Server, StatusCode};
 
 /// The policy's directives that a `<meta http-equiv>` element can carry, as a literal so
-/// that [`CONTENT_SECURITY_POLICY`] can extend it with `concat!`.
+/// that the header forms below can extend it with `concat!`.
 ///
 /// `connect-src 'self' https:`: the page's own files, and a histogram URL a reader gave
 /// (any https server; the page fetches it only after the reader saw its host and size and
@@ -30,14 +31,30 @@ object-src 'none'; base-uri 'none'; form-action 'none'"
     };
 }
 
-/// The Content-Security-Policy header of every response (and of `_headers` in the
-/// published site, see `site.rs`).
+/// The policy of every reply but an embed link's (and of `_headers` in the published
+/// site, see `site.rs`): no page may show it in a frame (a full page inside someone
+/// else's is how clicks get stolen).
 pub const CONTENT_SECURITY_POLICY: &str = concat!(meta_policy!(), "; frame-ancestors 'none'");
+
+/// The policy of an embed link (`embed=1`, the compact layout made to sit in an
+/// iframe of a teacher's page): any page may frame it.
+pub const EMBED_CONTENT_SECURITY_POLICY: &str = concat!(meta_policy!(), "; frame-ancestors *");
 
 /// The same policy for a `<meta http-equiv="Content-Security-Policy">` element, which
 /// static hosts that send no headers of the site's choosing (GitHub Pages) still apply:
 /// without `frame-ancestors`, which browsers ignore there (with a console error).
 pub const META_POLICY: &str = meta_policy!();
+
+/// The policy for a request to `url`: framing is allowed only for an embed link, as the
+/// page's own link reader reads it.
+pub fn policy_for(url: &str) -> &'static str {
+    let embed = url.contains('?') && histinit_core::link::PageLink::read(url).view.embed;
+    if embed {
+        EMBED_CONTENT_SECURITY_POLICY
+    } else {
+        CONTENT_SECURITY_POLICY
+    }
+}
 
 /// Threads answering requests: a client slow to read a large file holds only one.
 const WORKERS: usize = 4;
@@ -188,7 +205,7 @@ fn reply_to(root: &Path, port: u16, request: &Request) -> Reply {
 
 fn answer(root: &Path, port: u16, request: Request) {
     let common = [
-        header("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        header("Content-Security-Policy", policy_for(request.url())),
         header("X-Content-Type-Options", "nosniff"),
         header("Cache-Control", "no-cache"),
     ];
@@ -378,6 +395,36 @@ mod tests {
             format!("{META_POLICY}; frame-ancestors 'none'")
         );
         assert!(!META_POLICY.contains("frame-ancestors") && !META_POLICY.contains('"'));
+    }
+
+    #[test]
+    fn only_an_embed_link_may_be_framed() {
+        assert!(CONTENT_SECURITY_POLICY.ends_with("frame-ancestors 'none'"));
+        assert!(EMBED_CONTENT_SECURITY_POLICY.ends_with("frame-ancestors *"));
+        // Everything else is the same policy.
+        assert_eq!(
+            CONTENT_SECURITY_POLICY.replace("'none'", ""),
+            EMBED_CONTENT_SECURITY_POLICY
+                .replace("frame-ancestors *", "frame-ancestors ")
+                .replace("'none'", "")
+        );
+        for url in [
+            "/",
+            "/index.html",
+            "/?preset=nano&hide=lr",
+            "/?embed=0",
+            "/?embed=yes",
+            "/www/app.js",
+            "/embed=1",
+        ] {
+            assert_eq!(policy_for(url), CONTENT_SECURITY_POLICY, "{url}");
+        }
+        for url in [
+            "/?embed=1",
+            "/index.html?preset=nano&lr=0.01&hide=lr&embed=1",
+        ] {
+            assert_eq!(policy_for(url), EMBED_CONTENT_SECURITY_POLICY, "{url}");
+        }
     }
 
     /// A browser opens several connections at once and keeps them alive. Unpatched,

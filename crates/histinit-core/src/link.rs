@@ -1,7 +1,10 @@
-//! The link schema: one table of every setting that changes a number, read and written
-//! by the same entries. The CLI reads links strictly (`histinit run --link`), the page
-//! forgivingly (a bad key keeps its default and is named), and the page builds its form
-//! and its address from [`LINK_KEYS`]: no other list of keys exists.
+//! The link schema: one table of every key a link has, read and written by the same
+//! entries. Most keys are the experiment's (they change a number); a few only say how the
+//! page shows it (classroom and embed links: hidden controls, a lesson text, a compact
+//! layout) and are no part of the experiment's identity. The CLI reads links strictly
+//! (`histinit run --link`, which accepts and ignores the page's keys), the page forgivingly
+//! (a bad key keeps its default and is named), and the page builds its form and its
+//! address from [`LINK_KEYS`]: no other list of keys exists.
 
 use serde::Serialize;
 
@@ -17,7 +20,7 @@ use crate::source::ScaleRule;
 pub enum KeyKind {
     /// One of the listed names.
     Choice,
-    /// A comma-separated list of the listed names (the inits).
+    /// A comma-separated list of the listed names (the inits, the hidden controls).
     List,
     /// A whole number.
     Count,
@@ -25,11 +28,42 @@ pub enum KeyKind {
     OptionalCount,
     /// A finite decimal number.
     Number,
-    /// Free text: a source id or URL, a file name, or group:multiplier pairs.
+    /// Text: a source id or URL, a file name, group:multiplier pairs, the lesson; empty
+    /// for none.
     Text,
+    /// On (`1`) or off (absent).
+    Flag,
 }
 
-/// One setting of a link.
+/// Whether a key changes the experiment or only how the page shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyRole {
+    /// A setting of the experiment: it changes a number, and it is in the run's link
+    /// ([`ExperimentConfig::to_query`]), its summary and its exports.
+    Experiment,
+    /// How the page shows the experiment: `histinit run` ignores it, and the run's own
+    /// link leaves it out (the same experiment, hidden controls or not).
+    Page,
+}
+
+/// How a key reads and writes its value.
+pub enum Access {
+    Experiment {
+        /// The value written to a link; `None` for an unset optional value.
+        get: fn(&ExperimentConfig) -> Option<String>,
+        set: fn(&mut ExperimentConfig, &str) -> Result<(), ConfigError>,
+        reset: fn(&mut ExperimentConfig),
+    },
+    Page {
+        /// The value written to a link; `None` when the page shows it the usual way.
+        get: fn(&PageView) -> Option<String>,
+        /// Never refuses: what it cannot use it drops, saying so (plain text).
+        set: fn(&mut PageView, &str) -> Vec<String>,
+    },
+}
+
+/// One key of a link.
 pub struct LinkKey {
     pub key: &'static str,
     pub kind: KeyKind,
@@ -37,10 +71,16 @@ pub struct LinkKey {
     pub label: &'static str,
     /// The names a choice or list key takes.
     pub choices: fn() -> Vec<&'static str>,
-    /// The value written to a link; `None` for an unset optional value.
-    pub get: fn(&ExperimentConfig) -> Option<String>,
-    set: fn(&mut ExperimentConfig, &str) -> Result<(), ConfigError>,
-    reset: fn(&mut ExperimentConfig),
+    pub access: Access,
+}
+
+impl LinkKey {
+    pub fn role(&self) -> KeyRole {
+        match self.access {
+            Access::Experiment { .. } => KeyRole::Experiment,
+            Access::Page { .. } => KeyRole::Page,
+        }
+    }
 }
 
 fn no_choices() -> Vec<&'static str> {
@@ -82,12 +122,14 @@ macro_rules! train_number {
             kind: KeyKind::Number,
             label: $label,
             choices: no_choices,
-            get: |c| Some(c.train.$field.to_string()),
-            set: |c, v| {
-                c.train.$field = number($key, v)?;
-                Ok(())
+            access: Access::Experiment {
+                get: |c| Some(c.train.$field.to_string()),
+                set: |c, v| {
+                    c.train.$field = number($key, v)?;
+                    Ok(())
+                },
+                reset: |c| c.train.$field = TrainConfig::default().$field,
             },
-            reset: |c| c.train.$field = TrainConfig::default().$field,
         }
     };
 }
@@ -100,12 +142,14 @@ macro_rules! train_count {
             kind: KeyKind::Count,
             label: $label,
             choices: no_choices,
-            get: |c| Some(c.train.$field.to_string()),
-            set: |c, v| {
-                c.train.$field = count($key, v)?;
-                Ok(())
+            access: Access::Experiment {
+                get: |c| Some(c.train.$field.to_string()),
+                set: |c, v| {
+                    c.train.$field = count($key, v)?;
+                    Ok(())
+                },
+                reset: |c| c.train.$field = TrainConfig::default().$field,
             },
-            reset: |c| c.train.$field = TrainConfig::default().$field,
         }
     };
 }
@@ -118,16 +162,18 @@ macro_rules! shape_override {
             kind: KeyKind::OptionalCount,
             label: $label,
             choices: no_choices,
-            get: |c| c.$field.map(|v| v.to_string()),
-            set: |c, v| {
-                c.$field = if v.is_empty() {
-                    None
-                } else {
-                    Some(count($key, v)?)
-                };
-                Ok(())
+            access: Access::Experiment {
+                get: |c| c.$field.map(|v| v.to_string()),
+                set: |c, v| {
+                    c.$field = if v.is_empty() {
+                        None
+                    } else {
+                        Some(count($key, v)?)
+                    };
+                    Ok(())
+                },
+                reset: |c| c.$field = None,
             },
-            reset: |c| c.$field = None,
         }
     };
 }
@@ -140,14 +186,16 @@ pub static LINK_KEYS: &[LinkKey] = &[
         kind: KeyKind::Choice,
         label: "model",
         choices: || PRESETS.iter().map(|p| p.0).collect(),
-        get: |c| Some(c.preset.clone()),
-        set: |c, v| {
-            // Checked here so that a bad name is refused as the key's own error.
-            crate::config::ModelConfig::preset(v)?;
-            c.preset = v.to_string();
-            Ok(())
+        access: Access::Experiment {
+            get: |c| Some(c.preset.clone()),
+            set: |c, v| {
+                // Checked here so that a bad name is refused as the key's own error.
+                crate::config::ModelConfig::preset(v)?;
+                c.preset = v.to_string();
+                Ok(())
+            },
+            reset: |c| c.preset = ExperimentConfig::default().preset,
         },
-        reset: |c| c.preset = ExperimentConfig::default().preset,
     },
     shape_override!("layers", layers, "layers"),
     shape_override!("width", width, "width"),
@@ -157,136 +205,156 @@ pub static LINK_KEYS: &[LinkKey] = &[
         kind: KeyKind::Choice,
         label: "LayerNorm",
         choices: || NormMode::ALL.iter().map(|n| n.name()).collect(),
-        get: |c| Some(c.norm.name().to_string()),
-        set: |c, v| {
-            c.norm = NormMode::parse(v)?;
-            Ok(())
+        access: Access::Experiment {
+            get: |c| Some(c.norm.name().to_string()),
+            set: |c, v| {
+                c.norm = NormMode::parse(v)?;
+                Ok(())
+            },
+            reset: |c| c.norm = ExperimentConfig::default().norm,
         },
-        reset: |c| c.norm = ExperimentConfig::default().norm,
     },
     LinkKey {
         key: "inits",
         kind: KeyKind::List,
         label: "inits",
         choices: || InitMethod::ALL.iter().map(|i| i.name()).collect(),
-        get: |c| {
-            let names: Vec<&str> = c.inits.iter().map(|i| i.name()).collect();
-            Some(names.join(","))
+        access: Access::Experiment {
+            get: |c| {
+                let names: Vec<&str> = c.inits.iter().map(|i| i.name()).collect();
+                Some(names.join(","))
+            },
+            set: |c, v| {
+                c.inits = v
+                    .split(',')
+                    .filter(|name| !name.is_empty())
+                    .map(InitMethod::parse)
+                    .collect::<Result<_, _>>()?;
+                Ok(())
+            },
+            reset: |c| c.inits = ExperimentConfig::default().inits,
         },
-        set: |c, v| {
-            c.inits = v
-                .split(',')
-                .filter(|name| !name.is_empty())
-                .map(InitMethod::parse)
-                .collect::<Result<_, _>>()?;
-            Ok(())
-        },
-        reset: |c| c.inits = ExperimentConfig::default().inits,
     },
     LinkKey {
         key: "source",
         kind: KeyKind::Text,
         label: "histogram source",
         choices: no_choices,
-        get: |c| c.source.clone(),
-        set: |c, v| {
-            c.source = match v {
-                "" => None,
-                text => Some(parse_source(text)?),
-            };
-            Ok(())
+        access: Access::Experiment {
+            get: |c| c.source.clone(),
+            set: |c, v| {
+                c.source = match v {
+                    "" => None,
+                    text => Some(parse_source(text)?),
+                };
+                Ok(())
+            },
+            reset: |c| c.source = None,
         },
-        reset: |c| c.source = None,
     },
     LinkKey {
         key: "scale",
         kind: KeyKind::Choice,
         label: "scale rule",
         choices: || ScaleRule::ALL.iter().map(|s| s.name()).collect(),
-        get: |c| Some(c.scale.name().to_string()),
-        set: |c, v| {
-            c.scale = ScaleRule::parse(v)?;
-            Ok(())
+        access: Access::Experiment {
+            get: |c| Some(c.scale.name().to_string()),
+            set: |c, v| {
+                c.scale = ScaleRule::parse(v)?;
+                Ok(())
+            },
+            reset: |c| c.scale = ExperimentConfig::default().scale,
         },
-        reset: |c| c.scale = ExperimentConfig::default().scale,
     },
     LinkKey {
         key: "scope",
         kind: KeyKind::Choice,
         label: "inits apply to",
         choices: || InitScope::ALL.iter().map(|s| s.name()).collect(),
-        get: |c| Some(c.scope.name().to_string()),
-        set: |c, v| {
-            c.scope = InitScope::parse(v)?;
-            Ok(())
+        access: Access::Experiment {
+            get: |c| Some(c.scope.name().to_string()),
+            set: |c, v| {
+                c.scope = InitScope::parse(v)?;
+                Ok(())
+            },
+            reset: |c| c.scope = ExperimentConfig::default().scope,
         },
-        reset: |c| c.scope = ExperimentConfig::default().scope,
     },
     LinkKey {
         key: "gain",
         kind: KeyKind::Text,
         label: "standard inits' scale × (e.g. all:0.5,embed:0.0625)",
         choices: || InitGains::GROUPS.to_vec(),
-        get: |c| Some(c.gain.to_string()).filter(|text| !text.is_empty()),
-        set: |c, v| {
-            c.gain = InitGains::parse(v)?;
-            Ok(())
+        access: Access::Experiment {
+            get: |c| Some(c.gain.to_string()).filter(|text| !text.is_empty()),
+            set: |c, v| {
+                c.gain = InitGains::parse(v)?;
+                Ok(())
+            },
+            reset: |c| c.gain = InitGains::default(),
         },
-        reset: |c| c.gain = InitGains::default(),
     },
     LinkKey {
         key: "seed",
         kind: KeyKind::Count,
         label: "first seed",
         choices: no_choices,
-        get: |c| Some(c.seed.to_string()),
-        set: |c, v| {
-            c.seed = v.parse().map_err(|_| ConfigError::Invalid {
-                field: "seed",
-                reason: format!("'{}' is not a seed (a whole number)", shown(v)),
-            })?;
-            Ok(())
+        access: Access::Experiment {
+            get: |c| Some(c.seed.to_string()),
+            set: |c, v| {
+                c.seed = v.parse().map_err(|_| ConfigError::Invalid {
+                    field: "seed",
+                    reason: format!("'{}' is not a seed (a whole number)", shown(v)),
+                })?;
+                Ok(())
+            },
+            reset: |c| c.seed = ExperimentConfig::default().seed,
         },
-        reset: |c| c.seed = ExperimentConfig::default().seed,
     },
     LinkKey {
         key: "seeds",
         kind: KeyKind::Count,
         label: "seeds",
         choices: no_choices,
-        get: |c| Some(c.seeds.to_string()),
-        set: |c, v| {
-            c.seeds = count("seeds", v)?;
-            Ok(())
+        access: Access::Experiment {
+            get: |c| Some(c.seeds.to_string()),
+            set: |c, v| {
+                c.seeds = count("seeds", v)?;
+                Ok(())
+            },
+            reset: |c| c.seeds = ExperimentConfig::default().seeds,
         },
-        reset: |c| c.seeds = ExperimentConfig::default().seeds,
     },
     LinkKey {
         key: "backend",
         kind: KeyKind::Choice,
         label: "backend",
         choices: || BackendChoice::ALL.iter().map(|b| b.name()).collect(),
-        get: |c| Some(c.backend.name().to_string()),
-        set: |c, v| {
-            c.backend = BackendChoice::parse(v)?;
-            Ok(())
+        access: Access::Experiment {
+            get: |c| Some(c.backend.name().to_string()),
+            set: |c, v| {
+                c.backend = BackendChoice::parse(v)?;
+                Ok(())
+            },
+            reset: |c| c.backend = ExperimentConfig::default().backend,
         },
-        reset: |c| c.backend = ExperimentConfig::default().backend,
     },
     LinkKey {
         key: "corpus",
         kind: KeyKind::Text,
         label: "your text file",
         choices: no_choices,
-        get: |c| c.corpus.clone(),
-        set: |c, v| {
-            c.corpus = match v {
-                "" => None,
-                name => Some(parse_corpus_name(name)?),
-            };
-            Ok(())
+        access: Access::Experiment {
+            get: |c| c.corpus.clone(),
+            set: |c, v| {
+                c.corpus = match v {
+                    "" => None,
+                    name => Some(parse_corpus_name(name)?),
+                };
+                Ok(())
+            },
+            reset: |c| c.corpus = None,
         },
-        reset: |c| c.corpus = None,
     },
     train_count!("steps", steps, "steps"),
     train_count!("batch", batch, "batch"),
@@ -306,19 +374,172 @@ pub static LINK_KEYS: &[LinkKey] = &[
         kind: KeyKind::Choice,
         label: "evaluate on",
         choices: || EvalSplit::ALL.iter().map(|s| s.name()).collect(),
-        // Left out of links on the val split, so the links published before it stay as they were.
-        get: |c| {
-            Some(c.train.eval_split)
-                .filter(|split| !split.is_val())
-                .map(|split| split.name().to_string())
+        access: Access::Experiment {
+            // Left out of links on the val split, so the links published before it stay
+            // as they were.
+            get: |c| {
+                Some(c.train.eval_split)
+                    .filter(|split| !split.is_val())
+                    .map(|split| split.name().to_string())
+            },
+            set: |c, v| {
+                c.train.eval_split = EvalSplit::parse(v)?;
+                Ok(())
+            },
+            reset: |c| c.train.eval_split = TrainConfig::default().eval_split,
         },
-        set: |c, v| {
-            c.train.eval_split = EvalSplit::parse(v)?;
-            Ok(())
+    },
+    // How the page shows the experiment (classroom and embed links): last, so a link
+    // reads experiment first.
+    LinkKey {
+        key: "hide",
+        kind: KeyKind::List,
+        label: "controls to hide",
+        choices: hide_choices,
+        access: Access::Page {
+            get: |v| (!v.hide.is_empty()).then(|| v.hide.join(",")),
+            set: set_hide,
         },
-        reset: |c| c.train.eval_split = TrainConfig::default().eval_split,
+    },
+    LinkKey {
+        key: "lesson",
+        kind: KeyKind::Text,
+        label: "lesson text",
+        choices: no_choices,
+        access: Access::Page {
+            get: |v| (!v.lesson.is_empty()).then(|| v.lesson.clone()),
+            set: set_lesson,
+        },
+    },
+    LinkKey {
+        key: "embed",
+        kind: KeyKind::Flag,
+        label: "compact layout for an iframe",
+        choices: no_choices,
+        access: Access::Page {
+            get: |v| v.embed.then(|| "1".to_string()),
+            set: |v, value| match value {
+                "1" => {
+                    v.embed = true;
+                    Vec::new()
+                }
+                "" | "0" => {
+                    v.embed = false;
+                    Vec::new()
+                }
+                other => vec![format!(
+                    "ignored 'embed': '{}' is not 1 (compact) or 0",
+                    shown(other)
+                )],
+            },
+        },
     },
 ];
+
+/// Parts of the page that `hide` can name besides the experiment's keys (each is the
+/// element marked `data-group="NAME"` in index.html; the e2e suite checks they agree).
+pub const PAGE_GROUPS: &[&str] = &[
+    "intro",
+    "studies",
+    "histogram",
+    "model",
+    "training",
+    "advanced",
+    "export",
+    "tables",
+    "samples",
+];
+
+/// The longest lesson text kept, in characters: a few sentences, not a page.
+pub const MAX_LESSON_CHARS: usize = 500;
+
+/// How the page shows an experiment. Nothing here changes a number.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PageView {
+    /// Controls the page hides (their values still apply): names from [`hide_choices`],
+    /// each once, in that order.
+    pub hide: Vec<String>,
+    /// A short text shown above the page: plain text, a paragraph per line, at most
+    /// [`MAX_LESSON_CHARS`] characters.
+    pub lesson: String,
+    /// The compact layout, for an iframe.
+    pub embed: bool,
+}
+
+/// What `hide` can name: the [`PAGE_GROUPS`] (what a teacher hides most), then the
+/// experiment's keys.
+pub fn hide_choices() -> Vec<&'static str> {
+    PAGE_GROUPS
+        .iter()
+        .copied()
+        .chain(
+            LINK_KEYS
+                .iter()
+                .filter(|entry| entry.role() == KeyRole::Experiment)
+                .map(|entry| entry.key),
+        )
+        .collect()
+}
+
+fn set_hide(view: &mut PageView, value: &str) -> Vec<String> {
+    let known = hide_choices();
+    let mut named: Vec<&str> = Vec::new();
+    let mut unknown: Vec<String> = Vec::new();
+    let mut more = 0;
+    for name in value
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+    {
+        match known.iter().find(|known| **known == name) {
+            Some(known) => named.push(known),
+            // A few are quoted: a long list stays a readable message.
+            None if unknown.len() < 5 => unknown.push(format!("'{}'", shown(name))),
+            None => more += 1,
+        }
+    }
+    if more > 0 {
+        unknown.push(format!("{more} more"));
+    }
+    view.hide = known
+        .iter()
+        .filter(|name| named.contains(name))
+        .map(|name| name.to_string())
+        .collect();
+    if unknown.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "ignored 'hide' of {}: not a control of this page (it can hide {})",
+        unknown.join(", "),
+        known.join(", ")
+    )]
+}
+
+fn set_lesson(view: &mut PageView, value: &str) -> Vec<String> {
+    // Plain text: line breaks separate paragraphs, other control characters go.
+    let text: String = value
+        .replace("\r\n", "\n")
+        .chars()
+        .map(|c| if c == '\t' || c == '\r' { ' ' } else { c })
+        .filter(|c| *c == '\n' || !c.is_control())
+        .collect();
+    let text = text.trim();
+    let count = text.chars().count();
+    if count <= MAX_LESSON_CHARS {
+        view.lesson = text.to_string();
+        return Vec::new();
+    }
+    view.lesson = text
+        .chars()
+        .take(MAX_LESSON_CHARS)
+        .collect::<String>()
+        .trim_end()
+        .to_string();
+    vec![format!(
+        "'lesson' shortened to its first {MAX_LESSON_CHARS} characters (it had {count}): a lesson is a few sentences"
+    )]
+}
 
 /// The entry of `key`.
 pub fn link_key(key: &str) -> Option<&'static LinkKey> {
@@ -331,11 +552,6 @@ fn unknown_key(key: &str) -> ConfigError {
         field: "link key",
         reason: format!("unknown key '{}' (known: {})", shown(key), known.join(", ")),
     }
-}
-
-/// Sets one key from its link text.
-pub fn set_key(config: &mut ExperimentConfig, key: &str, value: &str) -> Result<(), ConfigError> {
-    (link_key(key).ok_or_else(|| unknown_key(key))?.set)(config, value)
 }
 
 /// The longest link read: a link is typed or pasted by people, never megabytes.
@@ -354,9 +570,133 @@ fn check_length(link: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// A link as the page reads it: the experiment, how the page shows it, and what was
+/// dropped from either (plain text, for `textContent`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageLink {
+    pub config: ExperimentConfig,
+    pub view: PageView,
+    pub warnings: Vec<String>,
+}
+
+impl PageLink {
+    /// Reads a link the forgiving way (the page's): every bad, unknown or repeated key,
+    /// and what makes the experiment too big for a browser ([`PAGE_BUDGET`]), is
+    /// dropped (its default stays) and named in `warnings`.
+    pub fn read(link: &str) -> Self {
+        let mut config = ExperimentConfig::default();
+        let mut view = PageView::default();
+        let mut warnings = Vec::new();
+        if let Err(err) = check_length(link) {
+            warnings.push(format!("ignored the whole link: {err}"));
+            return Self {
+                config,
+                view,
+                warnings,
+            };
+        }
+        let mut given: Vec<String> = Vec::new();
+        for (key, value) in query_pairs(link) {
+            if given.contains(&key) {
+                warnings.push(format!("ignored a second '{}'", shown(&key)));
+                continue;
+            }
+            match link_key(&key).map(|entry| &entry.access) {
+                None => warnings.push(format!("ignored '{}': {}", shown(&key), unknown_key(&key))),
+                Some(Access::Experiment { set, .. }) => match set(&mut config, &value) {
+                    Ok(()) => given.push(key),
+                    Err(err) => warnings.push(format!("ignored '{}': {err}", shown(&key))),
+                },
+                Some(Access::Page { set, .. }) => {
+                    warnings.extend(set(&mut view, &value));
+                    given.push(key);
+                }
+            }
+        }
+        fit_the_page(&mut config, &given, &mut warnings);
+        Self {
+            config,
+            view,
+            warnings,
+        }
+    }
+
+    /// The page's address: the experiment's link ([`ExperimentConfig::to_query`]) and
+    /// the page's keys that differ from the usual view, which [`PageLink::read`] reads
+    /// back to the same.
+    pub fn to_query(&self) -> String {
+        query_of(&self.config, Some(&self.view))
+    }
+}
+
+/// Values that parse can still clash (warmup beyond steps, a context beyond the model's)
+/// or ask for more than a browser holds: resets the key the check names, then checks
+/// again; the defaults if nothing else helps.
+fn fit_the_page(config: &mut ExperimentConfig, given: &[String], messages: &mut Vec<String>) {
+    let mut given = given.to_vec();
+    let check = |config: &ExperimentConfig| {
+        config.validate()?;
+        config.check_budget(&PAGE_BUDGET).map(|_| ())
+    };
+    for _ in 0..LINK_KEYS.len() {
+        let Err(err) = check(config) else {
+            return;
+        };
+        let field = err.field();
+        if field == "warmup" && !given.iter().any(|key| key == "warmup") {
+            // The default warmup is longer than the link's steps: shorten it.
+            config.train.warmup = config.train.warmup.min(config.train.steps);
+            messages.push(format!(
+                "warmup lowered to {} to fit {} steps",
+                config.train.warmup, config.train.steps
+            ));
+            continue;
+        }
+        let key = if given.iter().any(|key| key == field) {
+            field
+        } else {
+            // A check on the model's shape or size: the overrides are what clash.
+            [
+                "layers", "width", "heads", "context", "batch", "seeds", "inits", "preset",
+            ]
+            .into_iter()
+            .find(|key| given.iter().any(|given| given == key))
+            .unwrap_or("")
+        };
+        let Some(Access::Experiment { reset, .. }) = link_key(key).map(|entry| &entry.access)
+        else {
+            break;
+        };
+        reset(config);
+        given.retain(|given| given != key);
+        messages.push(format!("ignored '{key}': {err}"));
+    }
+    if check(config).is_err() {
+        messages.push("the link's settings do not fit together: using the defaults".into());
+        *config = ExperimentConfig::default();
+    }
+}
+
+/// The query of `config` and, if given, `view`: every key of [`LINK_KEYS`] with a value.
+fn query_of(config: &ExperimentConfig, view: Option<&PageView>) -> String {
+    LINK_KEYS
+        .iter()
+        .filter_map(|entry| {
+            let value = match (&entry.access, view) {
+                (Access::Experiment { get, .. }, _) => get(config),
+                (Access::Page { get, .. }, Some(view)) => get(view),
+                (Access::Page { .. }, None) => None,
+            }?;
+            Some(format!("{}={}", entry.key, percent_encode(&value)))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 impl ExperimentConfig {
     /// Parses a playground link (the whole URL or just its query string). Unknown or
-    /// repeated keys and bad values are errors that name the key.
+    /// repeated keys and bad values are errors that name the key. The page's keys
+    /// ([`KeyRole::Page`]) are accepted and ignored: they change no number.
     pub fn from_query(link: &str) -> Result<Self, ConfigError> {
         check_length(link)?;
         let mut config = Self::default();
@@ -368,89 +708,30 @@ impl ExperimentConfig {
                     reason: format!("'{}' is given twice", shown(&key)),
                 });
             }
-            set_key(&mut config, &key, &value)?;
+            match &link_key(&key).ok_or_else(|| unknown_key(&key))?.access {
+                Access::Experiment { set, .. } => set(&mut config, &value)?,
+                Access::Page { .. } => {}
+            }
             given.push(key);
         }
         config.validate()?;
         Ok(config)
     }
 
-    /// Parses a link the forgiving way (the page's): every bad, unknown or repeated key,
-    /// and what makes the experiment too big for a browser ([`PAGE_BUDGET`]), is
-    /// dropped (its default stays) and named in the returned messages (plain text).
+    /// [`PageLink::read`] without the page's view.
     pub fn from_query_lenient(link: &str) -> (Self, Vec<String>) {
-        let mut config = Self::default();
-        let mut messages = Vec::new();
-        if let Err(err) = check_length(link) {
-            messages.push(format!("ignored the whole link: {err}"));
-            return (config, messages);
-        }
-        let mut given: Vec<String> = Vec::new();
-        for (key, value) in query_pairs(link) {
-            if given.contains(&key) {
-                messages.push(format!("ignored a second '{}'", shown(&key)));
-                continue;
-            }
-            match set_key(&mut config, &key, &value) {
-                Ok(()) => given.push(key),
-                Err(err) => messages.push(format!("ignored '{}': {err}", shown(&key))),
-            }
-        }
-        // Values that parse can still clash (warmup beyond steps, a context beyond the
-        // model's) or ask for more than a browser holds: reset the key the check
-        // names, then check again.
-        let check = |config: &ExperimentConfig| {
-            config.validate()?;
-            config.check_budget(&PAGE_BUDGET).map(|_| ())
-        };
-        for _ in 0..LINK_KEYS.len() {
-            let Err(err) = check(&config) else {
-                return (config, messages);
-            };
-            let field = err.field();
-            if field == "warmup" && !given.iter().any(|key| key == "warmup") {
-                // The default warmup is longer than the link's steps: shorten it.
-                config.train.warmup = config.train.warmup.min(config.train.steps);
-                messages.push(format!(
-                    "warmup lowered to {} to fit {} steps",
-                    config.train.warmup, config.train.steps
-                ));
-                continue;
-            }
-            let key = if given.iter().any(|key| key == field) {
-                field
-            } else {
-                // A check on the model's shape or size: the overrides are what clash.
-                [
-                    "layers", "width", "heads", "context", "batch", "seeds", "inits", "preset",
-                ]
-                .into_iter()
-                .find(|key| given.iter().any(|given| given == key))
-                .unwrap_or("")
-            };
-            let Some(entry) = link_key(key) else { break };
-            (entry.reset)(&mut config);
-            given.retain(|given| given != key);
-            messages.push(format!("ignored '{key}': {err}"));
-        }
-        if check(&config).is_err() {
-            messages.push("the link's settings do not fit together: using the defaults".into());
-            config = Self::default();
-        }
-        (config, messages)
+        let PageLink {
+            config, warnings, ..
+        } = PageLink::read(link);
+        (config, warnings)
     }
 
     /// The query string that [`ExperimentConfig::from_query`] reads back to this
-    /// configuration: every key of [`LINK_KEYS`] that has a value, so a link keeps
-    /// meaning the same run if a default changes.
+    /// configuration: every experiment key of [`LINK_KEYS`] that has a value, so a link
+    /// keeps meaning the same run if a default changes. The page's keys are not in it:
+    /// this is the experiment's identity (summaries, exports, sweeps).
     pub fn to_query(&self) -> String {
-        LINK_KEYS
-            .iter()
-            .filter_map(|entry| {
-                (entry.get)(self).map(|value| format!("{}={}", entry.key, percent_encode(&value)))
-            })
-            .collect::<Vec<_>>()
-            .join("&")
+        query_of(self, None)
     }
 }
 
@@ -570,6 +851,7 @@ fn percent_decode(text: &str) -> String {
 pub struct KeyInfo {
     pub key: &'static str,
     pub kind: KeyKind,
+    pub role: KeyRole,
     pub label: &'static str,
     pub choices: Vec<&'static str>,
     /// The value of the default experiment (absent for an unset optional value).
@@ -578,15 +860,19 @@ pub struct KeyInfo {
 
 /// The schema as the page receives it.
 pub fn schema() -> Vec<KeyInfo> {
-    let defaults = ExperimentConfig::default();
+    let (config, view) = (ExperimentConfig::default(), PageView::default());
     LINK_KEYS
         .iter()
         .map(|entry| KeyInfo {
             key: entry.key,
             kind: entry.kind,
+            role: entry.role(),
             label: entry.label,
             choices: (entry.choices)(),
-            default: (entry.get)(&defaults),
+            default: match &entry.access {
+                Access::Experiment { get, .. } => get(&config),
+                Access::Page { get, .. } => get(&view),
+            },
         })
         .collect()
 }
@@ -667,7 +953,11 @@ mod tests {
                 _ => vec![key.clone()],
             })
             .collect();
-        let mut keys: Vec<String> = LINK_KEYS.iter().map(|k| k.key.to_string()).collect();
+        let mut keys: Vec<String> = LINK_KEYS
+            .iter()
+            .filter(|k| k.role() == KeyRole::Experiment)
+            .map(|k| k.key.to_string())
+            .collect();
         fields.sort();
         keys.sort();
         assert_eq!(keys, fields);
@@ -678,9 +968,12 @@ mod tests {
         let default = ExperimentConfig::default();
         let changed = every_field_changed();
         for entry in LINK_KEYS {
+            let Access::Experiment { get, reset, .. } = entry.access else {
+                continue; // the page's keys: nothing to reset, a link simply leaves them out
+            };
             let mut config = changed.clone();
-            (entry.reset)(&mut config);
-            assert_eq!((entry.get)(&config), (entry.get)(&default), "{}", entry.key);
+            reset(&mut config);
+            assert_eq!(get(&config), get(&default), "{}", entry.key);
         }
     }
 
@@ -836,14 +1129,19 @@ mod tests {
                 link.push_str(&format!("{key}={value}&"));
             }
             let _ = ExperimentConfig::from_query(&link);
-            let (config, _) = ExperimentConfig::from_query_lenient(&link);
+            let page = PageLink::read(&link);
+            let config = &page.config;
             assert!(config.validate().is_ok(), "{link}");
             assert!(config.check_budget(&PAGE_BUDGET).is_ok(), "{link}");
             assert_eq!(
                 ExperimentConfig::from_query(&config.to_query()).as_ref(),
-                Ok(&config),
+                Ok(config),
                 "{link}"
             );
+            // The page's address (view included) reads back to itself, without a word.
+            let again = PageLink::read(&page.to_query());
+            assert_eq!((&again.config, &again.view), (config, &page.view), "{link}");
+            assert!(again.warnings.is_empty(), "{link}: {:?}", again.warnings);
         }
     }
 
@@ -881,5 +1179,133 @@ mod tests {
         // Configs without a corpus serialize as before (sweep keys and summaries keep).
         let json = serde_json::to_string(&ExperimentConfig::default()).unwrap();
         assert!(!json.contains("corpus"), "{json}");
+    }
+
+    /// A classroom link: every page key away from its default, on top of an experiment.
+    const CLASSROOM: &str = "preset=micro&lr=0.01&steps=40&warmup=0&hide=lr,studies,inits,lr&lesson=Watch%20the%20loss.%0ALine%20two%20%3Cb%3Ebold%3F%3C%2Fb%3E&embed=1";
+
+    #[test]
+    fn page_keys_are_read_by_the_page_and_ignored_by_the_run() {
+        let page = PageLink::read(CLASSROOM);
+        assert!(page.warnings.is_empty(), "{:?}", page.warnings);
+        // Every page key away from its default (else a forgotten key would pass).
+        assert_ne!(page.view.hide, PageView::default().hide);
+        assert_ne!(page.view.lesson, PageView::default().lesson);
+        assert_ne!(page.view.embed, PageView::default().embed);
+        // Named once each, in the order of the choices (the page's sections first).
+        assert_eq!(page.view.hide, ["studies", "inits", "lr"]);
+        assert_eq!(page.view.lesson, "Watch the loss.\nLine two <b>bold?</b>");
+        assert!(page.view.embed);
+        assert_eq!(page.config.train.lr, 0.01);
+        // The page's address keeps them and reads back to the same.
+        let address = page.to_query();
+        assert!(
+            address.ends_with("&hide=studies,inits,lr&lesson=Watch%20the%20loss.%0ALine%20two%20%3Cb%3Ebold%3F%3C%2Fb%3E&embed=1"),
+            "{address}"
+        );
+        assert_eq!(PageLink::read(&address), page);
+        // The run: the same experiment as without them, and its own link leaves them out.
+        let run = ExperimentConfig::from_query(CLASSROOM).unwrap();
+        let plain = ExperimentConfig::from_query("preset=micro&lr=0.01&steps=40&warmup=0").unwrap();
+        assert_eq!(run, plain);
+        assert_eq!(run.to_query(), plain.to_query());
+        for key in ["hide", "lesson", "embed"] {
+            assert!(!run.to_query().contains(key), "{}", run.to_query());
+        }
+        // The run ignores them whatever they say; a repeated one is still refused.
+        assert!(ExperimentConfig::from_query("hide=bogus&lesson=%00&embed=banana").is_ok());
+        let err = ExperimentConfig::from_query("embed=1&embed=1").unwrap_err();
+        assert!(err.to_string().contains("twice"), "{err}");
+    }
+
+    #[test]
+    fn unknown_hide_names_are_named_and_the_known_ones_kept() {
+        let page = PageLink::read("hide=lr,<img src=x>,studies,,bogus");
+        assert_eq!(page.view.hide, ["studies", "lr"]);
+        assert_eq!(page.warnings.len(), 1, "{:?}", page.warnings);
+        let warning = &page.warnings[0];
+        assert!(
+            warning.starts_with("ignored 'hide' of '<img src=x>', 'bogus'")
+                && warning.contains("studies"),
+            "{warning}"
+        );
+        // Page keys are not hideable: the page's own note shows them back.
+        let page = PageLink::read("hide=hide,lesson,embed");
+        assert!(page.view.hide.is_empty() && page.warnings.len() == 1);
+        // Nothing known: nothing hidden, and the address has no hide.
+        let page = PageLink::read("hide=%3Cscript%3E");
+        assert!(!page.to_query().contains("hide"), "{}", page.to_query());
+        // At most five unknown names are quoted (a long list stays a readable message).
+        let many: Vec<String> = (0..40).map(|i| format!("x{i}")).collect();
+        let page = PageLink::read(&format!("hide={}", many.join(",")));
+        assert!(
+            page.warnings[0].contains("'x4', 35 more") && !page.warnings[0].contains("'x5'"),
+            "{:?}",
+            page.warnings
+        );
+        // Every choice is a real name: the experiment's keys and the page's groups.
+        let choices = hide_choices();
+        assert!(choices.contains(&"lr") && choices.contains(&"advanced"));
+        assert!(!choices.contains(&"hide"));
+        let mut unique = choices.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), choices.len(), "a group is named like a key");
+    }
+
+    #[test]
+    fn a_long_lesson_is_shortened_with_a_warning_and_kept_as_plain_text() {
+        // 600 characters, each two bytes in UTF-8: capped by characters, not bytes.
+        let long = "é".repeat(600);
+        let page = PageLink::read(&format!("lesson={}", percent_encode(&long)));
+        assert_eq!(page.view.lesson.chars().count(), MAX_LESSON_CHARS);
+        assert!(
+            page.warnings.len() == 1
+                && page.warnings[0].contains("'lesson' shortened")
+                && page.warnings[0].contains("600"),
+            "{:?}",
+            page.warnings
+        );
+        // Exactly at the cap: kept whole, no warning.
+        let page = PageLink::read(&format!("lesson={}", "a".repeat(MAX_LESSON_CHARS)));
+        assert_eq!(
+            (page.view.lesson.len(), page.warnings.len()),
+            (MAX_LESSON_CHARS, 0)
+        );
+        // Line breaks stay (paragraphs); other control characters go; spaces trimmed.
+        let page = PageLink::read("lesson=%20%20one%0D%0Atwo%00%1B%09three%0A%20");
+        assert_eq!(page.view.lesson, "one\ntwo three");
+        // Only blanks: no lesson.
+        let page = PageLink::read("lesson=%20%0A%09");
+        assert_eq!(page.view, PageView::default());
+    }
+
+    #[test]
+    fn embed_is_1_or_absent() {
+        assert!(PageLink::read("embed=1").view.embed);
+        for off in ["embed=0", "embed=", ""] {
+            let page = PageLink::read(off);
+            assert!(!page.view.embed && page.warnings.is_empty(), "{off}");
+            assert!(!page.to_query().contains("embed"), "{off}");
+        }
+        let page = PageLink::read("embed=%3Cb%3E");
+        assert!(!page.view.embed);
+        assert!(page.warnings[0].contains("'embed'"), "{:?}", page.warnings);
+    }
+
+    #[test]
+    fn the_schema_marks_the_page_keys() {
+        let schema = schema();
+        let page: Vec<&str> = schema
+            .iter()
+            .filter(|k| k.role == KeyRole::Page)
+            .map(|k| k.key)
+            .collect();
+        assert_eq!(page, ["hide", "lesson", "embed"]);
+        let hide = schema.iter().find(|k| k.key == "hide").unwrap();
+        assert_eq!((hide.kind, hide.default.as_ref()), (KeyKind::List, None));
+        assert_eq!(hide.choices, hide_choices());
+        let embed = schema.iter().find(|k| k.key == "embed").unwrap();
+        assert_eq!((embed.kind, embed.default.as_ref()), (KeyKind::Flag, None));
     }
 }

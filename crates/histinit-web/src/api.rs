@@ -8,6 +8,7 @@ use std::rc::Rc;
 use histinit_core::burn::tensor::Device;
 use histinit_core::config::PRESETS;
 use histinit_core::experiment::ExperimentConfig;
+use histinit_core::link::{PageLink, PageView};
 use histinit_core::params::{param_specs, Role};
 use histinit_core::{InitMethod, ModelConfig};
 use js_sys::Promise;
@@ -129,8 +130,10 @@ pub fn init_methods() -> Result<JsValue, JsError> {
 
 #[derive(Serialize)]
 struct ParsedLink {
+    /// The page's address: the experiment's keys, then how the page shows it.
     query: String,
     config: ExperimentConfig,
+    view: PageView,
     backend: &'static str,
     warnings: Vec<String>,
 }
@@ -139,12 +142,13 @@ struct ParsedLink {
 /// `warnings` (plain text, for `textContent`).
 #[wasm_bindgen]
 pub fn parse_link(search: &str) -> Result<JsValue, JsError> {
-    let (config, warnings) = ExperimentConfig::from_query_lenient(search);
+    let link = PageLink::read(search);
     to_js(&ParsedLink {
-        query: config.to_query(),
-        backend: config.backend.name(),
-        config,
-        warnings,
+        query: link.to_query(),
+        backend: link.config.backend.name(),
+        config: link.config,
+        view: link.view,
+        warnings: link.warnings,
     })
 }
 

@@ -17,7 +17,9 @@
 // itself says: known key, choice among the choices, list of known names, whole number,
 // finite number. It does NOT check what the real one does beyond that: values that clash
 // (warmup beyond steps, a context beyond the preset's, a shape heads cannot divide), the
-// browser's budget, duplicate inits, or the form of a source (id or http(s) URL).
+// browser's budget, duplicate inits, the form of a source (id or http(s) URL), the
+// lesson's length cap. A bad name in a list drops the whole list, except in a page key's
+// list (`hide`), which keeps its known names, as the real one does.
 // Its `config` is the key -> value map, not the real ExperimentConfig (the page does not
 // read `config`).
 
@@ -94,6 +96,8 @@ function problem(e, value) {
       return value === '' || whole.test(value) ? null : `'${value}' is not a whole number`;
     case 'number':
       return value !== '' && Number.isFinite(Number(value)) ? null : `'${value}' is not a number`;
+    case 'flag':
+      return ['', '0', '1'].includes(value) ? null : `'${value}' is not 1 or 0`;
     default:
       return null;
   }
@@ -111,6 +115,14 @@ function parse(search) {
     const value = decodeURIComponent(rawValue.replace(/\+/g, ' '));
     const e = entry(key);
     const why = !e ? `unknown link key '${key}'` : given.has(key) ? 'given twice' : problem(e, value);
+    if (why && e?.role === 'page' && e.kind === 'list' && !given.has(key)) {
+      // A page key never refuses: the known names stay, in the order of the choices.
+      const names = value.split(',');
+      warnings.push(`ignored '${key}' of ${names.filter((name) => name && !e.choices.includes(name)).map((name) => `'${name}'`).join(', ')}`);
+      given.add(key);
+      values[key] = e.choices.filter((name) => names.includes(name)).join(',');
+      continue;
+    }
     if (why) {
       warnings.push(`ignored '${key}': ${why}`);
       continue;
@@ -121,10 +133,10 @@ function parse(search) {
   return { values, warnings };
 }
 
-/** The canonical query: every key with a value, in the schema's order. */
-function canonical(values) {
+/** The canonical query: every key with a value, in the schema's order (`role`: only those). */
+function canonical(values, role = null) {
   return schema()
-    .filter((e) => values[e.key] !== '')
+    .filter((e) => values[e.key] !== '' && !(e.kind === 'flag' && values[e.key] === '0') && (!role || e.role === role))
     .map((e) => `${e.key}=${encodeURIComponent(values[e.key]).replace(/%2C/gi, ',')}`)
     .join('&');
 }
@@ -193,6 +205,8 @@ export class Session {
       train: { steps: Number(values.steps), eval_every: Number(values.eval_every) },
     };
     this.config = config;
+    // The run's own link, as the real module's exports write it: the experiment's keys only.
+    this.link = canonical(values, 'experiment');
     this.kind = backend;
     this.histogram = null;
     this.runList = [];
@@ -351,7 +365,7 @@ export class Session {
 
   export_json() {
     alive();
-    return JSON.stringify({ backend: this.kind, runs: this.runList, curves: this.curves });
+    return JSON.stringify({ link: this.link, backend: this.kind, runs: this.runList, curves: this.curves });
   }
 
   backend() {
