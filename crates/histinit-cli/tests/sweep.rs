@@ -481,6 +481,8 @@ fn sharded_sweeps_aggregate_to_the_single_process_summary() {
             .arg(&config)
             .arg("--out")
             .arg(&sharded)
+            .arg("--shipped")
+            .arg(shipped())
             .arg("--aggregate");
         command.output().unwrap()
     };
