@@ -811,9 +811,11 @@ pub struct HistogramFile {
     pub pooled: Vec<TensorHistogram>,
 }
 
+/// Just a file's version, read before the rest, so a future format is reported as such
+/// (histogram and trajectory files alike).
 #[derive(Deserialize)]
-struct VersionOnly {
-    version: Option<serde_json::Value>,
+pub(crate) struct VersionOnly {
+    pub(crate) version: Option<serde_json::Value>,
 }
 
 impl HistogramFile {

@@ -8,7 +8,9 @@ use std::io::Write;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::format::{deserialize_at_path, unpack_json, Bins, Provenance, TensorHistogram, Unpack};
+use crate::format::{
+    deserialize_at_path, unpack_json, Bins, Provenance, TensorHistogram, Unpack, VersionOnly,
+};
 use crate::format::{MAX_BINS, MAX_JSON_BYTES, MAX_MAGNITUDE};
 use crate::role::Role;
 
@@ -140,12 +142,6 @@ pub struct Trajectory {
     pub probs: Vec<f64>,
     /// In training order (strictly increasing steps).
     pub checkpoints: Vec<TrajectoryPoint>,
-}
-
-/// Just the version, read before the rest (a future format is reported as such).
-#[derive(Deserialize)]
-struct VersionOnly {
-    version: Option<serde_json::Value>,
 }
 
 impl Trajectory {
