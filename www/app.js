@@ -1,7 +1,8 @@
 // histinit playground, the controller: the settings (one object bound to the form and
-// the link), one run state machine, and a training loop that keeps the page responsive
-// (one awaited step at a time, yielding to the browser in between). Charts and results
-// are drawn by charts.js and results.js; the form is built by settings.js.
+// the link), one run state machine, and a training loop that drives a worker (trainer.js,
+// worker.js: the model trains there, so the page never waits on a step) one awaited
+// step at a time. Charts and results are drawn here, from the worker's views, by
+// charts.js and results.js; the form is built by settings.js.
 
 import { clear, download, el, errorText, yieldToBrowser } from './dom.js';
 import { isUrl } from './link.js';
@@ -12,6 +13,7 @@ import { attachReadout, gradText, lossText } from './readout.js';
 import { askToFetch, dismissPrompt, fetchBytes, fileBytes, fileKind, formatBytes, loadIndex, shippedUrl } from './sources.js';
 import { renderStudies } from './studies.js';
 import { noTrajectoryText, trajectoryCaption, trajectoryEnd, trajectoryRows } from './trajectory.js';
+import { Trainer } from './trainer.js';
 
 const REDRAW_MS = 250; // charts at most four times a second...
 const CALM_REDRAW_MS = 1000; // ...or once a second for readers who asked for less motion
@@ -103,7 +105,8 @@ const state = {
   localFile: null, // {name, kind, bytes}
   text: null, // the visitor's text: {name, bytes, info: check_corpus()}; never leaves the page
   sourceCache: new Map(), // url -> bytes, so a CPU restart does not fetch again
-  session: null,
+  trainer: null, // the training worker (trainer.js)
+  session: null, // the worker's session (a RemoteSession)
   sessionBackend: null,
   sessionSettings: null, // the settings the session trains (the form may have moved on)
   backendNote: '', // why the backend is not the one asked for
@@ -117,11 +120,13 @@ const state = {
   pausedAt: null,
   frames: { loss: null, grad: null, traj: null }, // where the last draw put the data (readouts)
   readers: null, // attachReadout() of the loss, gradient and trajectory charts
-  trajectory: null, // session.trajectory(role) as last drawn: the trajectory chart's numbers
+  // The worker's last view of the runs (session.view(role)): what the charts and tables show.
+  charts: null, // Charts (the module's drawer) of the view's series
+  trajectory: null, // the trajectory chart's numbers
+  results: [], // the results table's rows
+  hiddenPause: false, // paused because the tab went to the background
   stepByRun: {},
   diverged: new Set(),
-  sessionBusy: false, // a session call is awaited (the session is borrowed): draw later
-  redrawWanted: false,
   lastDraw: 0,
   drawMs: 0, // how long the last redraw took
   drawParts: {}, // ...and each chart in it (ms), for the benchmark
@@ -129,9 +134,9 @@ const state = {
   nextSample: SAMPLE_EVERY,
   stepsPerSecond: 0,
   previous: null, // {csv, json} of a run interrupted by a lost device or a module abort
-  moduleLoads: 0, // how many times the wasm module was loaded (a reload follows an abort)
-  aborted: null, // the trap that stopped the module; nothing calls into it afterwards
-  wasmMemory: null, // the module's WebAssembly.Memory
+  moduleLoads: 0, // how many times the page's wasm module was loaded (a reload follows its abort)
+  aborted: null, // {error, where: 'page' | 'worker'}: the trap that stopped that instance
+  workerMemory: null, // bytes of the training worker's wasm memory, after the last step
   timing: { moduleReady: null, startClicked: null, prepared: null, firstStep: null },
 };
 
@@ -159,9 +164,9 @@ window.histinit = {
   get history() {
     return state.history;
   },
-  /** Bytes of the wasm module's linear memory (benchmarks/page-memory.mjs). */
+  /** Bytes of the training worker's wasm memory (benchmarks/page-memory.mjs). */
   get wasmBytes() {
-    return state.wasmMemory?.buffer.byteLength ?? null;
+    return state.workerMemory;
   },
   get drawParts() {
     return { ...state.drawParts, total: state.drawMs };
@@ -651,25 +656,19 @@ async function gatherSources(settings) {
   return out;
 }
 
-/** Creates and prepares a session on `backend`; throws with the reason on failure. */
+/**
+ * Creates and prepares a session on `backend` in the worker; throws with the reason on
+ * failure. A source the session cannot use is a message (prepare() then says which init
+ * misses it).
+ */
 async function openSession(query, backend, sources, text) {
-  const session = new state.hi.Session(query, backend);
   try {
-    if (text) session.set_corpus(text.bytes, text.name);
-    for (const source of sources) {
-      try {
-        if (source.kind === 'weights') session.add_weights(source.bytes, source.label);
-        else if (source.kind === 'trajectory') session.add_trajectory(source.bytes, source.label);
-        else session.add_histogram(source.bytes, source.label);
-      } catch (error) {
-        if (noteAbort(error)) throw error;
-        addMessage(`${source.label}: ${errorText(error)}`, true);
-      }
-    }
-    await session.prepare();
+    const { session, problems } = await state.trainer.open(query, backend, sources, text);
+    for (const problem of problems) addMessage(problem, true);
     return session;
   } catch (error) {
-    if (!noteAbort(error)) session.free(); // a trapped instance is not called again
+    for (const problem of error.problems ?? []) addMessage(problem, true);
+    noteAbort(error, 'worker');
     throw error;
   }
 }
@@ -677,7 +676,7 @@ async function openSession(query, backend, sources, text) {
 async function webgpuProblem() {
   if (!('gpu' in navigator)) return 'this browser has no navigator.gpu';
   try {
-    if (!(await state.hi.webgpu_available())) return 'no WebGPU adapter';
+    if (!(await state.trainer.webgpuAvailable())) return 'no WebGPU adapter';
   } catch (error) {
     return errorText(error);
   }
@@ -694,15 +693,10 @@ async function newEpoch() {
 }
 
 function freeSession() {
-  if (state.session) {
-    try {
-      state.session.free();
-    } catch (error) {
-      console.warn('freeing the session failed', error);
-    }
-  }
+  state.session?.free();
   state.session = null;
   state.sessionBackend = null;
+  forgetView();
 }
 
 async function start() {
@@ -749,7 +743,7 @@ async function start() {
     session = await openSession(query, backend, sources, textFor(settings));
   } catch (error) {
     if (superseded()) return;
-    if (noteAbort(error)) {
+    if (state.aborted) {
       await recoverFromAbort(epoch);
       return;
     }
@@ -788,7 +782,7 @@ function failed(message) {
 
 /** A fresh session's runs, progress and table; the phase becomes running. */
 function beginTraining() {
-  state.runs = state.session.runs();
+  state.runs = state.session.runs;
   resetProgress();
   updateTable();
   setPhase('running');
@@ -798,11 +792,29 @@ function resume() {
   if (run.phase !== 'paused') return;
   if (state.pausedAt !== null) state.pausedMs += performance.now() - state.pausedAt;
   state.pausedAt = null;
+  state.hiddenPause = false;
   setPhase('running');
   run.loop = drive(run.epoch);
 }
 
+/**
+ * The tab went to the background: the loop pauses before its next step (a hidden page
+ * would only heat the machine, and its clock would count time nobody watched), says
+ * so, and resumes when the tab is shown again. Called by the loop itself.
+ */
+function pauseHidden() {
+  state.hiddenPause = true;
+  setPhase('paused');
+  state.pausedAt = performance.now();
+  statusLine('paused while this tab is hidden (it goes on when you come back): step');
+}
+
+function visibilityChanged() {
+  if (!document.hidden && state.hiddenPause && run.phase === 'paused') resume();
+}
+
 async function pause() {
+  state.hiddenPause = false; // paused by hand: stays paused when the tab comes back
   if (run.phase !== 'running') return;
   await newEpoch();
   // The loop may have finished (done, or failed) while the last step completed.
@@ -836,7 +848,7 @@ async function drive(epoch) {
       if (outcome.stopped) return;
       if (outcome.done) {
         setPhase('done');
-        redraw();
+        await refreshView();
         statusLine('done: step');
         return;
       }
@@ -851,7 +863,7 @@ async function drive(epoch) {
       if (!(await restartOnCpu(outcome.error, epoch))) return;
     }
   } catch (error) {
-    if (noteAbort(error)) {
+    if (noteAbort(error, 'page')) {
       await recoverFromAbort(epoch);
       return;
     }
@@ -862,53 +874,62 @@ async function drive(epoch) {
 }
 
 /**
- * Whether `error` is a trap of the wasm module (a Rust panic aborts it: `unreachable`).
- * The first one is kept in state.aborted; from then on the module's instance is not
- * called again (its memory may be half-updated) until a fresh one is loaded.
+ * Whether `error` is a trap of a wasm instance (a Rust panic aborts it: `unreachable`),
+ * in the worker (a rejected worker call) or in the page's own module (`where`: 'page').
+ * The first one is kept in state.aborted; from then on that instance is not called
+ * again (its memory may be half-updated) until a fresh one replaces it.
  */
-function noteAbort(error) {
+function noteAbort(error, where) {
   if (!(error instanceof WebAssembly.RuntimeError)) return false;
-  state.aborted ??= error;
+  state.aborted ??= { error, where };
   return true;
 }
 
-/** Loads the wasm module; each later load is a new instance (a fresh memory). */
+/** Loads the page's wasm module (drawing, links); each later load is a new instance. */
 async function loadModule() {
   state.moduleLoads += 1;
   // The fragment names a new module (and wasm instance) of the same file.
   const hi = await import(state.moduleLoads === 1 ? './pkg/histinit_web.js' : `./pkg/histinit_web.js#load-${state.moduleLoads}`);
-  const exports = await hi.default();
-  state.wasmMemory = exports?.memory ?? null;
+  await hi.default();
   return hi;
 }
 
+/** A new training worker (the old one, if any, is stopped); resolves once its module loaded. */
+async function newTrainer() {
+  state.trainer?.terminate();
+  state.trainer = new Trainer();
+  await state.trainer.ready;
+}
+
 /**
- * The module aborted: keep the curves the page received (picture, CSV and JSON through
- * a fresh instance's writer), load that fresh instance, and let the reader start again.
+ * An instance aborted: keep the curves the page received (picture, CSV and JSON through
+ * the page's writer), replace the instance that trapped (the worker, or the page's own
+ * module), and let the reader start again.
  */
 async function recoverFromAbort(epoch) {
-  const trap = state.aborted;
+  const { error: trap, where } = state.aborted;
   const step = Math.max(0, ...Object.values(state.stepByRun));
   // Never call into the dead instance, not even to free the session.
   state.session = null;
   state.sessionBackend = null;
-  state.sessionBusy = false;
   setPhase('preparing');
   setStatus(`The model code stopped at step ${step} (${errorText(trap)}); reloading it…`, true);
-  let hi;
   try {
-    hi = await loadModule();
+    if (where === 'page') {
+      forgetView(); // its drawer lived in the dead instance
+      state.hi = await loadModule();
+    }
+    await newTrainer();
   } catch (error) {
     if (epoch === run.epoch) failed(`The model code stopped at step ${step} (${errorText(trap)}) and could not be reloaded (${errorText(error)}): reload the page; the curves drawn so far stay on screen.`);
     return;
   }
-  state.hi = hi;
   state.aborted = null;
-  const note = `The model code stopped at step ${step} (${errorText(trap)}): a bug, please report it with this page's link. The module was reloaded; the curves it had are kept here.`;
+  const note = `The model code stopped at step ${step} (${errorText(trap)}): a bug, please report it with this page's link. The model code was reloaded; the curves it had are kept here.`;
   const kept = state.runs.map((r) => ({ init: r.init, seed: r.seed, points: state.history[r.id] ?? [] }));
   const previous = { note, csv: null, json: null };
   try {
-    previous.csv = hi.kept_curves_csv(kept);
+    previous.csv = state.hi.kept_curves_csv(kept);
   } catch (error) {
     console.warn('the kept curves could not be written', error);
   }
@@ -927,7 +948,7 @@ async function restartOnCpu(error, epoch) {
   await keepPrevious(state.session, `WebGPU stopped at step ${step} (${message}). Its curves and exports are kept here; training restarted on the CPU.`);
   freeSession();
   // The next WebGPU session opens a new device instead of the one that failed.
-  state.hi.forget_webgpu_device();
+  await state.trainer.forgetWebgpuDevice().catch((error) => console.warn('forgetting the WebGPU device failed', error));
   state.backendNote = `WebGPU stopped at step ${step} (${message}); restarted on the CPU in WebAssembly`;
   setStatus(`${state.backendNote} · preparing…`);
   let session;
@@ -963,25 +984,30 @@ function resetProgress() {
   for (const r of state.runs) state.history[r.id] = [];
 }
 
-/** Awaits a session call with the session marked busy (no drawing meanwhile). */
+/** Awaits a call into the worker's session; a trap there is noted. */
 async function sessionCall(call) {
-  state.sessionBusy = true;
   try {
     return await call();
   } catch (error) {
-    noteAbort(error);
+    noteAbort(error, 'worker');
     throw error;
-  } finally {
-    state.sessionBusy = false;
   }
 }
 
-/** Steps until every run is done ({done}), a step fails ({error}) or the epoch ends ({stopped}). */
+/**
+ * Steps until every run is done ({done}), a step fails ({error}) or the epoch ends
+ * ({stopped}). The step runs in the worker: this loop only waits for it, so the page
+ * stays responsive however long a step takes.
+ */
 async function trainLoop(epoch) {
   const session = state.session;
   let windowStart = performance.now();
   let windowSteps = 0;
   while (epoch === run.epoch) {
+    if (document.hidden) {
+      pauseHidden();
+      return { stopped: true };
+    }
     let result;
     try {
       result = await sessionCall(() => session.step());
@@ -989,8 +1015,9 @@ async function trainLoop(epoch) {
       return epoch === run.epoch ? { error } : { stopped: true };
     }
     state.timing.firstStep ??= performance.now();
+    state.workerMemory = result.memory;
     // Recorded even if the epoch ended meanwhile: the session took the step.
-    record(result);
+    record(result.report);
 
     windowSteps += 1;
     const now = performance.now();
@@ -1000,21 +1027,20 @@ async function trainLoop(epoch) {
       windowSteps = 0;
     }
     const step = Math.max(...Object.values(state.stepByRun));
-    if (step >= state.nextSnapshot || result.done) {
+    if (step >= state.nextSnapshot || result.report.done) {
       state.nextSnapshot = step + SNAPSHOT_EVERY;
       await snapshot(session);
     }
-    if (step >= state.nextSample || result.done) {
+    if (step >= state.nextSample || result.report.done) {
       state.nextSample = step + SAMPLE_EVERY;
       await showSamples(session);
     }
-    if (result.done) return { done: true };
+    if (result.report.done) return { done: true };
     const interval = Math.max(redrawMs(), state.drawMs / DRAW_SHARE);
-    if (state.redrawWanted || now - state.lastDraw > interval) {
-      redraw();
+    if (now - state.lastDraw > interval) {
+      await refreshView(session);
       statusLine('step');
     }
-    await yieldToBrowser();
   }
   return { stopped: true };
 }
@@ -1065,16 +1091,13 @@ async function showSamples(session) {
 async function keepPrevious(session, note) {
   const previous = { note, csv: null, json: null };
   try {
-    previous.csv = session.export_csv();
-    previous.json = session.export_json();
+    previous.csv = await session.export_csv();
+    previous.json = await session.export_json();
+    // Draw the latest curves first: the picture is all that is left of them on screen.
+    takeView(await session.view(ui.role.value));
+    drawLoss(state.charts, ui.charts.loss, ui.logSteps.checked);
   } catch (error) {
     console.warn('export of the interrupted run failed', error);
-  }
-  try {
-    // Draw the latest curves first: the picture is all that is left of them on screen.
-    drawLoss(session, ui.charts.loss, ui.logSteps.checked);
-  } catch (error) {
-    console.warn('drawing the interrupted run failed', error);
   }
   await showPrevious(previous);
 }
@@ -1095,30 +1118,64 @@ async function showPrevious(previous) {
 
 // ---------------------------------------------------------------- drawing
 
-/** Redraws the charts and the table, or asks the loop to do it when a call is pending. */
+/** Keeps the worker's `view` (session.view): the charts' drawer, the trajectory, the results. */
+function takeView(view) {
+  const charts = state.hi.Charts.from_json(view.charts);
+  state.charts?.free();
+  state.charts = charts;
+  state.trajectory = view.trajectory;
+  state.results = view.results;
+}
+
+function forgetView() {
+  try {
+    state.charts?.free();
+  } catch (error) {
+    console.warn('freeing the charts failed', error);
+  }
+  state.charts = null;
+  state.trajectory = null;
+  state.results = [];
+}
+
+/** Asks the worker for the current view of `session` (the current one by default), then redraws. */
+async function refreshView(session = state.session) {
+  if (!session) return;
+  let view;
+  try {
+    view = await sessionCall(() => session.view(ui.role.value));
+  } catch (error) {
+    if (!noteAbort(error, 'worker')) console.warn('the view of the runs failed', error);
+    return;
+  }
+  if (session !== state.session || state.aborted) return; // replaced meanwhile
+  try {
+    takeView(view);
+  } catch (error) {
+    if (!noteAbort(error, 'page')) console.warn('the charts could not be read', error);
+    return;
+  }
+  redraw();
+}
+
+/** Redraws the charts and the table from the last view. */
 function redraw() {
-  if (!state.session) {
+  if (!state.session || !state.charts) {
     drawPlaceholders(ui.charts);
     return;
   }
-  if (state.sessionBusy) {
-    state.redrawWanted = true;
-    return;
-  }
-  state.redrawWanted = false;
-  if (state.aborted) return; // the loop is reloading the module
+  if (state.aborted?.where === 'page') return; // the loop is reloading the module
   const started = performance.now();
   const clock = ui.xAxis.value === 'time' ? state.clock : null;
   try {
-    state.trajectory = state.session.trajectory(ui.role.value);
     showTrajectory();
-    const drawn = drawCharts(state.session, ui.charts, {
-      logSteps: ui.logSteps.checked, role: ui.role.value, clock, trajectory: state.trajectory !== null,
+    const drawn = drawCharts(state.charts, ui.charts, {
+      logSteps: ui.logSteps.checked, clock, trajectory: state.trajectory !== null,
     });
     state.drawParts = drawn.parts;
     state.frames = drawn.frames;
   } catch (error) {
-    if (!noteAbort(error)) throw error;
+    if (!noteAbort(error, 'page')) throw error;
     return;
   }
   updateTable();
@@ -1136,7 +1193,7 @@ function clearOutputs() {
   clear(ui.runsTable);
   clear(ui.curveTable);
   state.frames = { loss: null, grad: null, traj: null };
-  state.trajectory = null;
+  forgetView();
   showTrajectory(); // before the placeholders: a hidden canvas gets none
   drawPlaceholders(ui.charts);
   refreshReaders();
@@ -1184,12 +1241,7 @@ function shippedSource(id) {
 
 function updateTable() {
   if (!state.session) return;
-  try {
-    renderResults(ui.results, state.session.results());
-  } catch (error) {
-    noteAbort(error);
-    console.warn('results failed', error);
-  }
+  renderResults(ui.results, state.results);
   renderRuns(ui.runsTable, state.runs, state.history, runStatus);
   if (ui.curveData.open) ui.curveEvery.textContent = String(renderCurveTable(ui.curveTable, state.runs, state.history));
 }
@@ -1314,12 +1366,17 @@ function stamp() {
   return new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
 }
 
-function exportText(kind) {
-  if (!state.session || state.sessionBusy) {
-    addMessage('Export: wait for the current step to finish (or pause), then try again.');
+async function exportText(kind) {
+  const session = state.session;
+  if (!session) return;
+  let text;
+  try {
+    // Queued in the worker behind the step in flight, if any.
+    text = await sessionCall(() => (kind === 'csv' ? session.export_csv() : session.export_json()));
+  } catch (error) {
+    addMessage(`Export ${kind.toUpperCase()} failed: ${errorText(error)}`, true);
     return;
   }
-  const text = kind === 'csv' ? state.session.export_csv() : state.session.export_json();
   const type = kind === 'csv' ? 'text/csv' : 'application/json';
   download(new Blob([text], { type }), `histinit-${stamp()}.${kind}`);
 }
@@ -1430,7 +1487,8 @@ function wire() {
   ui.logSteps.addEventListener('change', () => redraw());
   ui.xAxis.addEventListener('change', () => redraw());
   ui.curveData.addEventListener('toggle', () => updateTable());
-  ui.role.addEventListener('change', () => redraw());
+  ui.role.addEventListener('change', () => refreshView());
+  document.addEventListener('visibilitychange', visibilityChanged);
   new ResizeObserver(() => redraw()).observe(ui.charts.loss);
 }
 
@@ -1444,6 +1502,8 @@ async function main() {
   drawPlaceholders(ui.charts);
   attachReaders();
   try {
+    // The worker loads its copy of the module meanwhile.
+    state.trainer = new Trainer();
     const hi = await loadModule();
     state.hi = hi;
     state.schema = hi.link_schema();
@@ -1451,6 +1511,12 @@ async function main() {
     state.inits = hi.init_methods();
   } catch (error) {
     setStatus(`The model code did not load (${errorText(error)}). Build it with 'make web' and reload.`, true);
+    return;
+  }
+  try {
+    await state.trainer.ready;
+  } catch (error) {
+    setStatus(`The model code did not load in a worker (${errorText(error)}): this browser cannot train here. Build it with 'make web' and reload.`, true);
     return;
   }
   const index = await loadIndex();

@@ -1,5 +1,6 @@
-// The charts: drawn by the wasm session (plotters on the canvas), sized to the screen,
-// with placeholders before a run and a PNG of the three main ones for export.
+// The charts: drawn by the wasm module's Charts (plotters on the canvas) from the
+// training worker's view, sized to the screen, with placeholders before a run and a PNG
+// of the three main ones for export.
 
 import { el } from './dom.js';
 
@@ -56,22 +57,22 @@ function withCssomStyles(draw) {
   }
 }
 
-/** The loss chart alone (for the picture kept of an interrupted run). */
-export function drawLoss(session, canvas, logSteps) {
+/** The loss chart alone (for the picture kept of an interrupted run); `charts`: a Charts. */
+export function drawLoss(charts, canvas, logSteps) {
   fitCanvas(canvas);
-  withCssomStyles(() => session.draw_loss(canvas, logSteps));
+  withCssomStyles(() => charts.draw_loss(canvas, logSteps));
 }
 
 /**
- * Draws the charts of `session`; returns how long each took (ms) as `parts` and where
+ * Draws `data` (a Charts: the series of one view, for one role); returns how long each took (ms) as `parts` and where
  * the loss, gradient and trajectory charts put their data as `frames` ({loss, grad,
  * traj}: what the module's draw calls return, null before the first point). A chart
  * that fails is logged and left as it was (drawing is never worth stopping training
- * for). `options`: {logSteps, role, clock, trajectory}: with a clock (seconds per
+ * for). `options`: {logSteps, clock, trajectory}: with a clock (seconds per
  * update) the loss chart's x axis is time; the trajectory chart is drawn when
  * `trajectory` is true (the session has one).
  */
-export function drawCharts(session, charts, options) {
+export function drawCharts(data, charts, options) {
   const parts = {};
   const frames = { loss: null, grad: null, traj: null };
   const timed = (part, canvas, draw) => {
@@ -82,12 +83,13 @@ export function drawCharts(session, charts, options) {
     return drawn ?? null;
   };
   try {
-    frames.loss = timed('loss', charts.loss, () => session.draw_loss(charts.loss, options.logSteps, options.clock ?? undefined));
-    frames.grad = timed('grads', charts.grad, () => session.draw_grads(charts.grad));
+    frames.loss = timed('loss', charts.loss, () => data.draw_loss(charts.loss, options.logSteps, options.clock ?? undefined));
+    frames.grad = timed('grads', charts.grad, () => data.draw_grads(charts.grad));
     // Until the first read-back this shows the weights as initialized.
-    timed('distribution', charts.dist, () => session.draw_distribution(charts.dist, options.role));
-    if (options.trajectory) frames.traj = timed('trajectory', charts.traj, () => session.draw_trajectory(charts.traj, options.role));
+    timed('distribution', charts.dist, () => data.draw_distribution(charts.dist));
+    if (options.trajectory) frames.traj = timed('trajectory', charts.traj, () => data.draw_trajectory(charts.traj));
   } catch (error) {
+    if (error instanceof WebAssembly.RuntimeError) throw error; // the module trapped: the page reloads it
     console.warn('drawing failed', error);
   }
   return { parts, frames };

@@ -158,14 +158,7 @@ async function openPage(context, base, query, mock = null) {
       return route.fulfill({ path: join(PKG_DIR, file), contentType });
     });
   }
-  if (mock) {
-    await page.route('**/www/pkg/histinit_web.js', (route) =>
-      route.fulfill({ path: MOCK_MODULE, contentType: 'text/javascript' }),
-    );
-    await page.addInitScript((settings) => {
-      globalThis.__histinitMock = settings;
-    }, { ...mock, schema: LINK_SCHEMA });
-  }
+  if (mock) await serveMock(page, mock);
   // Record CSP violations (an inline style or script slipping in would show up here).
   await page.addInitScript(() => {
     globalThis.__cspViolations = [];
@@ -177,6 +170,22 @@ async function openPage(context, base, query, mock = null) {
   page.navigatedAt = Date.now();
   await page.goto(`${base}${query ? `?${query}` : ''}`);
   return page;
+}
+
+/**
+ * Serves the mock module in place of the real one, to the page and to its training
+ * worker, with `settings` (and the link schema) written at its top as
+ * globalThis.__histinitMock: a worker sees none of the page's globals. What the mock
+ * counts in the worker arrives on the page over a BroadcastChannel.
+ */
+async function serveMock(page, settings) {
+  const body = `globalThis.__histinitMock = ${JSON.stringify({ ...settings, schema: LINK_SCHEMA })};\n${readFileSync(MOCK_MODULE, 'utf8')}`;
+  await page.route('**/www/pkg/histinit_web.js', (route) => route.fulfill({ body, contentType: 'text/javascript' }));
+  await page.addInitScript(() => {
+    new BroadcastChannel('histinit-mock').addEventListener('message', ({ data }) => {
+      globalThis[data] = (globalThis[data] ?? 0) + 1;
+    });
+  });
 }
 
 async function statusText(page) {
@@ -1328,7 +1337,8 @@ async function mockChecks(context, base) {
     await page.waitForFunction(() => window.histinit.phase === 'failed', null, { timeout: 30_000 });
     const status = await statusText(page);
     assert(status.includes('stopped at step') && status.includes('reloaded') && status.includes('Start'), `status: ${status}`);
-    assert(await page.evaluate(() => globalThis.__histinitMockLoads) === 2, 'the module was loaded a second time');
+    assert(await page.evaluate(() => globalThis.__histinitMockWorkerLoads) === 2, 'a fresh worker loaded the module a second time');
+    assert(await page.evaluate(() => globalThis.__histinitMockLoads) === 1, "the page's own module, which did not trap, was kept");
     assert(!(await page.evaluate(() => globalThis.__histinitMockCallsAfterTrap)), 'nothing called the trapped instance');
     assert(await page.locator('#previous').isVisible(), 'the interrupted run is shown');
     const kept = await page.evaluate(() => Object.values(window.histinit.history).reduce((n, h) => n + h.length, 0));
@@ -1375,10 +1385,7 @@ async function mockChecks(context, base) {
       { id: 'teacher-micro', label: 'Teacher (micro)', preset: 'micro', histogram: 'teacher-micro.json', weights: 'teacher-micro.safetensors', trajectory: null, provenance: 'micro run' },
     ];
     const fetched = [];
-    await page.route('**/www/pkg/histinit_web.js', (route) => route.fulfill({ path: MOCK_MODULE, contentType: 'text/javascript' }));
-    await page.addInitScript((schema) => {
-      globalThis.__histinitMock = { schema };
-    }, LINK_SCHEMA);
+    await serveMock(page, {});
     await page.route('**/www/histograms/**', (route) => {
       const url = route.request().url();
       fetched.push(url.split('/').pop());
@@ -1760,6 +1767,47 @@ async function mockChecks(context, base) {
     await page.locator('#output').screenshot({ path: join(OUT, 'mock-phone-output.png') });
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: join(OUT, 'mock-phone-top.png') });
+    await page.close();
+  });
+
+  await check('mock: training runs in a worker: 150 ms steps never block the page; a hidden tab pauses and says so', async () => {
+    const page = await openPage(context, base, 'preset=nano&inits=kaiming,pythia&steps=12&eval_every=4', { webgpu: false, stepBusyMs: 150 });
+    await waitReady(page);
+    await page.evaluate(() => {
+      window.__longTasks = [];
+      new PerformanceObserver((list) => window.__longTasks.push(...list.getEntries().map((e) => Math.round(e.duration)))).observe({ type: 'longtask' });
+    });
+    await page.click('#start');
+    await page.waitForFunction(() => (window.histinit.history[0] ?? []).length >= 4, null, { timeout: 20_000 });
+    // The page answers while a step runs: a task queued now runs at once.
+    const answered = await page.evaluate(async () => {
+      const from = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      return performance.now() - from;
+    });
+    assert(answered < 50, `a task queued during training ran after ${answered.toFixed(0)} ms`);
+    // The tab goes to the background: the loop stops before its next step and says so.
+    const setHidden = (hidden) =>
+      page.evaluate((hidden) => {
+        Object.defineProperty(document, 'hidden', { value: hidden, configurable: true });
+        document.dispatchEvent(new Event('visibilitychange'));
+      }, hidden);
+    await setHidden(true);
+    await page.waitForFunction(() => window.histinit.phase === 'paused', null, { timeout: 10_000 });
+    const status = await statusText(page);
+    assert(status.includes('paused while this tab is hidden'), `the status says why it paused: ${status}`);
+    const stepsAt = await page.evaluate(() => Object.values(window.histinit.history).reduce((n, h) => n + h.length, 0));
+    await page.waitForTimeout(600);
+    assert((await page.evaluate(() => Object.values(window.histinit.history).reduce((n, h) => n + h.length, 0))) === stepsAt, 'no steps while hidden');
+    assert((await page.locator('#pause').textContent()) === 'Resume', 'the Pause button offers Resume');
+    await setHidden(false);
+    await waitDone(page, 30_000);
+    const runs = await lossSummary(page);
+    assert(runs.every((run) => run.steps === 12), `every run finished after the tab came back (${runs.map((r) => r.steps)})`);
+    const longTasks = await page.evaluate(() => window.__longTasks);
+    // Every step kept a thread busy 150 ms: on the page that would be 24 long tasks.
+    assert(longTasks.every((ms) => ms < 150), `no main-thread task as long as a step: ${longTasks.join(', ')} ms`);
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
     await page.close();
   });
 

@@ -28,11 +28,15 @@ pub fn colour_hex(index: usize) -> String {
 }
 
 /// One line of a chart: points `(x, y)`, optionally a band `(x, low, high)` around it.
-#[derive(Debug, Clone, PartialEq)]
+/// Serializable: the page builds series where the runs train (a worker) and draws them
+/// where the canvases are.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Series {
     pub label: String,
     pub colour: usize,
+    #[serde(deserialize_with = "non_finite_as_null::pairs")]
     pub points: Vec<(f64, f64)>,
+    #[serde(deserialize_with = "non_finite_as_null::triples")]
     pub band: Vec<(f64, f64, f64)>,
     /// Thin and pale (training loss under the validation loss).
     pub faint: bool,
@@ -41,7 +45,32 @@ pub struct Series {
     /// Values that are upper bounds, not measurements (a speedup some seed never got
     /// to, counted at its best possible value): each drawn as an open circle with an
     /// arrow pointing down, not joined by the line.
+    #[serde(deserialize_with = "non_finite_as_null::pairs")]
     pub upper_bounds: Vec<(f64, f64)>,
+}
+
+/// JSON has no NaN or infinity: serde_json writes them as `null`. A series keeps its
+/// non-finite values (a diverged run's loss), which every chart skips, so `null` reads
+/// back as NaN and a series survives the trip to the page whatever it holds.
+mod non_finite_as_null {
+    use serde::{Deserialize, Deserializer};
+
+    fn value(v: Option<f64>) -> f64 {
+        v.unwrap_or(f64::NAN)
+    }
+
+    pub fn pairs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(f64, f64)>, D::Error> {
+        let raw: Vec<(Option<f64>, Option<f64>)> = Deserialize::deserialize(d)?;
+        Ok(raw.into_iter().map(|(x, y)| (value(x), value(y))).collect())
+    }
+
+    pub fn triples<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(f64, f64, f64)>, D::Error> {
+        let raw: Vec<(Option<f64>, Option<f64>, Option<f64>)> = Deserialize::deserialize(d)?;
+        Ok(raw
+            .into_iter()
+            .map(|(x, lo, hi)| (value(x), value(lo), value(hi)))
+            .collect())
+    }
 }
 
 impl Series {
@@ -433,6 +462,27 @@ mod tests {
                 .map_err(|_| "invalid font")
                 .unwrap();
         });
+    }
+
+    #[test]
+    fn a_series_with_non_finite_values_survives_json() {
+        let series = Series {
+            band: vec![(1.0, f64::NEG_INFINITY, 2.0)],
+            upper_bounds: vec![(3.0, f64::INFINITY)],
+            faint: true,
+            ..Series::line("kaiming", 2, vec![(0.0, 5.5), (1.0, f64::NAN), (2.0, 4.25)])
+        };
+        let json = serde_json::to_string(&series).unwrap();
+        let back: Series = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            (back.label.as_str(), back.colour, back.faint),
+            ("kaiming", 2, true)
+        );
+        assert_eq!(back.points[0], (0.0, 5.5));
+        assert_eq!(back.points[2], (2.0, 4.25));
+        assert!(back.points[1].1.is_nan(), "a NaN loss reads back as NaN");
+        assert!(back.band[0].1.is_nan() && back.band[0].2 == 2.0);
+        assert!(back.upper_bounds[0].1.is_nan() && back.upper_bounds[0].0 == 3.0);
     }
 
     fn svg(series: &[Series], log_x: bool) -> String {

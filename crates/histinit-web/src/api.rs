@@ -20,10 +20,9 @@ use wasm_bindgen_futures::future_to_promise;
 use web_sys::HtmlCanvasElement;
 
 use crate::charts::{
-    colour_hex, draw_lines, on_clock, trajectory_series, Axes, Frame, CLOCK_AXIS, INIT_X,
-    UPDATES_AXIS,
+    colour_hex, draw_lines, on_clock, Axes, Frame, CLOCK_AXIS, INIT_X, UPDATES_AXIS,
 };
-use crate::session::{self, SessionError, SessionState};
+use crate::session::{self, ChartData, SessionError, SessionState};
 use crate::BackendKind;
 
 /// `value` as the JavaScript value `JSON.parse` would give for its JSON: `None` and
@@ -388,6 +387,69 @@ impl Session {
         })
     }
 
+    /// What the page shows of the runs for `role`, at a redraw: `charts`, every chart's
+    /// series as JSON (for `Charts.from_json` on the page's side of the worker: one
+    /// string crosses instead of thousands of small arrays), `trajectory` (the trajectory
+    /// chart's numbers for its readout, null without one) and `results` (the table's rows).
+    pub fn view(&self, role: &str) -> Result<JsValue, JsError> {
+        #[derive(Serialize)]
+        struct View {
+            charts: String,
+            trajectory: Option<session::TrajectoryView>,
+            results: Vec<session::ResultRow>,
+        }
+        let role = parse_role(role)?;
+        let state = self.state.borrow();
+        let charts = serde_json::to_string(&state.chart_data(role))
+            .map_err(|err| JsError::new(&err.to_string()))?;
+        to_js(&View {
+            charts,
+            trajectory: state.trajectory_view(role),
+            results: state.result_rows(),
+        })
+    }
+
+    /// Reads the current weights back (asynchronously) for the distribution chart.
+    pub fn snapshot_weights(&self) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            session::snapshot(&state).await.map_err(reject)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    pub fn samples(&self, length: usize) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let samples = session::samples(&state, length).await.map_err(reject)?;
+            Ok(to_js(&samples)?)
+        })
+    }
+
+    pub fn export_csv(&self) -> String {
+        self.state.borrow().export_csv()
+    }
+
+    pub fn export_json(&self) -> String {
+        self.state.borrow().export_json()
+    }
+}
+
+/// The charts' series as the session built them (`Session.view(role).charts`), drawn on
+/// the page's canvases: the page draws, the worker trains.
+#[wasm_bindgen]
+pub struct Charts {
+    data: ChartData,
+}
+
+#[wasm_bindgen]
+impl Charts {
+    pub fn from_json(json: &str) -> Result<Charts, JsError> {
+        let data = serde_json::from_str(json)
+            .map_err(|err| JsError::new(&format!("the charts' data is malformed: {err}")))?;
+        Ok(Charts { data })
+    }
+
     /// Returns where the data went (a `Frame`, null before the first point). `clock`:
     /// when each update was done, in seconds (the page's own clock): x becomes time.
     pub fn draw_loss(
@@ -396,10 +458,9 @@ impl Session {
         log_steps: bool,
         clock: Option<Vec<f64>>,
     ) -> Result<JsValue, JsError> {
-        let series = self.state.borrow().loss_series();
         let series = match &clock {
-            Some(clock) => on_clock(series, clock),
-            None => series,
+            Some(clock) => on_clock(self.data.loss.clone(), clock),
+            None => self.data.loss.clone(),
         };
         let axes = Axes {
             title: "Loss (nats per byte)",
@@ -419,7 +480,6 @@ impl Session {
 
     /// Returns where the data went, as `draw_loss` does.
     pub fn draw_grads(&self, canvas: HtmlCanvasElement) -> Result<JsValue, JsError> {
-        let series = self.state.borrow().grad_series();
         let axes = Axes {
             title: "Gradient norm (before clipping)",
             x_label: UPDATES_AXIS,
@@ -429,13 +489,11 @@ impl Session {
             init_x: None,
             legend_above: false,
         };
-        frame_of(draw_lines(&canvas_area(canvas)?, axes, &series))
+        frame_of(draw_lines(&canvas_area(canvas)?, axes, &self.data.grads))
     }
 
-    pub fn draw_distribution(&self, canvas: HtmlCanvasElement, role: &str) -> Result<(), JsError> {
-        let role = parse_role(role)?;
-        let series = self.state.borrow().distribution_series(role);
-        let title = format!("Weights of role {} (density)", role.name());
+    pub fn draw_distribution(&self, canvas: HtmlCanvasElement) -> Result<(), JsError> {
+        let title = format!("Weights of role {} (density)", self.data.role.name());
         let axes = Axes {
             title: &title,
             x_label: "weight value",
@@ -445,32 +503,22 @@ impl Session {
             init_x: None,
             legend_above: false,
         };
-        draw_lines(&canvas_area(canvas)?, axes, &series)
+        draw_lines(&canvas_area(canvas)?, axes, &self.data.distribution)
             .map(|_| ())
             .map_err(|err| JsError::new(&err))
     }
 
-    /// The trajectory chart's numbers for `role` (a `TrajectoryView`: the teacher's
-    /// spreads at its checkpoints, each run's at its read-backs), or null when the
-    /// session has no trajectory.
-    pub fn trajectory(&self, role: &str) -> Result<JsValue, JsError> {
-        let role = parse_role(role)?;
-        to_js(&self.state.borrow().trajectory_view(role))
-    }
-
-    /// Draws how `role`'s distribution moves (the teacher's training against each run's)
-    /// and returns where the data went, as `draw_loss` does; null without a trajectory
-    /// or before there is anything to draw.
-    pub fn draw_trajectory(
-        &self,
-        canvas: HtmlCanvasElement,
-        role: &str,
-    ) -> Result<JsValue, JsError> {
-        let role = parse_role(role)?;
-        let Some((teacher, runs)) = self.state.borrow().trajectory_tracks(role) else {
+    /// Draws how the role's distribution moves (the teacher's training against each
+    /// run's) and returns where the data went, as `draw_loss` does; null without a
+    /// trajectory or before there is anything to draw.
+    pub fn draw_trajectory(&self, canvas: HtmlCanvasElement) -> Result<JsValue, JsError> {
+        let Some(series) = &self.data.trajectory else {
             return Ok(JsValue::NULL);
         };
-        let title = format!("Weights of role {} over training (quantiles)", role.name());
+        let title = format!(
+            "Weights of role {} over training (quantiles)",
+            self.data.role.name()
+        );
         let axes = Axes {
             title: &title,
             x_label: "updates done",
@@ -480,39 +528,6 @@ impl Session {
             init_x: Some(INIT_X),
             legend_above: true,
         };
-        frame_of(draw_lines(
-            &canvas_area(canvas)?,
-            axes,
-            &trajectory_series(&teacher, &runs),
-        ))
-    }
-
-    /// Reads the current weights back (asynchronously) for the distribution chart.
-    pub fn snapshot_weights(&self) -> Promise {
-        let state = self.state.clone();
-        future_to_promise(async move {
-            session::snapshot(&state).await.map_err(reject)?;
-            Ok(JsValue::UNDEFINED)
-        })
-    }
-
-    pub fn results(&self) -> Result<JsValue, JsError> {
-        to_js(&self.state.borrow().result_rows())
-    }
-
-    pub fn samples(&self, length: usize) -> Promise {
-        let state = self.state.clone();
-        future_to_promise(async move {
-            let samples = session::samples(&state, length).await.map_err(reject)?;
-            Ok(to_js(&samples)?)
-        })
-    }
-
-    pub fn export_csv(&self) -> String {
-        self.state.borrow().export_csv()
-    }
-
-    pub fn export_json(&self) -> String {
-        self.state.borrow().export_json()
+        frame_of(draw_lines(&canvas_area(canvas)?, axes, series))
     }
 }

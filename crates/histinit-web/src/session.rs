@@ -27,7 +27,9 @@ use histinit_core::train::read_scalar_async;
 use histinit_core::InitMethod;
 use serde::{Deserialize, Serialize};
 
-use crate::charts::{colour_hex, density, teacher_spreads, Series, Spread, SpreadTrack};
+use crate::charts::{
+    colour_hex, density, teacher_spreads, trajectory_series, Series, Spread, SpreadTrack,
+};
 use crate::BackendKind;
 
 /// What can go wrong in a session, each with a message a visitor can act on. The page
@@ -600,6 +602,20 @@ impl SessionState {
         Some((teacher_spreads(trajectory, role), runs))
     }
 
+    /// What the page's charts draw for `role`, built here, where the runs are, and
+    /// drawn where the canvases are (the page's training runs in a worker).
+    pub fn chart_data(&self, role: Role) -> ChartData {
+        ChartData {
+            role,
+            loss: self.loss_series(),
+            grads: self.grad_series(),
+            distribution: self.distribution_series(role),
+            trajectory: self
+                .trajectory_tracks(role)
+                .map(|(teacher, runs)| trajectory_series(&teacher, &runs)),
+        }
+    }
+
     /// [`Self::trajectory_tracks`] as the page reads them, with the trajectory's label.
     pub fn trajectory_view(&self, role: Role) -> Option<TrajectoryView> {
         let (teacher, runs) = self.trajectory_tracks(role)?;
@@ -684,6 +700,18 @@ fn role_spreads(config: &ModelConfig, weights: &Weights, step: usize) -> Vec<(Ro
             Some((role, spread))
         })
         .collect()
+}
+
+/// Every chart's series for one role: what the worker sends the page at a redraw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChartData {
+    /// The role the distribution and trajectory charts show.
+    pub role: Role,
+    pub loss: Vec<Series>,
+    pub grads: Vec<Series>,
+    pub distribution: Vec<Series>,
+    /// The trajectory chart's lines; `None` without a trajectory.
+    pub trajectory: Option<Vec<Series>>,
 }
 
 /// The trajectory chart's numbers, as the page receives them.

@@ -337,3 +337,80 @@ fn the_trajectory_view_puts_each_run_beside_the_teachers_training() {
         kaiming.values
     );
 }
+
+#[test]
+fn the_charts_data_the_worker_sends_is_what_the_session_draws() {
+    use histinit_core::params::Role;
+    use histinit_web::session::ChartData;
+    let query = "?preset=nano&inits=kaiming,trained&source=teacher-nano&steps=3&batch=2&context=32&warmup=0&eval_every=3&backend=cpu";
+    let mut state = SessionState::new(query, BackendKind::Cpu).unwrap();
+    state
+        .add_histogram(&shipped("teacher-nano.json.gz"), "teacher-nano")
+        .unwrap();
+    state
+        .add_weights(&shipped("teacher-nano.safetensors"), "teacher-nano")
+        .unwrap();
+    state
+        .add_trajectory(&shipped("teacher-nano-trajectory.json.gz"), "teacher-nano")
+        .unwrap();
+    state.prepare(histinit_core::cpu_device()).unwrap();
+    let state = RefCell::new(state);
+    loop {
+        let next = state.borrow().next_run();
+        let Some(index) = next else { break };
+        if pollster::block_on(step_run(&state, index)).unwrap().done {
+            break;
+        }
+    }
+    pollster::block_on(histinit_web::session::snapshot(&state)).unwrap();
+    let state = state.borrow();
+    let data = state.chart_data(Role::AttnOut);
+    assert_eq!(data.role, Role::AttnOut);
+    assert_eq!(data.loss, state.loss_series());
+    assert_eq!(data.grads, state.grad_series());
+    assert_eq!(data.distribution, state.distribution_series(Role::AttnOut));
+    // The distribution chart: the source's histogram and one density per init.
+    assert_eq!(data.distribution.len(), 3);
+    let trajectory = data.trajectory.as_ref().expect("a trajectory was added");
+    assert!(trajectory
+        .iter()
+        .any(|series| series.label.contains("kaiming")));
+    assert!(data.loss.iter().all(|series| !series.points.is_empty()));
+    // What crosses to the page as JSON comes back whole (serde_json's float parsing may
+    // differ in the last bit: invisible in a chart).
+    let json = serde_json::to_string(&data).unwrap();
+    let back: ChartData = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.role, data.role);
+    let pairs = [
+        (&back.loss, &data.loss),
+        (&back.grads, &data.grads),
+        (&back.distribution, &data.distribution),
+        (back.trajectory.as_ref().unwrap(), trajectory),
+    ];
+    for (got, sent) in pairs {
+        assert_eq!(got.len(), sent.len());
+        for (a, b) in got.iter().zip(sent) {
+            assert_eq!(
+                (&a.label, a.colour, a.faint, a.filled),
+                (&b.label, b.colour, b.faint, b.filled)
+            );
+            let close = |x: f64, y: f64| (x - y).abs() <= 1e-12 * y.abs().max(1e-300);
+            assert_eq!(a.points.len(), b.points.len(), "{}", b.label);
+            assert!(a
+                .points
+                .iter()
+                .zip(&b.points)
+                .all(|(p, q)| close(p.0, q.0) && close(p.1, q.1)));
+            assert_eq!(a.band.len(), b.band.len(), "{}", b.label);
+            assert!(a
+                .band
+                .iter()
+                .zip(&b.band)
+                .all(|(p, q)| close(p.0, q.0) && close(p.1, q.1) && close(p.2, q.2)));
+        }
+    }
+    // Another role changes the role's charts, not the curves.
+    let other = state.chart_data(Role::MlpIn);
+    assert_eq!(other.loss, data.loss);
+    assert_ne!(other.distribution, data.distribution);
+}

@@ -1,12 +1,18 @@
 // A stand-in for www/pkg/histinit_web.js with the same API and fake training (losses
 // decay deterministically per seed). The e2e tests serve it in place of the real module
 // to drive paths real hardware cannot reach on demand: a WebGPU device lost mid-run, a
-// diverging run. Behaviour is steered through globalThis.__histinitMock:
+// diverging run. Behaviour is steered through globalThis.__histinitMock, which
+// tests/e2e/run.mjs writes at the top of this file as it serves it (the page's training
+// worker imports it too, and a worker sees none of the page's globals):
 //   { schema: link_schema() JSON (required), webgpu: bool (adapter present),
-//     loseDeviceAtStep: n, divergeInit: 'name', abortAtStep: n }
-// abortAtStep traps like a Rust panic in the real module (WebAssembly.RuntimeError), once
-// per page: afterwards this instance refuses every call, as a trapped instance would, and
-// the page is expected to load a new one (each import of this file is a fresh instance).
+//     loseDeviceAtStep: n, divergeInit: 'name', abortAtStep: n,
+//     stepBusyMs: n (each step keeps its thread busy n ms, as a real CPU step does) }
+// abortAtStep traps like a Rust panic in the real module (WebAssembly.RuntimeError), in
+// the page's first training worker only: afterwards this instance refuses every call, as a trapped instance would,
+// and the page is expected to replace the worker (each worker is a fresh instance).
+// What the tests count (globalThis.__histinitMockLoads, ...WorkerLoads, ...Forgotten,
+// ...CallsAfterTrap) is counted on the page: a worker's counts come over a
+// BroadcastChannel that run.mjs listens to.
 //
 // The link schema is not copied here: tests/e2e/run.mjs takes it from `histinit
 // link-schema` (the same histinit_core::link::schema() the real module returns) and hands
@@ -24,6 +30,18 @@
 // read `config`).
 
 const mock = () => globalThis.__histinitMock ?? {};
+const inWorker = typeof document === 'undefined';
+const counts = inWorker ? new BroadcastChannel('histinit-mock') : null;
+
+/** Adds one to the page's globalThis[name] (from a worker: by message) and returns it. */
+function count(name) {
+  if (inWorker) {
+    counts.postMessage(name);
+    return null;
+  }
+  globalThis[name] = (globalThis[name] ?? 0) + 1;
+  return globalThis[name];
+}
 
 function schema() {
   const list = mock().schema;
@@ -40,17 +58,17 @@ const COLOURS = ['#0072b2', '#e69f00', '#009e73', '#cc79a7'];
 // left set by a trap make them fail.
 let trapped = false;
 const alive = () => {
-  if (trapped) globalThis.__histinitMockCallsAfterTrap = (globalThis.__histinitMockCallsAfterTrap ?? 0) + 1;
+  if (trapped) count('__histinitMockCallsAfterTrap');
   if (trapped) throw new Error('recursive use of an object detected which would lead to unsafe aliasing in rust (mock: trapped instance)');
 };
 
 export default async function init() {
-  globalThis.__histinitMockLoads = (globalThis.__histinitMockLoads ?? 0) + 1;
+  count(inWorker ? '__histinitMockWorkerLoads' : '__histinitMockLoads');
+  return {};
 }
 
 export function forget_webgpu_device() {
-  globalThis.__histinitMockForgotten = (globalThis.__histinitMockForgotten ?? 0) + 1;
-  return globalThis.__histinitMockForgotten;
+  return count('__histinitMockForgotten');
 }
 
 /** The real module writes the core's curves CSV; this one the same columns, from the kept reports. */
@@ -168,7 +186,8 @@ function drawLine(canvas, series, colours, logX = false) {
   context.fillRect(0, 0, canvas.width, canvas.height);
   const all = series.flat();
   if (all.length === 0) return null;
-  const maxX = Math.max(...all.map((p) => p[0]), logX ? 2 : 1);
+  // (a run can take less than a second: a time axis may end below 1)
+  const maxX = Math.max(...all.map((p) => p[0]), logX ? 2 : 1e-9);
   const minX = logX ? 1 : 0;
   const ys = all.map((p) => p[1]);
   const minY = Math.min(...ys);
@@ -238,8 +257,7 @@ export class Session {
   // Like the real module's TrajectoryView: spreads (values at probs) of the teacher at
   // Pythia's checkpoints up to 2000 (the shipped nano teacher's), and of each init's
   // first seed at step 0, every 25 steps and its last; made-up widths that grow.
-  trajectory(role) {
-    alive();
+  trajectoryView(role) {
     if (!this.trajectoryLabel) return null;
     const probs = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
     const z = [-2.33, -1.64, -0.67, 0, 0.67, 1.64, 2.33];
@@ -252,21 +270,6 @@ export class Session {
       return { label: init, colour: COLOURS[index % COLOURS.length], points: steps.map((step) => spread(step, base * (0.8 + index / 10) * (1 + step / 500))) };
     });
     return { source: this.trajectoryLabel, role, probs, sample: 16384, teacher, runs };
-  }
-
-  draw_trajectory(canvas, role) {
-    alive();
-    const view = this.trajectory(role);
-    if (!view) return null;
-    // x is step + 1 here (the mock's log axis starts at 1); the frame says so.
-    const line = (points, at) => points.map((p) => [p.step + 1, p.values[at]]);
-    const series = [line(view.teacher, 1), line(view.teacher, 3), line(view.teacher, 5)];
-    const colours = ['#777777', '#777777', '#777777'];
-    for (const run of view.runs) {
-      series.push(line(run.points, 1), line(run.points, 5));
-      colours.push(run.colour, run.colour);
-    }
-    return drawLine(canvas, series, colours, true);
   }
 
   async prepare() {
@@ -287,6 +290,10 @@ export class Session {
   async step() {
     alive();
     await new Promise((resolve) => setTimeout(resolve, 2));
+    const busyUntil = performance.now() + (mock().stepBusyMs ?? 0);
+    while (performance.now() < busyUntil) {
+      // the thread is busy: nothing else runs on it meanwhile
+    }
     // The unfinished run furthest behind, as the real module picks it.
     let index = -1;
     this.curves.forEach((curve, i) => {
@@ -297,8 +304,8 @@ export class Session {
     const curve = this.curves[index];
     const step = curve.length; // the index of this step, as in the real module
     if (this.kind === 'webgpu' && mock().loseDeviceAtStep === step + 1) throw new Error('device lost (mock)');
-    if (mock().abortAtStep === step + 1 && !globalThis.__histinitMockAborted) {
-      globalThis.__histinitMockAborted = true;
+    // Once per page: in its first training worker (trainer.js numbers them).
+    if (mock().abortAtStep === step + 1 && inWorker && self.name === 'histinit-training-1') {
       trapped = true;
       throw new WebAssembly.RuntimeError('unreachable');
     }
@@ -312,30 +319,18 @@ export class Session {
     return { run: run.id, step, tokens: 512 * (step + 1), train_loss: finite(train), val_loss: finite(val), lr: 0.003, grad_norm: 1 / Math.sqrt(step + 1), done, diverged, ms: 2 };
   }
 
-  // Like the real module: x is the updates done, or clock[updates - 1] with a clock.
-  draw_loss(canvas, logSteps, clock) {
-    alive();
-    const x = (step) => (clock ? clock[step] : step + 1);
-    const points = (c) => c.filter((p) => Number.isFinite(p.train) && (!clock || p.step < clock.length)).map((p) => [x(p.step), p.train]);
-    return drawLine(canvas, this.curves.map(points), this.runList.map((r) => r.colour), logSteps);
-  }
-
-  draw_grads(canvas) {
-    alive();
-    return drawLine(canvas, this.curves.map((c) => c.map((p) => [p.step + 1, p.grad])), this.runList.map((r) => r.colour), true);
-  }
-
   async snapshot_weights() {}
 
-  draw_distribution(canvas, role) {
+  /** Like the real module's view: the charts' data as JSON (here the mock's own), the trajectory, the results. */
+  view(role) {
     alive();
-    const shift = role.length / 10;
-    drawLine(canvas, this.runList.map((r, i) => Array.from({ length: 50 }, (_, k) => [k, Math.exp(-(((k - 25) / (8 + i + shift)) ** 2))])), this.runList.map((r) => r.colour));
+    const trajectory = this.trajectoryView(role);
+    const charts = { role, curves: this.curves, colours: this.runList.map((r) => r.colour), trajectory };
+    return { charts: JSON.stringify(charts), trajectory, results: this.results() };
   }
 
   // One row per init (means over its seeds), as the real module reports.
   results() {
-    alive();
     return this.config.inits.map((init, index) => {
       const own = this.runList.filter((run) => run.init === init).map((run) => run.id);
       const lasts = own.map((i) => this.curves[i].map((p) => p.val).filter((v) => v !== null && Number.isFinite(v)).at(-1)).filter((v) => v !== undefined);
@@ -377,4 +372,48 @@ export class Session {
     alive();
     this.curves = null;
   }
+}
+
+/** The page's drawer of a view's charts, as the real module's Charts. */
+export class Charts {
+  static from_json(json) {
+    alive();
+    return Object.assign(new Charts(), JSON.parse(json, (key, value) => (value === null && key === 'train' ? NaN : value)));
+  }
+
+  // Like the real module: x is the updates done, or clock[updates - 1] with a clock.
+  draw_loss(canvas, logSteps, clock) {
+    alive();
+    const x = (step) => (clock ? clock[step] : step + 1);
+    const points = (c) => c.filter((p) => Number.isFinite(p.train) && (!clock || p.step < clock.length)).map((p) => [x(p.step), p.train]);
+    return drawLine(canvas, this.curves.map(points), this.colours, logSteps);
+  }
+
+  draw_grads(canvas) {
+    alive();
+    return drawLine(canvas, this.curves.map((c) => c.map((p) => [p.step + 1, p.grad])), this.colours, true);
+  }
+
+  draw_distribution(canvas) {
+    alive();
+    const shift = this.role.length / 10;
+    drawLine(canvas, this.colours.map((_, i) => Array.from({ length: 50 }, (_, k) => [k, Math.exp(-(((k - 25) / (8 + i + shift)) ** 2))])), this.colours);
+  }
+
+  draw_trajectory(canvas) {
+    alive();
+    const view = this.trajectory;
+    if (!view) return null;
+    // x is step + 1 here (the mock's log axis starts at 1); the frame says so.
+    const line = (points, at) => points.map((p) => [p.step + 1, p.values[at]]);
+    const series = [line(view.teacher, 1), line(view.teacher, 3), line(view.teacher, 5)];
+    const colours = ['#777777', '#777777', '#777777'];
+    for (const run of view.runs) {
+      series.push(line(run.points, 1), line(run.points, 5));
+      colours.push(run.colour, run.colour);
+    }
+    return drawLine(canvas, series, colours, true);
+  }
+
+  free() {}
 }

@@ -1,0 +1,119 @@
+// The page's side of the training worker (www/worker.js): every call is a message, every
+// answer a promise. The page draws and handles input; the worker trains.
+
+/** A call the worker refused. `trap`: the model code aborted (a Rust panic) in the worker. */
+function workerError(reply) {
+  const error = reply.trap ? new WebAssembly.RuntimeError(reply.error) : new Error(reply.error);
+  error.problems = reply.problems ?? [];
+  return error;
+}
+
+let started = 0; // workers started on this page
+
+export class Trainer {
+  /** Starts a worker and loads the model code in it; `await ready` before using it. */
+  constructor() {
+    // Named, for the browser's tools (and the e2e mock, which traps in the first only).
+    started += 1;
+    this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: `histinit-training-${started}` });
+    this.pending = new Map();
+    this.nextId = 0;
+    this.dead = null; // why the worker cannot answer any more
+    this.worker.addEventListener('message', ({ data }) => {
+      const call = this.pending.get(data.id);
+      if (!call) return;
+      this.pending.delete(data.id);
+      if ('error' in data) call.reject(workerError(data));
+      else call.resolve(data.value);
+    });
+    // The worker's script failed to load or threw outside a request.
+    this.worker.addEventListener('error', (event) => {
+      event.preventDefault();
+      this.fail(new Error(`the training worker failed: ${event.message || 'its script did not load'}`));
+    });
+    this.worker.addEventListener('messageerror', () => this.fail(new Error('the training worker sent a message that could not be read')));
+    this.ready = this.call('load');
+  }
+
+  fail(error) {
+    this.dead ??= error;
+    for (const call of this.pending.values()) call.reject(this.dead);
+    this.pending.clear();
+  }
+
+  call(op, args = {}) {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, op, args });
+    });
+  }
+
+  /** Stops the worker at once (a step in flight is abandoned, its promise rejected). */
+  terminate() {
+    this.worker.terminate();
+    this.fail(new Error('the training worker was stopped'));
+  }
+
+  webgpuAvailable() {
+    return this.call('webgpu_available');
+  }
+
+  forgetWebgpuDevice() {
+    return this.call('forget_webgpu_device');
+  }
+
+  /**
+   * Opens a session in the worker (see worker.js `open`); resolves to a RemoteSession
+   * and the problems with single sources, rejects with why the session cannot train.
+   */
+  async open(query, backend, sources, text) {
+    const { id, runs, problems } = await this.call('open', { query, backend, sources, text });
+    return { session: new RemoteSession(this, id, runs, backend), problems };
+  }
+}
+
+/** The session in the worker, as the page uses it. */
+export class RemoteSession {
+  constructor(trainer, id, runs, backend) {
+    this.trainer = trainer;
+    this.id = id;
+    this.runs = runs;
+    this.backend = backend;
+    this.freed = false;
+  }
+
+  /** One step; with a `role`, the charts' view after it: {report, view, memory}. */
+  step(role = null) {
+    return this.trainer.call('step', { id: this.id, role });
+  }
+
+  /** {charts: JSON for Charts.from_json, trajectory, results} for `role`. */
+  view(role) {
+    return this.trainer.call('view', { id: this.id, role });
+  }
+
+  snapshot_weights() {
+    return this.trainer.call('snapshot_weights', { id: this.id });
+  }
+
+  samples(length) {
+    return this.trainer.call('samples', { id: this.id, length });
+  }
+
+  export_csv() {
+    return this.trainer.call('export_csv', { id: this.id });
+  }
+
+  export_json() {
+    return this.trainer.call('export_json', { id: this.id });
+  }
+
+  /** Frees the worker's session if it is still this one (nothing to wait for). */
+  free() {
+    if (this.freed) return;
+    this.freed = true;
+    if (!this.trainer.dead) this.trainer.call('free', { id: this.id }).catch(() => {});
+  }
+}
