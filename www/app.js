@@ -4,7 +4,7 @@
 // step at a time. Charts and results are drawn here, from the worker's views, by
 // charts.js and results.js; the form is built by settings.js.
 
-import { clear, download, el, errorText, yieldToBrowser } from './dom.js';
+import { clear, download, el, errorText } from './dom.js';
 import { isUrl } from './link.js';
 import { bindForm, queryOf, settingsFromQuery } from './settings.js';
 import { drawCharts, drawLoss, drawPlaceholders, chartsPng, pngOf } from './charts.js';

@@ -44,8 +44,3 @@ export function errorText(error) {
     return String(error);
   }
 }
-
-/** Lets the browser handle input and paint before the next piece of work. */
-export function yieldToBrowser() {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}

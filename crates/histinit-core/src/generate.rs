@@ -28,7 +28,7 @@ pub async fn sample_text(
 }
 
 /// [`sample_text`] one byte at a time, for a caller that must give control back in
-/// between (the page: on the CPU backend each byte is a forward pass on the main thread).
+/// between (a browser thread: on the CPU backend each byte is a forward pass).
 /// Sample from a validation snapshot (`Module::valid`, on `device.inner()`): through the
 /// training (autodiff) model each pass kept its activations, and the page's wasm memory
 /// grew by ~230 MB for two 120-byte samples.
