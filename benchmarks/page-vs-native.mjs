@@ -31,6 +31,10 @@
 //   --wgpu-timeout S     give up on native wgpu after S seconds [900]
 //   --webgpu-timeout S   give up on the WebGPU page after S seconds [900]
 //   --skip-webgpu        CPU only (no wgpu, no WebGPU page)
+//   --long-task-presets LIST   more page runs on the CPU fallback, only for the
+//                        main-thread long tasks while training [micro,pythia-14m]
+//                        ('' for none); batch 8 at each preset's context, two runs
+//   --long-task-steps N  steps of each run of those [6]
 //   --out FILE           JSON output [out/bench/page-vs-native.json]
 // Environment: HISTINIT_BIN (default $CARGO_TARGET_DIR/debug/histinit), CHROMIUM.
 
@@ -72,6 +76,8 @@ function parseArgs(argv) {
     wgpuTimeout: 900,
     webgpuTimeout: 900,
     skipWebgpu: false,
+    longTaskPresets: ['micro', 'pythia-14m'],
+    longTaskSteps: 6,
     out: join(ROOT, 'out/bench/page-vs-native.json'),
   };
   const numeric = {
@@ -83,6 +89,7 @@ function parseArgs(argv) {
     '--wgpu-steps': 'wgpuSteps',
     '--wgpu-timeout': 'wgpuTimeout',
     '--webgpu-timeout': 'webgpuTimeout',
+    '--long-task-steps': 'longTaskSteps',
   };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
@@ -93,6 +100,7 @@ function parseArgs(argv) {
     } else if (arg === '--pkg') options.pkg = resolve(argv[++i]);
     else if (arg === '--out') options.out = resolve(argv[++i]);
     else if (arg === '--skip-webgpu') options.skipWebgpu = true;
+    else if (arg === '--long-task-presets') options.longTaskPresets = argv[++i].split(',').filter(Boolean);
     else throw new Error(`unknown option ${arg} (see the comment at the top of ${fileURLToPath(import.meta.url)})`);
   }
   return options;
@@ -161,11 +169,12 @@ function wasmInfo(pkg) {
  * Opens the page with `backend`, lets it click Start as soon as it is Ready, waits for
  * warmup + steps training steps and returns the page's own records.
  */
-async function pageRun(context, base, backend, warmup, steps, timeoutS) {
+async function pageRun(context, base, backend, warmup, steps, timeoutS, shape = { preset: PRESET, inits: 'pythia', context: CONTEXT }) {
   // Evaluation at step 0 and at the last step only (is_eval_step); the run is one step
   // longer than what is measured, so the last (evaluating) step is never waited for.
   const total = warmup + steps + 1;
-  const query = `preset=${PRESET}&inits=pythia&seeds=1&steps=${total}&warmup=0&batch=${BATCH}&context=${CONTEXT}&eval_every=${total}&backend=${backend}`;
+  const context_ = shape.context ? `&context=${shape.context}` : '';
+  const query = `preset=${shape.preset}&inits=${shape.inits}&seeds=1&steps=${total}&warmup=0&batch=${BATCH}${context_}&eval_every=${total}&backend=${backend}`;
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
@@ -231,6 +240,7 @@ async function pageRun(context, base, backend, warmup, steps, timeoutS) {
     return { backend, query, error: `status '${record.status}', trained on ${record.backend}`, problems, wall_s };
   }
   const { history } = record;
+  const tokensPerStep = history[0]?.tokens ?? TOKENS_PER_STEP; // the first step's batch x context
   const timed = history.slice(warmup, need);
   const training = timed.filter((entry) => entry.val_loss === null);
   const stepMs = training.reduce((sum, entry) => sum + entry.ms, 0);
@@ -248,8 +258,8 @@ async function pageRun(context, base, backend, warmup, steps, timeoutS) {
     adapter: record.adapter,
     warmup,
     timed_steps: training.length,
-    step_tokens_per_s: (training.length * TOKENS_PER_STEP * 1000) / stepMs,
-    loop_tokens_per_s: loopSteps ? (loopSteps * TOKENS_PER_STEP * 1000) / loopMs : null,
+    step_tokens_per_s: (training.length * tokensPerStep * 1000) / stepMs,
+    loop_tokens_per_s: loopSteps ? (loopSteps * tokensPerStep * 1000) / loopMs : null,
     timing_ms: record.timing,
     first_step_ms: history[0]?.ms,
     step_ms: history.slice(0, need).map((entry) => Math.round(entry.ms * 10) / 10),
@@ -311,6 +321,17 @@ function report(result) {
     if (p.adapter) console.log(`  WebGPU adapter: ${JSON.stringify(p.adapter)}`);
     if (p.problems.length) console.log(`  page problems: ${p.problems.join(' | ')}`);
   }
+  console.log('\nmain-thread tasks over 50 ms from the first finished step on (training runs in a worker):');
+  const longTaskRuns = [['nano', page.cpu], ...Object.entries(result.longTasks ?? {}).map(([preset, p]) => [preset, p]), ['nano', page.webgpu]];
+  for (const [preset, p] of longTaskRuns) {
+    if (!p) continue;
+    if (p.error) {
+      console.log(`  ${preset} on ${p.backend}: ${p.error}`);
+      continue;
+    }
+    const median = [...p.step_ms].sort((a, b) => a - b)[p.step_ms.length >> 1];
+    console.log(`  ${pad(`${preset} on ${p.backend}`, 22)} ${padStart(p.long_tasks_ms.length, 3)} tasks (longest ${Math.max(0, ...p.long_tasks_ms)} ms) over ${p.step_ms.length} steps of median ${median} ms`);
+  }
   for (const n of Object.values(native)) {
     if (n && !n.error) console.log(`native ${n.backend}${n.env?.RAYON_NUM_THREADS ? ` (RAYON_NUM_THREADS=${n.env.RAYON_NUM_THREADS})` : ''}: first step ${fmt(n.first_step_s, 2)} s, ${n.steps} timed steps, ${fmt(n.wall_s, 1)} s in all`);
   }
@@ -347,6 +368,11 @@ async function main() {
     // The load from other processes drifts: native CPU once more, right after the page.
     console.log('native CPU again (rayon default threads)…');
     result.native.cpuAfter = await nativeBench('cpu', options.nativeSteps, NATIVE_WARMUP, 600);
+    result.longTasks = {};
+    for (const preset of options.longTaskPresets) {
+      console.log(`page, CPU fallback, ${preset} (long tasks)…`);
+      result.longTasks[preset] = await pageRun(context, server.url, 'cpu', 1, options.longTaskSteps, 900, { preset, inits: 'kaiming,pythia' });
+    }
     if (!options.skipWebgpu) {
       console.log('native wgpu…');
       result.native.wgpu = await nativeBench('wgpu', options.wgpuSteps, 2, options.wgpuTimeout);
