@@ -722,6 +722,17 @@ async function start() {
   const settings = state.settings;
   state.sessionSettings = settings;
   const query = queryOf(state.schema, settings);
+  if (state.trainer.dead) {
+    // The worker died outside a request (its script failed, or the browser stopped it).
+    setStatus('Starting a new training worker…');
+    try {
+      await newTrainer();
+    } catch (error) {
+      if (!superseded()) failed(`Could not start: ${errorText(error)}`);
+      return;
+    }
+    if (superseded()) return;
+  }
   setStatus('Loading histogram sources…');
   const sources = await gatherSources(settings);
   if (superseded()) return;
