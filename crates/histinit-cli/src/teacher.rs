@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use histinit_core::burn::tensor::Device;
 use histinit_core::checkpoint::{weights_to_safetensors, CheckpointError, StoreDtype};
-use histinit_core::config::{ModelConfig, TrainConfig};
+use histinit_core::config::{ModelConfig, NormMode, TrainConfig};
 use histinit_core::data::{Corpus, Split};
 use histinit_core::experiment::ExperimentConfig;
 use histinit_core::histogram::{
@@ -47,6 +47,14 @@ pub enum TeacherError {
     Diverged { step: usize, loss: f64 },
 }
 
+/// The teacher's file names' stem: `teacher-<preset>`, `-nonorm` for one without LayerNorm.
+pub fn teacher_id(preset: &str, norm: NormMode) -> String {
+    match norm {
+        NormMode::Layer => format!("teacher-{preset}"),
+        NormMode::None => format!("teacher-{preset}-nonorm"),
+    }
+}
+
 /// Pythia's checkpoint steps, cut to `total`: 0, 1, 2, 4, ..., 512, every 1000, `total`.
 pub fn checkpoint_steps(total: usize) -> Vec<usize> {
     let mut steps = vec![0];
@@ -60,6 +68,9 @@ pub fn checkpoint_steps(total: usize) -> Vec<usize> {
 
 pub struct TeacherOptions {
     pub preset: String,
+    /// `None`: a teacher without LayerNorm (every norm the identity), for students that
+    /// train without one from a distribution that was itself learned without one.
+    pub norm: NormMode,
     pub steps: usize,
     pub batch: usize,
     pub lr: f64,
@@ -112,6 +123,7 @@ pub fn train_teacher(
     };
     let experiment = ExperimentConfig {
         preset: options.preset.clone(),
+        norm: options.norm,
         inits: vec![InitMethod::Pythia],
         seed: options.seed,
         train: train.clone(),
@@ -130,7 +142,7 @@ pub fn train_teacher(
     .without_evaluation();
     let eval_batches = 0..run.eval_batch_count();
     let schedule = checkpoint_steps(train.steps);
-    let id = format!("teacher-{}", options.preset);
+    let id = teacher_id(&options.preset, options.norm);
     let tokens_per_step = (train.batch * train.context) as u64;
     let model_id = format!("histinit-{id}");
     let base_provenance = |step: usize| {
@@ -144,7 +156,7 @@ pub fn train_teacher(
         license: "MIT OR Apache-2.0 (weights trained by histinit; the KJV text is public domain)".into(),
         command: options.command.clone(),
         note: Some(format!(
-            "A {} preset GPT-NeoX (Pythia architecture: {} layers, width {}, {} heads, byte vocabulary) \
+            "A {} preset GPT-NeoX (Pythia architecture: {} layers, width {}, {} heads, byte vocabulary{}) \
              trained by histinit with the pythia init and recipe (AdamW 0.9/0.95, weight decay 0.1 on \
              matrices, clip 1.0, warmup {} steps, cosine to 10%) at lr {}, batch {} x {} tokens, {} steps, \
              seed {}, on the {} backend. Not a Pythia checkpoint from EleutherAI.",
@@ -152,6 +164,10 @@ pub fn train_teacher(
             model.layers,
             model.width,
             model.heads,
+            match options.norm {
+                NormMode::Layer => "",
+                NormMode::None => ", without LayerNorm: every norm is the identity",
+            },
             train.warmup,
             train.lr,
             train.batch,

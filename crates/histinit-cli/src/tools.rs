@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use histinit_core::burn::tensor::Device;
 use histinit_core::checkpoint::StoreDtype;
+use histinit_core::config::NormMode;
 use histinit_core::data::{bundled_corpus, Corpus};
 use histinit_core::histogram::Provenance;
 
@@ -210,6 +211,9 @@ pub struct TeacherArgs {
     /// Model preset (see `histinit presets`).
     #[arg(long, default_value = "nano")]
     pub preset: String,
+    /// `none`: train without LayerNorm (the files are then named teacher-<preset>-nonorm).
+    #[arg(long, default_value = "layer")]
+    pub norm: String,
     #[arg(long, default_value_t = 2000)]
     pub steps: usize,
     #[arg(long, default_value_t = 16)]
@@ -238,8 +242,10 @@ pub fn run_teacher(args: TeacherArgs, device: &Device) -> Result<(), ToolError> 
         .map_err(|err| ToolError::Teacher(err.into()))?
         .context;
     let corpus = Corpus::new(&text, context)?;
+    let norm = NormMode::parse(&args.norm).map_err(|err| ToolError::Teacher(err.into()))?;
     let options = TeacherOptions {
         preset: args.preset.clone(),
+        norm,
         steps: args.steps,
         batch: args.batch,
         lr: args.lr,
@@ -251,8 +257,12 @@ pub fn run_teacher(args: TeacherArgs, device: &Device) -> Result<(), ToolError> 
     };
     let report = train_teacher(&options, &corpus, device, |line| eprintln!("{line}"))?;
     println!(
-        "teacher-{}: {} steps in {:.0} s, validation loss {:.4} -> {:.4}",
-        args.preset, args.steps, report.seconds, report.initial_val_loss, report.final_val_loss
+        "{}: {} steps in {:.0} s, validation loss {:.4} -> {:.4}",
+        crate::teacher::teacher_id(&args.preset, norm),
+        args.steps,
+        report.seconds,
+        report.initial_val_loss,
+        report.final_val_loss
     );
     for path in [
         &report.final_histogram,

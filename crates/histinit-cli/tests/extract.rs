@@ -524,6 +524,51 @@ fn teacher_saves_checkpoints_on_schedule_with_histograms() {
 }
 
 #[test]
+fn a_teacher_without_layernorm_is_named_so_and_has_no_norm_tensors() {
+    let dir = temp_dir("teacher-nonorm");
+    let output = histinit()
+        .args([
+            "teacher", "--preset", "nano", "--norm", "none", "--steps", "2", "--batch", "2",
+            "--out",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let file =
+        HistogramFile::parse(&std::fs::read(dir.join("teacher-nano-nonorm.json.gz")).unwrap())
+            .unwrap();
+    assert!(file
+        .source
+        .note
+        .as_deref()
+        .unwrap_or("")
+        .contains("without LayerNorm"));
+    assert!(file.pooled(Role::Unembed).is_some());
+    assert!(file.pooled(Role::NormGain).is_none() && file.pooled(Role::NormBias).is_none());
+    let weights = weights_from_safetensors(
+        &std::fs::read(dir.join("teacher-nano-nonorm.safetensors")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        weights.keys().all(|name| !name.contains("layernorm")),
+        "{:?}",
+        weights.keys()
+    );
+    assert!(dir.join("teacher-nano-nonorm-trajectory.json.gz").exists());
+    let refused = histinit()
+        .args(["teacher", "--norm", "batch", "--steps", "1"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("unknown norm 'batch'"),
+        "{}",
+        text(&refused)
+    );
+}
+
+#[test]
 fn shipped_histograms_are_indexed_and_parse() {
     let dir = repo_root().join("www/histograms");
     let index: serde_json::Value =
