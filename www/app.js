@@ -125,6 +125,7 @@ const state = {
   trajectory: null, // the trajectory chart's numbers
   results: [], // the results table's rows
   hiddenPause: false, // paused because the tab went to the background
+  workerBusy: false, // a call into the worker's session is awaited
   stepByRun: {},
   diverged: new Set(),
   lastDraw: 0,
@@ -662,6 +663,7 @@ async function gatherSources(settings) {
  * misses it).
  */
 async function openSession(query, backend, sources, text) {
+  state.workerBusy = true;
   try {
     const { session, problems } = await state.trainer.open(query, backend, sources, text);
     for (const problem of problems) addMessage(problem, true);
@@ -670,6 +672,8 @@ async function openSession(query, backend, sources, text) {
     for (const problem of error.problems ?? []) addMessage(problem, true);
     noteAbort(error, 'worker');
     throw error;
+  } finally {
+    state.workerBusy = false;
   }
 }
 
@@ -836,7 +840,13 @@ async function pause() {
 }
 
 async function resetAll() {
-  await newEpoch(); // also cancels a Start in progress
+  const waiting = newEpoch(); // also cancels a Start in progress
+  if (state.workerBusy) {
+    // A step (a first WebGPU step can take a minute) or a prepare is running in the
+    // worker: stop it rather than wait. The next Start starts a fresh worker.
+    state.trainer.terminate();
+  }
+  await waiting;
   dismissPrompt($('consent')); // ...and a Start waiting for consent to fetch
   freeSession();
   state.runs = [];
@@ -997,11 +1007,14 @@ function resetProgress() {
 
 /** Awaits a call into the worker's session; a trap there is noted. */
 async function sessionCall(call) {
+  state.workerBusy = true;
   try {
     return await call();
   } catch (error) {
     noteAbort(error, 'worker');
     throw error;
+  } finally {
+    state.workerBusy = false;
   }
 }
 

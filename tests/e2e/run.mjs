@@ -1811,6 +1811,30 @@ async function mockChecks(context, base) {
     await page.close();
   });
 
+  await check('mock: Reset during a long step stops the worker at once; the next Start trains in a fresh one', async () => {
+    const page = await openPage(context, base, 'preset=nano&inits=kaiming&steps=3&eval_every=3', { webgpu: false, stepBusyMs: 4000 });
+    await waitReady(page);
+    await page.click('#start');
+    await page.waitForFunction(() => window.histinit.phase === 'running', null, { timeout: 10_000 });
+    await page.waitForTimeout(300); // the first 4-second step is under way
+    const from = Date.now();
+    await page.click('#reset');
+    await page.waitForFunction(() => window.histinit.phase === 'idle', null, { timeout: 10_000 });
+    const waited = Date.now() - from;
+    assert(waited < 2000, `Reset took ${waited} ms, not the rest of the step`);
+    assert((await statusText(page)).startsWith('Ready'), `status: ${await statusText(page)}`);
+    await page.evaluate(() => {
+      globalThis.__histinitMockWorkerLoads = 0;
+    });
+    await page.click('#start');
+    await waitDone(page, 60_000);
+    assert(await page.evaluate(() => globalThis.__histinitMockWorkerLoads) === 1, 'Start loaded the model code in a fresh worker');
+    const runs = await lossSummary(page);
+    assert(runs.length === 1 && runs[0].steps === 3, `the fresh worker trained every step (${JSON.stringify(runs.map((r) => r.steps))})`);
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+    await page.close();
+  });
+
   await check('mock: pause stops stepping, resume finishes; settings changes rewrite the link', async () => {
     const page = await openPage(context, base, 'preset=nano&inits=kaiming,pythia&steps=400&eval_every=10', { webgpu: false });
     await waitReady(page);
