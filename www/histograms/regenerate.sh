@@ -11,9 +11,9 @@ dest=www/histograms
 
 "$histinit" teacher --preset nano --steps 2000 --batch 16 --dtype f32 --out out/teacher-nano
 "$histinit" teacher --preset micro --steps 1000 --batch 8 --dtype f16 --out out/teacher-micro
-for preset in nano micro; do
-  cp "out/teacher-$preset/teacher-$preset.json.gz" "out/teacher-$preset/teacher-$preset.safetensors" \
-     "out/teacher-$preset/teacher-$preset-trajectory.json.gz" "$dest/"
+"$histinit" teacher --preset nano --norm none --steps 2000 --batch 16 --dtype f32 --out out/teacher-nano-nonorm
+for id in teacher-nano teacher-micro teacher-nano-nonorm; do
+  cp "out/$id/$id.json.gz" "out/$id/$id.safetensors" "out/$id/$id-trajectory.json.gz" "$dest/"
 done
 
 # MiniLM-L6 (sentence-transformers/all-MiniLM-L6-v2) as packaged on PyPI: the one real

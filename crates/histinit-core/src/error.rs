@@ -61,11 +61,13 @@ pub enum InitError {
         init: &'static str,
         needs: &'static str,
     },
-    #[error("init '{init}' needs a {needs} for tensor '{tensor}', but none was given")]
+    #[error("init '{init}' needs {needs} for tensor '{tensor}', and the source has none{hint}")]
     MissingSource {
         init: &'static str,
         needs: &'static str,
         tensor: String,
+        /// What to do about it, where the tensor tells (empty otherwise).
+        hint: &'static str,
     },
     #[error("tensor '{tensor}': source has {source_len} values, the model needs {needed}")]
     ShapeMismatch {

@@ -113,17 +113,25 @@ fn tensor_values(
         let law = standard_law(method, spec, config).scaled(gains.factor(spec.role));
         return Ok(draw(&law, count, rng));
     }
-    let missing = |needs| InitError::MissingSource {
+    let missing = |needs| {
+        InitError::MissingSource {
         init: method.name(),
         needs,
         tensor: spec.name.clone(),
+        hint: match spec.role {
+            Role::NormGain | Role::NormBias => {
+                " (was it trained without LayerNorm? then train these students without it too: norm none)"
+            }
+            _ => "",
+        },
+    }
     };
-    let source = source.ok_or_else(|| missing("histogram or trained weights"))?;
+    let source = source.ok_or_else(|| missing("a histogram or trained weights"))?;
     let values = match method {
         InitMethod::Empirical => {
             let knots = source
                 .quantiles(spec)
-                .ok_or_else(|| missing("quantile table"))?;
+                .ok_or_else(|| missing("a quantile table"))?;
             if knots.is_empty() || knots.iter().any(|(p, v)| !p.is_finite() || !v.is_finite()) {
                 return Err(InitError::BadSource {
                     tensor: spec.name.clone(),
@@ -135,7 +143,7 @@ fn tensor_values(
         InitMethod::GaussianMatched => {
             let (mean, std) = source
                 .moments(spec)
-                .ok_or_else(|| missing("mean and std"))?;
+                .ok_or_else(|| missing("a mean and std"))?;
             let normal = Normal::new(mean, std).map_err(|err| InitError::BadSource {
                 tensor: spec.name.clone(),
                 reason: format!("mean {mean}, std {std}: {err}"),
@@ -145,7 +153,7 @@ fn tensor_values(
         InitMethod::StudentTMatched => {
             let (mean, std) = source
                 .moments(spec)
-                .ok_or_else(|| missing("mean and std"))?;
+                .ok_or_else(|| missing("a mean and std"))?;
             // A t law with ν degrees of freedom has variance ν / (ν − 2).
             let unit = ((STUDENT_T_DOF - 2.0) / STUDENT_T_DOF).sqrt();
             let family = Family::StudentT {
@@ -161,7 +169,7 @@ fn tensor_values(
         InitMethod::Parametric => {
             let family = source
                 .family(spec)
-                .ok_or_else(|| missing("fitted family"))?;
+                .ok_or_else(|| missing("a fitted family"))?;
             sample_family(&family, count, rng).map_err(|reason| InitError::BadSource {
                 tensor: spec.name.clone(),
                 reason: format!("{} fit: {reason}", family.name()),

@@ -445,6 +445,7 @@ fn the_shipped_histogram_files_still_validate() {
     for name in [
         "teacher-nano.json.gz",
         "teacher-micro.json.gz",
+        "teacher-nano-nonorm.json.gz",
         "minilm-l6.json.gz",
     ] {
         let bytes = std::fs::read(dir.join(name)).unwrap();

@@ -260,6 +260,7 @@ fn the_shipped_trajectories_parse() {
     for (name, last) in [
         ("teacher-nano-trajectory.json.gz", 2000),
         ("teacher-micro-trajectory.json.gz", 1000),
+        ("teacher-nano-nonorm-trajectory.json.gz", 2000),
     ] {
         let bytes = std::fs::read(dir.join(name)).unwrap();
         let trajectory = Trajectory::parse(&bytes).unwrap_or_else(|err| panic!("{name}: {err}"));
