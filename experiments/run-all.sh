@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 if [ ${#studies[@]} -eq 0 ]; then
-  studies=(main-nano transfer lr norm-nano ablation-nano main-micro depth tune-nano tuned-nano tuned-micro shape-nano schedule-nano warmup-stress-nano)
+  studies=(main-nano transfer lr norm-nano ablation-nano main-micro depth tune-nano tuned-nano tuned-micro shape-nano schedule-nano warmup-stress-nano nonorm-nano nonorm-deep tune-micro tuned2-micro)
 fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/histinit/target}"
 cargo build --bin histinit
