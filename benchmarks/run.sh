@@ -7,6 +7,8 @@
 #     default: all cores). On a machine shared with other work, 1 thread each is the
 #     steadier comparison: PyTorch's OpenMP threads slow down badly when a core is taken.
 #   The machine (CPU model, SIMD, the kernels flex uses) is printed first: benchmarks/machine.sh.
+#   HISTINIT_BIN=path: measure that histinit binary (e.g. one built before a change) instead
+#   of building this checkout's.
 #   benchmarks/run.sh --page [options]   the playground page against the native CLI
 #     (issue 5; options in benchmarks/page-vs-native.mjs). Serves www/pkg as built by
 #     `make web` or `make web-dev`; needs `npm ci` in tests/e2e (playwright-core).
@@ -30,9 +32,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 out=$(mktemp -d)
-cargo build -q --workspace
-benchmarks/machine.sh "$CARGO_TARGET_DIR/debug/histinit"
-"$CARGO_TARGET_DIR/debug/histinit" bench --presets micro,pythia-14m --backends "$backends" \
+if [ -z "${HISTINIT_BIN:-}" ]; then
+  cargo build -q --workspace
+  HISTINIT_BIN=$CARGO_TARGET_DIR/debug/histinit
+fi
+benchmarks/machine.sh "$HISTINIT_BIN"
+"$HISTINIT_BIN" bench --presets micro,pythia-14m --backends "$backends" \
   --batch "$batch" --steps "$steps" --json "$out/histinit.json"
 PYTHON="${PYTHON:-python3}"
 if "$PYTHON" -c 'import torch, transformers' 2>/dev/null; then
