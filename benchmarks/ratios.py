@@ -10,6 +10,8 @@ import sys
 
 ours = json.load(open(sys.argv[1]))
 peer = {r["preset"]: r for r in map(json.loads, open(sys.argv[2]))}
+for r in list(peer.values())[:1]:
+    print(f"\npeer: PyTorch {r.get('torch')}, {r.get('threads')} threads, CPU capability {r.get('cpu_capability', '-')}")
 print(f"\n{'preset':<12} {'histinit':<10} {'tok/s':>10} {'peer':<14} {'tok/s':>10} {'ratio':>7}")
 for r in ours:
     p = peer.get(r["preset"])

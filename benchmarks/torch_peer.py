@@ -88,6 +88,8 @@ def main():
         result = measure(torch, transformers, preset, args.batch, args.steps, max(args.warmup, 1), args.device)
         result["threads"] = args.threads
         result["torch"] = torch.__version__
+        if args.device == "cpu":  # the SIMD level ATen's CPU kernels dispatch to
+            result["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
         print(json.dumps(result), flush=True)
 
 

@@ -13,6 +13,7 @@ use histinit_core::stats::{summarize, Summary};
 use histinit_core::InitMethod;
 use indicatif::{ProgressBar, ProgressStyle};
 
+mod allocator;
 mod bench;
 mod docs;
 mod extract;
@@ -227,6 +228,7 @@ enum CliError {
 }
 
 fn main() -> ExitCode {
+    allocator::keep_freed_memory();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let cli = Cli::parse();
     let result = match cli.command {
