@@ -249,6 +249,12 @@ pub fn verdict(comparison: &Comparison, baseline: InitMethod) -> String {
             "**faster not called**: {:.2}x (95% CI {:.2}–{:.2}, {}), but {} of {} seeds never reached {base}'s final loss, so that is an upper bound",
             i.estimate, i.low, i.high, both_p(s.p_value, s.p_adjusted), s.seeds - s.reached, s.seeds
         )),
+        // Not one seed got there: no speed can be measured, and "no clear difference"
+        // would misread a run that never came close. Said as the fact it is.
+        Some((s, i)) if s.reached == 0 => parts.push(format!(
+            "**never reached** {base}'s final loss: 0 of {} seeds got there within the run (speed not measured; at most {:.2}x)",
+            s.seeds, i.estimate
+        )),
         Some((s, i)) => parts.push(format!(
             "**no clear difference in speed**: {:.2}x (95% CI {:.2}–{:.2}, {}; {} of {} seeds reached {base}'s final loss)",
             i.estimate, i.low, i.high, both_p(s.p_value, s.p_adjusted), s.reached, s.seeds
@@ -979,6 +985,14 @@ mod tests {
                 "{unclear}"
             );
         }
+        // Not one seed reached it, and the final difference is not called: said as a
+        // fact, not as "no clear difference".
+        let none = verdict(&comparison(0, 0.95, 0.2), InitMethod::Kaiming);
+        assert!(
+            none.contains("**never reached** kaiming's final loss: 0 of 6 seeds got there")
+                && !none.contains("no clear difference in speed"),
+            "{none}"
+        );
         assert!(all.contains("ends **lower** by 0.0480 nats"), "{all}");
         // Without a Holm-adjusted p (a summary from before them) the raw one decides.
         assert!(all.contains("p = 0.014, 6 seeds"), "{all}");
