@@ -608,7 +608,12 @@ fn shipped_histograms_are_indexed_and_parse() {
     assert_eq!(index["version"], 1);
     let sources = index["sources"].as_array().unwrap();
     let ids: Vec<&str> = sources.iter().map(|s| s["id"].as_str().unwrap()).collect();
-    for id in ["teacher-nano", "teacher-micro", "teacher-nano-nonorm", "minilm-l6"] {
+    for id in [
+        "teacher-nano",
+        "teacher-micro",
+        "teacher-nano-nonorm",
+        "minilm-l6",
+    ] {
         assert!(ids.contains(&id), "{ids:?}");
     }
     let mut total = 0;
