@@ -31,6 +31,10 @@ export const STUDIES = [
     query: 'preset=nano&norm=layer&inits=gaussian-matched,empirical,student-t-matched&source=teacher-nano&scale=as-is&seed=1&seeds=1&backend=auto&steps=300&batch=8&context=64&lr=0.003&warmup=30&eval_every=10&eval_batches=4',
   },
   {
+    title: 'Without LayerNorm, from a teacher trained without it',
+    query: 'preset=nano&norm=none&inits=kaiming,empirical,gaussian-matched&source=teacher-nano-nonorm&scale=as-is&seed=1&seeds=1&backend=auto&steps=300&batch=8&context=64&lr=0.003&warmup=30&eval_every=10&eval_batches=4',
+  },
+  {
     title: 'Learning rate 4x (0.012)',
     query: 'preset=nano&norm=layer&inits=kaiming,empirical&source=teacher-nano&scale=as-is&seed=1&seeds=1&backend=auto&steps=300&batch=8&context=64&lr=0.012&warmup=30&eval_every=10&eval_batches=4',
   },
