@@ -4,9 +4,12 @@
 # against PyTorch on CUDA, both measured in this run, then the `gpu-14m` study until a
 # deadline (resumable: rerun with the same OUT to go on). Record the output in
 # docs/benchmarks.md.
-#   benchmarks/gpu.sh HISTINIT_BINARY OUT_DIR [DEADLINE_SECONDS]
+#   benchmarks/gpu.sh HISTINIT_BINARY OUT_DIR [DEADLINE_SECONDS] [FUSED_BINARY]
+# FUSED_BINARY: a histinit built with Burn's fusion and autotune
+# (`cargo build --bin histinit --features histinit-core/fusion,histinit-core/autotune`
+# in its own CARGO_TARGET_DIR), measured the same way right after the plain one.
 set -uo pipefail
-bin=$1 out=$2 deadline=${3:-540}
+bin=$1 out=$2 deadline=${3:-540} fused=${4:-}
 mkdir -p "$out"
 presets=nano,micro,pythia-14m,pythia-31m,pythia-70m
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
@@ -18,6 +21,12 @@ timeout 240 "$bin" bench --presets "$presets" --backends wgpu --batch 16 --steps
 timeout 120 python3 benchmarks/torch_peer.py --device cuda --presets "$presets" --batch 16 \
   --steps 20 --warmup 3 | tee "$out/torch-cuda.jsonl"
 python3 benchmarks/ratios.py "$out/histinit-wgpu.json" "$out/torch-cuda.jsonl"
+if [ -n "$fused" ]; then
+  echo "fusion + autotune:"
+  timeout 600 "$fused" bench --presets "$presets" --backends wgpu --batch 16 --steps 20 --warmup 3 \
+    --json "$out/histinit-wgpu-fused.json"
+  python3 benchmarks/ratios.py "$out/histinit-wgpu-fused.json" "$out/torch-cuda.jsonl"
+fi
 left=$((deadline - SECONDS))
 echo "study: ${left} s left"
 if [ "$left" -gt 30 ]; then
