@@ -256,22 +256,12 @@ fn shipped(name: &str) -> Vec<u8> {
     std::fs::read(dir.join(name)).unwrap()
 }
 
-#[test]
-fn the_trajectory_view_puts_each_run_beside_the_teachers_training() {
-    use histinit_core::params::Role;
-    let query = "?preset=nano&inits=kaiming,trained&source=teacher-nano&steps=3&batch=2&context=32&warmup=0&eval_every=3&backend=cpu";
-    let mut state = SessionState::new(query, BackendKind::Cpu).unwrap();
-    // Without a trajectory there is nothing to show, and a broken file is an error.
-    assert!(state.trajectory_view(Role::MlpIn).is_none());
-    let broken = state
-        .add_trajectory(b"\x1f\x8b not gzip", "teacher-nano")
-        .unwrap_err();
-    assert!(
-        broken.to_string().starts_with(
-            "the trajectory of 'teacher-nano' cannot be shown: trajectory file starts like gzip"
-        ),
-        "{broken}"
-    );
+/// kaiming and the nano teacher's own weights, three steps each.
+const TEACHER_LINK: &str = "?preset=nano&inits=kaiming,trained&source=teacher-nano&steps=3&batch=2&context=32&warmup=0&eval_every=3&backend=cpu";
+
+/// `state` with the shipped nano teacher's histogram, weights and trajectory, prepared
+/// and trained to the end.
+fn with_teacher_nano_trained(mut state: SessionState) -> RefCell<SessionState> {
     state
         .add_histogram(&shipped("teacher-nano.json.gz"), "teacher-nano")
         .unwrap();
@@ -290,6 +280,25 @@ fn the_trajectory_view_puts_each_run_beside_the_teachers_training() {
             break;
         }
     }
+    state
+}
+
+#[test]
+fn the_trajectory_view_puts_each_run_beside_the_teachers_training() {
+    use histinit_core::params::Role;
+    let mut state = SessionState::new(TEACHER_LINK, BackendKind::Cpu).unwrap();
+    // Without a trajectory there is nothing to show, and a broken file is an error.
+    assert!(state.trajectory_view(Role::MlpIn).is_none());
+    let broken = state
+        .add_trajectory(b"\x1f\x8b not gzip", "teacher-nano")
+        .unwrap_err();
+    assert!(
+        broken.to_string().starts_with(
+            "the trajectory of 'teacher-nano' cannot be shown: trajectory file starts like gzip"
+        ),
+        "{broken}"
+    );
+    let state = with_teacher_nano_trained(state);
     pollster::block_on(histinit_web::session::snapshot(&state)).unwrap();
     pollster::block_on(histinit_web::session::snapshot(&state)).unwrap();
     let state = state.borrow();
@@ -342,26 +351,8 @@ fn the_trajectory_view_puts_each_run_beside_the_teachers_training() {
 fn the_charts_data_the_worker_sends_is_what_the_session_draws() {
     use histinit_core::params::Role;
     use histinit_web::session::ChartData;
-    let query = "?preset=nano&inits=kaiming,trained&source=teacher-nano&steps=3&batch=2&context=32&warmup=0&eval_every=3&backend=cpu";
-    let mut state = SessionState::new(query, BackendKind::Cpu).unwrap();
-    state
-        .add_histogram(&shipped("teacher-nano.json.gz"), "teacher-nano")
-        .unwrap();
-    state
-        .add_weights(&shipped("teacher-nano.safetensors"), "teacher-nano")
-        .unwrap();
-    state
-        .add_trajectory(&shipped("teacher-nano-trajectory.json.gz"), "teacher-nano")
-        .unwrap();
-    state.prepare(histinit_core::cpu_device()).unwrap();
-    let state = RefCell::new(state);
-    loop {
-        let next = state.borrow().next_run();
-        let Some(index) = next else { break };
-        if pollster::block_on(step_run(&state, index)).unwrap().done {
-            break;
-        }
-    }
+    let state = SessionState::new(TEACHER_LINK, BackendKind::Cpu).unwrap();
+    let state = with_teacher_nano_trained(state);
     pollster::block_on(histinit_web::session::snapshot(&state)).unwrap();
     let state = state.borrow();
     let data = state.chart_data(Role::AttnOut);
