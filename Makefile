@@ -42,7 +42,7 @@ WASM_OPT ?= 1
 WASM_OPT_FLAGS := -Oz --enable-simd --enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals --enable-multivalue
 
-.PHONY: demo web web-dev docs site test test-e2e test-release setup setup-system setup-wasm-bindgen setup-patches setup-binaryen lint fuzz-check test-native test-web
+.PHONY: demo web web-dev docs site test test-e2e test-release setup setup-system setup-wasm-bindgen setup-patches setup-binaryen lint fmt-check fuzz-check test-native test-web
 
 ## Install what is missing: the wasm target, and (as root on Debian) Mesa's lavapipe
 ## so the wgpu backend has a software Vulkan device.
@@ -80,12 +80,12 @@ setup-wasm-bindgen:
 
 ## The playground: the shipped (size-optimized) module, then a static server on 127.0.0.1.
 demo: web
-	$(CARGO) build --bin histinit
+	$(BIN_BUILD_ENV) $(CARGO) build --bin histinit
 	$(CARGO_TARGET_DIR)/debug/histinit serve --dir . --port $(PORT)
 
 ## The study's Markdown (docs/**/*.md) as HTML pages beside it ("Read the findings").
 docs:
-	$(CARGO) build --bin histinit
+	$(BIN_BUILD_ENV) $(CARGO) build --bin histinit
 	$(CARGO_TARGET_DIR)/debug/histinit docs
 
 ## A self-contained static folder for any static host (GitHub Pages: .github/workflows/pages.yml):
@@ -126,9 +126,26 @@ define bindgen
 	  $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/$(1)/histinit_web.wasm
 endef
 
-lint:
-	$(CARGO) fmt --all --check
+## Formatting, then clippy over every target. `cargo clippy` is a check build of its own
+## (7 minutes of dependencies on a fresh machine), so `make test` does not run it: its
+## test build compiles the workspace with clippy-driver instead (test-native).
+lint: fmt-check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt-check:
+	$(CARGO) fmt --all --check
+
+# clippy-driver as the compiler of the workspace's own crates only (dependencies keep rustc,
+# so they are the test build's and the e2e build's), with `-D warnings` passed the way
+# `cargo clippy` passes it. The workspace has no benches or examples, so `cargo test
+# --workspace` compiles every target `cargo clippy --all-targets` checks. A crate compiled
+# earlier without the wrapper would count as fresh and go unlinted: test-native cleans them.
+WORKSPACE_PACKAGES := histinit-histogram histinit-core histinit-charts histinit-web histinit-cli
+LINTED := RUSTC_WORKSPACE_WRAPPER=clippy-driver CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
+# Within `make test` every build of the CLI is linted the same way, or each would rebuild
+# the workspace after the other (cargo tracks CLIPPY_ARGS).
+BIN_BUILD_ENV :=
+test: BIN_BUILD_ENV = $(LINTED)
 
 ## The fuzz crate (fuzz/, its own workspace and Cargo.lock) still builds: every target
 ## type-checked on stable, without libFuzzer's C++ and without Burn (it needs only the
@@ -137,8 +154,10 @@ lint:
 fuzz-check:
 	$(CARGO) check --manifest-path fuzz/Cargo.toml --locked --bins --no-default-features
 
+## Native tests, the workspace linted by clippy as it compiles (see LINTED).
 test-native:
-	$(CARGO) test --workspace
+	$(CARGO) clean -q $(addprefix -p ,$(WORKSPACE_PACKAGES))
+	$(LINTED) $(CARGO) test --workspace
 
 ## Browser tests: the web crate built for wasm32 and run in headless Chromium, training
 ## on WebGPU (SwiftShader) and on the CPU backend.
@@ -148,7 +167,7 @@ test-web: setup-patches
 
 ## End to end: the served page in headless Chromium (playwright-core).
 test-e2e: web-dev
-	$(CARGO) build --bin histinit
+	$(BIN_BUILD_ENV) $(CARGO) build --bin histinit
 	cd tests/e2e && npm ci --no-audit --no-fund --silent
 	HISTINIT_BIN=$(CARGO_TARGET_DIR)/debug/histinit node tests/e2e/run.mjs
 
@@ -156,9 +175,9 @@ test-e2e: web-dev
 ## training check against it. Not part of `make test`: the web-release build and wasm-opt
 ## take 15-20 minutes on 2 cores (see docs/benchmarks.md, "Size of the shipped module").
 test-release: web
-	$(CARGO) build --bin histinit
+	$(BIN_BUILD_ENV) $(CARGO) build --bin histinit
 	cd tests/e2e && npm ci --no-audit --no-fund --silent
 	E2E_ONLY="CPU run" HISTINIT_BIN=$(CARGO_TARGET_DIR)/debug/histinit node tests/e2e/run.mjs --real
 
-test: setup lint fuzz-check test-native test-web test-e2e
+test: setup fmt-check fuzz-check test-native test-web test-e2e
 	@echo "all tests passed"
