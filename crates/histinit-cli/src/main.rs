@@ -49,6 +49,20 @@ pub(crate) enum Backend {
     Cpu,
     /// Burn's wgpu backend: a real GPU, or Mesa's lavapipe in software.
     Wgpu,
+    /// Burn's LibTorch backend (PyTorch's own kernels): the first CUDA GPU LibTorch sees,
+    /// else its CPU. Only in builds with `--features libtorch` (docs/benchmarks.md).
+    Libtorch,
+}
+
+impl Backend {
+    /// The name `--backend` takes.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Backend::Cpu => "cpu",
+            Backend::Wgpu => "wgpu",
+            Backend::Libtorch => "libtorch",
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -222,8 +236,8 @@ enum CliError {
     Site(#[from] site::SiteError),
     #[error("benchmark: {0}")]
     Bench(String),
-    #[cfg(not(feature = "wgpu"))]
-    #[error("wgpu device: {0}")]
+    /// A backend this build does not have.
+    #[error("backend: {0}")]
     Device(String),
 }
 
@@ -400,7 +414,26 @@ pub(crate) fn device(backend: Backend) -> Result<Device, CliError> {
         Backend::Wgpu => Err(CliError::Device(
             "this build has no wgpu backend (build with --features wgpu)".into(),
         )),
+        #[cfg(feature = "libtorch")]
+        Backend::Libtorch => Ok(libtorch_device().autodiff()),
+        #[cfg(not(feature = "libtorch"))]
+        Backend::Libtorch => Err(CliError::Device(
+            "this build has no LibTorch backend: build it with `cargo build --release --bin \
+             histinit --features libtorch` and LibTorch 2.9 (docs/benchmarks.md, \"A LibTorch backend\")"
+                .into(),
+        )),
     }
+}
+
+/// LibTorch's first CUDA device where it sees one, else its CPU. burn-tch is deprecated
+/// upstream (Burn 0.22), hence the allow: it is kept behind a feature for measurements.
+#[cfg(feature = "libtorch")]
+#[allow(deprecated)]
+fn libtorch_device() -> Device {
+    Device::enumerate(histinit_core::burn::tensor::DeviceType::LibTorch)
+        .into_iter()
+        .next()
+        .unwrap_or_else(Device::libtorch)
 }
 
 fn run(
@@ -529,9 +562,9 @@ fn run_bench(
     let mut results = Vec::new();
     for &backend in backends {
         let device = device(backend)?;
-        let name = format!("{backend:?}").to_lowercase();
+        let name = backend.name();
         for preset in presets {
-            let result = bench::measure(preset, &name, &device, batch, steps, warmup)
+            let result = bench::measure(preset, name, &device, batch, steps, warmup)
                 .map_err(CliError::Bench)?;
             println!(
                 "{:<12} {:<5} batch {:>3} x context {:>4}: {:>9.0} tokens/s (first step {:.2} s)",

@@ -384,8 +384,9 @@ fn unit_config(
     config.seed = seed;
     config.seeds = 1;
     // Another backend is another run (floating point differs); CPU keys stay as they were.
+    // A link has no name for LibTorch (the page cannot run it): `units` marks its keys.
     config.backend = match backend {
-        Backend::Cpu => Default::default(),
+        Backend::Cpu | Backend::Libtorch => Default::default(),
         Backend::Wgpu => histinit_core::experiment::BackendChoice::Webgpu,
     };
     if init == InitScope::FALLBACK {
@@ -418,7 +419,10 @@ pub fn units(variants: &[Variant], backend: Backend) -> Vec<Unit> {
                 let config = unit_config(&variant.config, init, seed, backend);
                 // The variant's source is also the reference distances are measured
                 // against, so it stays in the key even for inits that do not draw on it.
-                let key = serde_json::to_string(&config).expect("config serializes");
+                let mut key = serde_json::to_string(&config).expect("config serializes");
+                if backend == Backend::Libtorch {
+                    key.insert_str(0, "libtorch ");
+                }
                 let file = format!("{}-s{seed}-{:016x}.json", init.name(), fnv1a(&key));
                 units.push(Unit {
                     variant: index,
@@ -561,8 +565,8 @@ pub fn run(args: SweepArgs) -> Result<(), SweepError> {
             args.config.display(),
             out.display(),
             match args.backend {
-                Backend::Cpu => "",
-                Backend::Wgpu => " --backend wgpu",
+                Backend::Cpu => String::new(),
+                other => format!(" --backend {}", other.name()),
             }
         );
         return Ok(());
@@ -611,10 +615,7 @@ fn spawn_workers(args: &SweepArgs, out: &Path, jobs: usize) -> Result<(), SweepE
             .arg("--worker")
             .arg(format!("{index}/{jobs}"))
             .arg("--backend")
-            .arg(match args.backend {
-                Backend::Cpu => "cpu",
-                Backend::Wgpu => "wgpu",
-            })
+            .arg(args.backend.name())
             .env("RAYON_NUM_THREADS", threads.to_string());
         if let Some(shard) = args.shard {
             command.arg("--shard").arg(shard.to_string());
@@ -1174,5 +1175,48 @@ mod published_studies {
             }
         }
         assert!(count >= 10, "only {count} configs checked");
+    }
+}
+
+#[cfg(test)]
+mod backend_keys {
+    use super::*;
+
+    /// Each backend's runs are files of their own (floating point differs between them),
+    /// while a CPU run keeps the key it had before other backends existed.
+    #[test]
+    fn every_backend_keeps_its_runs_apart() {
+        let text = r#"
+name = "keys"
+[base]
+inits = ["kaiming", "empirical"]
+source = "teacher-nano"
+seeds = 2
+"#;
+        let variants = SweepConfig::parse(text, Path::new("keys.toml"))
+            .unwrap()
+            .variants();
+        let files = |backend| -> Vec<String> {
+            units(&variants, backend)
+                .into_iter()
+                .map(|unit| unit.file)
+                .collect()
+        };
+        let (cpu, wgpu, libtorch) = (
+            files(Backend::Cpu),
+            files(Backend::Wgpu),
+            files(Backend::Libtorch),
+        );
+        assert_eq!(cpu.len(), 4);
+        let all: std::collections::BTreeSet<&String> =
+            cpu.iter().chain(&wgpu).chain(&libtorch).collect();
+        assert_eq!(all.len(), 12, "{cpu:?} {wgpu:?} {libtorch:?}");
+        for unit in units(&variants, Backend::Cpu) {
+            assert!(unit.key.starts_with('{'), "{}", unit.key);
+            assert!(!unit.key.contains("webgpu"), "{}", unit.key);
+        }
+        for unit in units(&variants, Backend::Libtorch) {
+            assert!(unit.key.starts_with("libtorch {"), "{}", unit.key);
+        }
     }
 }
