@@ -14,7 +14,7 @@ flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
 has() { [[ $flags == *" $1 "* ]]; }
 field() { grep -m1 "^$1[[:space:]]*:" /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'; }
 # A VM may name the CPU only by brand ("AMD EPYC"); family/model/stepping tell the generation.
-echo "machine: $(field 'model name'), family $(field 'cpu family') model $(field model) stepping $(field stepping), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "machine: $(field 'model name'), family $(field 'cpu family') model $(field model) stepping $(field stepping), $(nproc --all) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 simd=()
 for flag in sse4_2 avx avx2 fma avx512f avx512bw avx512vl avx512_bf16 avx512_vnni amx_tile; do
   has "$flag" && simd+=("$flag")

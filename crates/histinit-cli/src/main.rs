@@ -418,8 +418,8 @@ pub(crate) fn device(backend: Backend) -> Result<Device, CliError> {
         Backend::Libtorch => Ok(libtorch_device().autodiff()),
         #[cfg(not(feature = "libtorch"))]
         Backend::Libtorch => Err(CliError::Device(
-            "this build has no LibTorch backend: build it with `cargo build --release --bin \
-             histinit --features libtorch` and LibTorch 2.9 (docs/benchmarks.md, \"A LibTorch backend\")"
+            "this build has no LibTorch backend: `benchmarks/libtorch.sh build` makes one (LibTorch \
+             2.9 from PyPI, then `--features libtorch`), `benchmarks/libtorch.sh run ...` runs it"
                 .into(),
         )),
     }
@@ -567,7 +567,7 @@ fn run_bench(
             let result = bench::measure(preset, name, &device, batch, steps, warmup)
                 .map_err(CliError::Bench)?;
             println!(
-                "{:<12} {:<5} batch {:>3} x context {:>4}: {:>9.0} tokens/s (first step {:.2} s)",
+                "{:<12} {:<8} batch {:>3} x context {:>4}: {:>9.0} tokens/s (first step {:.2} s)",
                 result.preset,
                 result.backend,
                 result.batch,

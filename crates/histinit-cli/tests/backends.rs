@@ -10,6 +10,7 @@ use histinit_core::model::{NeoxModel, PositionTables};
 use histinit_core::train::Trainer;
 use histinit_core::{InitMethod, TrainConfig};
 
+#[cfg(feature = "wgpu")]
 #[test]
 fn wgpu_matches_the_cpu_backend() {
     matches_the_cpu_backend("wgpu", || Device::wgpu(Default::default()));
@@ -81,6 +82,16 @@ fn matches_the_cpu_backend(name: &str, other: impl Fn() -> Device) {
     let got = losses(other().autodiff());
     assert!(got.iter().all(|v| v.is_finite()), "{name} losses {got:?}");
     assert!(got[7] < got[0], "{name} loss did not go down: {got:?}");
+    let worst_loss = cpu
+        .iter()
+        .zip(&got)
+        .map(|(a, b)| ((a - b) / a).abs())
+        .fold(0f64, f64::max);
+    println!(
+        "{name} against cpu: largest logit difference {worst:.2e}, largest relative loss \
+         difference over {} steps {worst_loss:.2e}",
+        train.steps
+    );
     for (step, (a, b)) in cpu.iter().zip(&got).enumerate() {
         assert!(
             ((a - b) / a).abs() < 1e-3,

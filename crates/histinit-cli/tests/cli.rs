@@ -70,6 +70,26 @@ fn bad_links_and_files_give_clear_errors() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/config.toml"));
 }
 
+/// A build without LibTorch says how to get one instead of training on another backend.
+#[cfg(not(feature = "libtorch"))]
+#[test]
+fn a_build_without_libtorch_says_how_to_build_it() {
+    for args in [
+        &["run", "--backend", "libtorch", "--steps", "2"][..],
+        &["bench", "--presets", "nano", "--backends", "libtorch"][..],
+    ] {
+        let output = histinit().args(args).output().unwrap();
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("no LibTorch backend")
+                && stderr.contains("benchmarks/libtorch.sh build"),
+            "{args:?}: {stderr}"
+        );
+        assert!(output.stdout.is_empty(), "{args:?} trained anyway");
+    }
+}
+
 #[test]
 fn link_schema_prints_every_link_key_as_the_page_gets_it() {
     let output = histinit().arg("link-schema").output().unwrap();
