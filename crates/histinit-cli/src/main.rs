@@ -55,13 +55,12 @@ pub(crate) enum Backend {
 }
 
 impl Backend {
-    /// The name `--backend` takes.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Backend::Cpu => "cpu",
-            Backend::Wgpu => "wgpu",
-            Backend::Libtorch => "libtorch",
-        }
+    /// The name `--backend` takes (clap's, so the two cannot differ).
+    pub(crate) fn name(self) -> String {
+        self.to_possible_value()
+            .expect("every backend is a value of --backend")
+            .get_name()
+            .to_string()
     }
 }
 
@@ -564,7 +563,7 @@ fn run_bench(
         let device = device(backend)?;
         let name = backend.name();
         for preset in presets {
-            let result = bench::measure(preset, name, &device, batch, steps, warmup)
+            let result = bench::measure(preset, &name, &device, batch, steps, warmup)
                 .map_err(CliError::Bench)?;
             println!(
                 "{:<12} {:<8} batch {:>3} x context {:>4}: {:>9.0} tokens/s (first step {:.2} s)",

@@ -421,7 +421,7 @@ pub fn units(variants: &[Variant], backend: Backend) -> Vec<Unit> {
                 // against, so it stays in the key even for inits that do not draw on it.
                 let mut key = serde_json::to_string(&config).expect("config serializes");
                 if backend == Backend::Libtorch {
-                    key.insert_str(0, "libtorch ");
+                    key.insert_str(0, &format!("{} ", backend.name()));
                 }
                 let file = format!("{}-s{seed}-{:016x}.json", init.name(), fnv1a(&key));
                 units.push(Unit {
