@@ -230,6 +230,7 @@ mod tests {
             status: RunStatus::Completed,
             points,
             distances: Vec::new(),
+            final_val_batches: Vec::new(),
         }
     }
 

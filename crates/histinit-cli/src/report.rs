@@ -840,6 +840,7 @@ mod tests {
                 settings: Default::default(),
                 link: String::new(),
                 steps: 10,
+                validation: None,
                 comparisons: vec![c, filler],
             }],
         };

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use histinit_core::run::{curve_row, RunResult, RunStatus, CURVES_CSV_HEADER};
-use histinit_core::stats::{holm, Comparison};
+use histinit_core::stats::{holm, Comparison, ValidationSpread};
 use histinit_core::InitMethod;
 use serde::{Deserialize, Serialize};
 
@@ -63,7 +63,23 @@ pub struct VariantSummary {
     /// The variant as a playground link's query string.
     pub link: String,
     pub steps: usize,
+    /// The validation set and its own sampling error; absent from summaries whose runs
+    /// did not keep their per-batch losses (before round three).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<ValidationSet>,
     pub comparisons: Vec<Comparison>,
+}
+
+/// A variant's validation set: where its text comes from, how much of it, and how much
+/// the final losses and their differences depend on which text that is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ValidationSet {
+    /// The split the batches come from (`val`, or `teacher` for tuning).
+    pub split: String,
+    /// Tokens scored: batches × rows × context.
+    pub tokens: usize,
+    #[serde(flatten)]
+    pub spread: ValidationSpread,
 }
 
 /// What [`SweepSummary::p_adjustment`] says of the family the p-values were adjusted in.
@@ -364,6 +380,7 @@ mod tests {
                 settings: BTreeMap::new(),
                 link: String::new(),
                 steps: 20,
+                validation: None,
                 comparisons,
             }
         };

@@ -18,13 +18,15 @@ use histinit_core::init::{init_weights_scoped, InitGains, InitScope};
 use histinit_core::params::{param_specs, Weights};
 use histinit_core::run::{Run, RunResult, RunStatus};
 use histinit_core::source::{RunSources, ScaleRule, WeightSource};
-use histinit_core::stats::{compare, Equivalence};
+use histinit_core::stats::{compare, validation_spread, Equivalence};
 use histinit_core::{InitMethod, NormMode};
 use serde::{Deserialize, Serialize};
 
 use crate::output::write_atomically;
 use crate::sources;
-use crate::summary::{csv_tables, format_p, RoleMoments, SweepSummary, VariantSummary};
+use crate::summary::{
+    csv_tables, format_p, RoleMoments, SweepSummary, ValidationSet, VariantSummary,
+};
 use crate::Backend;
 
 #[derive(Debug, thiserror::Error)]
@@ -177,8 +179,8 @@ pub struct Grid {
     pub scale: Vec<ScaleRule>,
     #[serde(default)]
     pub source: Vec<String>,
-    /// Multipliers of the standard inits' scales (`"all:0.5"`, `"embed:0.0625,out:2"`):
-    /// the grid of a tuned baseline.
+    /// Multipliers of every init's tensors by group (`"all:0.5"`, `"embed:0.0625,out:2"`):
+    /// the grid of a tuning.
     #[serde(default)]
     pub gain: Vec<InitGains>,
 }
@@ -379,7 +381,8 @@ fn unit_config(
     seed: u64,
     backend: Backend,
 ) -> ExperimentConfig {
-    let mut config = variant.clone();
+    // The init's own tuning applied, so its key holds the recipe it really trains with.
+    let mut config = variant.for_init(init);
     config.inits = vec![init];
     config.seed = seed;
     config.seeds = 1;
@@ -396,10 +399,6 @@ fn unit_config(
         // The scale rule only rescales what an init draws from a source; distances are
         // measured against the source as it is.
         config.scale = ScaleRule::default();
-    } else if config.scope == InitScope::All {
-        // Gains scale the standard inits only: a run drawing every tensor from its
-        // source is the same run under any gain, and shares one file.
-        config.gain = InitGains::default();
     }
     config
 }
@@ -822,7 +821,7 @@ pub fn initial_roles(config: &SweepConfig, shipped: &Path) -> Result<Vec<RoleMom
             &model,
             init,
             experiment.scope,
-            &experiment.gain,
+            &experiment.for_init(init).gain,
             experiment.seed,
             source,
         )
@@ -899,6 +898,13 @@ fn aggregate(
                 settings: variant.settings.clone(),
                 link: variant.config.to_query(),
                 steps: variant.config.train.steps,
+                validation: validation_spread(runs, config.baseline).map(|spread| ValidationSet {
+                    split: variant.config.train.eval_split.name().to_string(),
+                    tokens: spread.batches
+                        * variant.config.train.batch
+                        * variant.config.train.context,
+                    spread,
+                }),
                 comparisons: compare(
                     runs,
                     config.baseline,

@@ -6,6 +6,7 @@
 //! windows never cross a block boundary, so no split ever reads another's bytes.
 
 use std::io::Read;
+use std::sync::{Arc, Mutex};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -144,10 +145,26 @@ pub fn load_corpus(bytes: &[u8], max_context: usize) -> Result<LoadedCorpus, Dat
 pub const BUNDLED_PROMPT: &str = "And God said";
 
 /// A tokenized text cut into blocks assigned to splits.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Corpus {
     tokens: Vec<u8>,
     block: usize,
+    /// Evaluation batches drawn so far, shared by every run that asks for the same ones:
+    /// an experiment's runs hold one copy of its validation set, not one each.
+    eval_sets: Mutex<Vec<(EvalSetKey, Arc<[Batch]>)>>,
+}
+
+/// What fixes a set of evaluation batches: split, count, rows per batch, context.
+type EvalSetKey = (Split, usize, usize, usize);
+
+impl Clone for Corpus {
+    fn clone(&self) -> Self {
+        Self {
+            tokens: self.tokens.clone(),
+            block: self.block,
+            eval_sets: Mutex::default(),
+        }
+    }
 }
 
 impl Corpus {
@@ -164,7 +181,11 @@ impl Corpus {
                 needed,
             });
         }
-        Ok(Self { tokens, block })
+        Ok(Self {
+            tokens,
+            block,
+            eval_sets: Mutex::default(),
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -268,20 +289,31 @@ impl Corpus {
     }
 
     /// The fixed validation batches every run is evaluated on.
-    pub fn eval_batches(&self, count: usize, batch: usize, context: usize) -> Vec<Batch> {
+    pub fn eval_batches(&self, count: usize, batch: usize, context: usize) -> Arc<[Batch]> {
         self.eval_batches_of(Split::Val, count, batch, context)
     }
 
-    /// Fixed evaluation batches of `split` (the same for every run of a config).
+    /// Fixed evaluation batches of `split` (the same for every run of a config), drawn
+    /// once per corpus and shared: a second call with the same arguments returns the
+    /// same allocation.
     pub fn eval_batches_of(
         &self,
         split: Split,
         count: usize,
         batch: usize,
         context: usize,
-    ) -> Vec<Batch> {
+    ) -> Arc<[Batch]> {
+        let key = (split, count, batch, context);
+        // A poisoned lock only means another thread panicked while drawing: the sets
+        // already stored are complete, so they are still good.
+        let mut sets = self.eval_sets.lock().unwrap_or_else(|err| err.into_inner());
+        if let Some((_, set)) = sets.iter().find(|(k, _)| *k == key) {
+            return set.clone();
+        }
         let mut sampler = self.sampler(split, context, EVAL_SEED);
-        (0..count).map(|_| sampler.next_batch(batch)).collect()
+        let set: Arc<[Batch]> = (0..count).map(|_| sampler.next_batch(batch)).collect();
+        sets.push((key, set.clone()));
+        set
     }
 }
 
@@ -457,6 +489,9 @@ mod tests {
         assert_ne!(batches[0], batches[1]);
         // A longer evaluation scores the same batches first, then more.
         assert_eq!(corpus.eval_batches(5, 4, context)[..3], batches[..]);
+        // Drawn once and shared by every run that asks for the same set.
+        assert!(Arc::ptr_eq(&corpus.eval_batches(3, 4, context), &batches));
+        assert!(!Arc::ptr_eq(&corpus.eval_batches(3, 5, context), &batches));
         // Pinned text: the set is a function of EVAL_SEED alone (no run seed, no state),
         // the same on every platform; a change to the sampler or the seed shows here.
         let first: String = batches[0].inputs[..PINNED.len()]

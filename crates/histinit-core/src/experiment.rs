@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ModelConfig, NormMode, TrainConfig};
 use crate::error::ConfigError;
-use crate::init::{InitGains, InitMethod, InitScope};
+use std::collections::BTreeMap;
+
+use crate::init::{InitGains, InitMethod, InitScope, InitTuning};
 use crate::source::ScaleRule;
 
 /// Which backend a link asks for. `auto` means WebGPU where the browser has it (the
@@ -65,10 +67,15 @@ pub struct ExperimentConfig {
     pub scale: ScaleRule,
     /// The tensors the inits apply to (the rest get `kaiming`): per-role ablations.
     pub scope: InitScope,
-    /// Multipliers of the standard inits' scales (tuned baselines); 1 everywhere by
+    /// Multipliers of every init's tensors by group (see [`InitGains`]); 1 everywhere by
     /// default, and then left out of a config's text so older configs keep their hash.
     #[serde(skip_serializing_if = "InitGains::is_default")]
     pub gain: InitGains,
+    /// Inits with a recipe of their own (gains and a learning-rate multiplier on top of
+    /// the experiment's), so each side of a comparison can be tuned; empty by default,
+    /// and then left out of a config's text. Entries for inits not run are ignored.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub tuned: BTreeMap<InitMethod, InitTuning>,
     /// First seed; runs use `seed, seed + 1, ..., seed + seeds - 1`. A seed fixes both
     /// the init draw and the batch order, so runs with the same seed are paired.
     pub seed: u64,
@@ -95,6 +102,7 @@ impl Default for ExperimentConfig {
             scale: ScaleRule::default(),
             scope: InitScope::All,
             gain: InitGains::default(),
+            tuned: BTreeMap::new(),
             seed: 1,
             seeds: 1,
             backend: BackendChoice::Auto,
@@ -140,6 +148,18 @@ impl ExperimentConfig {
                 ),
             });
         }
+        if self.tuned.len() > 8 {
+            return Err(ConfigError::Invalid {
+                field: "tuned",
+                reason: format!("{} inits tuned, expected at most 8", self.tuned.len()),
+            });
+        }
+        for (init, tuning) in &self.tuned {
+            tuning.check()?;
+            let own = self.for_init(*init);
+            own.gain.check()?;
+            own.train.validate(&model)?;
+        }
         if !(1..=64).contains(&self.seeds) {
             return Err(ConfigError::Invalid {
                 field: "seeds",
@@ -147,6 +167,21 @@ impl ExperimentConfig {
             });
         }
         Ok(model)
+    }
+
+    /// The single-init recipe `init` trains with: its own tuning applied on top of the
+    /// experiment's (gains multiplied group by group, the peak learning rate multiplied)
+    /// and the per-init table emptied, so equal recipes compare equal however they were
+    /// written. On top, not in place, so that a grid over `gain` or `lr_scale` still
+    /// moves every init from its own tuned point.
+    pub fn for_init(&self, init: InitMethod) -> ExperimentConfig {
+        let mut config = self.clone();
+        if let Some(tuning) = config.tuned.remove(&init) {
+            config.gain = config.gain.times(&tuning.gain);
+            config.train.lr *= tuning.lr_scale;
+        }
+        config.tuned.clear();
+        config
     }
 
     pub fn seed_list(&self) -> Vec<u64> {
@@ -277,6 +312,28 @@ impl ExperimentConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn for_init_applies_that_inits_tuning_and_nothing_else() {
+        let config = ExperimentConfig::from_query(
+            "inits=kaiming,empirical&gain=all:2&lr=0.004&tuned=empirical/embed:0.5/3",
+        )
+        .unwrap();
+        let empirical = config.for_init(InitMethod::Empirical);
+        assert_eq!(empirical.gain, InitGains::parse("all:2,embed:0.5").unwrap());
+        assert!((empirical.train.lr - 0.012).abs() < 1e-15);
+        assert!(empirical.tuned.is_empty());
+        let kaiming = config.for_init(InitMethod::Kaiming);
+        assert_eq!(kaiming.gain, InitGains::parse("all:2").unwrap());
+        assert_eq!(kaiming.train.lr, 0.004);
+        assert!(kaiming.tuned.is_empty());
+        // A tuned learning rate is checked like any other: 4 × 3 is past the limit of 10.
+        let err = ExperimentConfig::from_query("lr=4&tuned=kaiming//3").unwrap_err();
+        assert_eq!(err.field(), "lr", "{err}");
+        // So is a multiplier that the product takes out of range.
+        let err = ExperimentConfig::from_query("gain=out:1024&tuned=kaiming/out:2/").unwrap_err();
+        assert_eq!(err.field(), "gain", "{err}");
+    }
 
     #[test]
     fn the_budget_refuses_what_a_browser_cannot_hold_and_names_it() {

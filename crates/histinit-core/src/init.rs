@@ -13,7 +13,7 @@ use crate::error::{ConfigError, InitError};
 use crate::histogram::Family;
 use crate::params::{param_specs, HostTensor, ParamSpec, Role, Weights};
 use crate::recipes::{draw, standard_law};
-pub use crate::recipes::{InitGains, InitMethod, STUDENT_T_DOF};
+pub use crate::recipes::{InitGains, InitMethod, InitTuning, STUDENT_T_DOF};
 use crate::source::WeightSource;
 
 /// Inverse-CDF sampling: `u ~ U(0,1)` mapped through the piecewise-linear quantile
@@ -127,7 +127,7 @@ fn tensor_values(
     }
     };
     let source = source.ok_or_else(|| missing("a histogram or trained weights"))?;
-    let values = match method {
+    let mut values = match method {
         InitMethod::Empirical => {
             let knots = source
                 .quantiles(spec)
@@ -196,6 +196,15 @@ fn tensor_values(
             unreachable!("handled above")
         }
     };
+    // A gain multiplies every drawn value, as it multiplies a standard init's scale:
+    // the tensor's mean and spread scale together (trained LayerNorm gains near 1 end
+    // near the `norm` factor), its shape is kept.
+    let factor = gains.factor(spec.role);
+    if factor != 1.0 {
+        for value in &mut values {
+            *value = (*value as f64 * factor) as f32;
+        }
+    }
     check_draws(&spec.name, &values)?;
     Ok(values)
 }
@@ -313,7 +322,8 @@ pub fn init_weights(
 /// Like [`init_weights`], with `method` for the tensors in `scope` and
 /// [`InitScope::FALLBACK`] for the others. Each tensor draws from its own stream of
 /// `seed`, so a tensor outside the scope is the fallback run's tensor exactly. `gains`
-/// multiply the scales of the standard inits (the fallback included).
+/// multiply every tensor by its group's factor, whatever init drew it (the fallback
+/// included).
 pub fn init_weights_scoped(
     config: &ModelConfig,
     method: InitMethod,
@@ -504,11 +514,12 @@ mod tests {
         }
     }
 
-    /// Gains multiply each standard init's tensors by their group's factor (the same
-    /// draws, so every value scales exactly), LayerNorm gains become the `norm` constant,
-    /// and an init drawn from a source ignores them.
+    /// Gains multiply each init's tensors by their group's factor (the same draws, so
+    /// every value scales exactly): a standard init's LayerNorm gains become the `norm`
+    /// constant, and an init drawn from a source is scaled value by value, its LayerNorm
+    /// biases left as drawn.
     #[test]
-    fn gains_scale_the_standard_inits_by_group_and_leave_sources_alone() {
+    fn gains_scale_every_init_by_group() {
         let config = ModelConfig::preset("nano").unwrap();
         let gains = InitGains::parse("all:0.5,embed:0.0625,unembed:3,out:0.25,norm:1.5").unwrap();
         assert_eq!(
@@ -546,17 +557,50 @@ mod tests {
                 }
             }
         }
-        let trained = init_weights(&config, InitMethod::HeNormal, 5, None).unwrap();
+        // A trained-like source whose LayerNorm gains and biases are not constant, so the
+        // `norm` factor's effect on drawn norm tensors is visible.
+        let mut trained = init_weights(&config, InitMethod::HeNormal, 5, None).unwrap();
+        for spec in param_specs(&config) {
+            if matches!(spec.role, Role::NormGain | Role::NormBias) {
+                let tensor = trained.get_mut(&spec.name).unwrap();
+                for (i, v) in tensor.values.iter_mut().enumerate() {
+                    *v = 1.0 + 0.01 * i as f32;
+                }
+            }
+        }
         for method in [
             InitMethod::Empirical,
             InitMethod::GaussianMatched,
             InitMethod::StudentTMatched,
+            InitMethod::Permuted,
+            InitMethod::Trained,
         ] {
             let plain = init_weights(&config, method, 2, Some(&trained)).unwrap();
-            let with_gains =
+            let scaled =
                 init_weights_scoped(&config, method, InitScope::All, &gains, 2, Some(&trained))
                     .unwrap();
-            assert_eq!(plain, with_gains, "{method:?}");
+            for spec in param_specs(&config) {
+                let factor = match spec.role {
+                    Role::Embed => 0.5 * 0.0625,
+                    Role::Unembed => 0.5 * 3.0,
+                    Role::AttnOut | Role::MlpOut => 0.5 * 0.25,
+                    Role::NormGain => 1.5,
+                    Role::NormBias => 1.0,
+                    _ => 0.5,
+                };
+                for (a, b) in plain[&spec.name]
+                    .values
+                    .iter()
+                    .zip(&scaled[&spec.name].values)
+                {
+                    let expected = *a as f64 * factor;
+                    assert!(
+                        (*b as f64 - expected).abs() <= 1e-6 * expected.abs().max(1e-6),
+                        "{method:?} {}: {b} is not {factor} x {a}",
+                        spec.name
+                    );
+                }
+            }
         }
     }
 

@@ -6,12 +6,14 @@
 //! (a bad key keeps its default and is named), and the page builds its form and its
 //! address from [`LINK_KEYS`]: no other list of keys exists.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::config::{EvalSplit, NormMode, TrainConfig, PRESETS};
 use crate::error::ConfigError;
 use crate::experiment::{BackendChoice, ExperimentConfig, PAGE_BUDGET};
-use crate::init::{InitGains, InitMethod, InitScope};
+use crate::init::{InitGains, InitMethod, InitScope, InitTuning};
 use crate::source::ScaleRule;
 
 /// What values a key takes (the page picks its form control from it).
@@ -103,6 +105,50 @@ fn number(field: &'static str, value: &str) -> Result<f64, ConfigError> {
             field,
             reason: format!("'{}' is not a number", shown(value)),
         })
+}
+
+/// `init/gains/lr-multiplier` per tuned init, joined by `;` (the gains or the multiplier
+/// may be left empty: `empirical//4`).
+fn write_tuned(config: &ExperimentConfig) -> String {
+    config
+        .tuned
+        .iter()
+        .map(|(init, tuning)| format!("{}/{}/{}", init.name(), tuning.gain, tuning.lr_scale))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+fn parse_tuned(value: &str) -> Result<BTreeMap<InitMethod, InitTuning>, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        field: "tuned",
+        reason,
+    };
+    let mut tuned = BTreeMap::new();
+    for entry in value.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+        let parts: Vec<&str> = entry.split('/').collect();
+        let [init, gain, lr_scale] = parts[..] else {
+            return Err(invalid(format!(
+                "'{}' is not init/gains/lr-multiplier (e.g. kaiming/unembed:4/2)",
+                shown(entry)
+            )));
+        };
+        let init = InitMethod::parse(init.trim())?;
+        let tuning = InitTuning {
+            gain: InitGains::parse(gain)?,
+            lr_scale: match lr_scale.trim() {
+                "" => 1.0,
+                text => number("tuned", text)?,
+            },
+        };
+        tuning.check()?;
+        if tuned.insert(init, tuning).is_some() {
+            return Err(invalid(format!("'{}' is tuned twice", init.name())));
+        }
+        if tuned.len() > 8 {
+            return Err(invalid("more than 8 inits tuned".into()));
+        }
+    }
+    Ok(tuned)
 }
 
 /// A value as an error message shows it: at most 40 characters.
@@ -283,7 +329,7 @@ pub static LINK_KEYS: &[LinkKey] = &[
     LinkKey {
         key: "gain",
         kind: KeyKind::Text,
-        label: "standard inits' scale × (e.g. all:0.5,embed:0.0625)",
+        label: "every init's scale × (e.g. all:0.5,embed:0.0625)",
         choices: || InitGains::GROUPS.to_vec(),
         access: Access::Experiment {
             get: |c| Some(c.gain.to_string()).filter(|text| !text.is_empty()),
@@ -292,6 +338,20 @@ pub static LINK_KEYS: &[LinkKey] = &[
                 Ok(())
             },
             reset: |c| c.gain = InitGains::default(),
+        },
+    },
+    LinkKey {
+        key: "tuned",
+        kind: KeyKind::Text,
+        label: "inits' own recipes (init/gains/lr×, e.g. kaiming/unembed:4/2;empirical//4)",
+        choices: no_choices,
+        access: Access::Experiment {
+            get: |c| (!c.tuned.is_empty()).then(|| write_tuned(c)),
+            set: |c, v| {
+                c.tuned = parse_tuned(v)?;
+                Ok(())
+            },
+            reset: |c| c.tuned.clear(),
         },
     },
     LinkKey {
@@ -895,6 +955,23 @@ mod tests {
             scale: ScaleRule::FanIn,
             scope: InitScope::Embedding,
             gain: InitGains::parse("all:0.5,embed:0.0625,unembed:2,out:0.25,norm:1.5").unwrap(),
+            tuned: [
+                (
+                    InitMethod::HeNormal,
+                    InitTuning {
+                        gain: InitGains::parse("unembed:4,norm:2").unwrap(),
+                        lr_scale: 2.5,
+                    },
+                ),
+                (
+                    InitMethod::Empirical,
+                    InitTuning {
+                        gain: InitGains::default(),
+                        lr_scale: 0.5,
+                    },
+                ),
+            ]
+            .into(),
             seed: 17,
             seeds: 3,
             backend: BackendChoice::Cpu,
@@ -998,6 +1075,14 @@ mod tests {
             ("gain=all:0", "gain"),
             ("gain=all:inf", "gain"),
             ("gain=all:2,all:3", "gain"),
+            ("tuned=kaiming", "tuned"),
+            ("tuned=kaiming/all:2", "tuned"),
+            ("tuned=kaiming/all:2/3/4", "tuned"),
+            ("tuned=magic//2", "init"),
+            ("tuned=kaiming/magic:2/1", "gain"),
+            ("tuned=kaiming//0", "tuned"),
+            ("tuned=kaiming//NaN", "tuned"),
+            ("tuned=kaiming//2;kaiming//3", "tuned"),
             ("gain=%3Cb%3E:1", "gain"),
             ("eval_split=train", "eval_split"),
             ("beta2=1", "beta2"),

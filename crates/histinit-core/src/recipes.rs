@@ -10,7 +10,7 @@ use crate::error::ConfigError;
 use crate::params::{ParamSpec, Role};
 
 /// The initializations histinit compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum InitMethod {
     /// What a PyTorch (or Burn) user gets by default: linear weights and biases
@@ -97,9 +97,12 @@ impl InitMethod {
 /// from the teachers' near-Gaussian roles (below 1 outside q, k and biases).
 pub const STUDENT_T_DOF: f64 = 3.0;
 
-/// Multipliers of the standard inits' scales, the knobs of a tuned baseline: `kaiming`,
+/// Multipliers of every init's tensors by group, the knobs of a tuned init: `kaiming`,
 /// `he-normal` and `pythia` (and the `kaiming` outside an ablation's scope) draw every
-/// tensor at its usual scale times its factor. Inits drawn from a source are unchanged.
+/// tensor at its usual scale times its factor; an init drawn from a source (a histogram,
+/// its moments, trained weights) multiplies every drawn value by it, so the tensor's mean
+/// and spread scale together and its shape is kept (the `norm` factor multiplies drawn
+/// LayerNorm gains; drawn LayerNorm biases are left as they are).
 /// Written as `all:2,embed:0.0625` (the multipliers that are not 1, in this order).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -163,6 +166,31 @@ impl InitGains {
             Role::AttnOut | Role::MlpOut => self.all * self.out,
             _ => self.all,
         }
+    }
+
+    /// Both sets of multipliers applied, group by group.
+    pub fn times(&self, other: &InitGains) -> InitGains {
+        InitGains {
+            all: self.all * other.all,
+            embed: self.embed * other.embed,
+            unembed: self.unembed * other.unembed,
+            out: self.out * other.out,
+            norm: self.norm * other.norm,
+        }
+    }
+
+    /// Every multiplier within [`InitGains::RANGE`] (a product of two may leave it).
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let (low, high) = Self::RANGE;
+        for (group, value) in Self::GROUPS.iter().zip(self.values()) {
+            if !(value.is_finite() && (low..=high).contains(&value)) {
+                return Err(ConfigError::Invalid {
+                    field: "gain",
+                    reason: format!("{group}: {value} is not in [1/1024, 1024]"),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Reads `group:multiplier` pairs separated by commas; empty is every factor 1.
@@ -232,6 +260,42 @@ impl TryFrom<String> for InitGains {
 impl From<InitGains> for String {
     fn from(gains: InitGains) -> String {
         gains.to_string()
+    }
+}
+
+/// One init's own tuned recipe, so that both sides of a comparison can be tuned each its
+/// own way: gains and a multiplier of the peak learning rate, both on top of the
+/// experiment's (see [`crate::experiment::ExperimentConfig::for_init`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InitTuning {
+    #[serde(skip_serializing_if = "InitGains::is_default")]
+    pub gain: InitGains,
+    pub lr_scale: f64,
+}
+
+impl Default for InitTuning {
+    fn default() -> Self {
+        Self {
+            gain: InitGains::default(),
+            lr_scale: 1.0,
+        }
+    }
+}
+
+impl InitTuning {
+    /// The range a learning-rate multiplier may take.
+    pub const LR_SCALE_RANGE: (f64, f64) = (1.0 / 1024.0, 1024.0);
+
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let (low, high) = Self::LR_SCALE_RANGE;
+        if !(self.lr_scale.is_finite() && (low..=high).contains(&self.lr_scale)) {
+            return Err(ConfigError::Invalid {
+                field: "tuned",
+                reason: format!("lr_scale {} is not in [1/1024, 1024]", self.lr_scale),
+            });
+        }
+        Ok(())
     }
 }
 

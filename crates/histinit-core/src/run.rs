@@ -20,7 +20,7 @@ use crate::init::{init_weights_scoped, quantile_at, InitMethod, InitScope};
 use crate::model::NeoxModel;
 use crate::params::{param_specs, Weights};
 use crate::source::{RunSources, WeightSource};
-use crate::train::{read_scalar, PendingMetrics, StepMetrics, Trainer};
+use crate::train::{read_scalar, read_values, PendingMetrics, StepMetrics, Trainer};
 
 /// One point of a run's curve.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,6 +91,11 @@ pub struct RunResult {
     /// the run was given one (the sweep's teacher); empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub distances: Vec<DistancePoint>,
+    /// The loss of each validation batch at the last evaluation (blocking runs: the CLI),
+    /// whose mean is the final validation loss: what the validation set's own sampling
+    /// error is computed from. Empty where not recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub final_val_batches: Vec<f64>,
 }
 
 impl RunResult {
@@ -243,7 +248,8 @@ pub struct Run<'corpus> {
     train: TrainConfig,
     trainer: Trainer,
     sampler: BatchSampler<'corpus>,
-    eval_batches: Vec<Batch>,
+    /// The experiment's validation set, shared with its other runs (see [`Corpus::eval_batches_of`]).
+    eval_batches: std::sync::Arc<[Batch]>,
     evaluate: bool,
     record: RunResult,
 }
@@ -272,6 +278,8 @@ impl<'corpus> Run<'corpus> {
         sources: &RunSources,
         device: &burn::tensor::Device,
     ) -> Result<(Self, Weights), RunError> {
+        // This init's own tuning (gains, learning rate), where the experiment gives one.
+        let config = &config.for_init(init);
         let model_config = config.validate()?;
         let train = config.train.clone();
         corpus.check_context(train.context)?;
@@ -305,6 +313,7 @@ impl<'corpus> Run<'corpus> {
                 status: RunStatus::Running,
                 points: Vec::with_capacity(train.steps.min(1 << 16)),
                 distances: Vec::new(),
+                final_val_batches: Vec::new(),
             },
             model_config,
             train,
@@ -426,12 +435,18 @@ impl<'corpus> Run<'corpus> {
         Ok(self.record.points.last().expect("just pushed"))
     }
 
-    /// One whole step on a blocking backend (native CPU or wgpu).
+    /// One whole step on a blocking backend (native CPU or wgpu). The last evaluation
+    /// also keeps each batch's loss ([`RunResult::final_val_batches`]); the mean is the
+    /// same computation as [`Run::eval_loss`]'s, so the curve does not depend on it.
     pub fn step(&mut self) -> Result<&CurvePoint, RunError> {
         let pending = self.begin_step()?;
         let metrics = pending.metrics.read()?;
         let val_loss = if pending.eval_due {
-            Some(read_scalar(self.eval_loss(0..self.eval_batch_count()))?)
+            let per_batch = self.trainer.eval_losses(&self.eval_batches);
+            if self.trainer.is_done() {
+                self.record.final_val_batches = read_values(per_batch.clone())?;
+            }
+            Some(read_scalar(per_batch.mean())?)
         } else {
             None
         };

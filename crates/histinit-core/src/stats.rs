@@ -501,6 +501,76 @@ pub fn holm(p_values: &[f64]) -> Vec<f64> {
     adjusted
 }
 
+/// How much the final losses depend on which text the validation set holds, from each
+/// run's per-batch losses at its last evaluation ([`RunResult::final_val_batches`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidationSpread {
+    /// Batches in the validation set.
+    pub batches: usize,
+    /// The standard error of one run's final loss over the choice of batches (the
+    /// per-batch losses' standard deviation over √batches), averaged over the runs.
+    pub run_se: f64,
+    /// Per init other than the baseline, the standard error of its mean paired final
+    /// difference from the baseline over the choice of batches: on each batch, the
+    /// difference averaged over the paired seeds; their standard deviation over √batches.
+    /// The seed intervals do not hold this error; it is small next to them when the
+    /// set is large enough.
+    pub difference_se: std::collections::BTreeMap<InitMethod, f64>,
+}
+
+/// The validation set's own sampling error of `runs` (see [`ValidationSpread`]); `None`
+/// where no run kept its per-batch losses or they disagree in count (runs written before
+/// they were kept).
+pub fn validation_spread(runs: &[RunResult], baseline: InitMethod) -> Option<ValidationSpread> {
+    let batches = runs.first()?.final_val_batches.len();
+    if batches < 2
+        || runs
+            .iter()
+            .any(|run| run.final_val_batches.len() != batches)
+    {
+        return None;
+    }
+    let se = |values: &[f64]| mean_and_spread(values).1 / (values.len() as f64).sqrt();
+    let run_se = runs
+        .iter()
+        .map(|run| se(&run.final_val_batches))
+        .sum::<f64>()
+        / runs.len() as f64;
+    let base_of = |seed: u64| {
+        runs.iter()
+            .find(|run| run.init == baseline && run.seed == seed)
+    };
+    let difference_se = inits_in_order(runs)
+        .into_iter()
+        .filter(|&init| init != baseline)
+        .filter_map(|init| {
+            let pairs: Vec<(&RunResult, &RunResult)> = runs
+                .iter()
+                .filter(|run| run.init == init)
+                .filter_map(|run| Some((run, base_of(run.seed)?)))
+                .collect();
+            if pairs.is_empty() {
+                return None;
+            }
+            let per_batch: Vec<f64> = (0..batches)
+                .map(|b| {
+                    pairs
+                        .iter()
+                        .map(|(own, base)| own.final_val_batches[b] - base.final_val_batches[b])
+                        .sum::<f64>()
+                        / pairs.len() as f64
+                })
+                .collect();
+            Some((init, se(&per_batch)))
+        })
+        .collect();
+    Some(ValidationSpread {
+        batches,
+        run_se,
+        difference_se,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -688,6 +758,7 @@ mod tests {
             status: RunStatus::Completed,
             points,
             distances: Vec::new(),
+            final_val_batches: Vec::new(),
         }
     }
 
@@ -757,5 +828,38 @@ mod tests {
             .unwrap();
         assert_eq!(kaiming.speedup, Some(1.0));
         assert_eq!(pythia.reached_baseline, 2);
+    }
+
+    /// The validation set's error: one run's from its batches' spread, a paired
+    /// difference's from the spread of the per-batch differences averaged over seeds.
+    #[test]
+    fn validation_spread_is_the_batches_standard_error() {
+        let with_batches = |init, seed, batches: &[f64]| RunResult {
+            final_val_batches: batches.to_vec(),
+            ..run(init, seed, &[(0, 3.0), (9, 2.0)])
+        };
+        let runs = vec![
+            with_batches(InitMethod::Kaiming, 1, &[2.0, 2.2, 1.8, 2.0]),
+            with_batches(InitMethod::Empirical, 1, &[1.9, 2.1, 1.8, 2.0]),
+            with_batches(InitMethod::Kaiming, 2, &[2.1, 2.3, 1.9, 2.1]),
+            with_batches(InitMethod::Empirical, 2, &[2.1, 2.1, 1.8, 2.2]),
+        ];
+        let spread = validation_spread(&runs, InitMethod::Kaiming).unwrap();
+        assert_eq!(spread.batches, 4);
+        let se = |v: &[f64]| mean_and_spread(v).1 / 2.0;
+        let expected_run = (se(&[2.0, 2.2, 1.8, 2.0])
+            + se(&[1.9, 2.1, 1.8, 2.0])
+            + se(&[2.1, 2.3, 1.9, 2.1])
+            + se(&[2.1, 2.1, 1.8, 2.2]))
+            / 4.0;
+        assert!((spread.run_se - expected_run).abs() < 1e-12);
+        // Per batch, the seed-averaged differences: (-0.1+0)/2, (-0.1-0.2)/2, (0-0.1)/2, (0+0.1)/2.
+        let expected = se(&[-0.05, -0.15, -0.05, 0.05]);
+        assert_eq!(spread.difference_se.len(), 1);
+        assert!((spread.difference_se[&InitMethod::Empirical] - expected).abs() < 1e-12);
+        // Runs that kept no batches (or disagree in count) have no spread to report.
+        let mut old = runs.clone();
+        old[3].final_val_batches.pop();
+        assert_eq!(validation_spread(&old, InitMethod::Kaiming), None);
     }
 }

@@ -238,6 +238,11 @@ impl Trainer {
 
     /// Mean loss over the fixed evaluation batches, as a `[1]` tensor (no read-back).
     pub fn eval_loss(&self, batches: &[Batch]) -> Tensor<1> {
+        self.eval_losses(batches).mean()
+    }
+
+    /// The loss of each batch of `batches` (no read-back), in order.
+    pub fn eval_losses(&self, batches: &[Batch]) -> Tensor<1> {
         let model = self.model().clone().map(&mut NoGrad);
         let seq = batches
             .first()
@@ -252,7 +257,7 @@ impl Trainer {
             .iter()
             .map(|batch| model.loss(batch, &tables, &self.device).detach().inner())
             .collect();
-        Tensor::cat(losses, 0).mean()
+        Tensor::cat(losses, 0)
     }
 
     pub fn weights(&self) -> Result<Weights, TrainError> {
@@ -262,16 +267,21 @@ impl Trainer {
 
 /// Reads a `[1]` tensor (blocking).
 pub fn read_scalar(tensor: Tensor<1>) -> Result<f64, TrainError> {
+    read_values(tensor)?
+        .first()
+        .copied()
+        .ok_or_else(|| TrainError::Readback("empty tensor".into()))
+}
+
+/// Reads a 1-D tensor's values (blocking).
+pub fn read_values(tensor: Tensor<1>) -> Result<Vec<f64>, TrainError> {
     let data = tensor
         .try_into_data()
         .map_err(|err| TrainError::Readback(format!("{err:?}")))?;
     let values = data
         .try_into_vec::<f32>()
         .map_err(|err| TrainError::Readback(format!("{err:?}")))?;
-    values
-        .first()
-        .map(|&v| v as f64)
-        .ok_or_else(|| TrainError::Readback("empty tensor".into()))
+    Ok(values.into_iter().map(f64::from).collect())
 }
 
 /// Reads a `[1]` tensor without blocking.

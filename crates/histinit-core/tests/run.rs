@@ -148,3 +148,64 @@ fn an_init_without_its_source_and_a_context_too_long_for_the_corpus_are_errors()
         .to_string();
     assert!(err.contains("64 tokens"), "{err}");
 }
+
+/// An init with a recipe of its own trains with its gains (times the experiment's)
+/// and its multiple of the learning rate; an init without one keeps the experiment's.
+#[test]
+fn each_init_trains_with_its_own_tuning() {
+    let mut config = experiment(3);
+    config.gain = InitGains::parse("all:2").unwrap();
+    config.tuned = ExperimentConfig::from_query("tuned=pythia/unembed:4,norm:1.5/2.5")
+        .unwrap()
+        .tuned;
+    let corpus = corpus();
+    let device = histinit_core::cpu_device();
+    let sources = RunSources::default();
+    let model = config.model_config().unwrap();
+    let start = |init| {
+        let (mut run, weights) =
+            Run::with_initial_weights(&config, &corpus, init, 4, &sources, &device).unwrap();
+        let lr = run.step().unwrap().lr;
+        (weights, lr)
+    };
+    let (pythia, pythia_lr) = start(InitMethod::Pythia);
+    let tuned_gains = InitGains::parse("all:2,unembed:4,norm:1.5").unwrap();
+    let expected = |init, gains: &InitGains| {
+        init_weights_scoped(&model, init, InitScope::All, gains, 4, None).unwrap()
+    };
+    assert_eq!(pythia, expected(InitMethod::Pythia, &tuned_gains));
+    let (kaiming, kaiming_lr) = start(InitMethod::Kaiming);
+    assert_eq!(kaiming, expected(InitMethod::Kaiming, &config.gain));
+    // Same schedule position (step 0, in warmup), 2.5 times the peak.
+    assert!(
+        (pythia_lr / kaiming_lr - 2.5).abs() < 1e-9,
+        "{pythia_lr} vs {kaiming_lr}"
+    );
+}
+
+/// The last evaluation keeps each validation batch's loss, and their mean is the final
+/// validation loss the curve records.
+#[test]
+fn the_last_evaluation_keeps_each_batchs_loss() {
+    let mut config = experiment(4);
+    config.train.eval_batches = 5;
+    let corpus = corpus();
+    let device = histinit_core::cpu_device();
+    let run = Run::new(
+        &config,
+        &corpus,
+        InitMethod::Kaiming,
+        2,
+        &RunSources::default(),
+        &device,
+    )
+    .unwrap();
+    let result = run.run_to_end(|_| {}).unwrap();
+    assert_eq!(result.final_val_batches.len(), 5);
+    let mean = result.final_val_batches.iter().sum::<f64>() / 5.0;
+    let last = result.final_val_loss().unwrap();
+    assert!((mean - last).abs() < 1e-5, "{mean} vs {last}");
+    // Batches of different text have different losses (else the spread would be 0).
+    let first = result.final_val_batches[0];
+    assert!(result.final_val_batches.iter().any(|&v| v != first));
+}

@@ -187,6 +187,7 @@ pub fn kept_curves_csv(runs: &[KeptRun]) -> String {
             },
             points: kept.points.iter().map(StepReport::curve_point).collect(),
             distances: Vec::new(),
+            final_val_batches: Vec::new(),
         })
         .collect();
     curves_csv(&results)
