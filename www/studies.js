@@ -24,7 +24,7 @@ export const STUDIES = [
   },
   {
     title: 'Round two: empirical vs Kaiming with tuned scales',
-    query: 'preset=nano&norm=layer&inits=kaiming,empirical&source=teacher-nano&scale=as-is&gain=all%3A0.5,embed%3A0.015625,unembed%3A4,out%3A0.25,norm%3A2&seed=1&seeds=1&backend=auto&steps=300&batch=8&context=64&lr=0.003&warmup=30&eval_every=10&eval_batches=4',
+    query: 'preset=nano&norm=layer&inits=kaiming,empirical&source=teacher-nano&scale=as-is&tuned=kaiming%2Fall%3A0.5,embed%3A0.015625,unembed%3A4,out%3A0.25,norm%3A2%2F1%3Bpythia%2Fall%3A0.5,embed%3A0.015625,unembed%3A4,out%3A0.25,norm%3A2%2F1&seed=1&seeds=1&backend=auto&steps=300&batch=8&context=64&lr=0.003&warmup=30&eval_every=10&eval_batches=4',
   },
   {
     title: 'Round two: shape at a fixed scale (Gaussian, histogram, Student-t)',
