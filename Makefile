@@ -42,7 +42,7 @@ WASM_OPT ?= 1
 WASM_OPT_FLAGS := -Oz --enable-simd --enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals --enable-multivalue
 
-.PHONY: demo web web-dev docs site test test-e2e test-release setup setup-system setup-wasm-bindgen setup-patches setup-binaryen lint fmt-check fuzz-check test-native test-web
+.PHONY: demo web web-dev docs site test test-e2e test-release test-slurm slurm-local setup setup-system setup-wasm-bindgen setup-patches setup-binaryen lint fmt-check fuzz-check test-native test-web
 
 ## Install what is missing: the wasm target, and (as root on Debian) Mesa's lavapipe
 ## so the wgpu backend has a software Vulkan device.
@@ -159,6 +159,17 @@ test-native:
 	$(CARGO) clean -q $(addprefix -p ,$(WORKSPACE_PACKAGES))
 	$(LINTED) $(CARGO) test --workspace
 
+## A one-node Slurm on this machine (root on Debian: slurm-wlm and munge from apt, daemons
+## started without systemd; `bash experiments/slurm-local.sh stop` stops them).
+slurm-local:
+	bash experiments/slurm-local.sh
+
+## A tiny sweep through experiments/slurm-array.sh on that Slurm, its aggregate compared
+## byte for byte with one process's sweep (tests/slurm/run.sh).
+test-slurm:
+	$(BIN_BUILD_ENV) $(CARGO) build --bin histinit
+	HISTINIT=$(CARGO_TARGET_DIR)/debug/histinit bash tests/slurm/run.sh
+
 ## Browser tests: the web crate built for wasm32 and run in headless Chromium, training
 ## on WebGPU (SwiftShader) and on the CPU backend.
 test-web: setup-patches
@@ -179,5 +190,5 @@ test-release: web
 	cd tests/e2e && npm ci --no-audit --no-fund --silent
 	E2E_ONLY="CPU run" HISTINIT_BIN=$(CARGO_TARGET_DIR)/debug/histinit node tests/e2e/run.mjs --real
 
-test: setup fmt-check fuzz-check test-native test-web test-e2e
+test: setup fmt-check fuzz-check test-native test-slurm test-web test-e2e
 	@echo "all tests passed"

@@ -8,7 +8,8 @@
 #   bash experiments/slurm-array.sh experiments/main-nano.toml 8
 #   bash experiments/slurm-array.sh experiments/gpu-pythia-70m.toml 32 --backend wgpu
 #
-# It builds the binary once, submits array tasks 1..N, each running
+# It builds the binary once (or takes a prebuilt one: HISTINIT=/path/to/histinit, which
+# every node must be able to run), submits array tasks 1..N, each running
 #   histinit sweep CONFIG --shard K/N --out out/sweeps/<study> --jobs 1 [--backend B]
 # (K = $SLURM_ARRAY_TASK_ID), then an aggregate job with --dependency=afterok on the
 # array, running
@@ -22,6 +23,7 @@
 # Slurm options (partition, account, time, GPUs) go in SBATCH_* variables or
 # HISTINIT_SBATCH, e.g. HISTINIT_SBATCH="--partition=gpu --gres=gpu:1 --time=04:00:00".
 # CPUS (default 2) sets --cpus-per-task and the training threads of each task.
+# A one-node Slurm on this machine to try it on: experiments/slurm-local.sh.
 set -euo pipefail
 
 if [ "${1:-}" = "--task" ]; then
@@ -60,13 +62,21 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+# A prebuilt binary's path as the caller gave it, before the cd below.
+if [ -n "${HISTINIT:-}" ]; then
+  HISTINIT=$(realpath "$HISTINIT")
+  [ -x "$HISTINIT" ] || { echo "HISTINIT=$HISTINIT is not an executable file" >&2; exit 2; }
+fi
 cd "$(dirname "$0")/.."
 study=$(basename "$config" .toml)
 out="${OUT:-out/sweeps/$study}"
 cpus="${CPUS:-2}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/histinit/target}"
-cargo build --bin histinit
-export HISTINIT="$CARGO_TARGET_DIR/debug/histinit"
+if [ -z "${HISTINIT:-}" ]; then
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/histinit/target}"
+  cargo build --bin histinit
+  HISTINIT="$CARGO_TARGET_DIR/debug/histinit"
+fi
+export HISTINIT
 # The binary checks the config and lists its variants before anything is queued.
 "$HISTINIT" sweep "$config" --links > /dev/null
 mkdir -p "$out/slurm"
