@@ -385,6 +385,101 @@ fn family_size(summary: &SweepSummary) -> usize {
     count
 }
 
+/// How much text the final losses were measured on, and how much they depend on which
+/// text that is (summaries whose runs kept per-batch losses).
+fn write_validation(md: &mut String, summary: &SweepSummary) {
+    let rows: Vec<_> = summary
+        .variants
+        .iter()
+        .filter_map(|v| v.validation.as_ref().map(|set| (&v.name, set)))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "## The validation set\n\nEvery run of a variant is scored on the same batches. The standard errors \
+         below come from the choice of those batches (the spread of the per-batch losses over √batches), not from \
+         the seeds: a run's final loss, and each init's mean paired difference from `{}` (the per-batch \
+         differences averaged over seeds). They are not in the seed intervals; the intervals can be read as \
+         they are where these are small next to them.\n\n| variant | split | batches | tokens | run's final loss ± | difference ± |\n| --- | --- | --- | --- | --- | --- |",
+        summary.baseline.name()
+    );
+    for (name, set) in rows {
+        let differences: Vec<String> = set
+            .spread
+            .difference_se
+            .iter()
+            .map(|(init, se)| format!("{} {se:.4}", init.name()))
+            .collect();
+        let _ = writeln!(
+            md,
+            "| {name} | {} | {} | {} | {:.4} | {} |",
+            set.split,
+            set.spread.batches,
+            set.tokens,
+            set.spread.run_se,
+            differences.join(", ")
+        );
+    }
+    let _ = writeln!(md);
+}
+
+/// The config's pre-registered interaction tests, if it states one.
+fn write_interactions(md: &mut String, summary: &SweepSummary) {
+    let Some(first) = summary.interactions.first() else {
+        return;
+    };
+    let _ = writeln!(
+        md,
+        "## Interaction (stated in the config before the runs)\n\nPer seed, an init's final-loss difference from \
+         `{}` with `{}` at the second level minus the same difference at the first: negative means the change \
+         costs this init less than it costs `{}`. Paired t-test of a zero mean, in the sweep's Holm family.\n\n\
+         | {} from → to | other settings | init | seeds | interaction [95% CI] | p (Holm) | verdict |\n\
+         | --- | --- | --- | --- | --- | --- | --- |",
+        summary.baseline.name(),
+        first.axis,
+        summary.baseline.name(),
+        first.axis
+    );
+    for test in &summary.interactions {
+        let d = &test.difference;
+        let p = decisive(d.p_value, d.p_adjusted);
+        // Called as final losses are: adjusted p < 0.05 and the interval excluding 0.
+        let detected = p < 0.05 && (d.difference.low > 0.0 || d.difference.high < 0.0);
+        let verdict = if d.seeds < 2 {
+            "too few seeds".to_string()
+        } else if detected && d.difference.estimate < 0.0 {
+            format!("costs {} less", test.init.name())
+        } else if detected {
+            format!("costs {} more", test.init.name())
+        } else {
+            "no interaction detected".to_string()
+        };
+        let within: Vec<String> = test
+            .within
+            .iter()
+            .map(|(axis, value)| format!("{axis} {value}"))
+            .collect();
+        let _ = writeln!(
+            md,
+            "| {} → {} | {} | {} | {} | {} | {} | {verdict} |",
+            test.from,
+            test.to,
+            if within.is_empty() {
+                "-".into()
+            } else {
+                within.join(", ")
+            },
+            test.init.name(),
+            d.seeds,
+            format_signed(&d.difference),
+            both_p(d.p_value, d.p_adjusted),
+        );
+    }
+    let _ = writeln!(md);
+}
+
 pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
     let summary_path = dir.join("summary.json");
     let invalid = |reason: String| ReportError::Invalid {
@@ -451,6 +546,9 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
         margin_text,
         m = margin_text,
     );
+
+    write_validation(&mut md, &summary);
+    write_interactions(&mut md, &summary);
 
     if !summary.initial_roles.is_empty() {
         let mut sets: Vec<&str> = Vec::new();
@@ -835,6 +933,7 @@ mod tests {
             equivalence_margin: Some(margin),
             p_adjustment: None,
             initial_roles: Vec::new(),
+            interactions: Vec::new(),
             variants: vec![crate::summary::VariantSummary {
                 name: "base".into(),
                 settings: Default::default(),

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use histinit_core::run::{curve_row, RunResult, RunStatus, CURVES_CSV_HEADER};
-use histinit_core::stats::{holm, Comparison, ValidationSpread};
+use histinit_core::stats::{holm, Comparison, FinalDifference, ValidationSpread};
 use histinit_core::InitMethod;
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +43,24 @@ pub struct SweepSummary {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub initial_roles: Vec<RoleMoments>,
     pub variants: Vec<VariantSummary>,
+    /// The config's pre-registered interaction tests, where it states one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interactions: Vec<InteractionTest>,
+}
+
+/// One init × factor interaction (see [`crate::sweep::InteractionSpec`]) in one group of
+/// variants: per seed, the init's paired difference from the baseline in variant `to`
+/// minus its paired difference in variant `from`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InteractionTest {
+    pub axis: String,
+    /// The variants at the axis's two levels.
+    pub from: String,
+    pub to: String,
+    /// The other axes' values, equal in both.
+    pub within: BTreeMap<String, String>,
+    pub init: InitMethod,
+    pub difference: FinalDifference,
 }
 
 /// The pooled law of one role's tensors in a set of weights.
@@ -84,6 +102,9 @@ pub struct ValidationSet {
 
 /// What [`SweepSummary::p_adjustment`] says of the family the p-values were adjusted in.
 pub const P_ADJUSTMENT: &str = "holm: one family per sweep, every test of every non-baseline init in every variant (the paired t-tests of the speedups at each progress point and of the final-loss difference, and the equivalence tests), each with at least 2 paired seeds";
+
+/// [`P_ADJUSTMENT`] of a sweep whose config states an interaction test.
+pub const P_ADJUSTMENT_WITH_INTERACTIONS: &str = "holm: one family per sweep, every test of every non-baseline init in every variant (the paired t-tests of the speedups at each progress point and of the final-loss difference, and the equivalence tests) and the config's interaction tests, each with at least 2 paired seeds";
 
 /// A p-value as the report and the tables print it: three decimals, or "< 0.001".
 pub fn format_p(p: f64) -> String {
@@ -144,10 +165,24 @@ impl SweepSummary {
                 }
             }
         }
+        for test in &mut self.interactions {
+            test.difference.p_adjusted = None;
+            if test.difference.seeds >= 2 {
+                raw.push(test.difference.p_value);
+                family.push(&mut test.difference.p_adjusted);
+            }
+        }
         for (slot, adjusted) in family.into_iter().zip(holm(&raw)) {
             *slot = Some(adjusted);
         }
-        self.p_adjustment = Some(P_ADJUSTMENT.into());
+        self.p_adjustment = Some(
+            if self.interactions.is_empty() {
+                P_ADJUSTMENT
+            } else {
+                P_ADJUSTMENT_WITH_INTERACTIONS
+            }
+            .into(),
+        );
     }
 
     /// comparisons.csv: one row per test of every comparison, the raw p-value beside
@@ -395,6 +430,7 @@ mod tests {
             equivalence_margin: Some(0.02),
             p_adjustment: None,
             initial_roles: Vec::new(),
+            interactions: Vec::new(),
             variants: vec![variant("fast", 1.5), variant("same", 1.0)],
         }
     }

@@ -18,14 +18,14 @@ use histinit_core::init::{init_weights_scoped, InitGains, InitScope};
 use histinit_core::params::{param_specs, Weights};
 use histinit_core::run::{Run, RunResult, RunStatus};
 use histinit_core::source::{RunSources, ScaleRule, WeightSource};
-use histinit_core::stats::{compare, validation_spread, Equivalence};
+use histinit_core::stats::{compare, interaction, validation_spread, Equivalence};
 use histinit_core::{InitMethod, NormMode};
 use serde::{Deserialize, Serialize};
 
 use crate::output::write_atomically;
 use crate::sources;
 use crate::summary::{
-    csv_tables, format_p, RoleMoments, SweepSummary, ValidationSet, VariantSummary,
+    csv_tables, format_p, InteractionTest, RoleMoments, SweepSummary, ValidationSet, VariantSummary,
 };
 use crate::Backend;
 
@@ -142,6 +142,47 @@ pub struct SweepConfig {
     pub base: ExperimentConfig,
     #[serde(default)]
     pub grid: Grid,
+    /// A pre-registered init × factor interaction test (see [`InteractionSpec`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interaction: Option<InteractionSpec>,
+}
+
+/// An init × factor interaction stated in the config before the runs: does changing the
+/// grid axis `axis` from `from` to `to` cost an init more or less than it costs the
+/// baseline? Tested in every group of variants that differ only in that axis, per init,
+/// paired by seed (see [`histinit_core::stats::interaction`]), in the sweep's Holm family.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InteractionSpec {
+    /// A grid axis, as variant names write it (`warmup`, `lr_scale`, ...).
+    pub axis: String,
+    /// Its two levels, as variant names write them (`30`, `0`).
+    pub from: String,
+    pub to: String,
+}
+
+impl InteractionSpec {
+    /// Pairs of variants (index at `from`, index at `to`) equal in every other axis.
+    pub fn pairs(&self, variants: &[Variant]) -> Vec<(usize, usize)> {
+        let rest = |variant: &Variant| {
+            let mut settings = variant.settings.clone();
+            settings.remove(&self.axis);
+            settings
+        };
+        variants
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.settings.get(&self.axis) == Some(&self.from))
+            .filter_map(|(a, from)| {
+                variants
+                    .iter()
+                    .position(|to| {
+                        to.settings.get(&self.axis) == Some(&self.to) && rest(to) == rest(from)
+                    })
+                    .map(|b| (a, b))
+            })
+            .collect()
+    }
 }
 
 fn default_baseline() -> InitMethod {
@@ -235,6 +276,15 @@ impl SweepConfig {
                 .config
                 .validate()
                 .map_err(|err| invalid(format!("variant '{}': {err}", variant.name)))?;
+        }
+        if let Some(spec) = &config.interaction {
+            if spec.pairs(&variants).is_empty() {
+                return Err(invalid(format!(
+                    "interaction: no two variants differ only in {} ({} and {}); the grid's \
+                     axes are written as in the variants' names, e.g. warmup-30",
+                    spec.axis, spec.from, spec.to
+                )));
+            }
         }
         if !config.base.inits.contains(&config.baseline) {
             return Err(invalid(format!(
@@ -926,6 +976,7 @@ fn aggregate(
                 .collect(),
             })
             .collect(),
+        interactions: interaction_tests(config, &variants),
         equivalence_margin: Some(config.equivalence_margin),
         p_adjustment: None,
     };
@@ -953,11 +1004,55 @@ fn aggregate(
     })?;
     write("summary.json", json.as_bytes())?;
     print_summary(config.baseline, &summary.variants);
+    for test in &summary.interactions {
+        let d = &test.difference;
+        println!(
+            "interaction {} ({} -> {}) {}: {:+.4} [{:+.4}, {:+.4}] p {} (Holm {})",
+            test.axis,
+            test.from,
+            test.to,
+            test.init.name(),
+            d.difference.estimate,
+            d.difference.low,
+            d.difference.high,
+            format_p(d.p_value),
+            d.p_adjusted.map_or("-".into(), format_p)
+        );
+    }
     println!(
         "wrote curves.csv, runs.csv, distances.csv, comparisons.csv and summary.json in {}",
         out.display()
     );
     Ok(())
+}
+
+/// The config's interaction test in every pair of variants it names.
+fn interaction_tests(
+    config: &SweepConfig,
+    variants: &[(Variant, Vec<RunResult>)],
+) -> Vec<InteractionTest> {
+    let Some(spec) = &config.interaction else {
+        return Vec::new();
+    };
+    let names: Vec<Variant> = variants.iter().map(|(v, _)| v.clone()).collect();
+    spec.pairs(&names)
+        .into_iter()
+        .flat_map(|(a, b)| {
+            let (from, to) = (&variants[a], &variants[b]);
+            let mut within = from.0.settings.clone();
+            within.remove(&spec.axis);
+            interaction(&from.1, &to.1, config.baseline, BOOTSTRAP_SEED)
+                .into_iter()
+                .map(move |(init, difference)| InteractionTest {
+                    axis: spec.axis.clone(),
+                    from: from.0.name.clone(),
+                    to: to.0.name.clone(),
+                    within: within.clone(),
+                    init,
+                    difference,
+                })
+        })
+        .collect()
 }
 
 /// The commit the binary's working directory is at, where git can tell.
@@ -1019,6 +1114,48 @@ fn print_summary(baseline: InitMethod, summaries: &[VariantSummary]) {
 #[cfg(test)]
 mod grid_axes {
     use super::*;
+
+    /// An interaction pairs the variants that differ only in its axis, one pair per
+    /// value of the other axes; a spec naming levels no variant has is refused.
+    #[test]
+    fn an_interaction_pairs_variants_differing_only_in_its_axis() {
+        let text = r#"
+name = "factorial"
+[base]
+inits = ["kaiming", "pythia"]
+[grid]
+warmup = [3, 0]
+lr_scale = [1.0, 4.0]
+[interaction]
+axis = "warmup"
+from = "3"
+to = "0"
+[base.train]
+steps = 6
+warmup = 3
+"#;
+        let config = SweepConfig::parse(text, Path::new("f.toml")).unwrap();
+        let variants = config.variants();
+        let names = |(a, b): (usize, usize)| (variants[a].name.clone(), variants[b].name.clone());
+        let pairs: Vec<(String, String)> = config
+            .interaction
+            .as_ref()
+            .unwrap()
+            .pairs(&variants)
+            .into_iter()
+            .map(names)
+            .collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("warmup-3_lr_scale-1".into(), "warmup-0_lr_scale-1".into()),
+                ("warmup-3_lr_scale-4".into(), "warmup-0_lr_scale-4".into()),
+            ]
+        );
+        let bad = text.replace("to = \"0\"", "to = \"5\"");
+        let err = SweepConfig::parse(&bad, Path::new("f.toml")).unwrap_err();
+        assert!(err.to_string().contains("interaction"), "{err}");
+    }
 
     /// The `steps` axis gives whole shorter or longer runs (warmup at the base's
     /// fraction) and the `gain` axis the multipliers, each in a file-safe variant name.

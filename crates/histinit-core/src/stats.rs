@@ -501,6 +501,55 @@ pub fn holm(p_values: &[f64]) -> Vec<f64> {
     adjusted
 }
 
+/// An init × factor interaction on the final validation loss, paired by seed: per seed,
+/// the init's difference from the baseline at level `to` of a factor minus its difference
+/// at level `from` (negative: the change from `from` to `to` costs this init less than it
+/// costs the baseline). For each init other than the baseline present at both levels, a
+/// [`FinalDifference`] of those per-seed values (bootstrap interval, paired t-test);
+/// seeds missing a run, or with a non-finite final loss, at either level are left out.
+pub fn interaction(
+    from: &[RunResult],
+    to: &[RunResult],
+    baseline: InitMethod,
+    seed: u64,
+) -> Vec<(InitMethod, FinalDifference)> {
+    let final_of = |runs: &[RunResult], init: InitMethod, seed: u64| {
+        runs.iter()
+            .find(|run| run.init == init && run.seed == seed)
+            .and_then(RunResult::final_val_loss)
+            .filter(|v| v.is_finite())
+    };
+    inits_in_order(from)
+        .into_iter()
+        .filter(|&init| init != baseline)
+        .filter_map(|init| {
+            let per_seed: Vec<f64> = from
+                .iter()
+                .filter(|run| run.init == init)
+                .filter_map(|run| {
+                    let at = |runs| {
+                        Some(final_of(runs, init, run.seed)? - final_of(runs, baseline, run.seed)?)
+                    };
+                    Some(at(to)? - at(from)?)
+                })
+                .collect();
+            (!per_seed.is_empty()).then(|| {
+                (
+                    init,
+                    FinalDifference {
+                        seeds: per_seed.len(),
+                        difference: bootstrap_mean(&per_seed, seed),
+                        p_value: paired_t_p_value(&per_seed),
+                        p_adjusted: None,
+                        equivalence: None,
+                        per_seed,
+                    },
+                )
+            })
+        })
+        .collect()
+}
+
 /// How much the final losses depend on which text the validation set holds, from each
 /// run's per-batch losses at its last evaluation ([`RunResult::final_val_batches`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -861,5 +910,53 @@ mod tests {
         let mut old = runs.clone();
         old[3].final_val_batches.pop();
         assert_eq!(validation_spread(&old, InitMethod::Kaiming), None);
+    }
+
+    /// The interaction is the per-seed difference of the paired differences: an init
+    /// that loses 0.1 to the baseline at `from` and 0.3 at `to` has +0.2, whatever the
+    /// levels' own losses.
+    #[test]
+    fn interaction_is_the_difference_of_paired_differences() {
+        let ended = |init, seed, loss: f64| run(init, seed, &[(0, 5.0), (9, loss)]);
+        let from: Vec<RunResult> = (1..=3)
+            .flat_map(|s| {
+                let base = 2.0 + 0.01 * s as f64;
+                [
+                    ended(InitMethod::Kaiming, s, base),
+                    ended(InitMethod::Empirical, s, base + 0.1),
+                ]
+            })
+            .collect();
+        let to: Vec<RunResult> = (1..=3)
+            .flat_map(|s| {
+                let base = 2.5 - 0.02 * s as f64;
+                [
+                    ended(InitMethod::Kaiming, s, base),
+                    ended(InitMethod::Empirical, s, base + 0.3 + 0.01 * s as f64),
+                ]
+            })
+            .collect();
+        let result = interaction(&from, &to, InitMethod::Kaiming, 7);
+        assert_eq!(result.len(), 1);
+        let (init, difference) = &result[0];
+        assert_eq!(*init, InitMethod::Empirical);
+        assert_eq!(difference.seeds, 3);
+        for (value, expected) in difference.per_seed.iter().zip([0.21, 0.22, 0.23]) {
+            assert!((value - expected).abs() < 1e-9, "{value} vs {expected}");
+        }
+        assert!((difference.difference.estimate - 0.22).abs() < 1e-9);
+        assert!(difference.p_value < 0.01, "{}", difference.p_value);
+        // A seed without its baseline run at one level is left out.
+        let partial: Vec<RunResult> = to
+            .iter()
+            .filter(|r| !(r.seed == 2 && r.init == InitMethod::Kaiming))
+            .cloned()
+            .collect();
+        assert_eq!(
+            interaction(&from, &partial, InitMethod::Kaiming, 7)[0]
+                .1
+                .seeds,
+            2
+        );
     }
 }
