@@ -51,6 +51,12 @@ fn the_page_trains_the_same_curves_as_the_cli() {
         .unwrap()
         .run_to_end(|_| {})
         .unwrap();
+        // The same curves and status. Only the blocking run keeps the last evaluation's
+        // per-batch losses (for the validation set's standard error in sweep summaries);
+        // their mean is the final point's validation loss, which the curves compare.
+        let mut cli = cli;
+        assert_eq!(cli.final_val_batches.len(), config.train.eval_batches);
+        cli.final_val_batches.clear();
         assert_eq!(page.run.result(), &cli, "{}", page.label);
     }
     // Evaluated on the schedule: the first step, every `eval_every` and the last.
