@@ -60,7 +60,7 @@ const EVERY_KEY_LINK =
   'preset=micro&layers=3&width=96&heads=3&norm=none&inits=he-normal,empirical&source=teacher-nano&scale=fan-in&scope=mlp' +
   '&seed=17&seeds=3&backend=cpu&steps=500&batch=5&context=48&lr=0.00123&warmup=7&min_lr_ratio=0.25&weight_decay=0.03' +
   '&beta1=0.8&beta2=0.99&eps=0.0000001&clip=0.5&eval_every=11&eval_batches=3&corpus=notes%20(2024).txt' +
-  '&gain=all%3A0.5%2Cembed%3A0.0625&eval_split=teacher' +
+  '&gain=all%3A0.5%2Cembed%3A0.0625&tuned=he-normal%2Funembed%3A4%2F2%3Bempirical%2F%2F0.5&eval_split=teacher' +
   '&hide=studies,seed&lesson=Watch%20the%20loss%20%3Cb%3Efall%3C%2Fb%3E.&embed=1';
 // A classroom link: the lr fixed and hidden with other controls, a lesson with markup
 // in it (shown as text), and a name that is no control (a warning, never an error).

@@ -343,7 +343,7 @@ pub static LINK_KEYS: &[LinkKey] = &[
     LinkKey {
         key: "tuned",
         kind: KeyKind::Text,
-        label: "inits' own recipes (init/gains/lr×, e.g. kaiming/unembed:4/2;empirical//4)",
+        label: "each init's own recipe: init / gains / lr ×, with ; between inits",
         choices: no_choices,
         access: Access::Experiment {
             get: |c| (!c.tuned.is_empty()).then(|| write_tuned(c)),
