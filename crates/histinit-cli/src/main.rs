@@ -122,6 +122,11 @@ enum Command {
         /// A TrueType font for the charts' text (default: DejaVu Sans or Liberation Sans).
         #[arg(long)]
         font: Option<PathBuf>,
+        /// Keep the charts already in DIR and rewrite only the text (report.md,
+        /// summary.json, comparisons.csv) from summary.json: for a published study folder
+        /// (docs/results/<study>), which holds no runs.
+        #[arg(long)]
+        keep_charts: bool,
     },
     /// List the model presets.
     Presets,
@@ -290,7 +295,18 @@ fn main() -> ExitCode {
             json.as_deref(),
         ),
         Command::Sweep(args) => sweep::run(args).map_err(CliError::from),
-        Command::Report { dir, font } => report::run(&dir, font.as_deref()).map_err(CliError::from),
+        Command::Report {
+            dir,
+            font,
+            keep_charts,
+        } => {
+            let charts = if keep_charts {
+                report::Charts::Keep
+            } else {
+                report::Charts::Draw
+            };
+            report::run(&dir, font.as_deref(), charts).map_err(CliError::from)
+        }
         Command::Serve { dir, port } => serve::serve(&dir, port).map_err(CliError::Serve),
         Command::Docs { root } => docs::render_all(&root, &root)
             .map(|(pages, _)| {

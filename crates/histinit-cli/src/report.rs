@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use histinit_charts::{
     distance_series, draw_lines, grad_series, loss_series, Axes, Series, UPDATES_AXIS,
 };
+use histinit_core::run::RunResult;
 use histinit_core::stats::{Comparison, FinalDifference, Interval, SpeedupAt};
 use histinit_core::InitMethod;
 use plotters::prelude::*;
@@ -30,7 +31,7 @@ pub enum ReportError {
     Write { path: PathBuf, reason: String },
     #[error("no TrueType font for the charts' text (looked in {0}); install fonts-dejavu-core or pass --font")]
     NoFont(String),
-    #[error("no runs/ in {0}: a report is drawn from the runs a sweep stored, so give it the sweep's output directory (out/sweeps/<name>); `bash experiments/run-all.sh --publish <name>` writes a published study's report again")]
+    #[error("no runs/ in {0}: a report is drawn from the runs a sweep stored, so give it the sweep's output directory (out/sweeps/<name>); `bash experiments/run-all.sh --publish <name>` writes a published study's report again, and `histinit report --keep-charts docs/results/<name>` its text alone")]
     NoRuns(PathBuf),
     #[error(transparent)]
     Runs(#[from] SweepError),
@@ -156,16 +157,23 @@ fn format_signed(interval: &Interval) -> String {
 }
 
 /// The p-value a verdict is decided on: the Holm-adjusted one (over the sweep's family,
-/// see [`crate::summary::P_ADJUSTMENT`]) where the summary has it.
-fn decisive(raw: f64, adjusted: Option<f64>) -> f64 {
-    adjusted.unwrap_or(raw)
+/// see [`crate::summary::P_ADJUSTMENT`]) where the summary has it; `None` where no test
+/// is defined (nothing is called on it).
+fn decisive(raw: Option<f64>, adjusted: Option<f64>) -> Option<f64> {
+    raw.and(adjusted.or(raw))
 }
 
-/// "p = 0.004, Holm p = 0.030" (or the raw one alone where nothing was adjusted).
-fn both_p(raw: f64, adjusted: Option<f64>) -> String {
-    match adjusted {
-        Some(adjusted) => format!("{}, Holm {}", p_is(raw), p_is(adjusted)),
-        None => p_is(raw),
+/// Whether a test rejects at 0.05 on its decisive p-value.
+fn rejects(raw: Option<f64>, adjusted: Option<f64>) -> bool {
+    decisive(raw, adjusted).is_some_and(|p| p < 0.05)
+}
+
+/// "p = 0.004, Holm p = 0.030" (or the raw one alone where nothing was adjusted, or why
+/// there is none).
+fn both_p(raw: Option<f64>, adjusted: Option<f64>) -> String {
+    match (raw, adjusted) {
+        (Some(_), Some(adjusted)) => format!("{}, Holm {}", p_is(raw), p_is(Some(adjusted))),
+        _ => p_is(raw),
     }
 }
 
@@ -183,13 +191,14 @@ pub enum FinalLoss {
 impl FinalLoss {
     pub fn of(difference: &FinalDifference) -> Self {
         let i = difference.difference;
-        let p = decisive(difference.p_value, difference.p_adjusted);
         let equivalent = difference
             .equivalence
-            .is_some_and(|e| decisive(e.p_value, e.p_adjusted) < 0.05);
+            .is_some_and(|e| rejects(e.p_value, e.p_adjusted));
         if equivalent {
             FinalLoss::Equivalent
-        } else if p < 0.05 && (i.low > 0.0 || i.high < 0.0) {
+        } else if rejects(difference.p_value, difference.p_adjusted)
+            && (i.low > 0.0 || i.high < 0.0)
+        {
             FinalLoss::Different
         } else {
             FinalLoss::Inconclusive
@@ -223,8 +232,8 @@ pub fn verdict(comparison: &Comparison, baseline: InitMethod) -> String {
     let ends_higher = comparison
         .final_difference
         .as_ref()
-        .is_some_and(|d| d.difference.low > 0.0 && decisive(d.p_value, d.p_adjusted) < 0.05);
-    let significant = |s: &SpeedupAt| decisive(s.p_value, s.p_adjusted) < 0.05;
+        .is_some_and(|d| d.difference.low > 0.0 && rejects(d.p_value, d.p_adjusted));
+    let significant = |s: &SpeedupAt| rejects(s.p_value, s.p_adjusted);
     // A verdict needs the bootstrap interval to exclude 1 and the t-test to agree.
     match at(1.0).and_then(|s| s.speedup.map(|i| (s, i))) {
         Some((s, i)) if s.reached == s.seeds && i.low > 1.0 && significant(s) => {
@@ -249,6 +258,21 @@ pub fn verdict(comparison: &Comparison, baseline: InitMethod) -> String {
             "**faster not called**: {:.2}x (95% CI {:.2}–{:.2}, {}), but {} of {} seeds never reached {base}'s final loss, so that is an upper bound",
             i.estimate, i.low, i.high, both_p(s.p_value, s.p_adjusted), s.seeds - s.reached, s.seeds
         )),
+        // Every seed measured the same value (a speedup capped where the init starts at the
+        // target, as `trained` does): no t-test weighs identical values, and none is needed.
+        Some((s, i)) if s.seeds >= 2 && s.reached == s.seeds && s.p_value.is_none() => {
+            let same = format!(
+                "{:.2}x in each of the {} seeds (identical values: no test)",
+                i.estimate, s.seeds
+            );
+            parts.push(if i.estimate > 1.0 {
+                format!("**faster in every seed**: reaches {base}'s final loss {same}")
+            } else if i.estimate < 1.0 {
+                format!("**slower in every seed**: {same} {base}'s speed to its final loss")
+            } else {
+                format!("**no difference in speed**: {same}")
+            })
+        }
         // Not one seed got there: no speed can be measured, and "no clear difference"
         // would misread a run that never came close. Said as the fact it is.
         Some((s, i)) if s.reached == 0 => parts.push(format!(
@@ -444,11 +468,13 @@ fn write_interactions(md: &mut String, summary: &SweepSummary) {
     );
     for test in &summary.interactions {
         let d = &test.difference;
-        let p = decisive(d.p_value, d.p_adjusted);
         // Called as final losses are: adjusted p < 0.05 and the interval excluding 0.
-        let detected = p < 0.05 && (d.difference.low > 0.0 || d.difference.high < 0.0);
+        let detected =
+            rejects(d.p_value, d.p_adjusted) && (d.difference.low > 0.0 || d.difference.high < 0.0);
         let verdict = if d.seeds < 2 {
             "too few seeds".to_string()
+        } else if d.p_value.is_none() {
+            "identical values, no test".to_string()
         } else if detected && d.difference.estimate < 0.0 {
             format!("costs {} less", test.init.name())
         } else if detected {
@@ -480,7 +506,35 @@ fn write_interactions(md: &mut String, summary: &SweepSummary) {
     let _ = writeln!(md);
 }
 
-pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
+/// Whether a report draws its charts from the sweep's runs or keeps the ones beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Charts {
+    /// Draw every chart from `runs/` (a sweep's output directory).
+    Draw,
+    /// Keep the charts already in the folder and rewrite only the text (report.md,
+    /// summary.json, comparisons.csv) from summary.json: a published study folder
+    /// (docs/results/<study>) holds no runs, and its text must follow the current rules
+    /// (which p-values are defined, the Holm family).
+    Keep,
+}
+
+/// A chart the report links to but does not draw ([`Charts::Keep`]): it must be there.
+fn kept_chart(dir: &Path, png: &str) -> Result<(), ReportError> {
+    let path = dir.join(png);
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(ReportError::Chart {
+            path,
+            reason: "not in the folder: keeping the charts needs the ones the report links to (draw them from the sweep's runs instead)".into(),
+        })
+    }
+}
+
+/// Writes the report of the sweep in `dir` (report.md and its charts) and the summary it
+/// decided on (summary.json and comparisons.csv, with the p-values the current rules
+/// define and their Holm adjustment).
+pub fn run(dir: &Path, font: Option<&Path>, charts: Charts) -> Result<(), ReportError> {
     let summary_path = dir.join("summary.json");
     let invalid = |reason: String| ReportError::Invalid {
         path: summary_path.clone(),
@@ -491,21 +545,27 @@ pub fn run(dir: &Path, font: Option<&Path>) -> Result<(), ReportError> {
     // The same Holm adjustment the sweep wrote (a no-op then); a summary written before
     // adjusted p-values gets them here, so every verdict is decided on one.
     summary.adjust_p_values();
-    if !dir.join("runs").is_dir() {
-        return Err(ReportError::NoRuns(dir.into()));
-    }
     let config = SweepConfig::parse(&summary.config, &summary_path)?;
-    let runs = stored_runs(&config, summary.backend, dir)?;
-    if !runs
-        .iter()
-        .map(|(variant, _)| &variant.name)
-        .eq(summary.variants.iter().map(|variant| &variant.name))
-    {
-        return Err(invalid(
-            "its variants are not its config's: run the sweep again to rewrite it".into(),
-        ));
-    }
-    register_font(font)?;
+    let runs = match charts {
+        Charts::Draw => {
+            if !dir.join("runs").is_dir() {
+                return Err(ReportError::NoRuns(dir.into()));
+            }
+            let runs = stored_runs(&config, summary.backend, dir)?;
+            if !runs
+                .iter()
+                .map(|(variant, _)| &variant.name)
+                .eq(summary.variants.iter().map(|variant| &variant.name))
+            {
+                return Err(invalid(
+                    "its variants are not its config's: run the sweep again to rewrite it".into(),
+                ));
+            }
+            register_font(font)?;
+            Some(runs)
+        }
+        Charts::Keep => None,
+    };
     // One colour per init in every chart, in the config's order.
     let inits = &config.base.inits;
     let colour = |init: InitMethod| inits.iter().position(|&i| i == init).unwrap_or(0);
@@ -638,17 +698,21 @@ Per role, the std and (in brackets) the excess kurtosis of each init's \
                     .and_then(|s| s.speedup.map(|i| (s, i)))
                     .map_or("-".to_string(), |(s, i)| {
                         let text = format_interval(&i, 2);
+                        let bound = if s.reached < s.seeds { "≤ " } else { "" };
                         if fraction == 1.0 {
-                            format!(
-                                "{}{text} ({}/{}, p {}, Holm {})",
-                                if s.reached < s.seeds { "≤ " } else { "" },
-                                s.reached,
-                                s.seeds,
-                                format_p(s.p_value),
-                                s.p_adjusted.map_or("-".into(), format_p)
-                            )
+                            // No p-value on censored or identical values: say why.
+                            let test = match s.p_value {
+                                _ if s.reached == 0 => "never reached".to_string(),
+                                None => "identical values, no test".to_string(),
+                                Some(_) => format!(
+                                    "p {}, Holm {}",
+                                    format_p(s.p_value),
+                                    format_p(s.p_adjusted)
+                                ),
+                            };
+                            format!("{bound}{text} ({}/{}, {test})", s.reached, s.seeds)
                         } else if s.reached < s.seeds {
-                            format!("≤ {text}")
+                            format!("{bound}{text}")
                         } else {
                             text
                         }
@@ -659,13 +723,13 @@ Per role, the std and (in brackets) the excess kurtosis of each init's \
                 (Some(d), false) => (
                     format_signed(&d.difference),
                     format_p(d.p_value),
-                    d.p_adjusted.map_or_else(dash, format_p),
+                    format_p(d.p_adjusted),
                     match d.equivalence {
                         Some(e) => format!(
                             "{} ({}, {})",
                             FinalLoss::of(d).label(d),
                             format_p(e.p_value),
-                            e.p_adjusted.map_or_else(dash, format_p)
+                            format_p(e.p_adjusted)
                         ),
                         None => FinalLoss::of(d).label(d),
                     },
@@ -715,10 +779,16 @@ Per role, the std and (in brackets) the excess kurtosis of each init's \
         }
         md.push('\n');
 
-        let own = &runs[index].1;
+        // Drawn from the variant's runs; with the charts kept, the folder's own.
+        let own = runs.as_ref().map(|runs| runs[index].1.as_slice());
+        let chart =
+            |png: &str, axes: Axes<'_>, series: &dyn Fn(&[RunResult]) -> Vec<Series>| match own {
+                Some(own) => chart_png(&dir.join(png), axes, &series(own)),
+                None => kept_chart(dir, png),
+            };
         let loss_png = format!("{stem}-loss.png");
-        chart_png(
-            &dir.join(&loss_png),
+        chart(
+            &loss_png,
             Axes {
                 title: "validation loss (mean over seeds, band: min to max; training loss faint)",
                 x_label: UPDATES_AXIS,
@@ -728,7 +798,7 @@ Per role, the std and (in brackets) the excess kurtosis of each init's \
                 init_x: None,
                 legend_above: false,
             },
-            &loss_series(inits, own),
+            &|own| loss_series(inits, own),
         )?;
         // The last 30% of training, where the final differences are made, on its own
         // y range (on the full chart they are a few pixels apart).
@@ -737,8 +807,8 @@ Per role, the std and (in brackets) the excess kurtosis of each init's \
             "validation loss over the last 30% of training (from update {})",
             zoom_from(variant.steps)
         );
-        chart_png(
-            &dir.join(&zoom_png),
+        chart(
+            &zoom_png,
             Axes {
                 title: &zoom_title,
                 x_label: UPDATES_AXIS,
@@ -748,16 +818,19 @@ Per role, the std and (in brackets) the excess kurtosis of each init's \
                 init_x: None,
                 legend_above: false,
             },
-            &zoomed(loss_series(inits, own), zoom_from(variant.steps)),
+            &|own| zoomed(loss_series(inits, own), zoom_from(variant.steps)),
         )?;
         let early = (variant.steps / 4).clamp(10, 100) as f64;
-        let mut grads = grad_series(inits, own);
-        for series in &mut grads {
-            series.points.retain(|&(updates, _)| updates <= early);
-        }
+        let grads = |own: &[RunResult]| {
+            let mut grads = grad_series(inits, own);
+            for series in &mut grads {
+                series.points.retain(|&(updates, _)| updates <= early);
+            }
+            grads
+        };
         let grads_png = format!("{stem}-grads.png");
-        chart_png(
-            &dir.join(&grads_png),
+        chart(
+            &grads_png,
             Axes {
                 title: "early gradient norm (before clipping, mean over seeds)",
                 x_label: UPDATES_AXIS,
@@ -788,8 +861,8 @@ Per role, the std and (in brackets) the excess kurtosis of each init's \
             speed_series.push(speedup_series(c, colour(c.init)));
         }
         let speed_png = format!("{stem}-speedup.png");
-        chart_png(
-            &dir.join(&speed_png),
+        chart(
+            &speed_png,
             Axes {
                 title: "speedup against progress (band: 95% CI; ○↓: upper bound; trained left out)",
                 x_label: "fraction of the baseline's steps",
@@ -799,7 +872,7 @@ Per role, the std and (in brackets) the excess kurtosis of each init's \
                 init_x: None,
                 legend_above: false,
             },
-            &speed_series,
+            &|_| speed_series.clone(),
         )?;
         let _ = writeln!(
             md,
@@ -809,10 +882,14 @@ Per role, the std and (in brackets) the excess kurtosis of each init's \
             baseline.name()
         );
 
-        if own.iter().any(|run| !run.distances.is_empty()) {
-            let distance_png = format!("{stem}-distance.png");
-            chart_png(
-                &dir.join(&distance_png),
+        let distance_png = format!("{stem}-distance.png");
+        let has_distances = match own {
+            Some(own) => own.iter().any(|run| !run.distances.is_empty()),
+            None => dir.join(&distance_png).is_file(),
+        };
+        if has_distances {
+            chart(
+                &distance_png,
                 Axes {
                     title: "distance of the weights to the teacher's distribution",
                     x_label: UPDATES_AXIS,
@@ -823,7 +900,7 @@ Per role, the std and (in brackets) the excess kurtosis of each init's \
                     init_x: None,
                     legend_above: false,
                 },
-                &distance_series(inits, own),
+                &|own| distance_series(inits, own),
             )?;
             let _ = writeln!(
                 md,
@@ -833,12 +910,19 @@ Per role, the std and (in brackets) the excess kurtosis of each init's \
         md.push('\n');
     }
     let _ = writeln!(md, "## Config\n\n```toml\n{}```", summary.config);
-    let path = dir.join("report.md");
-    write_atomically(&path, md.as_bytes()).map_err(|err| ReportError::Write {
-        path: path.clone(),
-        reason: err.to_string(),
-    })?;
-    println!("wrote {}", path.display());
+    let json = summary.to_json().map_err(|err| invalid(err.to_string()))?;
+    for (name, text) in [
+        ("summary.json", json),
+        ("comparisons.csv", summary.comparisons_csv()),
+        ("report.md", md),
+    ] {
+        let path = dir.join(name);
+        write_atomically(&path, text.as_bytes()).map_err(|err| ReportError::Write {
+            path: path.clone(),
+            reason: err.to_string(),
+        })?;
+        println!("wrote {}", path.display());
+    }
     Ok(())
 }
 
@@ -878,16 +962,16 @@ mod tests {
                 fraction: 1.0,
                 seeds: 6,
                 reached,
-                per_seed: vec![1.2; 6],
+                per_seed: vec![1.1, 1.2, 1.3, 1.15, 1.25, 1.2],
                 speedup: Some(interval(1.2, low, 1.31)),
-                p_value,
+                p_value: Some(p_value),
                 p_adjusted: None,
             }],
             final_difference: Some(FinalDifference {
                 seeds: 6,
-                per_seed: vec![-0.05; 6],
+                per_seed: vec![-0.04, -0.05, -0.06, -0.045, -0.055, -0.05],
                 difference: interval(-0.048, -0.074, -0.021),
-                p_value: 0.024,
+                p_value: Some(0.024),
                 p_adjusted: None,
                 equivalence: None,
             }),
@@ -913,9 +997,9 @@ mod tests {
             fraction: 1.0,
             seeds: 5,
             reached: 5,
-            per_seed: vec![1.0; 5],
+            per_seed: vec![0.9, 1.0, 1.1, 0.95, 1.05],
             speedup: None,
-            p_value,
+            p_value: Some(p_value),
             p_adjusted: None,
         };
         let mut filler = comparison(6, 1.10, 0.014);
@@ -990,7 +1074,7 @@ mod tests {
         // A lower final loss with raw p ≈ 0.01: different on its own...
         let per_seed = [-0.03, -0.01, -0.05, -0.02, -0.04];
         let alone = final_loss(&per_seed, 0.005, &[]);
-        let raw = alone.final_difference.as_ref().unwrap().p_value;
+        let raw = alone.final_difference.as_ref().unwrap().p_value.unwrap();
         assert!((0.001..0.02).contains(&raw), "{raw}");
         assert!(verdict(&alone, InitMethod::Kaiming).contains("**different**: ends **lower**"));
         // ...but not in a sweep of 11 tests (9 others, all p 0.5, and its TOST, p near
@@ -1013,7 +1097,7 @@ mod tests {
         let text = verdict(&speed, InitMethod::Kaiming);
         assert!(text.contains("**no clear difference in speed**"), "{text}");
         assert!(text.contains("p = 0.014, Holm p = 0.070"), "{text}");
-        speed.speedups[0].p_value = 0.0002;
+        speed.speedups[0].p_value = Some(0.0002);
         speed.speedups[0].p_adjusted = Some(0.0004);
         let text = verdict(&speed, InitMethod::Kaiming);
         assert!(
@@ -1092,6 +1176,20 @@ mod tests {
             none.contains("**never reached** kaiming's final loss: 0 of 6 seeds got there")
                 && !none.contains("no clear difference in speed"),
             "{none}"
+        );
+        // Every seed at the same value: no test, and the table says why.
+        let mut same = comparison(6, 1.2, 0.014);
+        same.speedups[0].per_seed = vec![1.2; 6];
+        same.speedups[0].speedup = Some(Interval {
+            estimate: 1.2,
+            low: 1.2,
+            high: 1.2,
+        });
+        same.speedups[0].p_value = None;
+        let text = verdict(&same, InitMethod::Kaiming);
+        assert!(
+            text.contains("**faster in every seed**: reaches kaiming's final loss 1.20x in each of the 6 seeds (identical values: no test)"),
+            "{text}"
         );
         assert!(all.contains("ends **lower** by 0.0480 nats"), "{all}");
         // Without a Holm-adjusted p (a summary from before them) the raw one decides.

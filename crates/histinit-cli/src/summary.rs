@@ -101,26 +101,27 @@ pub struct ValidationSet {
 }
 
 /// What [`SweepSummary::p_adjustment`] says of the family the p-values were adjusted in.
-pub const P_ADJUSTMENT: &str = "holm: one family per sweep, every test of every non-baseline init in every variant (the paired t-tests of the speedups at each progress point and of the final-loss difference, and the equivalence tests), each with at least 2 paired seeds";
+pub const P_ADJUSTMENT: &str = "holm: one family per sweep, every test of every non-baseline init in every variant (the paired t-tests of the speedups at each progress point and of the final-loss difference, and the equivalence tests), each with at least 2 paired seeds and a defined p-value (none on identical values or where no seed reached the target)";
 
 /// [`P_ADJUSTMENT`] of a sweep whose config states an interaction test.
-pub const P_ADJUSTMENT_WITH_INTERACTIONS: &str = "holm: one family per sweep, every test of every non-baseline init in every variant (the paired t-tests of the speedups at each progress point and of the final-loss difference, and the equivalence tests) and the config's interaction tests, each with at least 2 paired seeds";
+pub const P_ADJUSTMENT_WITH_INTERACTIONS: &str = "holm: one family per sweep, every test of every non-baseline init in every variant (the paired t-tests of the speedups at each progress point and of the final-loss difference, and the equivalence tests) and the config's interaction tests, each with at least 2 paired seeds and a defined p-value (none on identical values or where no seed reached the target)";
 
-/// A p-value as the report and the tables print it: three decimals, or "< 0.001".
-pub fn format_p(p: f64) -> String {
-    if p < 0.001 {
-        "< 0.001".into()
-    } else {
-        format!("{p:.3}")
+/// A p-value as the report and the tables print it: three decimals, "< 0.001", or "-"
+/// where there is none (no test defined, or no adjustment made).
+pub fn format_p(p: Option<f64>) -> String {
+    match p {
+        None => "-".into(),
+        Some(p) if p < 0.001 => "< 0.001".into(),
+        Some(p) => format!("{p:.3}"),
     }
 }
 
-/// "p = 0.012" or "p < 0.001".
-pub fn p_is(p: f64) -> String {
-    if p < 0.001 {
-        "p < 0.001".into()
-    } else {
-        format!("p = {p:.3}")
+/// "p = 0.012", "p < 0.001", or where no test is defined "no p-value (identical values)".
+pub fn p_is(p: Option<f64>) -> String {
+    match p {
+        None => "no p-value (identical values)".into(),
+        Some(p) if p < 0.001 => "p < 0.001".into(),
+        Some(p) => format!("p = {p:.3}"),
     }
 }
 
@@ -133,7 +134,9 @@ impl SweepSummary {
     /// Sets every `p_adjusted` to the Holm-adjusted p-value over the sweep's one family
     /// of tests ([`P_ADJUSTMENT`]): the same computation from the same raw p-values, so
     /// running it again changes nothing. The baseline against itself is no test and gets
-    /// none; nor does a test with fewer than 2 paired seeds.
+    /// none; nor does a test with fewer than 2 paired seeds, or one that no test defines
+    /// (identical values, every seed censored: `p_value` is `None`, and a summary written
+    /// before that rule loses the p it held there).
     pub fn adjust_p_values(&mut self) {
         let baseline = self.baseline;
         let mut family: Vec<&mut Option<f64>> = Vec::new();
@@ -142,23 +145,25 @@ impl SweepSummary {
             for comparison in &mut variant.comparisons {
                 let is_test = comparison.init != baseline;
                 for speedup in &mut comparison.speedups {
+                    speedup.clear_undefined_p_value();
                     speedup.p_adjusted = None;
-                    if is_test && speedup.seeds >= 2 {
-                        raw.push(speedup.p_value);
+                    if let Some(p) = speedup.p_value.filter(|_| is_test && speedup.seeds >= 2) {
+                        raw.push(p);
                         family.push(&mut speedup.p_adjusted);
                     }
                 }
                 if let Some(difference) = &mut comparison.final_difference {
+                    difference.clear_undefined_p_values();
                     difference.p_adjusted = None;
                     let tested = is_test && difference.seeds >= 2;
-                    if tested {
-                        raw.push(difference.p_value);
+                    if let Some(p) = difference.p_value.filter(|_| tested) {
+                        raw.push(p);
                         family.push(&mut difference.p_adjusted);
                     }
                     if let Some(equivalence) = &mut difference.equivalence {
                         equivalence.p_adjusted = None;
-                        if tested {
-                            raw.push(equivalence.p_value);
+                        if let Some(p) = equivalence.p_value.filter(|_| tested) {
+                            raw.push(p);
                             family.push(&mut equivalence.p_adjusted);
                         }
                     }
@@ -166,9 +171,14 @@ impl SweepSummary {
             }
         }
         for test in &mut self.interactions {
+            test.difference.clear_undefined_p_values();
             test.difference.p_adjusted = None;
-            if test.difference.seeds >= 2 {
-                raw.push(test.difference.p_value);
+            if let Some(p) = test
+                .difference
+                .p_value
+                .filter(|_| test.difference.seeds >= 2)
+            {
+                raw.push(p);
                 family.push(&mut test.difference.p_adjusted);
             }
         }
@@ -186,7 +196,8 @@ impl SweepSummary {
     }
 
     /// comparisons.csv: one row per test of every comparison, the raw p-value beside
-    /// the Holm-adjusted one (empty where no family was adjusted: the baseline).
+    /// the Holm-adjusted one (empty where no family was adjusted: the baseline; both
+    /// empty where no test is defined: identical values, or no seed reached the target).
     pub fn comparisons_csv(&self) -> String {
         let mut csv = format!("{COMPARISONS_CSV_HEADER}\n");
         let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
@@ -203,7 +214,7 @@ impl SweepSummary {
                         number(i.map(|i| i.estimate)),
                         number(i.map(|i| i.low)),
                         number(i.map(|i| i.high)),
-                        s.p_value,
+                        number(s.p_value),
                         number(s.p_adjusted),
                     ));
                 }
@@ -216,7 +227,7 @@ impl SweepSummary {
                         i.estimate,
                         i.low,
                         i.high,
-                        d.p_value,
+                        number(d.p_value),
                         number(d.p_adjusted),
                     ));
                     if let Some(e) = &d.equivalence {
@@ -228,7 +239,7 @@ impl SweepSummary {
                             i.low,
                             i.high,
                             e.margin,
-                            e.p_value,
+                            number(e.p_value),
                             number(e.p_adjusted),
                         ));
                     }
@@ -452,13 +463,13 @@ mod tests {
                     continue;
                 }
                 for s in &c.speedups {
-                    raw.push(s.p_value);
+                    raw.push(s.p_value.unwrap());
                     adjusted.push(s.p_adjusted.unwrap());
                 }
-                raw.push(d.p_value);
+                raw.push(d.p_value.unwrap());
                 adjusted.push(d.p_adjusted.unwrap());
                 let e = d.equivalence.unwrap();
-                raw.push(e.p_value);
+                raw.push(e.p_value.unwrap());
                 adjusted.push(e.p_adjusted.unwrap());
             }
         }
@@ -494,13 +505,52 @@ mod tests {
     }
 
     #[test]
+    fn a_test_on_identical_values_has_no_p_and_leaves_the_family() {
+        let mut summary = two_variants();
+        summary.adjust_p_values();
+        let adjusted = |s: &SweepSummary| {
+            s.variants
+                .iter()
+                .flat_map(|v| &v.comparisons)
+                .flat_map(|c| &c.speedups)
+                .filter(|s| s.p_adjusted.is_some())
+                .count()
+        };
+        let before = adjusted(&summary);
+        // As a summary written before the rule held it: every seed at the same value
+        // (as when all sit at one censored bound) and a t-test p of 0.
+        let pythia = |s: &mut SweepSummary| -> &mut histinit_core::stats::SpeedupAt {
+            let c = s.variants[0]
+                .comparisons
+                .iter_mut()
+                .find(|c| c.init == InitMethod::Pythia)
+                .unwrap();
+            &mut c.speedups[1]
+        };
+        pythia(&mut summary).per_seed = vec![2.5; 4];
+        pythia(&mut summary).p_value = Some(0.0);
+        summary.adjust_p_values();
+        assert_eq!(pythia(&mut summary).p_value, None);
+        assert_eq!(pythia(&mut summary).p_adjusted, None);
+        assert_eq!(adjusted(&summary), before - 1);
+        let csv = summary.comparisons_csv();
+        let row = csv
+            .lines()
+            .find(|l| l.starts_with("fast,pythia,speedup@0.25,"))
+            .unwrap();
+        assert!(row.ends_with(",,"), "no p and no Holm p: {row}");
+    }
+
+    #[test]
     fn p_values_below_a_thousandth_are_not_printed_as_zero() {
-        assert_eq!(format_p(0.0004), "< 0.001");
-        assert_eq!(format_p(0.0), "< 0.001");
-        assert_eq!(format_p(0.001), "0.001");
-        assert_eq!(format_p(0.0456), "0.046");
-        assert_eq!(p_is(0.00001), "p < 0.001");
-        assert_eq!(p_is(0.25), "p = 0.250");
+        assert_eq!(format_p(Some(0.0004)), "< 0.001");
+        assert_eq!(format_p(Some(0.0)), "< 0.001");
+        assert_eq!(format_p(Some(0.001)), "0.001");
+        assert_eq!(format_p(Some(0.0456)), "0.046");
+        assert_eq!(format_p(None), "-");
+        assert_eq!(p_is(Some(0.00001)), "p < 0.001");
+        assert_eq!(p_is(Some(0.25)), "p = 0.250");
+        assert_eq!(p_is(None), "no p-value (identical values)");
     }
 
     #[test]

@@ -1016,7 +1016,7 @@ fn aggregate(
             d.difference.low,
             d.difference.high,
             format_p(d.p_value),
-            d.p_adjusted.map_or("-".into(), format_p)
+            format_p(d.p_adjusted)
         );
     }
     println!(
@@ -1093,7 +1093,7 @@ fn print_summary(baseline: InitMethod, summaries: &[VariantSummary]) {
                         d.difference.low,
                         d.difference.high,
                         format_p(d.p_value),
-                        d.p_adjusted.map_or("-".into(), format_p)
+                        format_p(d.p_adjusted)
                     )
                 });
             println!(

@@ -16,9 +16,8 @@
 //!   `…]** (p < 0.001)`) must be that same test's `p_value`;
 //! - after `p` or `p =`: a raw `p_value`; after `p <` or `p ≤`: a bound, met by some
 //!   p-value of the study (after `Holm <`, by some adjusted one);
-//! - after `Holm`: a Holm-adjusted p-value, computed here with the project's [`holm`]
-//!   over the family `summary.rs` defines (the committed summaries were written before
-//!   adjusted p-values were stored, and hold only the raw ones);
+//! - after `Holm`: a Holm-adjusted p-value the summary holds (`p_adjusted`; every
+//!   committed summary records its adjustment, see `committed_summaries_hold_no_p_value_on_identical_or_censored_values`);
 //! - after `±`: a standard deviation (`final_val_loss_std`);
 //! - with a sign (`+0.012`, `−0.061`): a difference to the baseline (estimate or bound),
 //!   and the sign must agree;
@@ -46,7 +45,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use histinit_core::stats::holm;
+use histinit_core::stats::{paired_t_p_value, tost_p_value, FinalDifference, SpeedupAt};
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -84,8 +83,6 @@ impl Pool {
     fn from_json(summary: &Value) -> Pool {
         let mut pool = Pool::default();
         pool.walk(summary, Kind::Other);
-        pool.values
-            .extend(holm_adjusted(summary).into_iter().map(|p| (Kind::Holm, p)));
         pool
     }
 
@@ -113,6 +110,7 @@ impl Pool {
                 for (key, child) in map {
                     let kind = match key.as_str() {
                         "per_seed" => continue,
+                        "p_adjusted" => Kind::Holm,
                         "settings" => {
                             // A variant's grid values are strings ("0.5"): configuration
                             // a text may name (an LR multiplier), kept as plain values.
@@ -140,47 +138,59 @@ impl Pool {
     }
 }
 
-/// The Holm-adjusted p-values of a sweep summary, over the family `summary.rs` adjusts
-/// (every test of every non-baseline init in every variant with at least 2 paired seeds:
-/// the speedups at each progress point, the final-loss difference, the equivalence test).
-fn holm_adjusted(summary: &Value) -> Vec<f64> {
-    let (Some(variants), Some(baseline)) = (
-        summary.get("variants").and_then(Value::as_array),
-        summary.get("baseline").and_then(Value::as_str),
-    ) else {
-        return Vec::new();
-    };
-    let seeds = |v: &Value| v.get("seeds").and_then(Value::as_u64).unwrap_or(0);
-    let p = |v: &Value| v.get("p_value").and_then(Value::as_f64).unwrap_or(f64::NAN);
-    let mut raw = Vec::new();
-    for comparison in variants
-        .iter()
-        .filter_map(|v| v.get("comparisons").and_then(Value::as_array))
-        .flatten()
-    {
-        if comparison.get("init").and_then(Value::as_str) == Some(baseline) {
-            continue;
+/// The p-values a summary holds where no test is defined: a t-test on identical values,
+/// or a speedup test where no seed reached the target (every value a censored bound). The
+/// rule is core's ([`SpeedupAt::test`], [`paired_t_p_value`], [`tost_p_value`]); a report
+/// says "never reached" or "identical values" there instead.
+fn undefined_p_values(name: &str, summary: &Value) -> Vec<String> {
+    let mut failures = Vec::new();
+    let mut difference = |at: String, value: &Value| {
+        let Ok(d) = serde_json::from_value::<FinalDifference>(value.clone()) else {
+            return failures.push(format!("{at}: not a final difference"));
+        };
+        if d.p_value.is_some() && paired_t_p_value(&d.per_seed).is_none() {
+            failures.push(format!("{at}: a p-value on {:?}", d.per_seed));
         }
-        for speedup in comparison
-            .get("speedups")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if seeds(speedup) >= 2 {
-                raw.push(p(speedup));
+        if let Some(e) = d.equivalence {
+            if e.p_value.is_some() && tost_p_value(&d.per_seed, e.margin).is_none() {
+                failures.push(format!("{at}: an equivalence p-value on {:?}", d.per_seed));
             }
         }
-        if let Some(difference) = comparison.get("final_difference") {
-            if seeds(difference) >= 2 {
-                raw.push(p(difference));
-                if let Some(equivalence) = difference.get("equivalence") {
-                    raw.push(p(equivalence));
+    };
+    let variants = summary.get("variants").and_then(Value::as_array);
+    for variant in variants.into_iter().flatten() {
+        let vname = variant.get("name").and_then(Value::as_str).unwrap_or("?");
+        let comparisons = variant.get("comparisons").and_then(Value::as_array);
+        for c in comparisons.into_iter().flatten() {
+            let init = c.get("init").and_then(Value::as_str).unwrap_or("?");
+            let speedups = c.get("speedups").and_then(Value::as_array);
+            for speedup in speedups.into_iter().flatten() {
+                match serde_json::from_value::<SpeedupAt>(speedup.clone()) {
+                    Ok(s)
+                        if s.p_value.is_some()
+                            && SpeedupAt::test(&s.per_seed, s.reached).is_none() =>
+                    {
+                        failures.push(format!(
+                            "{name} {vname} {init} speedup@{}: a p-value on {} of {} reached, {:?}",
+                            s.fraction, s.reached, s.seeds, s.per_seed
+                        ))
+                    }
+                    Ok(_) => {}
+                    Err(err) => failures.push(format!("{name} {vname} {init}: {err}")),
                 }
+            }
+            if let Some(d) = c.get("final_difference").filter(|d| !d.is_null()) {
+                difference(format!("{name} {vname} {init} final difference"), d);
             }
         }
     }
-    holm(&raw)
+    let interactions = summary.get("interactions").and_then(Value::as_array);
+    for test in interactions.into_iter().flatten() {
+        if let Some(d) = test.get("difference") {
+            difference(format!("{name} interaction"), d);
+        }
+    }
+    failures
 }
 
 /// A number as printed: sign ('+', '−'/'-' or none), digits, decimals.
@@ -512,6 +522,27 @@ fn committed_summaries() -> BTreeMap<String, Value> {
     summaries
 }
 
+/// A p-value where no test is defined (identical values, every seed censored) means
+/// nothing; no committed summary holds one, and every summary holds its Holm-adjusted
+/// p-values (so "Holm" numbers are checked against stored values).
+#[test]
+fn committed_summaries_hold_no_p_value_on_identical_or_censored_values() {
+    let summaries = committed_summaries();
+    let failures: Vec<String> = summaries
+        .iter()
+        .flat_map(|(name, summary)| undefined_p_values(name, summary))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    for (name, summary) in &summaries {
+        let tested = summary.to_string().contains("\"p_value\":");
+        let adjusted = summary.get("p_adjustment").and_then(Value::as_str);
+        assert!(
+            !tested || adjusted.is_some_and(|a| a.starts_with("holm")),
+            "{name}: no Holm adjustment recorded (rewrite it: histinit report --keep-charts docs/results/{name})"
+        );
+    }
+}
+
 #[test]
 fn findings_numbers_are_in_the_committed_summaries() {
     let findings = std::fs::read_to_string(root().join("docs/FINDINGS.md")).unwrap();
@@ -592,12 +623,12 @@ mod checker {
                 {"init": "pythia", "final_val_loss_mean": 2.1005, "final_val_loss_std": 0.02,
                  "speedups": [],
                  "final_difference": {"difference": {"estimate": 0.012, "low": -0.016, "high": 0.036},
-                                      "p_value": 0.3, "seeds": 5, "per_seed": [0.01]}},
+                                      "p_value": 0.3, "p_adjusted": 0.3, "seeds": 5, "per_seed": [0.01]}},
                 {"init": "empirical", "final_val_loss_mean": 2.02746, "final_val_loss_std": 0.0222,
-                 "speedups": [{"fraction": 1.0, "p_value": 0.00018, "per_seed": [1.4449], "reached": 5, "seeds": 5,
+                 "speedups": [{"fraction": 1.0, "p_value": 0.00018, "p_adjusted": 0.00054, "per_seed": [1.4449], "reached": 5, "seeds": 5,
                                "speedup": {"estimate": 1.38263, "low": 1.33204, "high": 1.44937}}],
                  "final_difference": {"difference": {"estimate": -0.061357, "low": -0.077579, "high": -0.047664},
-                                      "p_value": 0.0168, "seeds": 5, "per_seed": [-0.0646]}}
+                                      "p_value": 0.0168, "p_adjusted": 0.0336, "seeds": 5, "per_seed": [-0.0646]}}
             ]}]
         });
         BTreeMap::from([("toy".to_string(), summary)])
@@ -661,6 +692,72 @@ mod checker {
         assert_eq!(check(&text, &study()).len(), 1);
         let text = TEXT.replacen("1.38x [1.33", "1.38x\n[1.33", 1);
         assert_eq!(check(&text, &study()).len(), 1);
+    }
+
+    #[test]
+    fn a_p_value_on_identical_or_censored_values_is_rejected() {
+        let with = |speedup: Value, difference: Value| {
+            serde_json::json!({"baseline": "kaiming", "variants": [{"name": "base", "comparisons": [
+                {"init": "empirical", "speedups": [speedup], "final_difference": difference}]}]})
+        };
+        let speedup = |reached: usize, per_seed: Value, p: Value| {
+            serde_json::json!({"fraction": 1.0, "seeds": 3, "reached": reached, "per_seed": per_seed,
+                               "speedup": null, "p_value": p})
+        };
+        let difference = |per_seed: Value, p: Value, tost: Value| {
+            serde_json::json!({"seeds": 3, "per_seed": per_seed, "p_value": p,
+                               "difference": {"estimate": 0.0, "low": 0.0, "high": 0.0},
+                               "equivalence": {"margin": 0.02, "p_value": tost}})
+        };
+        let fine = with(
+            speedup(2, serde_json::json!([1.1, 1.2, 1.0]), 0.3.into()),
+            difference(
+                serde_json::json!([0.01, 0.02, 0.0]),
+                0.2.into(),
+                0.04.into(),
+            ),
+        );
+        assert_eq!(undefined_p_values("t", &fine), Vec::<String>::new());
+        // The same without p-values where none is defined: also fine.
+        let none = with(
+            speedup(0, serde_json::json!([0.5, 0.6, 0.5]), Value::Null),
+            difference(
+                serde_json::json!([0.01, 0.01, 0.01]),
+                Value::Null,
+                Value::Null,
+            ),
+        );
+        assert_eq!(undefined_p_values("t", &none), Vec::<String>::new());
+        for bad in [
+            // Every seed censored (0 reached), although the bounds differ.
+            with(
+                speedup(0, serde_json::json!([0.5, 0.6, 0.5]), 0.42.into()),
+                Value::Null,
+            ),
+            // Every seed at one value: a t-test "p 0" on no spread.
+            with(
+                speedup(3, serde_json::json!([300.0, 300.0, 300.0]), 0.0.into()),
+                Value::Null,
+            ),
+            with(
+                speedup(2, serde_json::json!([1.1, 1.2, 1.0]), 0.3.into()),
+                difference(
+                    serde_json::json!([0.01, 0.01, 0.01]),
+                    0.0.into(),
+                    Value::Null,
+                ),
+            ),
+            with(
+                speedup(2, serde_json::json!([1.1, 1.2, 1.0]), 0.3.into()),
+                difference(
+                    serde_json::json!([0.01, 0.01, 0.01]),
+                    Value::Null,
+                    0.0.into(),
+                ),
+            ),
+        ] {
+            assert_eq!(undefined_p_values("t", &bad).len(), 1, "{bad}");
+        }
     }
 
     #[test]

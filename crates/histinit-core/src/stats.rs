@@ -240,9 +240,11 @@ pub struct SpeedupAt {
     /// Geometric mean over seeds with a bootstrap CI over seeds.
     pub speedup: Option<Interval>,
     /// Two-sided paired t-test of a zero mean log speedup (with 5 seeds the percentile
-    /// bootstrap is narrow, so verdicts ask for both).
-    #[serde(default = "no_p_value")]
-    pub p_value: f64,
+    /// bootstrap is narrow, so verdicts ask for both). `None` where no test is defined
+    /// ([`SpeedupAt::test`]): no seed reached the target (every value is a censored
+    /// bound: "never reached"), or every seed has the same value.
+    #[serde(default)]
+    pub p_value: Option<f64>,
     /// `p_value` Holm-adjusted over its family (every test of a sweep, see [`holm`]);
     /// `None` where no family was adjusted (the baseline against itself, or summaries
     /// written before adjusted p-values).
@@ -250,8 +252,22 @@ pub struct SpeedupAt {
     pub p_adjusted: Option<f64>,
 }
 
-fn no_p_value() -> f64 {
-    1.0
+impl SpeedupAt {
+    /// The p-value of the speedups `per_seed` of which `reached` are measurements (the
+    /// rest censored at their run's length): the paired t-test of a zero mean log
+    /// speedup, `None` where no seed reached the target or the values are identical.
+    pub fn test(per_seed: &[f64], reached: usize) -> Option<f64> {
+        let logs: Vec<f64> = per_seed.iter().map(|s| s.ln()).collect();
+        paired_t_p_value(&logs).filter(|_| reached > 0)
+    }
+
+    /// Drops a p-value no test defines ([`SpeedupAt::test`]): summaries written before
+    /// the rule held one (0 or 1) for identical or censored values.
+    pub fn clear_undefined_p_value(&mut self) {
+        if Self::test(&self.per_seed, self.reached).is_none() {
+            self.p_value = None;
+        }
+    }
 }
 
 /// Final validation loss of an init minus the baseline's, paired by seed.
@@ -261,8 +277,10 @@ pub struct FinalDifference {
     pub per_seed: Vec<f64>,
     /// Mean difference (negative: this init ends lower) with a bootstrap CI.
     pub difference: Interval,
-    /// Two-sided paired t-test of a zero mean difference.
-    pub p_value: f64,
+    /// Two-sided paired t-test of a zero mean difference; `None` where fewer than two
+    /// seeds or identical differences leave it undefined.
+    #[serde(default)]
+    pub p_value: Option<f64>,
     /// `p_value` Holm-adjusted over its family, as [`SpeedupAt::p_adjusted`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p_adjusted: Option<f64>,
@@ -278,8 +296,10 @@ pub struct FinalDifference {
 pub struct Equivalence {
     /// The margin (same unit as the differences), stated before the runs.
     pub margin: f64,
-    /// max(p of "mean ≤ −margin", p of "mean ≥ +margin").
-    pub p_value: f64,
+    /// max(p of "mean ≤ −margin", p of "mean ≥ +margin"); `None` where undefined
+    /// ([`tost_p_value`]).
+    #[serde(default)]
+    pub p_value: Option<f64>,
     /// `p_value` Holm-adjusted over its family, as [`SpeedupAt::p_adjusted`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p_adjusted: Option<f64>,
@@ -291,6 +311,33 @@ impl Equivalence {
             margin,
             p_value: tost_p_value(differences, margin),
             p_adjusted: None,
+        }
+    }
+}
+
+impl FinalDifference {
+    /// The difference of paired values `per_seed` with its interval and test.
+    pub fn of(per_seed: Vec<f64>, seed: u64) -> Self {
+        Self {
+            seeds: per_seed.len(),
+            difference: bootstrap_mean(&per_seed, seed),
+            p_value: paired_t_p_value(&per_seed),
+            p_adjusted: None,
+            equivalence: None,
+            per_seed,
+        }
+    }
+
+    /// Drops p-values no test defines (see [`paired_t_p_value`], [`tost_p_value`]),
+    /// held by summaries written before the rule.
+    pub fn clear_undefined_p_values(&mut self) {
+        if paired_t_p_value(&self.per_seed).is_none() {
+            self.p_value = None;
+        }
+        if let Some(equivalence) = &mut self.equivalence {
+            if tost_p_value(&self.per_seed, equivalence.margin).is_none() {
+                equivalence.p_value = None;
+            }
         }
     }
 }
@@ -361,6 +408,7 @@ pub fn compare(
                         per_seed.push((base_steps + 1.0) / own_updates);
                     }
                     let logs: Vec<f64> = per_seed.iter().map(|s| s.ln()).collect();
+                    let p_value = SpeedupAt::test(&per_seed, reached);
                     let speedup = (!per_seed.is_empty()).then(|| {
                         let interval = bootstrap_mean(&logs, seed ^ fraction.to_bits());
                         Interval {
@@ -373,7 +421,7 @@ pub fn compare(
                         fraction,
                         seeds: per_seed.len(),
                         reached,
-                        p_value: paired_t_p_value(&logs),
+                        p_value,
                         p_adjusted: None,
                         per_seed,
                         speedup,
@@ -388,14 +436,8 @@ pub fn compare(
                     base_final.is_finite().then_some(own_final - base_final)
                 })
                 .collect();
-            let final_difference = (!differences.is_empty()).then(|| FinalDifference {
-                seeds: differences.len(),
-                difference: bootstrap_mean(&differences, seed.wrapping_add(1)),
-                p_value: paired_t_p_value(&differences),
-                p_adjusted: None,
-                equivalence: None,
-                per_seed: differences.clone(),
-            });
+            let final_difference = (!differences.is_empty())
+                .then(|| FinalDifference::of(differences, seed.wrapping_add(1)));
             Comparison {
                 init,
                 runs: own.len(),
@@ -438,36 +480,37 @@ pub fn bootstrap_mean(values: &[f64], seed: u64) -> Interval {
     }
 }
 
-/// Two-sided p-value of a paired t-test that the mean of `differences` is zero.
-pub fn paired_t_p_value(differences: &[f64]) -> f64 {
+/// Two-sided p-value of a paired t-test that the mean of `differences` is zero. `None`
+/// where the test is undefined: fewer than two values, identical values (no spread, so
+/// no t statistic: a p of 0 or 1 there would be an artefact, such as seeds that all sit
+/// at the same censored value), or a non-finite mean.
+pub fn paired_t_p_value(differences: &[f64]) -> Option<f64> {
     let n = differences.len();
     if n < 2 {
-        return 1.0;
+        return None;
     }
     let (mean, sd) = mean_and_spread(differences);
-    if sd == 0.0 {
-        return if mean == 0.0 { 1.0 } else { 0.0 };
+    if sd == 0.0 || !mean.is_finite() || !sd.is_finite() {
+        return None;
     }
     let t = mean / (sd / (n as f64).sqrt());
     let tail = 1.0 - histinit_histogram::special::student_t_cdf(t.abs(), (n - 1) as f64);
-    (2.0 * tail).clamp(0.0, 1.0)
+    Some((2.0 * tail).clamp(0.0, 1.0))
 }
 
 /// The p-value of two one-sided paired t-tests (TOST) that the mean of `differences`
 /// lies within `±margin`: the larger of the one-sided p-values of "mean ≤ −margin" and
 /// "mean ≥ +margin". Below a level α, equivalence within the margin is shown at α.
-/// With fewer than two differences nothing is shown (1).
-pub fn tost_p_value(differences: &[f64], margin: f64) -> f64 {
+/// `None` where the test is undefined: fewer than two differences, identical ones, a
+/// non-finite mean, or a margin that is not positive.
+pub fn tost_p_value(differences: &[f64], margin: f64) -> Option<f64> {
     let n = differences.len();
     if n < 2 || margin.is_nan() || margin <= 0.0 {
-        return 1.0;
+        return None;
     }
     let (mean, sd) = mean_and_spread(differences);
-    if !mean.is_finite() {
-        return 1.0;
-    }
-    if sd == 0.0 {
-        return if mean.abs() < margin { 0.0 } else { 1.0 };
+    if sd == 0.0 || !mean.is_finite() || !sd.is_finite() {
+        return None;
     }
     let se = sd / (n as f64).sqrt();
     let dof = (n - 1) as f64;
@@ -475,7 +518,7 @@ pub fn tost_p_value(differences: &[f64], margin: f64) -> f64 {
     // H0: mean ≤ −margin, rejected for large t; H0: mean ≥ margin, for small t.
     let above_lower = 1.0 - cdf((mean + margin) / se);
     let below_upper = cdf((mean - margin) / se);
-    above_lower.max(below_upper).clamp(0.0, 1.0)
+    Some(above_lower.max(below_upper).clamp(0.0, 1.0))
 }
 
 /// Holm–Bonferroni adjusted p-values of one family of tests, in the order given:
@@ -533,19 +576,7 @@ pub fn interaction(
                     Some(at(to)? - at(from)?)
                 })
                 .collect();
-            (!per_seed.is_empty()).then(|| {
-                (
-                    init,
-                    FinalDifference {
-                        seeds: per_seed.len(),
-                        difference: bootstrap_mean(&per_seed, seed),
-                        p_value: paired_t_p_value(&per_seed),
-                        p_adjusted: None,
-                        equivalence: None,
-                        per_seed,
-                    },
-                )
-            })
+            (!per_seed.is_empty()).then(|| (init, FinalDifference::of(per_seed, seed)))
         })
         .collect()
 }
@@ -676,30 +707,39 @@ mod tests {
         let margin = 0.02;
         // Clearly equivalent: mean 0.002, sd 0.004 over 5 seeds (se 0.0018).
         let tight = differences(0.002, 0.004);
-        let p = tost_p_value(&tight, margin);
+        let p = tost_p_value(&tight, margin).unwrap();
         // By hand: t = (0.02 - 0.002) / 0.004 * sqrt 5 = 10.06 with 4 dof: p ≈ 0.00027.
         assert!(p < 0.001, "{p}");
-        assert!(paired_t_p_value(&tight) > 0.05, "not different either");
+        assert!(
+            paired_t_p_value(&tight).unwrap() > 0.05,
+            "not different either"
+        );
         // Clearly different: mean 0.06, sd 0.01; no equivalence, a clear difference.
         let far = differences(0.06, 0.01);
-        assert!(tost_p_value(&far, margin) > 0.99);
-        assert!(paired_t_p_value(&far) < 0.001);
+        assert!(tost_p_value(&far, margin).unwrap() > 0.99);
+        assert!(paired_t_p_value(&far).unwrap() < 0.001);
         // Too noisy to tell: mean 0.005, sd 0.05. Neither equivalent nor different.
         let noisy = differences(0.005, 0.05);
-        let p = tost_p_value(&noisy, margin);
+        let p = tost_p_value(&noisy, margin).unwrap();
         // t = (0.02 - 0.005) / (0.05 / sqrt 5) = 0.671 with 4 dof: p ≈ 0.27.
         assert!((0.2..0.35).contains(&p), "{p}");
-        assert!(paired_t_p_value(&noisy) > 0.5);
+        assert!(paired_t_p_value(&noisy).unwrap() > 0.5);
         // The larger one-sided p decides: a mean near the upper margin is not shown
         // equivalent, mirrored the same way (t = ±1.118: p ≈ 0.163).
-        let near_upper = tost_p_value(&differences(0.015, 0.01), margin);
-        let near_lower = tost_p_value(&differences(-0.015, 0.01), margin);
+        let near_upper = tost_p_value(&differences(0.015, 0.01), margin).unwrap();
+        let near_lower = tost_p_value(&differences(-0.015, 0.01), margin).unwrap();
         assert!((near_upper - near_lower).abs() < 1e-12);
         assert!((0.1..0.25).contains(&near_upper), "{near_upper}");
-        // Degenerate inputs: nothing shown from one seed; identical runs are equivalent.
-        assert_eq!(tost_p_value(&[0.0], margin), 1.0);
-        assert_eq!(tost_p_value(&[0.0; 5], margin), 0.0);
-        assert_eq!(tost_p_value(&[0.03; 5], margin), 1.0);
+        // Degenerate inputs: no test from one seed, from identical values (no spread,
+        // no t statistic, inside the margin or not) or with no positive margin.
+        assert_eq!(tost_p_value(&[0.0], margin), None);
+        assert_eq!(tost_p_value(&[0.0; 5], margin), None);
+        assert_eq!(tost_p_value(&[0.03; 5], margin), None);
+        assert_eq!(tost_p_value(&tight, 0.0), None);
+        assert_eq!(tost_p_value(&tight, f64::NAN), None);
+        assert_eq!(paired_t_p_value(&[0.01]), None);
+        assert_eq!(paired_t_p_value(&[0.01; 5]), None);
+        assert_eq!(paired_t_p_value(&[0.0; 5]), None);
     }
 
     /// Loss curves `1 + 4 / (1 + rate t)` evaluated every 10 of 200 steps, with a
@@ -740,11 +780,11 @@ mod tests {
                 at.fraction
             );
             assert!(speedup.low > 1.5 && speedup.high < 2.6, "{speedup:?}");
-            assert!(at.p_value < 0.001, "{at:?}");
+            assert!(at.p_value.unwrap() < 0.001, "{at:?}");
         }
         let difference = empirical.final_difference.as_ref().unwrap();
         assert!(difference.difference.high < 0.0, "{difference:?}");
-        assert!(difference.p_value < 0.01, "{difference:?}");
+        assert!(difference.p_value.unwrap() < 0.01, "{difference:?}");
         // The same init under another name: speedup 1, no difference.
         let pythia = comparisons
             .iter()
@@ -754,7 +794,10 @@ mod tests {
             let speedup = at.speedup.unwrap();
             assert!((speedup.estimate - 1.0).abs() < 1e-9, "{speedup:?}");
         }
-        assert_eq!(pythia.final_difference.as_ref().unwrap().p_value, 1.0);
+        // Identical runs: every difference is 0, which no t-test can weigh.
+        let same = pythia.final_difference.as_ref().unwrap();
+        assert!(same.per_seed.iter().all(|&d| d == 0.0), "{same:?}");
+        assert_eq!(same.p_value, None);
     }
 
     #[test]
@@ -772,17 +815,79 @@ mod tests {
         let at_end = pythia.speedups.iter().find(|s| s.fraction == 1.0).unwrap();
         assert_eq!(at_end.reached, 0);
         assert!(at_end.speedup.unwrap().high <= 1.0);
+        // Every seed censored: a bound, not a measurement, so no p-value ("never
+        // reached"), although the bounds differ between seeds.
+        assert!(
+            at_end.per_seed.windows(2).any(|w| w[0] != w[1]),
+            "{at_end:?}"
+        );
+        assert_eq!(at_end.p_value, None);
         let at_quarter = pythia.speedups.iter().find(|s| s.fraction == 0.25).unwrap();
         assert_eq!(at_quarter.reached, 5);
         assert!(at_quarter.speedup.unwrap().contains(0.5), "{at_quarter:?}");
         let difference = pythia.final_difference.as_ref().unwrap();
-        assert!(difference.difference.low > 0.0 && difference.p_value < 0.01);
+        assert!(difference.difference.low > 0.0 && difference.p_value.unwrap() < 0.01);
+    }
+
+    #[test]
+    fn p_values_no_test_defines_are_dropped_from_old_summaries() {
+        let censored = SpeedupAt {
+            fraction: 1.0,
+            seeds: 3,
+            reached: 0,
+            per_seed: vec![0.9, 0.8, 0.95],
+            speedup: None,
+            p_value: Some(0.42),
+            p_adjusted: None,
+        };
+        let identical = SpeedupAt {
+            reached: 3,
+            per_seed: vec![300.0; 3],
+            p_value: Some(0.0),
+            ..censored.clone()
+        };
+        let measured = SpeedupAt {
+            reached: 2,
+            per_seed: vec![1.2, 1.3, 1.0],
+            p_value: Some(0.3),
+            ..censored.clone()
+        };
+        for (mut speedup, kept) in [(censored, false), (identical, false), (measured, true)] {
+            let before = speedup.p_value;
+            speedup.clear_undefined_p_value();
+            assert_eq!(
+                speedup.p_value,
+                if kept { before } else { None },
+                "{speedup:?}"
+            );
+            assert_eq!(
+                SpeedupAt::test(&speedup.per_seed, speedup.reached).is_some(),
+                kept
+            );
+        }
+        let mut same = FinalDifference::of(vec![0.01; 4], 1);
+        assert_eq!(same.p_value, None);
+        same.p_value = Some(0.0);
+        same.equivalence = Some(Equivalence {
+            margin: 0.02,
+            p_value: Some(0.0),
+            p_adjusted: None,
+        });
+        same.clear_undefined_p_values();
+        assert_eq!(same.p_value, None);
+        assert_eq!(same.equivalence.unwrap().p_value, None);
+        let mut spread = FinalDifference::of(vec![0.01, 0.02, 0.0, 0.015], 1);
+        spread.equivalence = Some(Equivalence::test(&spread.per_seed, 0.02));
+        let before = spread.clone();
+        spread.clear_undefined_p_values();
+        assert!(spread.p_value.is_some() && spread.equivalence.unwrap().p_value.is_some());
+        assert_eq!(spread, before);
     }
 
     #[test]
     fn the_t_test_matches_a_textbook_value() {
         // Mean 1, sd 1, n 4: t = 2 with 3 dof, two-sided p = 0.1393.
-        let p = paired_t_p_value(&[0.0, 1.0, 2.0, 1.0 + 0.0f64.sqrt()]);
+        let p = paired_t_p_value(&[0.0, 1.0, 2.0, 1.0 + 0.0f64.sqrt()]).unwrap();
         let (_, sd) = mean_and_spread(&[0.0, 1.0, 2.0, 1.0]);
         assert!((sd - (2.0f64 / 3.0).sqrt()).abs() < 1e-12);
         // t = 1 / (sqrt(2/3) / 2) = 2.449 with 3 dof: p = 0.0917.
@@ -945,7 +1050,7 @@ mod tests {
             assert!((value - expected).abs() < 1e-9, "{value} vs {expected}");
         }
         assert!((difference.difference.estimate - 0.22).abs() < 1e-9);
-        assert!(difference.p_value < 0.01, "{}", difference.p_value);
+        assert!(difference.p_value.unwrap() < 0.01, "{difference:?}");
         // A seed without its baseline run at one level is left out.
         let partial: Vec<RunResult> = to
             .iter()
