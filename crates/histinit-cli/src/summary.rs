@@ -519,14 +519,14 @@ mod tests {
         let before = adjusted(&summary);
         // As a summary written before the rule held it: every seed at the same value
         // (as when all sit at one censored bound) and a t-test p of 0.
-        let pythia = |s: &mut SweepSummary| -> &mut histinit_core::stats::SpeedupAt {
+        fn pythia(s: &mut SweepSummary) -> &mut histinit_core::stats::SpeedupAt {
             let c = s.variants[0]
                 .comparisons
                 .iter_mut()
                 .find(|c| c.init == InitMethod::Pythia)
                 .unwrap();
             &mut c.speedups[1]
-        };
+        }
         pythia(&mut summary).per_seed = vec![2.5; 4];
         pythia(&mut summary).p_value = Some(0.0);
         summary.adjust_p_values();

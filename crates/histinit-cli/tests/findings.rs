@@ -143,11 +143,11 @@ impl Pool {
 /// rule is core's ([`SpeedupAt::test`], [`paired_t_p_value`], [`tost_p_value`]); a report
 /// says "never reached" or "identical values" there instead.
 fn undefined_p_values(name: &str, summary: &Value) -> Vec<String> {
-    let mut failures = Vec::new();
-    let mut difference = |at: String, value: &Value| {
+    fn difference(at: String, value: &Value) -> Vec<String> {
         let Ok(d) = serde_json::from_value::<FinalDifference>(value.clone()) else {
-            return failures.push(format!("{at}: not a final difference"));
+            return vec![format!("{at}: not a final difference")];
         };
+        let mut failures = Vec::new();
         if d.p_value.is_some() && paired_t_p_value(&d.per_seed).is_none() {
             failures.push(format!("{at}: a p-value on {:?}", d.per_seed));
         }
@@ -156,7 +156,9 @@ fn undefined_p_values(name: &str, summary: &Value) -> Vec<String> {
                 failures.push(format!("{at}: an equivalence p-value on {:?}", d.per_seed));
             }
         }
-    };
+        failures
+    }
+    let mut failures = Vec::new();
     let variants = summary.get("variants").and_then(Value::as_array);
     for variant in variants.into_iter().flatten() {
         let vname = variant.get("name").and_then(Value::as_str).unwrap_or("?");
@@ -180,14 +182,17 @@ fn undefined_p_values(name: &str, summary: &Value) -> Vec<String> {
                 }
             }
             if let Some(d) = c.get("final_difference").filter(|d| !d.is_null()) {
-                difference(format!("{name} {vname} {init} final difference"), d);
+                failures.extend(difference(
+                    format!("{name} {vname} {init} final difference"),
+                    d,
+                ));
             }
         }
     }
     let interactions = summary.get("interactions").and_then(Value::as_array);
     for test in interactions.into_iter().flatten() {
         if let Some(d) = test.get("difference") {
-            difference(format!("{name} interaction"), d);
+            failures.extend(difference(format!("{name} interaction"), d));
         }
     }
     failures
