@@ -12,6 +12,7 @@ pub mod format;
 pub mod role;
 pub mod special;
 pub mod trajectory;
+pub mod weibull;
 
 pub use family::{best_fit, Family, FamilyFit};
 pub use format::{
@@ -23,6 +24,7 @@ pub use trajectory::{
     RoleSnapshot, Trajectory, TrajectoryError, TrajectoryPoint, TRAJECTORY_PROBS,
     TRAJECTORY_VERSION,
 };
+pub use weibull::{fit_abs_values, fit_weibull_plot, WeibullFit};
 
 /// What the fuzzer (fuzz/fuzz_targets/parse.rs) and the replay tests check on any
 /// input: parsing never panics, and whatever parses validates, round-trips through
