@@ -10,17 +10,29 @@
 //! DIR/_headers            the response headers, for hosts that read that file
 //! ```
 //!
-//! The headers it needs: `Content-Security-Policy` (the one `histinit serve` sends,
-//! [`CONTENT_SECURITY_POLICY`]), and `.wasm` served as `application/wasm` (for streaming
-//! compilation). `_headers` (Netlify and Cloudflare Pages read it) sets both; on hosts
-//! that take no headers from the site (GitHub Pages) every page carries the same policy
-//! as a `<meta>` element, less `frame-ancestors`, which only a header can set.
+//! The headers it needs: `Content-Security-Policy` (the one `histinit serve` sends), and
+//! `.wasm` served as `application/wasm` (for streaming compilation). `_headers` (Netlify
+//! and Cloudflare Pages read it) sets both, with `nosniff` and
+//! `Cross-Origin-Resource-Policy`; on hosts that take no headers from the site (GitHub
+//! Pages) every page carries the same policy as a `<meta>` element, less
+//! `frame-ancestors`, which only a header can set.
+//!
+//! Framing follows `histinit serve`'s rule ([`policy_for_path`]) as far as `_headers`
+//! can state it: its rules match the path, never the query, so the page itself (`/`,
+//! `/index.html`) may be framed there whatever its query (an embed link must work),
+//! where `serve` lets it be framed only on an embed link; every other file may not be.
+//! The rules do not overlap (one per top-level file or folder, no `/*` with the policy):
+//! hosts combine overlapping rules differently (Cloudflare Pages sends both values,
+//! which for a policy means both apply; Netlify keeps one), so `frame-ancestors 'none'`
+//! for everything would win over the page's rule on one host and not on another.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::docs::{self, DocsError};
-use crate::serve::{content_type, CONTENT_SECURITY_POLICY, META_POLICY};
+use crate::serve::{
+    content_type, policy_for_path, CROSS_ORIGIN_RESOURCE_POLICY, META_POLICY, PAGE_PATHS,
+};
 use crate::sources::ShippedIndex;
 
 /// Marks a folder this command wrote, so that a rerun may replace it (and nothing else).
@@ -89,15 +101,51 @@ fn copy(from: &Path, to: &Path) -> Result<(), SiteError> {
     write(to, &read(from)?)
 }
 
-/// The `_headers` file: the CSP and nosniff on every path, wasm's type on `.wasm`.
-pub fn headers_file() -> String {
-    format!(
+/// The `_headers` file for a site whose top level holds `entries` (file names, and
+/// folder names ending in '/'): one rule for each page path and each other entry, with
+/// the policy [`policy_for_path`] gives it, nosniff and CORP; wasm's type on `.wasm`.
+pub fn headers_file(entries: &BTreeSet<String>) -> String {
+    let mut text = String::from(
         "# Response headers for static hosts that read _headers (Netlify, Cloudflare Pages);\n\
-         # written by `histinit site` from the policy `histinit serve` sends.\n\
-         /*\n  Content-Security-Policy: {CONTENT_SECURITY_POLICY}\n  X-Content-Type-Options: nosniff\n\
-         /*.wasm\n  Content-Type: {}\n",
+         # written by `histinit site` from the policy `histinit serve` sends. A rule sees the\n\
+         # path, not the query: the page itself may be framed here on any link, where\n\
+         # `histinit serve` lets it only on an embed link (embed=1); nothing else may be.\n\
+         # The rules do not overlap: hosts combine overlapping ones differently.\n",
+    );
+    let others = entries
+        .iter()
+        .filter(|entry| !PAGE_PATHS.contains(&format!("/{entry}").as_str()))
+        .map(|entry| match entry.strip_suffix('/') {
+            Some(folder) => format!("/{folder}/*"),
+            None => format!("/{entry}"),
+        });
+    for path in PAGE_PATHS.iter().map(|p| p.to_string()).chain(others) {
+        text.push_str(&format!(
+            "{path}\n  Content-Security-Policy: {}\n  X-Content-Type-Options: nosniff\n  \
+             Cross-Origin-Resource-Policy: {CROSS_ORIGIN_RESOURCE_POLICY}\n",
+            policy_for_path(&path)
+        ));
+    }
+    text.push_str(&format!(
+        "/*.wasm\n  Content-Type: {}\n",
         content_type(Path::new("x.wasm"))
-    )
+    ));
+    text
+}
+
+/// The top level of `files` (relative paths): file names, and folder names with '/'.
+fn top_level(files: &[PathBuf]) -> BTreeSet<String> {
+    files
+        .iter()
+        .filter_map(|file| {
+            let mut parts = file.components();
+            let first = parts.next()?.as_os_str().to_string_lossy().into_owned();
+            Some(match parts.next() {
+                Some(_) => format!("{first}/"),
+                None => first,
+            })
+        })
+        .collect()
 }
 
 /// The page with its CSP as a `<meta>` element after the charset (hosts without headers).
@@ -229,7 +277,8 @@ pub fn build(root: &Path, out: &Path, pkg: &Path) -> Result<Summary, SiteError> 
             missing.into_iter().collect::<Vec<_>>().join(", "),
         ));
     }
-    write(&out.join("_headers"), headers_file().as_bytes())?;
+    let entries = top_level(&files_under(out)?);
+    write(&out.join("_headers"), headers_file(&entries).as_bytes())?;
 
     let files = files_under(out)?;
     let bytes = files
@@ -248,12 +297,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn headers_carry_the_served_policy_and_the_wasm_type() {
-        let headers = headers_file();
-        assert!(headers.contains(&format!(
-            "/*\n  Content-Security-Policy: {CONTENT_SECURITY_POLICY}\n"
-        )));
-        assert!(headers.contains("/*.wasm\n  Content-Type: application/wasm\n"));
+    fn headers_frame_only_the_page_and_never_overlap() {
+        use crate::serve::{CONTENT_SECURITY_POLICY, EMBED_CONTENT_SECURITY_POLICY};
+        let files = [
+            "index.html",
+            "www/app.js",
+            "www/pkg/x.wasm",
+            "docs/FINDINGS.html",
+        ]
+        .map(PathBuf::from);
+        let entries = top_level(&files);
+        assert_eq!(
+            entries.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["docs/", "index.html", "www/"]
+        );
+        let headers = headers_file(&entries);
+        let rule = |path: &str, policy: &str| {
+            format!(
+                "\n{path}\n  Content-Security-Policy: {policy}\n  X-Content-Type-Options: \
+                 nosniff\n  Cross-Origin-Resource-Policy: same-origin\n"
+            )
+        };
+        for page in ["/", "/index.html"] {
+            assert!(
+                headers.contains(&rule(page, EMBED_CONTENT_SECURITY_POLICY)),
+                "{page}"
+            );
+        }
+        for other in ["/www/*", "/docs/*"] {
+            assert!(
+                headers.contains(&rule(other, CONTENT_SECURITY_POLICY)),
+                "{other}"
+            );
+        }
+        // One policy per path: no rule with a policy covers another's path.
+        let with_policy: Vec<&str> = headers
+            .lines()
+            .zip(headers.lines().skip(1))
+            .filter(|(_, next)| next.contains("Content-Security-Policy"))
+            .map(|(path, _)| path)
+            .collect();
+        assert_eq!(with_policy, ["/", "/index.html", "/docs/*", "/www/*"]);
+        assert!(headers.contains("\n/*.wasm\n  Content-Type: application/wasm\n"));
     }
 
     #[test]

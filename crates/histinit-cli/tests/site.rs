@@ -180,6 +180,35 @@ fn the_site_folder_is_self_contained() {
     assert!(out.join("www/pkg/histinit_web_bg.wasm").is_file());
     let headers = std::fs::read_to_string(out.join("_headers")).unwrap();
     assert!(headers.contains("Content-Security-Policy: default-src 'self'"));
+    // Framing as `histinit serve` allows it, as far as a rule on the path can: the page
+    // may be framed (an embed link), each other top-level file or folder may not.
+    let policy = |path: &str| {
+        let rule = format!("\n{path}\n  Content-Security-Policy: ");
+        let rest = headers.split(&rule).nth(1);
+        rest.and_then(|rest| rest.lines().next())
+            .map(str::to_string)
+    };
+    for page in ["/", "/index.html"] {
+        assert!(
+            policy(page).unwrap().ends_with("frame-ancestors *"),
+            "{page}"
+        );
+    }
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || name == "_headers" || name == "index.html" {
+            continue;
+        }
+        let path = if entry.path().is_dir() {
+            format!("/{name}/*")
+        } else {
+            format!("/{name}")
+        };
+        let policy = policy(&path).unwrap_or_else(|| panic!("no rule for {path}"));
+        assert!(policy.ends_with("frame-ancestors 'none'"), "{path}");
+    }
+    assert!(headers.contains("Cross-Origin-Resource-Policy: same-origin"));
     assert!(!out.join("www/histograms/regenerate.sh").exists());
     assert!(!files
         .iter()
