@@ -23,7 +23,7 @@ use histinit_core::text::shown;
 use histinit_core::{InitMethod, NormMode};
 use serde::{Deserialize, Serialize};
 
-use crate::output::write_atomically;
+use crate::output::{remove_stale_temporaries, write_atomically};
 use crate::sources;
 use crate::summary::{
     csv_tables, format_p, InteractionTest, RoleMoments, SweepSummary, ValidationSet, VariantSummary,
@@ -609,6 +609,14 @@ pub fn run(args: SweepArgs) -> Result<(), SweepError> {
     let mine = shard_units(&units, args.shard);
     if let Some((index, count)) = args.worker {
         return work(&variants, &mine, &runs_dir, index, count, &args);
+    }
+    // What writers killed in an earlier start left (their runs are trained again).
+    let stale = remove_stale_temporaries(&runs_dir, None) + remove_stale_temporaries(&out, None);
+    if stale > 0 {
+        println!(
+            "removed {stale} temporary file{} left by killed writers",
+            if stale == 1 { "" } else { "s" }
+        );
     }
     let finished = |list: &[&Unit]| {
         list.iter()
