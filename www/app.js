@@ -350,7 +350,7 @@ function useText(name, bytes) {
   changeSettings({ ...state.settings, corpus: name });
   if (state.settings.corpus !== name) {
     // parse_link refused the name (and said why): a link could not name this file.
-    ui.corpusNote.textContent = `The file name '${name}' cannot go in a link (no / \\ < > : " | ? * or control characters): rename the file and pick it again.`;
+    ui.corpusNote.textContent = `This file's name cannot go in a link (the message above says why): rename the file and pick it again.`;
     ui.corpusNote.classList.add('error');
     return;
   }

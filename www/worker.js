@@ -85,13 +85,19 @@ const ops = {
   },
 };
 
+/** `op` if it names one of `ops`' own requests (never one `ops` inherits from Object). */
+function known(op) {
+  if (typeof op === 'string' && Object.hasOwn(ops, op)) return op;
+  throw new Error(`unknown request '${String(op).slice(0, 40)}': this worker handles ${Object.keys(ops).join(', ')}`);
+}
+
 async function handle({ id, op, args }) {
   if (trapped !== null) {
     self.postMessage({ id, error: `the model code stopped earlier (${trapped})`, trap: true });
     return;
   }
   try {
-    const value = await ops[op](args ?? {});
+    const value = await ops[known(op)](args ?? {});
     self.postMessage({ id, value: value ?? null });
   } catch (error) {
     const trap = error instanceof WebAssembly.RuntimeError;

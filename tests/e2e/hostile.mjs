@@ -1,6 +1,7 @@
 // Hostile links and files: what a stranger's link or file can make the page do.
 //
-// hostileUnitChecks: www/sources.js's size caps, in Node (a stubbed fetch and File).
+// hostileUnitChecks: www/sources.js's size caps, in Node (a stubbed fetch and File), and
+// www/worker.js's request lookup (a stand-in module and `self`).
 // hostileLinkChecks: against the real module, one tab opens links built to break the page
 // (markup in every key, huge and negative numbers, NaN, malformed percent-encoding,
 // oversized shapes, a context larger than any window, foreign and non-http sources,
@@ -10,7 +11,8 @@
 // broken, and a source on another origin is not fetched (GET) before the reader pressed
 // Fetch (a HEAD asks its size first). Then the same tab still trains a normal run.
 
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -170,6 +172,52 @@ export async function hostileUnitChecks({ check, assert }) {
     assert(!read, 'not read');
     const small = new File(['{"x":1}'], 'ok.json');
     assert((await sources.fileBytes(small)).length === 7, 'a small file is read');
+  });
+
+  await check('worker: a request named after what every object inherits is unknown, and the worker still answers', async () => {
+    // www/worker.js as it is, beside a stand-in module, with a `self` that records replies.
+    const dir = mkdtempSync(join(tmpdir(), 'histinit-worker-'));
+    const saved = Object.getOwnPropertyDescriptor(globalThis, 'self');
+    try {
+      mkdirSync(join(dir, 'pkg'));
+      writeFileSync(join(dir, 'worker.js'), readFileSync(new URL('../../www/worker.js', import.meta.url)));
+      writeFileSync(
+        join(dir, 'pkg/histinit_web.js'),
+        'export default async function init() { return {}; }\n' +
+          'export const webgpu_available = () => false;\n' +
+          'export const forget_webgpu_device = () => null;\n' +
+          'export class Session {}\n',
+      );
+      const waiting = new Map();
+      let deliver = null;
+      globalThis.self = {
+        postMessage: (reply) => waiting.get(reply.id)?.(reply),
+        addEventListener: (type, listener) => {
+          if (type === 'message') deliver = listener;
+        },
+      };
+      await import(pathToFileURL(join(dir, 'worker.js')).href);
+      let next = 0;
+      const request = (op) =>
+        new Promise((resolve) => {
+          next += 1;
+          waiting.set(next, resolve);
+          deliver({ data: { id: next, op, args: {} } });
+        });
+      for (const op of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', 'nonsense', 7, null]) {
+        const reply = await request(op);
+        assert(
+          reply.error?.startsWith(`unknown request '${String(op)}'`) && reply.error.includes('load') && reply.trap === false,
+          `${String(op)}: ${JSON.stringify(reply)}`,
+        );
+      }
+      const reply = await request('webgpu_available');
+      assert(reply.value === false && !('error' in reply), `a real request after them: ${JSON.stringify(reply)}`);
+    } finally {
+      if (saved) Object.defineProperty(globalThis, 'self', saved);
+      else delete globalThis.self;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 }
 

@@ -29,7 +29,6 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -535,42 +534,21 @@ fn is_commit(revision: &str) -> bool {
     revision.len() == 40 && revision.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// A file name the hub may list: not a path, and not hidden (which is also what keeps it
+/// apart from the temporaries of downloads, [`crate::output::temporary_path`]).
 fn is_plain_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with('.')
-        && !name.contains(['/', '\\', '\0'])
-        && !name.ends_with(".partial")
+    !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\', '\0'])
 }
 
-/// A name in `dir` for a transfer in progress, unique to this process and call.
-fn temporary(dir: &Path, file: &str) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    dir.join(format!(
-        "{file}.{}-{}-{nanos}.partial",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ))
-}
-
-/// Writes `bytes` to `path` through a temporary file and a rename.
+/// Writes `bytes` to `path` through a temporary file and a rename
+/// ([`crate::output::write_atomically`]).
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), HubError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
     let write = |source| HubError::Write {
         path: path.into(),
         source,
     };
-    std::fs::create_dir_all(dir).map_err(write)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let temp = temporary(dir, name);
-    let result = std::fs::write(&temp, bytes).and_then(|()| std::fs::rename(&temp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result.map_err(write)
+    std::fs::create_dir_all(path.parent().unwrap_or(Path::new("."))).map_err(write)?;
+    crate::output::write_atomically(path, bytes).map_err(write)
 }
 
 /// A hub repository at a revision, downloaded file by file into a local cache.
@@ -792,7 +770,10 @@ impl HubRepo {
             move |source| HubError::Write { path, source }
         };
         std::fs::create_dir_all(&snapshot.dir).map_err(write(&snapshot.dir))?;
-        let partial = temporary(&snapshot.dir, file);
+        // What a killed download of this file left goes first (it may be most of a
+        // large checkpoint).
+        crate::output::remove_stale_temporaries(&snapshot.dir, Some(file));
+        let partial = crate::output::temporary_path(&path);
         let out = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -1047,13 +1028,17 @@ mod tests {
     }
 
     #[test]
-    fn temporary_names_are_unique_per_call() {
-        let dir = Path::new("/tmp/x");
-        let a = temporary(dir, "model.safetensors");
-        let b = temporary(dir, "model.safetensors");
+    fn download_temporaries_are_unique_per_call_and_never_plain_names() {
+        let path = Path::new("/tmp/x/model.safetensors");
+        let a = crate::output::temporary_path(path);
+        let b = crate::output::temporary_path(path);
         assert_ne!(a, b);
         let name = a.file_name().unwrap().to_str().unwrap();
-        assert!(name.contains(&std::process::id().to_string()) && name.ends_with(".partial"));
+        assert!(name.starts_with(".model.safetensors.tmp-"), "{name}");
+        assert!(
+            name.contains(&format!("-{}-", std::process::id())),
+            "{name}"
+        );
         assert!(!is_plain_name(name));
     }
 

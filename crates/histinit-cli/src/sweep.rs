@@ -19,10 +19,11 @@ use histinit_core::params::{param_specs, Weights};
 use histinit_core::run::{Run, RunResult, RunStatus};
 use histinit_core::source::{RunSources, ScaleRule, WeightSource};
 use histinit_core::stats::{compare, interaction, validation_spread, Equivalence};
+use histinit_core::text::shown;
 use histinit_core::{InitMethod, NormMode};
 use serde::{Deserialize, Serialize};
 
-use crate::output::write_atomically;
+use crate::output::{remove_stale_temporaries, write_atomically};
 use crate::sources;
 use crate::summary::{
     csv_tables, format_p, InteractionTest, RoleMoments, SweepSummary, ValidationSet, VariantSummary,
@@ -272,6 +273,7 @@ impl SweepConfig {
         }
         let variants = config.variants();
         for variant in &variants {
+            check_variant_name(&variant.name).map_err(invalid)?;
             variant
                 .config
                 .validate()
@@ -282,7 +284,9 @@ impl SweepConfig {
                 return Err(invalid(format!(
                     "interaction: no two variants differ only in {} ({} and {}); the grid's \
                      axes are written as in the variants' names, e.g. warmup-30",
-                    spec.axis, spec.from, spec.to
+                    shown(&spec.axis),
+                    shown(&spec.from),
+                    shown(&spec.to)
                 )));
             }
         }
@@ -408,6 +412,34 @@ impl SweepConfig {
             }
         }
         variants
+    }
+}
+
+/// Whether `c` may be in a variant's name: what the grid's values write (numbers,
+/// names like `as-is`, gains like `embed0.0625+out2`, shipped source ids).
+fn variant_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+')
+}
+
+/// A variant's name goes unquoted into runs.csv and the other CSV files, into the
+/// study's Markdown report (table cells, headings, code spans) and into file names: it
+/// is made of [`variant_name_char`]s only, so none of them needs quoting or escaping.
+/// The name is made from the grid's values, so the one that can break it is a free
+/// text value: a `source` that is not a shipped id.
+fn check_variant_name(name: &str) -> Result<(), String> {
+    match name.chars().find(|&c| !variant_name_char(c)) {
+        None => Ok(()),
+        Some(c) => Err(format!(
+            "variant '{}': its name, made from the grid's values, holds {}; a variant's name \
+             goes into CSV files and Markdown reports, so the grid's values may hold only \
+             letters, digits, '-', '_', '.' and '+' (a source is a shipped histogram id)",
+            shown(name),
+            if c.is_ascii_graphic() {
+                format!("'{c}'")
+            } else {
+                histinit_core::text::code_point(c)
+            }
+        )),
     }
 }
 
@@ -577,6 +609,14 @@ pub fn run(args: SweepArgs) -> Result<(), SweepError> {
     let mine = shard_units(&units, args.shard);
     if let Some((index, count)) = args.worker {
         return work(&variants, &mine, &runs_dir, index, count, &args);
+    }
+    // What writers killed in an earlier start left (their runs are trained again).
+    let stale = remove_stale_temporaries(&runs_dir, None) + remove_stale_temporaries(&out, None);
+    if stale > 0 {
+        println!(
+            "removed {stale} temporary file{} left by killed writers",
+            if stale == 1 { "" } else { "s" }
+        );
     }
     let finished = |list: &[&Unit]| {
         list.iter()
@@ -1211,6 +1251,56 @@ gain = ["", "embed:0.0625,out:2"]
         let bad = text.replace("out:2", "out:0");
         let err = SweepConfig::parse(&bad, Path::new("axes.toml")).unwrap_err();
         assert!(err.to_string().contains("gain"), "{err}");
+    }
+
+    /// A variant's name goes unquoted into CSV files and Markdown: a grid value that
+    /// would need quoting or escaping there is refused when the config is read, naming
+    /// the character (visibly) and the variant.
+    #[test]
+    fn grid_values_that_would_break_a_csv_or_markdown_are_refused() {
+        let config = |source: &str| {
+            format!(
+                "name = \"hostile\"\n[base]\ninits = [\"kaiming\", \"empirical\"]\n\
+                 [grid]\nsource = [\"teacher-nano\", {source}]\n"
+            )
+        };
+        for (source, shown) in [
+            (r#""a,b""#, "','"),
+            (r#""x\"y""#, "'\"'"),
+            (r#""p|q""#, "'|'"),
+            (r#""<img src=x>""#, "'<'"),
+            (r#""`code`""#, "'`'"),
+            (r#""line\nbreak""#, "<U+000A>"),
+            (r#""cr\rlf""#, "<U+000D>"),
+            (r#""tab\there""#, "<U+0009>"),
+            (r#""rtl\u202Egnp""#, "<U+202E>"),
+            (r#""zero\u200Bwidth""#, "<U+200B>"),
+            (r#""a b""#, "<U+0020>"),
+            (r#""[l](javascript:x)""#, "'['"),
+            (r#""https://example.org/h.json""#, "':'"),
+        ] {
+            let err = SweepConfig::parse(&config(source), Path::new("h.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with("h.toml: variant 'source-")
+                    && err.contains(&format!("holds {shown};"))
+                    && err.contains("letters, digits"),
+                "{source}: {err}"
+            );
+            // Nothing in the message reorders or breaks it.
+            assert!(
+                !err.chars().any(histinit_core::text::is_unshowable),
+                "{err:?}"
+            );
+        }
+        let ok = SweepConfig::parse(&config(r#""minilm-l6""#), Path::new("h.toml")).unwrap();
+        let names: Vec<String> = ok.variants().into_iter().map(|v| v.name).collect();
+        assert_eq!(names, ["source-teacher-nano", "source-minilm-l6"]);
+        // What the check lets through needs no CSV quoting.
+        let allowed: String = (' '..='~').filter(|&c| variant_name_char(c)).collect();
+        assert_eq!(histinit_core::text::csv_field(&allowed), allowed.as_str());
+        assert!(!allowed.contains(['|', '<', '>', '`', '[', '\\', '"', ',']));
     }
 }
 

@@ -225,7 +225,12 @@ fn partial_files(dir: &Path) -> Vec<PathBuf> {
             let path = entry.path();
             if path.is_dir() {
                 found.extend(partial_files(&path));
-            } else if path.to_string_lossy().ends_with(".partial") {
+            } else if entry
+                .file_name()
+                .to_str()
+                .is_some_and(|name| name.starts_with('.') && name.contains(".tmp-"))
+            {
+                // A download's temporary (histinit's output::temporary_path).
                 found.push(path);
             }
         }

@@ -4,7 +4,9 @@ use thiserror::Error;
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum ConfigError {
-    #[error("unknown {field} '{value}' (expected one of: {expected})")]
+    /// `value` is quoted as [`crate::text::shown`] writes it (from a link it may be
+    /// anything: thousands of characters, markup, characters that reorder the message).
+    #[error("unknown {field} '{}' (expected one of: {expected})", crate::text::shown(.value))]
     UnknownValue {
         field: &'static str,
         value: String,

@@ -22,6 +22,7 @@ pub mod recipes;
 pub mod run;
 pub mod source;
 pub mod stats;
+pub mod text;
 pub mod tokenizer;
 pub mod train;
 

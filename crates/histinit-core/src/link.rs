@@ -6,7 +6,7 @@
 //! (a bad key keeps its default and is named), and the page builds its form and its
 //! address from [`LINK_KEYS`]: no other list of keys exists.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -15,6 +15,7 @@ use crate::error::ConfigError;
 use crate::experiment::{BackendChoice, ExperimentConfig, PAGE_BUDGET};
 use crate::init::{InitGains, InitMethod, InitScope, InitTuning};
 use crate::source::ScaleRule;
+use crate::text::{code_point, first_formatting, shown, visible, without_formatting};
 
 /// What values a key takes (the page picks its form control from it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -149,15 +150,6 @@ fn parse_tuned(value: &str) -> Result<BTreeMap<InitMethod, InitTuning>, ConfigEr
         }
     }
     Ok(tuned)
-}
-
-/// A value as an error message shows it: at most 40 characters.
-fn shown(value: &str) -> String {
-    let mut text: String = value.chars().take(40).collect();
-    if value.chars().count() > 40 {
-        text.push('…');
-    }
-    text
 }
 
 /// A number key of the training recipe.
@@ -577,18 +569,34 @@ fn set_hide(view: &mut PageView, value: &str) -> Vec<String> {
 }
 
 fn set_lesson(view: &mut PageView, value: &str) -> Vec<String> {
-    // Plain text: line breaks separate paragraphs, other control characters go.
-    let text: String = value
+    // Plain text: line breaks separate paragraphs, other control characters go, and so
+    // do the characters that would reorder or hide the text (a lesson is shown as the
+    // page's own words, so it must read as exactly what it is).
+    let mut text: String = value
         .replace("\r\n", "\n")
         .chars()
-        .map(|c| if c == '\t' || c == '\r' { ' ' } else { c })
+        .map(|c| match c {
+            '\t' | '\r' => ' ',
+            '\u{2028}' | '\u{2029}' => '\n',
+            c => c,
+        })
         .filter(|c| *c == '\n' || !c.is_control())
         .collect();
+    let mut warnings = Vec::new();
+    if let Some(first) = first_formatting(&text) {
+        let (kept, removed) = without_formatting(&text);
+        warnings.push(format!(
+            "'lesson': removed {removed} invisible or reordering character{} (the first: {})",
+            if removed == 1 { "" } else { "s" },
+            code_point(first)
+        ));
+        text = kept;
+    }
     let text = text.trim();
     let count = text.chars().count();
     if count <= MAX_LESSON_CHARS {
         view.lesson = text.to_string();
-        return Vec::new();
+        return warnings;
     }
     view.lesson = text
         .chars()
@@ -596,9 +604,10 @@ fn set_lesson(view: &mut PageView, value: &str) -> Vec<String> {
         .collect::<String>()
         .trim_end()
         .to_string();
-    vec![format!(
+    warnings.push(format!(
         "'lesson' shortened to its first {MAX_LESSON_CHARS} characters (it had {count}): a lesson is a few sentences"
-    )]
+    ));
+    warnings
 }
 
 /// The entry of `key`.
@@ -606,11 +615,16 @@ pub fn link_key(key: &str) -> Option<&'static LinkKey> {
     LINK_KEYS.iter().find(|entry| entry.key == key)
 }
 
-fn unknown_key(key: &str) -> ConfigError {
+/// Every key a link has, as messages list them.
+fn known_keys() -> String {
     let known: Vec<&str> = LINK_KEYS.iter().map(|entry| entry.key).collect();
+    known.join(", ")
+}
+
+fn unknown_key(key: &str) -> ConfigError {
     ConfigError::Invalid {
         field: "link key",
-        reason: format!("unknown key '{}' (known: {})", shown(key), known.join(", ")),
+        reason: format!("unknown key '{}' (known: {})", shown(key), known_keys()),
     }
 }
 
@@ -628,6 +642,52 @@ fn check_length(link: &str) -> Result<(), ConfigError> {
         });
     }
     Ok(())
+}
+
+/// The most unknown keys a link's warnings name one by one (the rest are counted).
+pub const MAX_UNKNOWN_NAMED: usize = 5;
+
+/// The most warnings [`PageLink::read`] gives for one link: room for one about every
+/// key (the e2e suite breaks every key at once) and a few more; the rest are counted
+/// in the last.
+pub const MAX_WARNINGS: usize = 48;
+
+/// The longest warning, in characters: enough for a bad `hide` (five quoted names and
+/// every name it can hide).
+pub const MAX_WARNING_CHARS: usize = 800;
+
+/// So whatever a link holds, its warnings are at most this many characters in all.
+pub const MAX_WARNINGS_TOTAL_CHARS: usize = MAX_WARNINGS * MAX_WARNING_CHARS;
+
+/// Every warning made [`visible`] (nothing from the link reorders or hides the text
+/// around it, wherever a message quotes it) and cut at [`MAX_WARNING_CHARS`]; at most
+/// [`MAX_WARNINGS`] of them.
+fn bounded(warnings: Vec<String>) -> Vec<String> {
+    let count = warnings.len();
+    let mut out: Vec<String> = warnings
+        .into_iter()
+        .take(if count > MAX_WARNINGS {
+            MAX_WARNINGS - 1
+        } else {
+            MAX_WARNINGS
+        })
+        .map(|warning| {
+            let warning = visible(&warning);
+            if warning.chars().count() <= MAX_WARNING_CHARS {
+                return warning.into_owned();
+            }
+            let mut cut: String = warning.chars().take(MAX_WARNING_CHARS - 1).collect();
+            cut.push('…');
+            cut
+        })
+        .collect();
+    if count > MAX_WARNINGS {
+        out.push(format!(
+            "and {} more problems with this link",
+            count - out.len()
+        ));
+    }
+    out
 }
 
 /// A link as the page reads it: the experiment, how the page shows it, and what was
@@ -655,29 +715,65 @@ impl PageLink {
                 warnings,
             };
         }
+        // Keys read (each once: a repeat is ignored whether the first was used or not),
+        // the ones whose value was used, how often each was repeated, and the distinct
+        // unknown keys: a link of thousands of keys gets a few lines, not thousands.
+        let mut seen: Vec<String> = Vec::new();
         let mut given: Vec<String> = Vec::new();
+        let mut repeated: Vec<(String, usize)> = Vec::new();
+        let mut unknown: BTreeSet<String> = BTreeSet::new();
         for (key, value) in query_pairs(link) {
-            if given.contains(&key) {
-                warnings.push(format!("ignored a second '{}'", shown(&key)));
+            if seen.contains(&key) {
+                match repeated.iter_mut().find(|(name, _)| *name == key) {
+                    Some((_, times)) => *times += 1,
+                    None => repeated.push((key, 1)),
+                }
                 continue;
             }
             match link_key(&key).map(|entry| &entry.access) {
-                None => warnings.push(format!("ignored '{}': {}", shown(&key), unknown_key(&key))),
+                None => {
+                    if unknown.insert(key.clone()) && unknown.len() <= MAX_UNKNOWN_NAMED {
+                        // The known keys once, with the first.
+                        let known = match unknown.len() {
+                            1 => format!(" (a link's keys are: {})", known_keys()),
+                            _ => String::new(),
+                        };
+                        warnings.push(format!("ignored '{}': unknown key{known}", shown(&key)));
+                    }
+                    continue;
+                }
                 Some(Access::Experiment { set, .. }) => match set(&mut config, &value) {
-                    Ok(()) => given.push(key),
+                    Ok(()) => given.push(key.clone()),
                     Err(err) => warnings.push(format!("ignored '{}': {err}", shown(&key))),
                 },
                 Some(Access::Page { set, .. }) => {
                     warnings.extend(set(&mut view, &value));
-                    given.push(key);
+                    given.push(key.clone());
                 }
             }
+            seen.push(key);
+        }
+        if let Some(more) = unknown
+            .len()
+            .checked_sub(MAX_UNKNOWN_NAMED)
+            .filter(|n| *n > 0)
+        {
+            warnings.push(format!(
+                "ignored {more} more unknown key{}",
+                if more == 1 { "" } else { "s" }
+            ));
+        }
+        for (key, times) in repeated {
+            warnings.push(match times {
+                1 => format!("ignored a second '{key}'"),
+                _ => format!("ignored a second '{key}' and {} more", times - 1),
+            });
         }
         fit_the_page(&mut config, &given, &mut warnings);
         Self {
             config,
             view,
-            warnings,
+            warnings: bounded(warnings),
         }
     }
 
@@ -828,7 +924,8 @@ const NOT_IN_FILE_NAMES: &[char] = &['/', '\\', '<', '>', ':', '"', '|', '?', '*
 
 /// A corpus file's name as a link carries it: a file name, not a path or the text
 /// itself (at most [`MAX_CORPUS_NAME`] bytes, none of `/ \\ < > : " | ? *`, no control
-/// characters).
+/// characters, and none that reorder or hide text: [`crate::text::is_formatting`], since
+/// the page shows the name as the file to pick).
 pub fn parse_corpus_name(name: &str) -> Result<String, ConfigError> {
     let invalid = |reason: String| ConfigError::Invalid {
         field: "corpus",
@@ -850,6 +947,13 @@ pub fn parse_corpus_name(name: &str) -> Result<String, ConfigError> {
         return Err(invalid(format!(
             "'{}' is not a file name (none of / \\ < > : \" | ? * or control characters)",
             shown(name)
+        )));
+    }
+    if let Some(c) = first_formatting(name) {
+        return Err(invalid(format!(
+            "'{}' holds {}, a character that reorders or hides text: rename the file without it",
+            shown(name),
+            code_point(c)
         )));
     }
     Ok(name.to_string())
@@ -1190,6 +1294,10 @@ mod tests {
             "https://x.org/h.json",
             "javascript:alert(1)",
             "\u{1F600}",
+            "%E2%80%AE",
+            "\u{2066}",
+            "%E2%80%8B",
+            "\u{E0041}",
         ];
         let keys: Vec<&str> = LINK_KEYS
             .iter()
@@ -1215,6 +1323,7 @@ mod tests {
             }
             let _ = ExperimentConfig::from_query(&link);
             let page = PageLink::read(&link);
+            assert_eq!(shows_unshowable(&page), None, "{link}");
             let config = &page.config;
             assert!(config.validate().is_ok(), "{link}");
             assert!(config.check_budget(&PAGE_BUDGET).is_ok(), "{link}");
@@ -1392,5 +1501,236 @@ mod tests {
         assert_eq!(hide.choices, hide_choices());
         let embed = schema.iter().find(|k| k.key == "embed").unwrap();
         assert_eq!((embed.kind, embed.default.as_ref()), (KeyKind::Flag, None));
+    }
+
+    /// One of each kind of character that reorders or hides text (see
+    /// [`crate::text::is_formatting`]).
+    const HIDING: &[char] = &[
+        '\u{202E}',  // right-to-left override
+        '\u{2067}',  // right-to-left isolate
+        '\u{200F}',  // right-to-left mark
+        '\u{061C}',  // Arabic letter mark
+        '\u{200B}',  // zero-width space
+        '\u{200D}',  // zero-width joiner between ASCII letters
+        '\u{FEFF}',  // zero-width no-break space
+        '\u{2060}',  // word joiner
+        '\u{00AD}',  // soft hyphen
+        '\u{3164}',  // Hangul filler
+        '\u{E0041}', // tag letter A
+        '\u{2028}',  // line separator
+    ];
+
+    /// Whether anything the page would show from `page` holds a character that cannot be
+    /// shown as it is (the lesson keeps its line breaks).
+    fn shows_unshowable(page: &PageLink) -> Option<String> {
+        let texts = [
+            serde_json::to_string(&page.config).unwrap(),
+            page.view.lesson.replace('\n', " "),
+        ];
+        texts
+            .into_iter()
+            .chain(page.warnings.iter().cloned())
+            .find(|text| text.chars().any(crate::text::is_unshowable))
+    }
+
+    #[test]
+    fn no_key_lets_text_reorder_or_hide_itself_or_the_page_around_it() {
+        let text_keys: Vec<&str> = LINK_KEYS
+            .iter()
+            .filter(|entry| entry.kind == KeyKind::Text)
+            .map(|entry| entry.key)
+            .collect();
+        assert_eq!(text_keys, ["source", "gain", "tuned", "corpus", "lesson"]);
+        for &c in HIDING {
+            let value = percent_encode(&format!("notes{c}gnp.txt"));
+            for entry in LINK_KEYS {
+                let link = format!("{}={value}", entry.key);
+                let page = PageLink::read(&link);
+                if let Some(text) = shows_unshowable(&page) {
+                    panic!("{link}: shows {text:?}");
+                }
+                // The strict reader's error quotes it visibly too.
+                if let Err(err) = ExperimentConfig::from_query(&link) {
+                    let err = err.to_string();
+                    assert!(
+                        !err.chars().any(crate::text::is_unshowable),
+                        "{link}: {err:?}"
+                    );
+                }
+                if entry.kind != KeyKind::Text {
+                    continue;
+                }
+                let shown = code_point(c);
+                if entry.key == "lesson" && c == '\u{2028}' {
+                    // A line separator is a line break, as in any lesson.
+                    assert_eq!(page.view.lesson, "notes\ngnp.txt", "{link}");
+                } else if entry.key == "lesson" {
+                    // Free text: kept without it, and the page says so.
+                    assert_eq!(page.view.lesson, "notesgnp.txt", "{link}");
+                    assert_eq!(page.warnings.len(), 1, "{link}: {:?}", page.warnings);
+                    assert!(
+                        page.warnings[0]
+                            .contains("'lesson': removed 1 invisible or reordering character")
+                            && page.warnings[0].contains(&shown),
+                        "{link}: {:?}",
+                        page.warnings
+                    );
+                } else {
+                    // A name or a number: refused, naming the key and showing the character.
+                    assert_eq!(page.config, ExperimentConfig::default(), "{link}");
+                    assert!(
+                        page.warnings.len() == 1
+                            && page.warnings[0].contains(&format!("'{}'", entry.key))
+                            && page.warnings[0].contains(&shown),
+                        "{link}: {:?}",
+                        page.warnings
+                    );
+                    let err = ExperimentConfig::from_query(&link).unwrap_err();
+                    assert_eq!(err.field(), entry.key, "{link}");
+                }
+            }
+        }
+        // A key's own name is quoted visibly.
+        let page = PageLink::read("a%E2%80%AEb=1");
+        assert!(
+            page.warnings[0].starts_with("ignored 'a<U+202E>b'"),
+            "{:?}",
+            page.warnings
+        );
+    }
+
+    #[test]
+    fn corpus_names_refuse_reordering_characters_and_keep_the_joiners_scripts_need() {
+        let err = parse_corpus_name("holiday\u{202E}gnp.txt")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("holiday<U+202E>gnp.txt")
+                && err.contains("<U+202E>, a character that reorders or hides text"),
+            "{err}"
+        );
+        for name in [
+            "report\u{200B}.txt",
+            "\u{FEFF}notes.txt",
+            "a\u{200D}b.txt",
+            "x\u{E0041}.txt",
+        ] {
+            assert!(parse_corpus_name(name).is_err(), "{name:?}");
+        }
+        // A Persian name with a zero-width non-joiner, an emoji sequence, a variation
+        // selector: real file names, kept as they are.
+        for name in [
+            "می\u{200C}خواهم.txt",
+            "👨\u{200D}👩\u{200D}👧 notes.txt",
+            "❤\u{FE0F}.txt",
+        ] {
+            assert_eq!(parse_corpus_name(name).as_deref(), Ok(name));
+        }
+    }
+
+    #[test]
+    fn a_lesson_keeps_what_scripts_need_and_breaks_lines_at_unicode_separators() {
+        let page = PageLink::read(&format!(
+            "lesson={}",
+            percent_encode(
+                "one\u{2028}two\u{2029}\u{2067}three\u{2069} می\u{200C}خواهم 👍\u{FE0F}"
+            )
+        ));
+        assert_eq!(
+            page.view.lesson,
+            "one\ntwo\nthree می\u{200C}خواهم 👍\u{FE0F}"
+        );
+        assert_eq!(page.warnings.len(), 1, "{:?}", page.warnings);
+        assert!(
+            page.warnings[0]
+                .contains("removed 2 invisible or reordering characters (the first: <U+2067>)"),
+            "{:?}",
+            page.warnings
+        );
+        // What the page writes back reads back the same, without a word.
+        let again = PageLink::read(&page.to_query());
+        assert_eq!((&again.view, again.warnings.len()), (&page.view, 0));
+    }
+
+    /// The total length of a link's warnings, in characters.
+    fn total_chars(warnings: &[String]) -> usize {
+        warnings.iter().map(|w| w.chars().count()).sum()
+    }
+
+    #[test]
+    fn thousands_of_unknown_or_repeated_keys_give_a_few_short_warnings() {
+        assert!(MAX_WARNINGS >= LINK_KEYS.len() + MAX_UNKNOWN_NAMED + 2);
+
+        // 1000 distinct unknown keys: five named, the rest counted, the keys listed once.
+        let link: Vec<String> = (0..1000).map(|i| format!("k{i}=")).collect();
+        let link = link.join("&");
+        assert!(link.len() <= MAX_LINK_BYTES);
+        let page = PageLink::read(&link);
+        assert_eq!(
+            page.warnings.len(),
+            MAX_UNKNOWN_NAMED + 1,
+            "{:?}",
+            page.warnings
+        );
+        assert!(
+            page.warnings[0].starts_with("ignored 'k0': unknown key (a link's keys are: preset,")
+        );
+        assert_eq!(page.warnings[4], "ignored 'k4': unknown key");
+        assert_eq!(page.warnings[5], "ignored 995 more unknown keys");
+        let lists = page
+            .warnings
+            .iter()
+            .filter(|w| w.contains("eval_split"))
+            .count();
+        assert_eq!(lists, 1, "{:?}", page.warnings);
+        assert!(total_chars(&page.warnings) < 600, "{:?}", page.warnings);
+
+        // One unknown key 1000 times: one warning. One known key 1000 times (a bad value
+        // first): the value's warning and one for the repeats.
+        let page = PageLink::read(&"zz=1&".repeat(1000));
+        assert_eq!(page.warnings.len(), 1, "{:?}", page.warnings);
+        let page = PageLink::read(&format!("lr=bad&{}", "lr=0.5&".repeat(999)));
+        assert_eq!(page.config.train.lr, TrainConfig::default().lr);
+        assert_eq!(page.warnings.len(), 2, "{:?}", page.warnings);
+        assert!(page.warnings[0].starts_with("ignored 'lr':"));
+        assert_eq!(page.warnings[1], "ignored a second 'lr' and 998 more");
+
+        // The worst a link can do: every key bad and repeated, the longest quotes (code
+        // points written out) everywhere, many unknown keys. Bounded by the constants.
+        let worst = "%F3%A0%81%BF".repeat(8);
+        let mut link: Vec<String> = Vec::new();
+        for entry in LINK_KEYS {
+            let hide = format!("{worst},").repeat(6);
+            let value = if entry.key == "hide" { &hide } else { &worst };
+            link.push(format!("{}={value}&{}=x", entry.key, entry.key));
+        }
+        let mut link = link.join("&");
+        let mut i = 0;
+        while link.len() + 40 < MAX_LINK_BYTES {
+            link.push_str(&format!("&{worst:.24}{i}="));
+            i += 1;
+        }
+        let page = PageLink::read(&link);
+        assert_eq!(page.warnings.len(), MAX_WARNINGS, "{:?}", page.warnings);
+        assert!(page.warnings[MAX_WARNINGS - 1].ends_with("more problems with this link"));
+        for warning in &page.warnings {
+            assert!(warning.chars().count() <= MAX_WARNING_CHARS, "{warning}");
+        }
+        assert!(total_chars(&page.warnings) <= MAX_WARNINGS_TOTAL_CHARS);
+        // Every key is still named, and the longest warning, `hide`'s, is not cut.
+        for entry in LINK_KEYS {
+            let named = format!("'{}'", entry.key);
+            assert!(
+                page.warnings.iter().any(|w| w.contains(&named)),
+                "{named}: {:?}",
+                page.warnings
+            );
+        }
+        let hide = page
+            .warnings
+            .iter()
+            .find(|w| w.starts_with("ignored 'hide'"))
+            .unwrap();
+        assert!(hide.ends_with("eval_split)"), "{hide}");
     }
 }

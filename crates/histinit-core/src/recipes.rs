@@ -205,7 +205,7 @@ impl InitGains {
             let (group, value) = pair.split_once(':').ok_or_else(|| {
                 invalid(format!(
                     "'{}' is not group:multiplier (e.g. embed:0.0625)",
-                    pair.chars().take(40).collect::<String>()
+                    crate::text::shown(pair)
                 ))
             })?;
             let group = group.trim();
@@ -215,7 +215,7 @@ impl InitGains {
             let slot = gains.slot(group).ok_or_else(|| {
                 invalid(format!(
                     "unknown group '{}' (known: {})",
-                    group.chars().take(40).collect::<String>(),
+                    crate::text::shown(group),
                     Self::GROUPS.join(", ")
                 ))
             })?;
@@ -224,7 +224,12 @@ impl InitGains {
                 .parse()
                 .ok()
                 .filter(|v: &f64| v.is_finite())
-                .ok_or_else(|| invalid(format!("{group}: '{}' is not a number", value.trim())))?;
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "{group}: '{}' is not a number",
+                        crate::text::shown(value.trim())
+                    ))
+                })?;
             let (low, high) = Self::RANGE;
             if !(low..=high).contains(&value) {
                 return Err(invalid(format!(

@@ -197,12 +197,14 @@ pub fn curves_csv(runs: &[RunResult]) -> String {
 /// The columns of [`curve_row`].
 pub const CURVES_CSV_HEADER: &str = "run,init,seed,step,tokens,train_loss,val_loss,lr,grad_norm";
 
-/// One point of a run as a CSV row (no newline), columns as [`CURVES_CSV_HEADER`].
+/// One point of a run as a CSV row (no newline), columns as [`CURVES_CSV_HEADER`]; its
+/// names through [`crate::text::csv_field`], as every CSV field that is text.
 pub fn curve_row(run: &RunResult, point: &CurvePoint) -> String {
+    use crate::text::csv_field;
     format!(
         "{},{},{},{},{},{},{},{},{}",
-        run.name(),
-        run.init.name(),
+        csv_field(&run.name()),
+        csv_field(run.init.name()),
         run.seed,
         point.step,
         point.tokens,
