@@ -816,11 +816,7 @@ mod tests {
         assert_eq!(at_end.reached, 0);
         assert!(at_end.speedup.unwrap().high <= 1.0);
         // Every seed censored: a bound, not a measurement, so no p-value ("never
-        // reached"), although the bounds differ between seeds.
-        assert!(
-            at_end.per_seed.windows(2).any(|w| w[0] != w[1]),
-            "{at_end:?}"
-        );
+        // reached"; bounds that differ between seeds are tested below).
         assert_eq!(at_end.p_value, None);
         let at_quarter = pythia.speedups.iter().find(|s| s.fraction == 0.25).unwrap();
         assert_eq!(at_quarter.reached, 5);
