@@ -519,7 +519,9 @@ pub enum Charts {
     /// Keep the charts already in the folder and rewrite only the text (report.md,
     /// summary.json, comparisons.csv) from summary.json: a published study folder
     /// (docs/results/<study>) holds no runs, and its text must follow the current rules
-    /// (which p-values are defined, the Holm family).
+    /// (which p-values are defined, the Holm family). summary.json is written again from
+    /// what was read: serde_json's float parser (without `float_roundtrip`, which would
+    /// rebuild Burn) can move a value by one unit in its 17th significant digit.
     Keep,
 }
 
@@ -538,9 +540,9 @@ fn kept_chart(dir: &Path, png: &str) -> Result<(), ReportError> {
     }
 }
 
-/// Writes the report of the sweep in `dir` (report.md and its charts) and the summary it
-/// decided on (summary.json and comparisons.csv, with the p-values the current rules
-/// define and their Holm adjustment).
+/// Writes the report of the sweep in `dir` (report.md and its charts); with the charts
+/// kept, also the summary it decided on (summary.json and comparisons.csv, with the
+/// p-values the current rules define and their Holm adjustment).
 pub fn run(dir: &Path, font: Option<&Path>, charts: Charts) -> Result<(), ReportError> {
     let summary_path = dir.join("summary.json");
     let invalid = |reason: String| ReportError::Invalid {
@@ -942,12 +944,16 @@ Per role, the std and (in brackets) the excess kurtosis of each init's \
         md.push('\n');
     }
     let _ = writeln!(md, "## Config\n\n```toml\n{}```", summary.config);
-    let json = summary.to_json().map_err(|err| invalid(err.to_string()))?;
-    for (name, text) in [
-        ("summary.json", json),
-        ("comparisons.csv", summary.comparisons_csv()),
-        ("report.md", md),
-    ] {
+    // A sweep's own summary.json and comparisons.csv were written by the same rules and
+    // stay as written (byte for byte what a sharded sweep's aggregate gives); a kept
+    // folder's are rewritten to follow the report.
+    let mut files = vec![("report.md", md)];
+    if charts == Charts::Keep {
+        let json = summary.to_json().map_err(|err| invalid(err.to_string()))?;
+        files.push(("summary.json", json));
+        files.push(("comparisons.csv", summary.comparisons_csv()));
+    }
+    for (name, text) in files {
         let path = dir.join(name);
         write_atomically(&path, text.as_bytes()).map_err(|err| ReportError::Write {
             path: path.clone(),
