@@ -546,7 +546,7 @@ fn run(
         }
     }
     bar.finish_and_clear();
-    let summary = summarize(&runs, baseline(config));
+    let summary = summarize(&runs, baseline(config), config.train.steps);
     output::write_curves(&out.join("curves.csv"), &runs).map_err(|source| CliError::Write {
         path: out.join("curves.csv"),
         source,

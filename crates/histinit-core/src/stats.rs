@@ -140,9 +140,14 @@ pub struct Summary {
     pub inits: Vec<InitSummary>,
 }
 
-/// Summarises runs against `baseline` (usually `kaiming`), pairing runs by seed.
-/// Takes runs or references to them (the page summarizes without copying curves).
-pub fn summarize<R: Borrow<RunResult>>(runs: &[R], baseline: InitMethod) -> Summary {
+/// Summarises runs of `total_steps` steps against `baseline` (usually `kaiming`),
+/// pairing runs by seed. Takes runs or references to them (the page summarizes without
+/// copying curves).
+pub fn summarize<R: Borrow<RunResult>>(
+    runs: &[R],
+    baseline: InitMethod,
+    total_steps: usize,
+) -> Summary {
     let inits = inits_in_order(runs);
     let baseline_run = |seed: u64| {
         runs.iter()
@@ -164,7 +169,6 @@ pub fn summarize<R: Borrow<RunResult>>(runs: &[R], baseline: InitMethod) -> Summ
                 .collect();
             let (mean, std) = mean_and_spread(&finals);
             let mut steps = Vec::new();
-            let mut baseline_steps = Vec::new();
             for run in &own {
                 let Some(base) = baseline_run(run.seed) else {
                     continue;
@@ -172,20 +176,18 @@ pub fn summarize<R: Borrow<RunResult>>(runs: &[R], baseline: InitMethod) -> Summ
                 let Some(target) = base.final_val_loss().filter(|v| v.is_finite()) else {
                     continue;
                 };
-                let Some(base_steps) = steps_to_reach(&base.val_curve(), target) else {
-                    continue;
-                };
                 if let Some(reached) = steps_to_reach(&run.val_curve(), target) {
                     steps.push(reached);
-                    baseline_steps.push(base_steps);
                 }
             }
             let steps_mean = (!steps.is_empty()).then(|| mean_and_spread(&steps).0);
-            // A mean over only the seeds that got there would flatter the init: report a
-            // speedup only when every seed reached the baseline's final loss.
-            let speedup = steps_mean
-                .filter(|&s| s > 0.0 && steps.len() == own.len())
-                .map(|s| mean_and_spread(&baseline_steps).0 / s);
+            // The speedup of the sweeps and reports, at the baseline's end; only where
+            // every seed reached the baseline's final loss: a seed that never got there
+            // would make it an upper bound, which a table cell would present as a value.
+            let at_end = paired_speedups(&own, baseline_run, 1.0, total_steps);
+            let speedup = (at_end.reached == own.len() && at_end.reached == at_end.per_seed.len())
+                .then(|| geometric_mean(&at_end.per_seed))
+                .flatten();
             InitSummary {
                 init,
                 runs: own.len(),
@@ -205,6 +207,60 @@ pub fn summarize<R: Borrow<RunResult>>(runs: &[R], baseline: InitMethod) -> Summ
         baseline,
         inits: summaries,
     }
+}
+
+/// Per-seed speedups of one init at a progress point of the baseline (see
+/// [`SpeedupAt::per_seed`]): the one definition behind every speedup histinit shows.
+struct PairedSpeedups {
+    per_seed: Vec<f64>,
+    reached: usize,
+}
+
+fn paired_speedups<'a>(
+    own: &[&RunResult],
+    base_of: impl Fn(u64) -> Option<&'a RunResult>,
+    fraction: f64,
+    total_steps: usize,
+) -> PairedSpeedups {
+    let at_step = (fraction * total_steps as f64 - 1.0).max(0.0);
+    let mut per_seed = Vec::new();
+    let mut reached = 0;
+    for run in own {
+        let Some(base) = base_of(run.seed) else {
+            continue;
+        };
+        let base_curve = base.val_curve();
+        let Some(target) = loss_at(&base_curve, at_step) else {
+            continue;
+        };
+        let Some(base_steps) = steps_to_reach(&base_curve, target) else {
+            continue;
+        };
+        // Counted in updates (step s is after s + 1 updates).
+        let own_updates = match steps_to_reach(&run.val_curve(), target) {
+            Some(steps) => {
+                reached += 1;
+                steps + 1.0
+            }
+            None => total_steps as f64,
+        };
+        per_seed.push((base_steps + 1.0) / own_updates);
+    }
+    PairedSpeedups { per_seed, reached }
+}
+
+/// The geometric mean of ratios (the mean of their logarithms, as [`bootstrap_mean`]
+/// takes it); `None` for none.
+pub fn geometric_mean(ratios: &[f64]) -> Option<f64> {
+    if ratios.is_empty() {
+        return None;
+    }
+    let logs: Vec<f64> = ratios.iter().map(|s| s.ln()).collect();
+    Some(arithmetic_mean(&logs).exp())
+}
+
+fn arithmetic_mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len() as f64
 }
 
 /// Progress points of the baseline at which speedups are reported.
@@ -383,36 +439,14 @@ pub fn compare(
             let speedups = PROGRESS_FRACTIONS
                 .iter()
                 .map(|&fraction| {
-                    let at_step = (fraction * total_steps as f64 - 1.0).max(0.0);
-                    let mut per_seed = Vec::new();
-                    let mut reached = 0;
-                    for run in &own {
-                        let Some(base) = base_of(run.seed) else {
-                            continue;
-                        };
-                        let base_curve = base.val_curve();
-                        let Some(target) = loss_at(&base_curve, at_step) else {
-                            continue;
-                        };
-                        let Some(base_steps) = steps_to_reach(&base_curve, target) else {
-                            continue;
-                        };
-                        // Counted in updates (step s is after s + 1 updates).
-                        let own_updates = match steps_to_reach(&run.val_curve(), target) {
-                            Some(steps) => {
-                                reached += 1;
-                                steps + 1.0
-                            }
-                            None => total_steps as f64,
-                        };
-                        per_seed.push((base_steps + 1.0) / own_updates);
-                    }
+                    let PairedSpeedups { per_seed, reached } =
+                        paired_speedups(&own, base_of, fraction, total_steps);
                     let logs: Vec<f64> = per_seed.iter().map(|s| s.ln()).collect();
                     let p_value = SpeedupAt::test(&per_seed, reached);
-                    let speedup = (!per_seed.is_empty()).then(|| {
+                    let speedup = geometric_mean(&per_seed).map(|estimate| {
                         let interval = bootstrap_mean(&logs, seed ^ fraction.to_bits());
                         Interval {
-                            estimate: interval.estimate.exp(),
+                            estimate,
                             low: interval.low.exp(),
                             high: interval.high.exp(),
                         }
@@ -459,7 +493,7 @@ pub fn compare(
 pub fn bootstrap_mean(values: &[f64], seed: u64) -> Interval {
     use rand::{Rng, SeedableRng};
     let n = values.len();
-    let mean = values.iter().sum::<f64>() / n as f64;
+    let mean = arithmetic_mean(values);
     if n < 2 {
         return Interval {
             estimate: mean,
@@ -963,14 +997,15 @@ mod tests {
             run(InitMethod::Kaiming, 2, &curve(1.0)),
             run(InitMethod::Pythia, 2, &curve(2.0)),
         ];
-        let summary = summarize(&runs, InitMethod::Kaiming);
+        let summary = summarize(&runs, InitMethod::Kaiming, 101);
         let pythia = summary
             .inits
             .iter()
             .find(|s| s.init == InitMethod::Pythia)
             .unwrap();
         assert_eq!(pythia.steps_to_baseline_final, Some(50.0));
-        assert!((pythia.speedup.unwrap() - 2.0).abs() < 1e-9);
+        // In updates: the baseline's final loss after 101, the other init's after 51.
+        assert!((pythia.speedup.unwrap() - 101.0 / 51.0).abs() < 1e-9);
         let kaiming = summary
             .inits
             .iter()
@@ -978,6 +1013,73 @@ mod tests {
             .unwrap();
         assert_eq!(kaiming.speedup, Some(1.0));
         assert_eq!(pythia.reached_baseline, 2);
+    }
+
+    /// The page's table and `histinit run` (via [`summarize`]) and the sweep summary
+    /// and report (via [`compare`]) show one speedup: the same value for the same runs,
+    /// over seeds that differ.
+    #[test]
+    fn the_summary_and_the_comparison_give_one_speedup() {
+        let curve = |rate: f64| -> Vec<(usize, f64)> {
+            (0..=99)
+                .map(|t| (t, 1.0 / (1.0 + rate * t as f64)))
+                .collect()
+        };
+        let mut runs = Vec::new();
+        for (seed, (base_rate, rate)) in
+            [(1.0, 1.7), (1.1, 2.9), (0.9, 1.2)].into_iter().enumerate()
+        {
+            runs.push(run(InitMethod::Kaiming, seed as u64, &curve(base_rate)));
+            runs.push(run(InitMethod::Empirical, seed as u64, &curve(rate)));
+        }
+        let shown = |runs: &[RunResult]| {
+            summarize(runs, InitMethod::Kaiming, 100)
+                .inits
+                .iter()
+                .find(|s| s.init == InitMethod::Empirical)
+                .unwrap()
+                .speedup
+        };
+        let at_end = |runs: &[RunResult]| {
+            let comparison = compare(runs, InitMethod::Kaiming, 100, 7);
+            comparison
+                .iter()
+                .find(|c| c.init == InitMethod::Empirical)
+                .unwrap()
+                .speedups
+                .iter()
+                .find(|s| s.fraction == 1.0)
+                .unwrap()
+                .clone()
+        };
+        let reported = at_end(&runs);
+        assert_eq!(reported.reached, 3);
+        let estimate = reported.speedup.unwrap().estimate;
+        assert_eq!(shown(&runs), Some(estimate));
+        // Seeds with different speeds: the geometric mean of the per-seed ratios (1.80
+        // here), not the ratio of mean steps that the page showed before.
+        let expected = reported.per_seed.iter().map(|s| s.ln()).sum::<f64>() / 3.0;
+        assert!((estimate - expected.exp()).abs() < 1e-12);
+        let own_steps: Vec<f64> = runs
+            .iter()
+            .filter(|r| r.init == InitMethod::Empirical)
+            .map(|r| {
+                let base = runs
+                    .iter()
+                    .find(|b| b.init == InitMethod::Kaiming && b.seed == r.seed);
+                steps_to_reach(&r.val_curve(), base.unwrap().final_val_loss().unwrap()).unwrap()
+            })
+            .collect();
+        let ratio_of_means = 99.0 / mean_and_spread(&own_steps).0;
+        assert!(
+            (estimate - ratio_of_means).abs() > 0.03,
+            "{estimate} {ratio_of_means}"
+        );
+        // A seed that never reaches the baseline's final loss: the comparison keeps a
+        // bound, the table shows none.
+        runs[5] = run(InitMethod::Empirical, 2, &curve(0.5));
+        assert_eq!(at_end(&runs).reached, 2);
+        assert_eq!(shown(&runs), None);
     }
 
     /// The validation set's error: one run's from its batches' spread, a paired

@@ -408,7 +408,7 @@ impl SessionState {
         let results = self.records();
         let baseline = baseline_of(&self.config);
         let total = self.config.train.steps;
-        let summary = summarize(&results, baseline);
+        let summary = summarize(&results, baseline, total);
         let fraction = |f: f64| steps_to_baseline_fraction(&results, baseline, f, total);
         let (quarter, half, full) = (fraction(0.25), fraction(0.5), fraction(1.0));
         let pick = |list: &[histinit_core::stats::FractionReach], init| {
