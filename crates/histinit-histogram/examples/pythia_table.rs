@@ -14,30 +14,14 @@
 //! teachers' Weibull fits are made here, from each file's quantile tables, by
 //! `histinit_histogram::weibull` (the published method: the middle 80% of |W|).
 
-use std::collections::BTreeMap;
 use std::error::Error;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use histinit_histogram::published::{Published, CITATION, MATRIX_ROLES};
 use histinit_histogram::{HistogramFile, Role, TensorHistogram, WeibullFit};
-use serde_json::Value;
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
-
-const CITATION: &str =
-    "T. Ding, arXiv:2605.18898; data from github.com/tiexinding/NPM-Weibull-public \
-     at commit 213fd40575fa23ff629a6010c96bbdc78bc88362, CC BY 4.0";
-
-/// The matrix roles Pythia's figures cover: our role, the published component name in
-/// `component-medians.csv`, the GPT-NeoX tensor suffix in the per-matrix files (none for
-/// the fused qkv, which is published only as medians), and the fan-in in units of
-/// d_model.
-const MATRIX_ROLES: [(Role, &str, Option<&str>, usize); 4] = [
-    (Role::Qkv, "qkv", None, 1),
-    (Role::AttnOut, "o", Some("attention.dense.weight"), 1),
-    (Role::MlpIn, "ffn_in", Some("mlp.dense_h_to_4h.weight"), 1),
-    (Role::MlpOut, "ffn_out", Some("mlp.dense_4h_to_h.weight"), 4),
-];
 
 /// Architecture of the Pythia sizes in `component-medians.csv` (Biderman et al. 2023,
 /// arXiv:2304.01373, Table 1): width d_model and layers. Used only to put lambda on a
@@ -64,154 +48,6 @@ fn main() -> Result<()> {
     let teachers = Teacher::read_all(&histograms)?;
     print!("{}", render(&pythia, &teachers));
     Ok(())
-}
-
-/// One matrix of pythia-70m from the per-matrix files.
-struct PythiaMatrix {
-    layer: usize,
-    k: f64,
-    lambda: f64,
-    rms: f64,
-}
-
-/// What the published files say.
-struct Published {
-    /// pythia-70m per matrix, by role (attn_out, mlp_in, mlp_out), sorted by layer.
-    per_matrix: BTreeMap<Role, Vec<PythiaMatrix>>,
-    /// pythia-70m pooled over the three matrix types at the last checkpoint: (step, k,
-    /// sigma_obs, lambda_obs).
-    pooled_final: (u64, f64, f64, f64),
-    /// pythia-70m pooled sigma_obs and k at the first checkpoint: (step, k, sigma_obs).
-    pooled_first: (u64, f64, f64),
-    /// Component medians per Pythia size: size -> component -> (k, lambda).
-    components: BTreeMap<String, BTreeMap<String, (f64, f64)>>,
-}
-
-fn read_json(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?)
-}
-
-fn number(value: &Value, what: &str) -> Result<f64> {
-    value
-        .as_f64()
-        .ok_or_else(|| format!("{what}: {value} is not a number").into())
-}
-
-impl Published {
-    fn read(dir: &Path) -> Result<Published> {
-        let per_matrix_json = read_json(&dir.join("pythia-70m-per-matrix.json"))?;
-        let rms_path = dir.join("pythia-70m-per-matrix-rms.jsonl");
-        let rms_text = std::fs::read_to_string(&rms_path)
-            .map_err(|e| format!("{}: {e}", rms_path.display()))?;
-        let rms_line: Value = serde_json::from_str(
-            rms_text
-                .lines()
-                .find(|line| !line.trim().is_empty())
-                .ok_or("pythia-70m-per-matrix-rms.jsonl is empty")?,
-        )?;
-        let rms_layers = rms_line["layers"]
-            .as_object()
-            .ok_or("pythia-70m-per-matrix-rms.jsonl: no `layers` object")?;
-        let mut per_matrix: BTreeMap<Role, Vec<PythiaMatrix>> = BTreeMap::new();
-        let rows = per_matrix_json["per_matrix"]
-            .as_array()
-            .ok_or("pythia-70m-per-matrix.json: no `per_matrix` array")?;
-        for row in rows {
-            let name = row[0]
-                .as_str()
-                .ok_or("per_matrix: a name is not a string")?;
-            let Some(&(role, ..)) = MATRIX_ROLES
-                .iter()
-                .find(|(_, _, suffix, _)| suffix.is_some_and(|s| name.ends_with(s)))
-            else {
-                return Err(format!("per_matrix: no role for {name}").into());
-            };
-            let layer = name
-                .split('.')
-                .nth(2)
-                .and_then(|l| l.parse().ok())
-                .ok_or_else(|| format!("per_matrix: no layer in {name}"))?;
-            let rms = number(&rms_layers[name]["rms"], &format!("rms of {name}"))?;
-            per_matrix.entry(role).or_default().push(PythiaMatrix {
-                layer,
-                k: number(&row[1], name)?,
-                lambda: number(&row[2], name)?,
-                rms,
-            });
-        }
-        for matrices in per_matrix.values_mut() {
-            matrices.sort_by_key(|m| m.layer);
-        }
-
-        let by_step_k = read_json(&dir.join("pythia-70m-by-step.json"))?;
-        let by_step_k = by_step_k
-            .as_object()
-            .ok_or("pythia-70m-by-step.json: not an object")?;
-        let k_at = |step: u64| -> Result<f64> {
-            number(
-                by_step_k
-                    .get(&step.to_string())
-                    .ok_or_else(|| format!("pythia-70m-by-step.json: no step {step}"))?,
-                "k by step",
-            )
-        };
-        let by_step = read_json(&dir.join("pythia-70m-rms-by-step.json"))?;
-        let by_step = by_step
-            .as_array()
-            .ok_or("pythia-70m-rms-by-step.json: not an array")?;
-        let point = |entry: &Value| -> Result<(u64, f64, f64)> {
-            Ok((
-                entry["step"].as_u64().ok_or("rms by step: no step")?,
-                number(&entry["sigma_obs"], "sigma_obs")?,
-                number(&entry["lambda_obs"], "lambda_obs")?,
-            ))
-        };
-        let first = point(by_step.first().ok_or("rms by step: empty")?)?;
-        let last = point(by_step.last().ok_or("rms by step: empty")?)?;
-
-        let csv_path = dir.join("component-medians.csv");
-        let csv = std::fs::read_to_string(&csv_path)
-            .map_err(|e| format!("{}: {e}", csv_path.display()))?;
-        let mut lines = csv.lines();
-        let header: Vec<&str> = lines
-            .next()
-            .ok_or("component-medians.csv: empty")?
-            .split(',')
-            .collect();
-        let column = |name: &str| -> Result<usize> {
-            header
-                .iter()
-                .position(|&h| h == name)
-                .ok_or_else(|| format!("component-medians.csv: no column {name}").into())
-        };
-        let id = column("entry_id")?;
-        let mut components = BTreeMap::new();
-        for line in lines {
-            let cells: Vec<&str> = line.split(',').collect();
-            if cells.len() != header.len() {
-                return Err(
-                    format!("component-medians.csv: a row has {} cells", cells.len()).into(),
-                );
-            }
-            if !cells[id].starts_with("pythia-") {
-                continue;
-            }
-            let mut by_component = BTreeMap::new();
-            for (_, component, ..) in MATRIX_ROLES {
-                let k: f64 = cells[column(&format!("k_median_{component}"))?].parse()?;
-                let lambda: f64 = cells[column(&format!("lambda_median_{component}"))?].parse()?;
-                by_component.insert(component.to_string(), (k, lambda));
-            }
-            components.insert(cells[id].to_string(), by_component);
-        }
-        Ok(Published {
-            per_matrix,
-            pooled_final: (last.0, k_at(last.0)?, last.1, last.2),
-            pooled_first: (first.0, k_at(first.0)?, first.1),
-            components,
-        })
-    }
 }
 
 /// A shipped teacher's histogram file.

@@ -9,6 +9,7 @@
 
 pub mod family;
 pub mod format;
+pub mod published;
 pub mod role;
 pub mod special;
 pub mod trajectory;
