@@ -1360,6 +1360,33 @@ async function mockChecks(context, base) {
     await page.close();
   });
 
+  await check("mock: a trap while reading a picked text reloads the page's module; the text is picked again and trains", async () => {
+    const page = await openPage(context, base, 'preset=nano&inits=kaiming&steps=12&eval_every=4', { webgpu: false, trapReadingText: true });
+    await waitReady(page);
+    const text = { name: 'mine.txt', mimeType: 'text/plain', buffer: ownText() };
+    await page.setInputFiles('#corpus-file', text);
+    // The page's module trapped in check_corpus: a fresh one replaces it.
+    await page.waitForFunction(() => globalThis.__histinitMockLoads === 2, null, { timeout: 10_000 });
+    await page.waitForFunction(() => !document.querySelector('#status').textContent.includes('reloading'), null, { timeout: 10_000 });
+    const messages = await page.locator('#messages').textContent();
+    assert(messages.includes("Reading 'mine.txt' stopped the model code") && messages.includes('reloaded'), `the messages say so: ${messages}`);
+    assert(!page.url().includes('corpus='), `the text that trapped is not named in the link: ${page.url()}`);
+    assert(await page.isEnabled('#start'), 'Start is available');
+    assert((await statusText(page)).startsWith('Ready'), `status: ${await statusText(page)}`);
+    // The fresh module reads it (the mock traps in the page's first instance only).
+    await page.setInputFiles('#corpus-file', []);
+    await page.setInputFiles('#corpus-file', text);
+    await page.waitForFunction(() => location.search.includes('corpus=mine.txt'), null, { timeout: 10_000 });
+    await page.click('#start');
+    await waitDone(page, 30_000);
+    const runs = await lossSummary(page);
+    assert(runs.length === 1 && runs[0].steps === 12, `the run trained every step (${JSON.stringify(runs.map((r) => r.steps))})`);
+    assert(!(await page.evaluate(() => globalThis.__histinitMockCallsAfterTrap)), 'nothing called the trapped instance');
+    assert(await page.evaluate(() => globalThis.__histinitMockWorkerLoads) === 1, 'the training worker, which did not trap, was kept');
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+    await page.close();
+  });
+
   await check('mock: a diverging run is marked, the others finish', async () => {
     const page = await openPage(context, base, link, { divergeInit: 'kaiming' });
     await waitReady(page);
