@@ -252,6 +252,7 @@ async function pauseLoop(what) {
   setPhase('paused');
   pauseClock();
   statusLine(what);
+  if (run.hiddenPause && !document.hidden) resume(); // the tab came back meanwhile
 }
 
 export function pause() {
