@@ -203,6 +203,10 @@ async function begin(session, backend, epoch) {
   updateTable();
   setPhase('running');
   const first = backend === 'webgpu' ? ' (the first step compiles shaders and can take a while)' : '';
+  // The charts of the runs as initialized, drawn before the first step: the first draw
+  // (the drawer's set-up) is the slowest, and the page is idle now.
+  await refreshView(session);
+  if (epoch !== run.epoch || session !== run.session) return;
   setStatus(run.backendNote ? `${run.backendNote} · first step…` : `Training on ${backendName(backend)}: first step${first}…`);
   try {
     await session.start(LOOP);
