@@ -257,6 +257,7 @@ async function pauseLoop(what) {
   pauseClock();
   statusLine(what);
   if (run.hiddenPause && !document.hidden) resume(); // the tab came back meanwhile
+  else refreshView(); // the charts at the step it paused at
 }
 
 export function pause() {

@@ -26,6 +26,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { chromium } from 'playwright-core';
 import { CSP as NODE_SERVER_CSP, histinitBin, startHistinitServer, startNodeServer } from './server.mjs';
 import { hostileLinkChecks, hostileUnitChecks } from './hostile.mjs';
+import { workerLoopChecks } from './worker.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -1161,6 +1162,7 @@ async function unitChecks() {
     assert(cspProblems(`script-src 'self'; ${NODE_SERVER_CSP}`).length === 0, 'a later directive is ignored');
   });
   await hostileUnitChecks({ check, assert });
+  await workerLoopChecks({ check, assert });
 }
 
 // ---------------------------------------------------------------- checks: the policy itself
