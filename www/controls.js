@@ -9,7 +9,7 @@ import { initInfo, initList, needsOf, page, shippedSource, ui } from './page.js'
 import { showTrajectory } from './drawing.js';
 
 export const MIN_RUNS = 1;
-export const MAX_RUNS = 4;
+const MAX_RUNS = 4;
 
 /** The local source file picked under "open file…": {name, kind, bytes} (not in the link). */
 export const local = { file: null };

@@ -43,7 +43,7 @@ export function redrawDue() {
 }
 
 /** Keeps the worker's `view`: the charts' drawer, the trajectory, the results. */
-export function takeView(view) {
+function takeView(view) {
   const charts = page.hi.Charts.from_json(view.charts);
   drawn.charts?.free();
   drawn.charts = charts;

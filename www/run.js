@@ -55,7 +55,7 @@ export function setButtons() {
 }
 
 /** One line: where it trains (and why, after a fallback), then progress. */
-export function statusLine(what) {
+function statusLine(what) {
   const total = Number(run.settings?.steps ?? 0);
   const parts = [];
   if (run.backendNote) parts.push(run.backendNote);
@@ -316,10 +316,18 @@ export function reset() {
 function onEvent(data, trainer) {
   const session = run.session;
   if (!session || session.trainer !== trainer || data.id !== session.id) return;
-  if (data.event === 'step') onStep(data);
-  else if (data.event === 'samples') renderSamples(ui.samples, data.samples, progress.runs);
-  else if (data.event === 'done') finish();
-  else if (data.event === 'failed') stepFailed(data);
+  try {
+    if (data.event === 'step') onStep(data);
+    else if (data.event === 'samples') renderSamples(ui.samples, data.samples, progress.runs);
+    else if (data.event === 'done') finish();
+    else if (data.event === 'failed') stepFailed(data);
+  } catch (error) {
+    if (recoverFromTrap(error, 'page')) return;
+    // A bug in the page, not in training: say so rather than stall silently.
+    console.error(error);
+    session.pause().catch(() => {}); // the session stays, for its exports
+    failed(`Training stopped: ${errorText(error)}`);
+  }
 }
 
 function onStep({ report, memory }) {
