@@ -37,6 +37,12 @@ export function resetProgress(runs = []) {
   });
 }
 
+/** The clock starts (at the first step's request). */
+export function startClock() {
+  progress.clockStart = performance.now();
+  progress.windowStart = progress.clockStart;
+}
+
 /** The clock stops (a pause) or goes on. */
 export function pauseClock() {
   progress.pausedAt ??= performance.now();

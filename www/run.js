@@ -14,7 +14,7 @@ import { Trainer } from './trainer.js';
 import { settle } from './address.js';
 import { clearOutputs, forgetView, redrawDue, refreshView, updateTable } from './drawing.js';
 import { gatherSources } from './inputs.js';
-import { pauseClock, progress, record, resetProgress, resumeClock, stepsDone } from './progress.js';
+import { pauseClock, progress, record, resetProgress, resumeClock, startClock, stepsDone } from './progress.js';
 import { addMessage, backendName, clearMessages, initList, page, setStatus, SNAPSHOT_EVERY, ui } from './page.js';
 import { keepPrevious, recoverFromTrap } from './recovery.js';
 import { showCorpusNote, textFor, textPicked } from './text.js';
@@ -201,12 +201,14 @@ async function begin(session, backend, epoch) {
   run.backend = backend;
   resetProgress(session.runs);
   updateTable();
-  setPhase('running');
-  const first = backend === 'webgpu' ? ' (the first step compiles shaders and can take a while)' : '';
+  setButtons();
   // The charts of the runs as initialized, drawn before the first step: the first draw
   // (the drawer's set-up) is the slowest, and the page is idle now.
   await refreshView(session);
   if (epoch !== run.epoch || session !== run.session) return;
+  startClock();
+  setPhase('running');
+  const first = backend === 'webgpu' ? ' (the first step compiles shaders and can take a while)' : '';
   setStatus(run.backendNote ? `${run.backendNote} · first step…` : `Training on ${backendName(backend)}: first step${first}…`);
   try {
     await session.start(LOOP);

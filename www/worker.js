@@ -52,6 +52,7 @@ function current(id) {
  * view never waits for more than the step in flight).
  */
 const loop = {
+  session: 0, // the session whose loop was started
   running: false,
   scheduled: false, // a step is queued or about to be
   snapshotEvery: 25,
@@ -178,7 +179,7 @@ const ops = {
   /** Starts the session's training loop; step reports follow as events. */
   start({ id, snapshotEvery = 25, sampleEvery = 100, sampleLength = 120 }) {
     current(id);
-    Object.assign(loop, { snapshotEvery, sampleEvery, sampleLength, stepsByRun: new Map(), nextSnapshot: snapshotEvery, nextSample: sampleEvery });
+    Object.assign(loop, { session: id, snapshotEvery, sampleEvery, sampleLength, stepsByRun: new Map(), nextSnapshot: snapshotEvery, nextSample: sampleEvery });
     loop.running = true;
     scheduleStep();
     return null;
@@ -191,6 +192,7 @@ const ops = {
   },
   resume({ id }) {
     current(id);
+    if (loop.session !== id) throw new Error('this session was not started: press Start');
     loop.running = true;
     scheduleStep();
     return null;
