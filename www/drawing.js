@@ -2,10 +2,11 @@
 // series, the trajectory's numbers, the results' rows), turned into a Charts by the
 // page's own copy of the module and drawn by charts.js; the tables; the readouts under
 // the charts. Redraws are paced: at most four a second (one for readers who asked for
-// less motion), and drawing at most a fifth of the time.
+// less motion), and drawing at most a fifth of the time; each chart is drawn in a task
+// of its own, so that the page answers between them while the worker trains.
 
 import { clear } from './dom.js';
-import { drawCharts, drawLoss, drawPlaceholders } from './charts.js';
+import { chartParts, drawChart, drawLoss, drawPlaceholders } from './charts.js';
 import { renderCurveTable, renderResults, renderRuns } from './results.js';
 import { attachReadout, gradText, lossText } from './readout.js';
 import { noTrajectoryText, trajectoryCaption, trajectoryEnd, trajectoryRows } from './trajectory.js';
@@ -26,7 +27,8 @@ export const drawn = {
   parts: {}, // how long each chart of the last redraw took (ms), for the benchmark
   ms: 0, // ...and the whole redraw
   last: 0, // when the last redraw ended
-  viewing: false, // a view request is in flight
+  busy: false, // a view request or a redraw is under way
+  generation: 0, // bumps with each redraw: an older one still under way stops
   readers: null, // attachReadout() of the loss, gradient and trajectory charts
 };
 
@@ -39,7 +41,7 @@ export function redrawMs() {
 
 /** Whether a redraw is due (and none is under way). */
 export function redrawDue() {
-  return !drawn.viewing && performance.now() - drawn.last > Math.max(redrawMs(), drawn.ms / DRAW_SHARE);
+  return !drawn.busy && performance.now() - drawn.last > Math.max(redrawMs(), drawn.ms / DRAW_SHARE);
 }
 
 /** Keeps the worker's `view`: the charts' drawer, the trajectory, the results. */
@@ -67,49 +69,69 @@ export function forgetView() {
 export async function refreshView(session = run.session) {
   if (!session) return;
   let view;
-  drawn.viewing = true;
+  drawn.busy = true;
   try {
     view = await session.view(ui.role.value);
+    if (session !== run.session || page.aborted) return; // replaced meanwhile
+    try {
+      takeView(view);
+    } catch (error) {
+      if (!recoverFromTrap(error, 'page')) console.warn('the charts could not be read', error);
+      return;
+    }
+    await redraw();
   } catch (error) {
     if (!recoverFromTrap(error, 'worker')) console.warn('the view of the runs failed', error);
-    return;
   } finally {
-    drawn.viewing = false;
+    drawn.busy = false;
   }
-  if (session !== run.session || page.aborted) return; // replaced meanwhile
-  try {
-    takeView(view);
-  } catch (error) {
-    if (!recoverFromTrap(error, 'page')) console.warn('the charts could not be read', error);
-    return;
-  }
-  redraw();
 }
 
-/** Redraws the charts and the table from the last view. */
-export function redraw() {
+/** A task after the ones waiting (the page answers input between two charts). */
+function nextTask() {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/**
+ * Redraws the charts and the table from the last view: the loss chart at once, each
+ * other chart in a task of its own, then the tables. Resolves when it is done, or
+ * stopped by a newer redraw or view.
+ */
+export async function redraw() {
   if (!run.session || !drawn.charts) {
     drawPlaceholders(ui.charts);
     return;
   }
   if (page.aborted?.where === 'page') return; // the module is being reloaded
-  const started = performance.now();
+  const generation = ++drawn.generation;
+  const charts = drawn.charts;
   const clock = ui.xAxis.value === 'time' ? progress.clock : null;
-  try {
-    showTrajectory();
-    const result = drawCharts(drawn.charts, ui.charts, {
-      logSteps: ui.logSteps.checked, clock, trajectory: drawn.trajectory !== null,
-    });
-    drawn.parts = result.parts;
-    drawn.frames = result.frames;
-  } catch (error) {
-    if (!recoverFromTrap(error, 'page')) throw error;
-    return;
+  const options = { logSteps: ui.logSteps.checked, clock, trajectory: drawn.trajectory !== null };
+  const parts = {};
+  let busy = 0;
+  showTrajectory();
+  for (const [i, part] of chartParts(options).entries()) {
+    if (i > 0) await nextTask();
+    // A newer redraw, or a newer view (whose takeView freed this drawer), took over.
+    if (generation !== drawn.generation || charts !== drawn.charts || page.aborted?.where === 'page') return;
+    let result;
+    try {
+      result = drawChart(charts, ui.charts, part, options);
+    } catch (error) {
+      if (!recoverFromTrap(error, 'page')) throw error;
+      return;
+    }
+    parts[result.part] = result.ms;
+    busy += result.ms;
+    if (result.frameName) drawn.frames = { ...drawn.frames, [result.frameName]: result.frame };
   }
+  if (!options.trajectory) drawn.frames = { ...drawn.frames, traj: null };
+  const from = performance.now();
   updateTable();
   refreshReaders();
+  drawn.parts = parts;
   drawn.last = performance.now();
-  drawn.ms = drawn.last - started;
+  drawn.ms = busy + (drawn.last - from); // the page's time spent drawing, not the tasks between
 }
 
 /** The loss chart of `session`'s latest view alone (the picture kept of an interrupted run). */
