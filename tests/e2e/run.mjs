@@ -16,7 +16,7 @@
 // Screenshots go to tests/e2e/out/. Exits non-zero if any check fails.
 
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -1160,6 +1160,12 @@ async function unitChecks() {
     caught(NODE_SERVER_CSP.replace("; base-uri 'none'", ''), 'base-uri');
     // The first of two script-src directives is the one in force.
     assert(cspProblems(`script-src 'self'; ${NODE_SERVER_CSP}`).length === 0, 'a later directive is ignored');
+  });
+  await check("page: app.js is the entry point of modules with one job each, none over 500 lines (issue 23)", () => {
+    const dir = join(ROOT, 'www');
+    const modules = readdirSync(dir).filter((name) => name.endsWith('.js'));
+    const long = modules.map((name) => [name, readFileSync(join(dir, name), 'utf8').split('\n').length]).filter(([, lines]) => lines > 500);
+    assert(modules.length >= 15 && long.length === 0, `modules over 500 lines: ${JSON.stringify(long)}`);
   });
   await hostileUnitChecks({ check, assert });
   await workerLoopChecks({ check, assert });
