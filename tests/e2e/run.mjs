@@ -1315,6 +1315,22 @@ async function mockChecks(context, base) {
     await page.close();
   });
 
+  await check('mock: auto where WebGPU cannot prepare the runs trains on the CPU, by the same fallback as a device lost mid-run', async () => {
+    const page = await openPage(context, base, link, { webgpu: true, webgpuPrepareFails: true });
+    await waitReady(page);
+    await page.click('#start');
+    await waitDone(page, 30_000);
+    const status = await statusText(page);
+    assert(status === 'WebGPU not available here (no device (mock: prepare failed)); training on the CPU in WebAssembly instead · done: step 40 of 40', `status line: ${status}`);
+    assert(await page.evaluate(() => window.histinit.backend) === 'cpu', 'CPU session');
+    assert(await page.evaluate(() => globalThis.__histinitMockForgotten) === 1, 'the WebGPU device that failed was given up');
+    assert(await page.locator('#previous').isHidden(), 'no interrupted run to keep (none started)');
+    const runs = await lossSummary(page);
+    assert(runs.every((run) => run.steps === 40), `every run finished (${runs.map((r) => r.steps)})`);
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+    await page.close();
+  });
+
   await check('mock: WebGPU device lost mid-run keeps the old run and restarts on the CPU', async () => {
     const page = await openPage(context, base, link, { webgpu: true, loseDeviceAtStep: 5 });
     await waitReady(page);

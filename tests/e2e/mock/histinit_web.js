@@ -7,7 +7,8 @@
 //   { schema: link_schema() JSON (required), webgpu: bool (adapter present),
 //     loseDeviceAtStep: n, divergeInit: 'name', abortAtStep: n,
 //     stepBusyMs: n (each step keeps its thread busy n ms, as a real CPU step does),
-//     trapReadingText: bool (check_corpus traps in the page's first instance of the module) }
+//     trapReadingText: bool (check_corpus traps in the page's first instance of the module),
+//     webgpuPrepareFails: bool (an adapter is there, but a WebGPU session cannot prepare) }
 // abortAtStep traps like a Rust panic in the real module (WebAssembly.RuntimeError), in
 // the page's first training worker only: afterwards this instance refuses every call, as a trapped instance would,
 // and the page is expected to replace the worker (each worker is a fresh instance).
@@ -294,6 +295,7 @@ export class Session {
 
   async prepare() {
     if (this.kind === 'webgpu' && !mock().webgpu) throw new Error('WebGPU is not available here (mock: no adapter)');
+    if (this.kind === 'webgpu' && mock().webgpuPrepareFails) throw new Error('no device (mock: prepare failed)');
     const needs = this.config.inits.find((init) => NEEDS[init]);
     if (needs && !this.histogram) throw new Error(`a histogram is needed for '${needs}'`);
   }
