@@ -353,10 +353,13 @@ function onStep({ report, memory }) {
   }
 }
 
+/** Every run finished: the last view drawn (tables included), then the phase is done. */
 async function finish() {
-  setPhase('done');
+  const session = run.session;
   await refreshView();
-  if (run.phase === 'done') statusLine('done: step');
+  if (session !== run.session || page.aborted) return; // Start, Reset or a trap meanwhile
+  setPhase('done');
+  statusLine('done: step');
 }
 
 /** A step failed: a trap reloads the model code; WebGPU falls back to the CPU; else the run stops. */
