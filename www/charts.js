@@ -64,35 +64,43 @@ export function drawLoss(charts, canvas, logSteps) {
 }
 
 /**
- * Draws `data` (a Charts: the series of one view, for one role); returns how long each took (ms) as `parts` and where
- * the loss, gradient and trajectory charts put their data as `frames` ({loss, grad,
- * traj}: what the module's draw calls return, null before the first point). A chart
- * that fails is logged and left as it was (drawing is never worth stopping training
- * for). `options`: {logSteps, clock, trajectory}: with a clock (seconds per
- * update) the loss chart's x axis is time; the trajectory chart is drawn when
- * `trajectory` is true (the session has one).
+ * The charts of a view, in the order they are drawn: [part, canvas name in `charts`
+ * ({loss, dist, grad, traj}), frame name, draw(data, canvas, options)]. The loss,
+ * gradient and trajectory charts return where they put their data (a frame: what the
+ * module's draw calls return, null before the first point). `options`: {logSteps, clock,
+ * trajectory}: with a clock (seconds per update) the loss chart's x axis is time; the
+ * trajectory chart is drawn when `trajectory` is true (the session has one).
  */
-export function drawCharts(data, charts, options) {
-  const parts = {};
-  const frames = { loss: null, grad: null, traj: null };
-  const timed = (part, canvas, draw) => {
-    const from = performance.now();
-    fitCanvas(canvas);
-    const drawn = withCssomStyles(draw);
-    parts[part] = performance.now() - from;
-    return drawn ?? null;
-  };
+const CHART_PARTS = [
+  ['loss', 'loss', 'loss', (data, canvas, options) => data.draw_loss(canvas, options.logSteps, options.clock ?? undefined)],
+  ['grads', 'grad', 'grad', (data, canvas) => data.draw_grads(canvas)],
+  // Until the first read-back this shows the weights as initialized.
+  ['distribution', 'dist', null, (data, canvas) => data.draw_distribution(canvas)],
+  ['trajectory', 'traj', 'traj', (data, canvas) => data.draw_trajectory(canvas)],
+];
+
+/** The parts of a redraw with `options` (the trajectory only where there is one). */
+export function chartParts(options) {
+  return CHART_PARTS.filter(([part]) => part !== 'trajectory' || options.trajectory);
+}
+
+/**
+ * Draws one part of chartParts() from `data` (a Charts: the series of one view, for one
+ * role); returns {part, ms, frameName, frame}. A chart that fails is logged and left as
+ * it was (drawing is never worth stopping training for); a trap of the module is thrown.
+ */
+export function drawChart(data, charts, [part, canvasName, frameName, draw], options) {
+  const from = performance.now();
+  const canvas = charts[canvasName];
+  let frame = null;
   try {
-    frames.loss = timed('loss', charts.loss, () => data.draw_loss(charts.loss, options.logSteps, options.clock ?? undefined));
-    frames.grad = timed('grads', charts.grad, () => data.draw_grads(charts.grad));
-    // Until the first read-back this shows the weights as initialized.
-    timed('distribution', charts.dist, () => data.draw_distribution(charts.dist));
-    if (options.trajectory) frames.traj = timed('trajectory', charts.traj, () => data.draw_trajectory(charts.traj));
+    fitCanvas(canvas);
+    frame = withCssomStyles(() => draw(data, canvas, options)) ?? null;
   } catch (error) {
     if (error instanceof WebAssembly.RuntimeError) throw error; // the module trapped: the page reloads it
     console.warn('drawing failed', error);
   }
-  return { parts, frames };
+  return { part, ms: performance.now() - from, frameName, frame };
 }
 
 /** A canvas as a PNG blob (null if the browser cannot encode it). */

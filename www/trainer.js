@@ -1,5 +1,6 @@
-// The page's side of the training worker (www/worker.js): every call is a message, every
-// answer a promise. The page draws and handles input; the worker trains.
+// The page's side of the training worker (www/worker.js): every request is a message,
+// every answer a promise, and the worker's training loop reports each step as an event.
+// The page draws and handles input; the worker trains.
 
 /** A call the worker refused. `trap`: the model code aborted (a Rust panic) in the worker. */
 function workerError(reply) {
@@ -11,8 +12,12 @@ function workerError(reply) {
 let started = 0; // workers started on this page
 
 export class Trainer {
-  /** Starts a worker and loads the model code in it; `await ready` before using it. */
-  constructor() {
+  /**
+   * Starts a worker and loads the model code in it; `await ready` before using it.
+   * `onEvent(data, trainer)` gets the training loop's events ({event, id, ...}: see
+   * worker.js), none after the worker was stopped.
+   */
+  constructor(onEvent = () => {}) {
     // Named, for the browser's tools (and the e2e mock, which traps in the first only).
     started += 1;
     this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: `histinit-training-${started}` });
@@ -20,6 +25,10 @@ export class Trainer {
     this.nextId = 0;
     this.dead = null; // why the worker cannot answer any more
     this.worker.addEventListener('message', ({ data }) => {
+      if (typeof data?.event === 'string') {
+        if (!this.dead) onEvent(data, this);
+        return;
+      }
       const call = this.pending.get(data.id);
       if (!call) return;
       this.pending.delete(data.id);
@@ -33,6 +42,11 @@ export class Trainer {
     });
     this.worker.addEventListener('messageerror', () => this.fail(new Error('the training worker sent a message that could not be read')));
     this.ready = this.call('load');
+  }
+
+  /** Whether a request is waiting for its answer. */
+  get busy() {
+    return this.pending.size > 0;
   }
 
   fail(error) {
@@ -50,7 +64,7 @@ export class Trainer {
     });
   }
 
-  /** Stops the worker at once (a step in flight is abandoned, its promise rejected). */
+  /** Stops the worker at once (a step in flight is abandoned, pending calls rejected). */
   terminate() {
     this.worker.terminate();
     this.fail(new Error('the training worker was stopped'));
@@ -84,18 +98,23 @@ export class RemoteSession {
     this.freed = false;
   }
 
-  /** One step; with a `role`, the charts' view after it: {report, view, memory}. */
-  step(role = null) {
-    return this.trainer.call('step', { id: this.id, role });
+  /** Starts the worker's training loop: `options` {snapshotEvery, sampleEvery, sampleLength}. */
+  start(options) {
+    return this.trainer.call('start', { id: this.id, ...options });
+  }
+
+  /** Resolves once the loop stopped: every step taken was reported before. */
+  pause() {
+    return this.trainer.call('pause', { id: this.id });
+  }
+
+  resume() {
+    return this.trainer.call('resume', { id: this.id });
   }
 
   /** {charts: JSON for Charts.from_json, trajectory, results} for `role`. */
   view(role) {
     return this.trainer.call('view', { id: this.id, role });
-  }
-
-  snapshot_weights() {
-    return this.trainer.call('snapshot_weights', { id: this.id });
   }
 
   samples(length) {
@@ -110,10 +129,10 @@ export class RemoteSession {
     return this.trainer.call('export_json', { id: this.id });
   }
 
-  /** Frees the worker's session if it is still this one (nothing to wait for). */
+  /** Ends the loop and frees the worker's session if it is still this one (nothing to wait for). */
   free() {
     if (this.freed) return;
     this.freed = true;
-    if (!this.trainer.dead) this.trainer.call('free', { id: this.id }).catch(() => {});
+    if (!this.trainer.dead) this.trainer.call('stop', { id: this.id }).catch(() => {});
   }
 }

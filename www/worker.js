@@ -1,8 +1,21 @@
 // The playground's training side: a dedicated worker that owns the wasm session (the
-// model, the optimizer, the data), so that a training step, however long, never blocks
-// the page. The page (www/trainer.js) sends one request at a time as {id, op, args} and
-// gets {id, value} or {id, error, trap} back; requests are handled strictly in order,
+// model, the optimizer, the data) and its training loop, so that a training step, however
+// long, never blocks the page.
+//
+// Requests, from the page (www/trainer.js): {id, op, args}, answered {id, value} or
+// {id, error, trap, problems}. Requests and training steps are handled strictly in order,
 // each awaited before the next, so a session is never used by two calls at once.
+//   load, webgpu_available, forget_webgpu_device   the module and the WebGPU device
+//   open {query, backend, text, sources}            a new session (the old one is freed)
+//   start {id, snapshotEvery, sampleEvery, sampleLength}   its training loop begins
+//   pause {id} / resume {id}                        the loop stops before its next step / goes on
+//   stop {id}                                       the loop ends and the session is freed
+//   view {id, role}, samples, export_csv, export_json   read the session (between steps)
+// Events, from the loop: {event, id, ...} (id: the session's):
+//   step {report, memory}    a step was taken (memory: bytes of this worker's wasm memory)
+//   samples {samples}        text samples (every sampleEvery steps, and at the end)
+//   done                     every run finished
+//   failed {error, trap}     a step failed; the loop ended (the session is kept, to export)
 //
 // A trap (a Rust panic: WebAssembly.RuntimeError) leaves the instance half-updated:
 // from then on every request is refused without calling into it, and the page replaces
@@ -21,6 +34,7 @@ function message(error) {
 }
 
 function freeSession() {
+  loop.running = false;
   if (session) session.free();
   session = null;
 }
@@ -29,6 +43,99 @@ function current(id) {
   if (!session || id !== sessionId) throw new Error('this session was closed: press Start');
   return session;
 }
+
+// ---------------------------------------------------------------- the training loop
+
+/**
+ * The loop of the current session: one step per task in the queue, the next one queued
+ * only after this worker handled the messages that arrived meanwhile (so a pause or a
+ * view never waits for more than the step in flight).
+ */
+const loop = {
+  session: 0, // the session whose loop was started
+  running: false,
+  scheduled: false, // a step is queued or about to be
+  snapshotEvery: 25,
+  sampleEvery: 100,
+  sampleLength: 120,
+  stepsByRun: new Map(), // run id -> steps done
+  nextSnapshot: 0,
+  nextSample: 0,
+};
+
+// A task after the messages already waiting (a MessageChannel is not clamped as setTimeout is).
+const wake = new MessageChannel();
+let woken = null;
+wake.port1.onmessage = () => woken?.();
+wake.port1.unref?.(); // (under Node, in the tests: the port keeps no process alive)
+
+function afterEvents() {
+  return new Promise((resolve) => {
+    woken = resolve;
+    wake.port2.postMessage(null);
+  });
+}
+
+function scheduleStep() {
+  if (loop.scheduled) return;
+  loop.scheduled = true;
+  afterEvents().then(() => enqueue(trainStep));
+}
+
+function post(event, fields = {}) {
+  self.postMessage({ event, id: sessionId, ...fields });
+}
+
+/** One step of the run furthest behind, then the weight snapshot and the samples when due. */
+async function trainStep() {
+  loop.scheduled = false;
+  if (!loop.running || !session || trapped !== null) return;
+  let report;
+  try {
+    report = await session.step();
+  } catch (error) {
+    loop.running = false;
+    const trap = error instanceof WebAssembly.RuntimeError;
+    if (trap) trapped = message(error);
+    post('failed', { error: message(error), trap });
+    return;
+  }
+  post('step', { report, memory: exports?.memory?.buffer.byteLength ?? null });
+  // Steps done, counted as the page counts them: report.step is the index of the step just taken.
+  loop.stepsByRun.set(report.run, report.step + 1);
+  const step = Math.max(...loop.stepsByRun.values());
+  try {
+    if (step >= loop.nextSnapshot || report.done) {
+      loop.nextSnapshot = step + loop.snapshotEvery;
+      await session.snapshot_weights().catch((error) => {
+        if (error instanceof WebAssembly.RuntimeError) throw error;
+        console.warn('weight snapshot failed', error);
+      });
+    }
+    if (step >= loop.nextSample || report.done) {
+      loop.nextSample = step + loop.sampleEvery;
+      try {
+        post('samples', { samples: await session.samples(loop.sampleLength) });
+      } catch (error) {
+        if (error instanceof WebAssembly.RuntimeError) throw error;
+        console.warn('sampling failed', error);
+      }
+    }
+  } catch (error) {
+    loop.running = false;
+    trapped = message(error);
+    post('failed', { error: trapped, trap: true });
+    return;
+  }
+  if (report.done) {
+    loop.running = false;
+    post('done');
+    return;
+  }
+  if (loop.running) scheduleStep();
+}
+
+// ---------------------------------------------------------------- requests
 
 const ops = {
   async load() {
@@ -69,20 +176,36 @@ const ops = {
     return { id: sessionId, runs: opened.runs(), problems };
   },
 
-  /** One step of the run furthest behind; with a `role`, the charts' view after it. */
-  async step({ id, role }) {
-    const report = await current(id).step();
-    const memory = exports?.memory?.buffer.byteLength ?? null;
-    return { report, view: role ? session.view(role) : null, memory };
+  /** Starts the session's training loop; step reports follow as events. */
+  start({ id, snapshotEvery = 25, sampleEvery = 100, sampleLength = 120 }) {
+    current(id);
+    Object.assign(loop, { session: id, snapshotEvery, sampleEvery, sampleLength, stepsByRun: new Map(), nextSnapshot: snapshotEvery, nextSample: sampleEvery });
+    loop.running = true;
+    scheduleStep();
+    return null;
+  },
+  /** Stops the loop before its next step (the step in flight, if any, was reported before this answer). */
+  pause({ id }) {
+    current(id);
+    loop.running = false;
+    return null;
+  },
+  resume({ id }) {
+    current(id);
+    if (loop.session !== id) throw new Error('this session was not started: press Start');
+    loop.running = true;
+    scheduleStep();
+    return null;
+  },
+  /** Ends the loop and frees the session, if it is still this one (nothing to wait for). */
+  stop({ id }) {
+    if (id === sessionId) freeSession();
+    return null;
   },
   view: ({ id, role }) => current(id).view(role),
-  snapshot_weights: ({ id }) => current(id).snapshot_weights(),
   samples: ({ id, length }) => current(id).samples(length),
   export_csv: ({ id }) => current(id).export_csv(),
   export_json: ({ id }) => current(id).export_json(),
-  free({ id }) {
-    if (id === sessionId) freeSession();
-  },
 };
 
 /** `op` if it names one of `ops`' own requests (never one `ops` inherits from Object). */
@@ -101,12 +224,19 @@ async function handle({ id, op, args }) {
     self.postMessage({ id, value: value ?? null });
   } catch (error) {
     const trap = error instanceof WebAssembly.RuntimeError;
-    if (trap) trapped = message(error);
+    if (trap) {
+      trapped = message(error);
+      loop.running = false;
+    }
     self.postMessage({ id, error: message(error), trap, problems: error?.problems ?? [] });
   }
 }
 
 let queue = Promise.resolve();
+function enqueue(task) {
+  queue = queue.then(task);
+  return queue;
+}
 self.addEventListener('message', ({ data }) => {
-  queue = queue.then(() => handle(data));
+  enqueue(() => handle(data));
 });

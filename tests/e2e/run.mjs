@@ -16,7 +16,7 @@
 // Screenshots go to tests/e2e/out/. Exits non-zero if any check fails.
 
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { chromium } from 'playwright-core';
 import { CSP as NODE_SERVER_CSP, histinitBin, startHistinitServer, startNodeServer } from './server.mjs';
 import { hostileLinkChecks, hostileUnitChecks } from './hostile.mjs';
+import { workerLoopChecks } from './worker.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -1160,7 +1161,14 @@ async function unitChecks() {
     // The first of two script-src directives is the one in force.
     assert(cspProblems(`script-src 'self'; ${NODE_SERVER_CSP}`).length === 0, 'a later directive is ignored');
   });
+  await check("page: app.js is the entry point of modules with one job each, none over 500 lines (issue 23)", () => {
+    const dir = join(ROOT, 'www');
+    const modules = readdirSync(dir).filter((name) => name.endsWith('.js'));
+    const long = modules.map((name) => [name, readFileSync(join(dir, name), 'utf8').split('\n').length]).filter(([, lines]) => lines > 500);
+    assert(modules.length >= 15 && long.length === 0, `modules over 500 lines: ${JSON.stringify(long)}`);
+  });
   await hostileUnitChecks({ check, assert });
+  await workerLoopChecks({ check, assert });
 }
 
 // ---------------------------------------------------------------- checks: the policy itself
@@ -1307,6 +1315,22 @@ async function mockChecks(context, base) {
     await page.close();
   });
 
+  await check('mock: auto where WebGPU cannot prepare the runs trains on the CPU, by the same fallback as a device lost mid-run', async () => {
+    const page = await openPage(context, base, link, { webgpu: true, webgpuPrepareFails: true });
+    await waitReady(page);
+    await page.click('#start');
+    await waitDone(page, 30_000);
+    const status = await statusText(page);
+    assert(status === 'WebGPU not available here (no device (mock: prepare failed)); training on the CPU in WebAssembly instead · done: step 40 of 40', `status line: ${status}`);
+    assert(await page.evaluate(() => window.histinit.backend) === 'cpu', 'CPU session');
+    assert(await page.evaluate(() => globalThis.__histinitMockForgotten) === 1, 'the WebGPU device that failed was given up');
+    assert(await page.locator('#previous').isHidden(), 'no interrupted run to keep (none started)');
+    const runs = await lossSummary(page);
+    assert(runs.every((run) => run.steps === 40), `every run finished (${runs.map((r) => r.steps)})`);
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+    await page.close();
+  });
+
   await check('mock: WebGPU device lost mid-run keeps the old run and restarts on the CPU', async () => {
     const page = await openPage(context, base, link, { webgpu: true, loseDeviceAtStep: 5 });
     await waitReady(page);
@@ -1357,6 +1381,33 @@ async function mockChecks(context, base) {
     assert((await cspViolations(page)).length === 0, `no CSP violations: ${await cspViolations(page)}`);
     assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
     await page.screenshot({ path: join(OUT, 'mock-module-abort.png'), fullPage: true });
+    await page.close();
+  });
+
+  await check("mock: a trap while reading a picked text reloads the page's module; the text is picked again and trains", async () => {
+    const page = await openPage(context, base, 'preset=nano&inits=kaiming&steps=12&eval_every=4', { webgpu: false, trapReadingText: true });
+    await waitReady(page);
+    const text = { name: 'mine.txt', mimeType: 'text/plain', buffer: ownText() };
+    await page.setInputFiles('#corpus-file', text);
+    // The page's module trapped in check_corpus: a fresh one replaces it.
+    await page.waitForFunction(() => globalThis.__histinitMockLoads === 2, null, { timeout: 10_000 });
+    await page.waitForFunction(() => !document.querySelector('#status').textContent.includes('reloading'), null, { timeout: 10_000 });
+    const messages = await page.locator('#messages').textContent();
+    assert(messages.includes("Reading 'mine.txt' stopped the model code") && messages.includes('reloaded'), `the messages say so: ${messages}`);
+    assert(!page.url().includes('corpus='), `the text that trapped is not named in the link: ${page.url()}`);
+    assert(await page.isEnabled('#start'), 'Start is available');
+    assert((await statusText(page)).startsWith('Ready'), `status: ${await statusText(page)}`);
+    // The fresh module reads it (the mock traps in the page's first instance only).
+    await page.setInputFiles('#corpus-file', []);
+    await page.setInputFiles('#corpus-file', text);
+    await page.waitForFunction(() => location.search.includes('corpus=mine.txt'), null, { timeout: 10_000 });
+    await page.click('#start');
+    await waitDone(page, 30_000);
+    const runs = await lossSummary(page);
+    assert(runs.length === 1 && runs[0].steps === 12, `the run trained every step (${JSON.stringify(runs.map((r) => r.steps))})`);
+    assert(!(await page.evaluate(() => globalThis.__histinitMockCallsAfterTrap)), 'nothing called the trapped instance');
+    assert(await page.evaluate(() => globalThis.__histinitMockWorkerLoads) === 1, 'the training worker, which did not trap, was kept');
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
     await page.close();
   });
 

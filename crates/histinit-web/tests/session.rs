@@ -216,7 +216,7 @@ fn curves_kept_from_step_reports_export_as_the_session_does() {
         let next = state.borrow().next_run();
         let Some(index) = next else { break };
         let report = pollster::block_on(step_run(&state, index)).unwrap();
-        // What the page's history holds (www/app.js `record`): these fields of the
+        // What the page's history holds (www/progress.js `record`): these fields of the
         // report as JavaScript values (numbers are f64, a non-finite value is null),
         // and its own timings.
         let value = serde_json::to_value(&report).unwrap();

@@ -6,7 +6,9 @@
 // worker imports it too, and a worker sees none of the page's globals):
 //   { schema: link_schema() JSON (required), webgpu: bool (adapter present),
 //     loseDeviceAtStep: n, divergeInit: 'name', abortAtStep: n,
-//     stepBusyMs: n (each step keeps its thread busy n ms, as a real CPU step does) }
+//     stepBusyMs: n (each step keeps its thread busy n ms, as a real CPU step does),
+//     trapReadingText: bool (check_corpus traps in the page's first instance of the module),
+//     webgpuPrepareFails: bool (an adapter is there, but a WebGPU session cannot prepare) }
 // abortAtStep traps like a Rust panic in the real module (WebAssembly.RuntimeError), in
 // the page's first training worker only: afterwards this instance refuses every call, as a trapped instance would,
 // and the page is expected to replace the worker (each worker is a fresh instance).
@@ -62,9 +64,24 @@ const alive = () => {
   if (trapped) throw new Error('recursive use of an object detected which would lead to unsafe aliasing in rust (mock: trapped instance)');
 };
 
+// Which load of the page's module this instance is (1: the first; null in a worker).
+let instance = null;
+
 export default async function init() {
-  count(inWorker ? '__histinitMockWorkerLoads' : '__histinitMockLoads');
+  instance = count(inWorker ? '__histinitMockWorkerLoads' : '__histinitMockLoads');
   return {};
+}
+
+/** Like the real module's check_corpus (no splitting: made-up split sizes). */
+export function check_corpus(bytes, context) {
+  alive();
+  if (mock().trapReadingText && instance === 1) {
+    trapped = true;
+    throw new WebAssembly.RuntimeError('unreachable');
+  }
+  if (!(bytes instanceof Uint8Array) || bytes.length < 16 * (context || 64)) throw new Error('the text is too small for the context (mock)');
+  const third = Math.floor(bytes.length / 3);
+  return { bytes: bytes.length, invalid_bytes: 0, warning: null, prompt: 'Call me', teacher: third, student: third, val: bytes.length - 2 * third };
 }
 
 export function forget_webgpu_device() {
@@ -245,6 +262,10 @@ export class Session {
     this.histogram = label;
   }
 
+  set_corpus(bytes, name) {
+    this.corpus = name;
+  }
+
   add_weights(bytes, label) {
     this.weights = label;
   }
@@ -274,6 +295,7 @@ export class Session {
 
   async prepare() {
     if (this.kind === 'webgpu' && !mock().webgpu) throw new Error('WebGPU is not available here (mock: no adapter)');
+    if (this.kind === 'webgpu' && mock().webgpuPrepareFails) throw new Error('no device (mock: prepare failed)');
     const needs = this.config.inits.find((init) => NEEDS[init]);
     if (needs && !this.histogram) throw new Error(`a histogram is needed for '${needs}'`);
   }
