@@ -15,8 +15,8 @@ use std::io::Write;
 
 use common::tiny_file;
 use histinit_histogram::{
-    HistogramError, HistogramFile, Trajectory, TrajectoryError, MAX_JSON_BYTES,
-    MAX_PARSED_BYTES, MAX_STRING_BYTES,
+    HistogramError, HistogramFile, Trajectory, TrajectoryError, MAX_JSON_BYTES, MAX_PARSED_BYTES,
+    MAX_STRING_BYTES,
 };
 use serde_json::{json, Value};
 
@@ -221,7 +221,10 @@ fn arrays_each_within_their_limit_are_refused_past_the_files_budget() {
         "{message}"
     );
     // The budget and the vectors' doubling bound what was built.
-    assert!(peak < 2 * MAX_PARSED_BYTES + 8 * MIB, "refusing held {peak} bytes");
+    assert!(
+        peak < 2 * MAX_PARSED_BYTES + 8 * MIB,
+        "refusing held {peak} bytes"
+    );
 }
 
 #[test]
@@ -293,7 +296,10 @@ fn a_version_that_is_not_a_number_is_not_built_to_be_quoted() {
     assert!(peak < 4 * MIB, "refusing held {peak} bytes");
     // Short values are still quoted as they are.
     let err = HistogramFile::parse(tiny_text(|v| v["version"] = json!(-1)).as_bytes());
-    assert_eq!(err.unwrap_err().to_string(), "version: -1 is not a version number");
+    assert_eq!(
+        err.unwrap_err().to_string(),
+        "version: -1 is not a version number"
+    );
 }
 
 /// A one-checkpoint trajectory of one role, with `edit` applied, `"@N"` expanded.
@@ -327,7 +333,10 @@ fn trajectory_json_error(text: &str) -> (String, String) {
 fn trajectory_arrays_are_refused_at_the_element_past_their_limit() {
     let (path, message) = trajectory_json_error(&trajectory_text(|v| v["probs"] = json!("@1025")));
     assert_eq!(path, "probs");
-    assert!(message.contains("more than 1024 probabilities"), "{message}");
+    assert!(
+        message.contains("more than 1024 probabilities"),
+        "{message}"
+    );
     let (path, message) = trajectory_json_error(&trajectory_text(|v| {
         v["checkpoints"][0]["roles"][0]["edges"] = json!("@1000000")
     }));
