@@ -3,12 +3,15 @@
 //! buffer tensor by tensor first, so a truncated file or a header that lies about
 //! sizes is reported with the tensor's name rather than a bare offset error.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::fmt;
 
 use safetensors::tensor::TensorView;
 pub use safetensors::Dtype;
 use safetensors::SafeTensors;
-use serde_json::Value;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserializer;
 use thiserror::Error;
 
 use crate::params::{HostTensor, Weights};
@@ -26,6 +29,12 @@ pub const MAX_WEIGHT_TENSORS: usize = 4096;
 /// Largest header [`weights_from_safetensors`] reads: 16 MiB, far above what
 /// `MAX_WEIGHT_TENSORS` entries need, and a bound on the JSON it parses.
 pub const MAX_WEIGHT_HEADER: u64 = 16 << 20;
+/// Most entries of a header's `__metadata__` (provenance strings: a handful).
+pub const MAX_METADATA_ENTRIES: usize = 1024;
+/// Longest string a header may hold: a tensor name, a dtype, a metadata key or value.
+pub const MAX_HEADER_STRING: usize = 64 << 10;
+/// Most dimensions of a tensor's shape.
+pub const MAX_DIMS: usize = 64;
 
 /// What [`check_header`] refuses beyond the format's own rules.
 #[derive(Debug, Clone, Copy)]
@@ -285,55 +294,21 @@ fn check_header(
     let header_end = 8 + header_len as usize;
     let text = std::str::from_utf8(&bytes[8..header_end])
         .map_err(|err| CheckpointError::Header(format!("the header is not UTF-8: {err}")))?;
-    let header: BTreeMap<String, Value> = serde_json::from_str(text.trim_end()).map_err(|err| {
-        CheckpointError::Header(format!("the header is not a JSON object: {err}"))
-    })?;
+    let Header { tensors, metadata } = read_header(text.trim_end(), limits)?;
     let available = bytes.len() - header_end;
-    let tensors = header.len() - usize::from(header.contains_key("__metadata__"));
-    if tensors > limits.tensors {
-        return Err(CheckpointError::TooLarge {
-            what: format!("{tensors} tensors"),
-            limit: format!("{} tensors", limits.tensors),
-        });
-    }
     let mut f32_bytes = 0usize;
     let mut entries = Vec::new();
-    let mut metadata = BTreeMap::new();
-    for (name, info) in header {
-        if name == "__metadata__" {
-            if let Value::Object(map) = info {
-                for (key, value) in map {
-                    if let Value::String(value) = value {
-                        metadata.insert(key, value);
-                    }
-                }
-            }
-            continue;
-        }
+    for (name, info) in tensors {
         let bad = |what: &str| CheckpointError::Header(format!("tensor '{name}': {what}"));
-        let dtype = info
-            .get("dtype")
-            .and_then(Value::as_str)
-            .ok_or_else(|| bad("no dtype in the header"))?
-            .to_string();
-        let shape: Vec<usize> = info
-            .get("shape")
-            .and_then(Value::as_array)
-            .ok_or_else(|| bad("no shape in the header"))?
-            .iter()
-            .map(|dim| dim.as_u64().and_then(|d| usize::try_from(d).ok()))
-            .collect::<Option<_>>()
-            .ok_or_else(|| bad("shape is not a list of sizes"))?;
-        let offsets: Vec<usize> = info
-            .get("data_offsets")
-            .and_then(Value::as_array)
-            .filter(|offsets| offsets.len() == 2)
-            .and_then(|offsets| {
-                offsets
-                    .iter()
-                    .map(|o| o.as_u64().and_then(|o| usize::try_from(o).ok()))
-                    .collect::<Option<Vec<_>>>()
-            })
+        let dtype = info.dtype.ok_or_else(|| bad("no dtype in the header"))?;
+        let shape = match info.shape {
+            None => return Err(bad("no shape in the header")),
+            Some(None) => return Err(bad("shape is not a list of sizes")),
+            Some(Some(shape)) => shape,
+        };
+        let offsets = info
+            .data_offsets
+            .flatten()
             .ok_or_else(|| bad("data_offsets is not [start, end]"))?;
         let (start, end) = (offsets[0], offsets[1]);
         if end < start {
@@ -383,6 +358,464 @@ fn check_header(
         entries.push(TensorEntry { name, dtype, shape });
     }
     Ok((entries, metadata))
+}
+
+/// A header as read: tensors by name (a repeated name keeps its last entry) and the
+/// `__metadata__` strings.
+struct Header {
+    tensors: BTreeMap<String, RawEntry>,
+    metadata: BTreeMap<String, String>,
+}
+
+/// One tensor's fields as the header gives them; `None` where a field is missing,
+/// `Some(None)` where it is there but of the wrong form (the messages tell them apart).
+#[derive(Default)]
+struct RawEntry {
+    dtype: Option<String>,
+    shape: Option<Option<Vec<usize>>>,
+    data_offsets: Option<Option<[usize; 2]>>,
+}
+
+/// Reads a header's JSON with its limits checked while reading (issue 24): the tensor
+/// past `limits.tensors`, the metadata entry past [`MAX_METADATA_ENTRIES`], a string
+/// past [`MAX_HEADER_STRING`] or a shape past [`MAX_DIMS`] stops the read where it is,
+/// so a header is never built whole (as a `serde_json::Value` tree, its metadata
+/// included) before it is refused. Anything no field keeps is skipped, not built.
+fn read_header(text: &str, limits: Limits) -> Result<Header, CheckpointError> {
+    let refused = RefCell::new(None);
+    let mut de = serde_json::Deserializer::from_str(text);
+    let read = HeaderSeed {
+        limits,
+        refused: &refused,
+    }
+    .deserialize(&mut de)
+    .and_then(|header| de.end().map(|()| header));
+    match (read, refused.into_inner()) {
+        (_, Some(err)) => Err(err),
+        (Ok(header), None) => Ok(header),
+        (Err(err), None) => Err(CheckpointError::Header(format!(
+            "the header is not a JSON object: {err}"
+        ))),
+    }
+}
+
+/// The reader of the header's top-level object; a limit it hits is put in `refused`
+/// (the error the caller returns) and stops the read.
+struct HeaderSeed<'r> {
+    limits: Limits,
+    refused: &'r RefCell<Option<CheckpointError>>,
+}
+
+impl HeaderSeed<'_> {
+    fn refuse<E: de::Error>(&self, err: CheckpointError) -> E {
+        let message = err.to_string();
+        *self.refused.borrow_mut() = Some(err);
+        E::custom(message)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for HeaderSeed<'_> {
+    type Value = Header;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Header, D::Error> {
+        de.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for HeaderSeed<'_> {
+    type Value = Header;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object of tensors")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Header, A::Error> {
+        let mut header = Header {
+            tensors: BTreeMap::new(),
+            metadata: BTreeMap::new(),
+        };
+        while let Some(name) = map.next_key_seed(BoundedString("a tensor name"))? {
+            if name == "__metadata__" {
+                header.metadata = map.next_value_seed(MetadataSeed(&self))?;
+                continue;
+            }
+            let entry = map.next_value_seed(EntrySeed)?;
+            header.tensors.insert(name, entry);
+            if header.tensors.len() > self.limits.tensors {
+                return Err(self.refuse(CheckpointError::TooLarge {
+                    what: format!("{} tensors", header.tensors.len()),
+                    limit: format!("{} tensors", self.limits.tensors),
+                }));
+            }
+        }
+        Ok(header)
+    }
+}
+
+/// A string of at most [`MAX_HEADER_STRING`] bytes, refused before it is copied.
+struct BoundedString(&'static str);
+
+impl<'de> DeserializeSeed<'de> for BoundedString {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<String, D::Error> {
+        de.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for BoundedString {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{} of at most {MAX_HEADER_STRING} bytes", self.0)
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<String, E> {
+        if text.len() > MAX_HEADER_STRING {
+            return Err(E::custom(format!(
+                "{} of {} bytes, more than the {MAX_HEADER_STRING} a header string may have",
+                self.0,
+                text.len()
+            )));
+        }
+        Ok(text.to_owned())
+    }
+}
+
+/// `__metadata__`: its string values kept (at most [`MAX_METADATA_ENTRIES`]), anything
+/// else skipped; not an object, it is skipped whole.
+struct MetadataSeed<'s, 'r>(&'s HeaderSeed<'r>);
+
+impl<'de> DeserializeSeed<'de> for MetadataSeed<'_, '_> {
+    type Value = BTreeMap<String, String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MetadataSeed<'_, '_> {
+    type Value = BTreeMap<String, String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object of metadata strings")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut metadata = BTreeMap::new();
+        while let Some(key) = map.next_key_seed(BoundedString("a metadata key"))? {
+            if let Some(value) = map.next_value_seed(OptionalString("a metadata value"))? {
+                metadata.insert(key, value);
+                if metadata.len() > MAX_METADATA_ENTRIES {
+                    return Err(self.0.refuse(CheckpointError::TooLarge {
+                        what: format!("{} metadata entries", metadata.len()),
+                        limit: format!("{MAX_METADATA_ENTRIES} entries"),
+                    }));
+                }
+            }
+        }
+        Ok(metadata)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(BTreeMap::new())
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(BTreeMap::new())
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(BTreeMap::new())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(BTreeMap::new())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(BTreeMap::new())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(BTreeMap::new())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(BTreeMap::new())
+    }
+}
+
+/// A bounded string ([`BoundedString`]), or `None` for any other value (skipped).
+struct OptionalString(&'static str);
+
+impl<'de> DeserializeSeed<'de> for OptionalString {
+    type Value = Option<String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for OptionalString {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any value")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        BoundedString(self.0).visit_str(text).map(Some)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// A list of at most `max` non-negative integers that fit a `usize`; `None` for any
+/// other value (skipped, not built). Past `max` elements the read stops when
+/// `refuse_past` (a shape), or the rest is skipped and the list is `None` (offsets:
+/// three are as wrong as one).
+struct Sizes {
+    max: usize,
+    what: &'static str,
+    refuse_past: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for Sizes {
+    type Value = Option<Vec<usize>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Sizes {
+    type Value = Option<Vec<usize>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "a list of at most {} sizes", self.max)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut sizes = Vec::new();
+        let mut all_sizes = true;
+        while let Some(element) = seq.next_element::<Size>()? {
+            if sizes.len() == self.max {
+                if self.refuse_past {
+                    return Err(de::Error::custom(format!(
+                        "{} has more than {} elements",
+                        self.what, self.max
+                    )));
+                }
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                return Ok(None);
+            }
+            match element.0 {
+                Some(size) => sizes.push(size),
+                None => all_sizes = false,
+            }
+        }
+        Ok(all_sizes.then_some(sizes))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// One element of a list of sizes: `Some` for an integer that fits a `usize`.
+struct Size(Option<usize>);
+
+impl<'de> de::Deserialize<'de> for Size {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Size, D::Error> {
+        OptionalSize.deserialize(de).map(Size)
+    }
+}
+
+struct OptionalSize;
+
+impl<'de> DeserializeSeed<'de> for OptionalSize {
+    type Value = Option<usize>;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for OptionalSize {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a size")
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(usize::try_from(v).ok())
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(usize::try_from(v).ok())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+}
+
+/// One tensor's entry: `dtype`, `shape` and `data_offsets` kept (bounded), any other
+/// key skipped; not an object, every field is missing.
+struct EntrySeed;
+
+impl<'de> DeserializeSeed<'de> for EntrySeed {
+    type Value = RawEntry;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<RawEntry, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EntrySeed {
+    type Value = RawEntry;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a tensor entry")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawEntry, A::Error> {
+        let mut entry = RawEntry::default();
+        while let Some(key) = map.next_key_seed(BoundedString("a key"))? {
+            match key.as_str() {
+                "dtype" => entry.dtype = map.next_value_seed(OptionalString("a dtype"))?,
+                "shape" => {
+                    entry.shape = Some(map.next_value_seed(Sizes {
+                        max: MAX_DIMS,
+                        what: "a shape",
+                        refuse_past: true,
+                    })?)
+                }
+                "data_offsets" => {
+                    let offsets = map.next_value_seed(Sizes {
+                        max: 2,
+                        what: "data_offsets",
+                        refuse_past: false,
+                    })?;
+                    entry.data_offsets = Some(match offsets {
+                        Some(offsets) if offsets.len() == 2 => Some([offsets[0], offsets[1]]),
+                        _ => None,
+                    });
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(entry)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawEntry, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(RawEntry::default())
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<RawEntry, E> {
+        Ok(RawEntry::default())
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<RawEntry, E> {
+        Ok(RawEntry::default())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<RawEntry, E> {
+        Ok(RawEntry::default())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<RawEntry, E> {
+        Ok(RawEntry::default())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<RawEntry, E> {
+        Ok(RawEntry::default())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<RawEntry, E> {
+        Ok(RawEntry::default())
+    }
 }
 
 /// Every tensor of a safetensors buffer, as f32 (F32, F16, BF16 and F64 are read;
@@ -606,6 +1039,66 @@ mod tests {
         bytes.extend_from_slice(header.as_bytes());
         bytes.extend_from_slice(data);
         bytes
+    }
+
+    #[test]
+    fn header_limits_stop_the_read_where_they_are_passed() {
+        // 4097 tensors and then broken JSON: the tensor past the limit stops the read,
+        // so the error is the limit, not the syntax error a whole parse would reach.
+        let many: Vec<String> = (0..=MAX_WEIGHT_TENSORS)
+            .map(|i| format!(r#""t{i}":{{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}"#))
+            .collect();
+        let broken = forge(&format!("{{{}, \"x\": [1, 2,", many.join(",")), &[]);
+        let err = weights_from_safetensors(&broken).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("4097 tensors, more than the limit of 4096"),
+            "{err}"
+        );
+        // Metadata: at most MAX_METADATA_ENTRIES strings, each at most MAX_HEADER_STRING
+        // bytes, refused while reading (the streaming reader too).
+        let entries: Vec<String> = (0..=MAX_METADATA_ENTRIES)
+            .map(|i| format!(r#""k{i}":"v""#))
+            .collect();
+        let header = format!(r#"{{"__metadata__":{{{}}}}}"#, entries.join(","));
+        let err = SafetensorsFile::parse(&forge(&header, &[])).err().unwrap();
+        assert!(matches!(err, CheckpointError::TooLarge { .. }), "{err}");
+        assert!(err.to_string().contains("1025 metadata entries"), "{err}");
+        let long = "v".repeat(MAX_HEADER_STRING + 1);
+        let header = format!(r#"{{"__metadata__":{{"note":"{long}"}}}}"#);
+        let err = SafetensorsFile::parse(&forge(&header, &[])).err().unwrap();
+        assert!(
+            err.to_string()
+                .contains("a metadata value of 65537 bytes, more than the 65536"),
+            "{err}"
+        );
+        let header = format!(r#"{{"{long}":{{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}}}"#);
+        let err = SafetensorsFile::parse(&forge(&header, &[])).err().unwrap();
+        assert!(
+            err.to_string().contains("a tensor name of 65537 bytes"),
+            "{err}"
+        );
+        // A shape of 65 dimensions.
+        let dims = vec!["1"; MAX_DIMS + 1].join(",");
+        let header = format!(r#"{{"w":{{"dtype":"F32","shape":[{dims}],"data_offsets":[0,4]}}}}"#);
+        let err = SafetensorsFile::parse(&forge(&header, &[0; 4]))
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string()
+                .contains("a shape has more than 64 elements"),
+            "{err}"
+        );
+        // Within every limit, a file still reads.
+        let header = format!(
+            r#"{{"__metadata__":{{"a":"{}"}},"w":{{"dtype":"F32","shape":[{}],"data_offsets":[0,4]}}}}"#,
+            "v".repeat(MAX_HEADER_STRING),
+            vec!["1"; MAX_DIMS].join(",")
+        );
+        let bytes = forge(&header, &[0; 4]);
+        let file = SafetensorsFile::parse(&bytes).unwrap();
+        assert_eq!(file.metadata().len(), 1);
+        assert_eq!(file.entries().len(), 1);
     }
 
     #[test]

@@ -55,6 +55,10 @@ pub fn bundled_corpus() -> Result<String, DataError> {
 /// (one in twenty): more and it is taken for a binary file and refused.
 const MAX_SUSPICIOUS_SHARE: f64 = 0.05;
 
+/// Largest text [`corpus_text`] takes: 64 MiB (the page's limit for a text file; the
+/// bundled corpus is 4.4 MB). Checked before anything is copied.
+pub const MAX_CORPUS_BYTES: usize = 64 << 20;
+
 /// A user's text turned into the corpus text (see [`corpus_text`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CorpusText {
@@ -88,15 +92,15 @@ pub fn corpus_text(bytes: &[u8]) -> Result<CorpusText, DataError> {
     if bytes.is_empty() {
         return Err(DataError::EmptyCorpus);
     }
-    let mut invalid_bytes = 0;
-    let mut text = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        text.push_str(chunk.valid());
-        if !chunk.invalid().is_empty() {
-            invalid_bytes += chunk.invalid().len();
-            text.push(char::REPLACEMENT_CHARACTER);
-        }
+    // Both limits are checked before the text is copied: the size first, then what is
+    // not text, counted without building anything.
+    if bytes.len() > MAX_CORPUS_BYTES {
+        return Err(DataError::CorpusTooLarge {
+            bytes: bytes.len(),
+            limit: MAX_CORPUS_BYTES,
+        });
     }
+    let invalid_bytes: usize = bytes.utf8_chunks().map(|chunk| chunk.invalid().len()).sum();
     let control = bytes
         .iter()
         .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c)) || b == 0x7f)
@@ -113,6 +117,13 @@ pub fn corpus_text(bytes: &[u8]) -> Result<CorpusText, DataError> {
                 ""
             },
         });
+    }
+    let mut text = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        if !chunk.invalid().is_empty() {
+            text.push(char::REPLACEMENT_CHARACTER);
+        }
     }
     Ok(CorpusText {
         text,
@@ -540,6 +551,25 @@ mod tests {
         .warning()
         .unwrap()
         .starts_with("1 byte of the text is not"));
+    }
+
+    #[test]
+    fn a_text_over_the_limit_is_refused_before_it_is_copied() {
+        let big = vec![b'a'; MAX_CORPUS_BYTES + 1];
+        let err = corpus_text(&big).unwrap_err();
+        assert_eq!(
+            err,
+            DataError::CorpusTooLarge {
+                bytes: MAX_CORPUS_BYTES + 1,
+                limit: MAX_CORPUS_BYTES
+            }
+        );
+        assert!(err.to_string().contains("more than the 67108864"), "{err}");
+        let err = load_corpus(&big, 64).unwrap_err();
+        assert!(matches!(err, DataError::CorpusTooLarge { .. }), "{err}");
+        // At the limit it is text like any other.
+        let at = corpus_text(&big[..MAX_CORPUS_BYTES]).unwrap();
+        assert_eq!(at.text.len(), MAX_CORPUS_BYTES);
     }
 
     #[test]

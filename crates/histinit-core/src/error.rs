@@ -46,6 +46,11 @@ pub enum DataError {
     #[error("the text is empty: pick a file with some text in it")]
     EmptyCorpus,
     #[error(
+        "the text has {bytes} bytes, more than the {limit} a corpus may have \
+         (pick a smaller file, or a part of this one)"
+    )]
+    CorpusTooLarge { bytes: usize, limit: usize },
+    #[error(
         "this does not look like text: {suspicious} of its {bytes} bytes are control \
          characters (such as NUL) or not UTF-8{hint} (pick a UTF-8 text file)"
     )]

@@ -20,8 +20,9 @@ pub const MAX_FILE_DOF: f64 = 1e9;
 pub const FIT_PROBS: usize = 256;
 
 /// A distribution of the zoo with its parameters. `scale` (or `lambda`) 0 is a point
-/// mass at `loc` (or `xi`), the fit of a constant tensor.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// mass at `loc` (or `xi`), the fit of a constant tensor. Written as
+/// `{"name": ..., "params": {...}}`; read by [`Family::deserialize`], which never buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "name", content = "params", rename_all = "snake_case")]
 pub enum Family {
     Normal {
@@ -49,6 +50,72 @@ pub enum Family {
         gamma: f64,
         delta: f64,
     },
+}
+
+/// Reads `{"name": ..., "params": {...}}` in either key order. serde's derived reader
+/// for an adjacently tagged enum buffers `params` whole (as a tree of `Content` values,
+/// 32 bytes or more per element) when it comes before `name`, so a file could make it
+/// build an arbitrarily large value before refusing it; this one reads the parameters
+/// as seven optional numbers (unknown keys are skipped, not kept) and checks the name's
+/// own after both are read.
+impl<'de> Deserialize<'de> for Family {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Family, D::Error> {
+        use serde::de::Error;
+
+        #[derive(Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        enum Name {
+            Normal,
+            Logistic,
+            Laplace,
+            StudentT,
+            JohnsonSu,
+        }
+        #[derive(Deserialize)]
+        struct Params {
+            loc: Option<f64>,
+            scale: Option<f64>,
+            dof: Option<f64>,
+            xi: Option<f64>,
+            lambda: Option<f64>,
+            gamma: Option<f64>,
+            delta: Option<f64>,
+        }
+        #[derive(Deserialize)]
+        struct Tagged {
+            name: Name,
+            params: Params,
+        }
+        let Tagged { name, params: p } = Tagged::deserialize(de)?;
+        let need = |field: &'static str, value: Option<f64>| {
+            value.ok_or_else(|| D::Error::missing_field(field))
+        };
+        Ok(match name {
+            Name::Normal => Family::Normal {
+                loc: need("loc", p.loc)?,
+                scale: need("scale", p.scale)?,
+            },
+            Name::Logistic => Family::Logistic {
+                loc: need("loc", p.loc)?,
+                scale: need("scale", p.scale)?,
+            },
+            Name::Laplace => Family::Laplace {
+                loc: need("loc", p.loc)?,
+                scale: need("scale", p.scale)?,
+            },
+            Name::StudentT => Family::StudentT {
+                loc: need("loc", p.loc)?,
+                scale: need("scale", p.scale)?,
+                dof: need("dof", p.dof)?,
+            },
+            Name::JohnsonSu => Family::JohnsonSu {
+                xi: need("xi", p.xi)?,
+                lambda: need("lambda", p.lambda)?,
+                gamma: need("gamma", p.gamma)?,
+                delta: need("delta", p.delta)?,
+            },
+        })
+    }
 }
 
 impl Family {

@@ -2,11 +2,12 @@
 //! and pooled per-role entries with fitted families (docs/histograms.md).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
+use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::bounded::{self, read_json, ReadError, Version, VersionOnly};
 use crate::family::{fit_families, table_cdf, FamilyFit};
 use crate::role::Role;
 
@@ -27,6 +28,10 @@ pub const MAX_ELEMENTS: u64 = 1 << 48;
 pub const MAX_NAME_BYTES: usize = 512;
 /// Highest layer index.
 pub const MAX_LAYER: usize = 1 << 16;
+/// Most dimensions of a tensor's shape.
+pub const MAX_DIMS: usize = 64;
+/// Most fitted families of one entry (the zoo has 5).
+pub const MAX_FITS: usize = 64;
 /// Largest fan-in (the element bound: a fan-in rescaling then multiplies values by at
 /// most `sqrt(MAX_FAN_IN)` = 2^24).
 pub const MAX_FAN_IN: u64 = MAX_ELEMENTS;
@@ -90,11 +95,13 @@ fn check_magnitude(field: &str, value: f64) -> Result<(), HistogramError> {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Provenance {
     /// Model id, e.g. `EleutherAI/pythia-70m` or `histinit-teacher-micro`.
+    #[serde(deserialize_with = "bounded::text")]
     pub model: String,
     /// Architecture, e.g. `gpt_neox`.
+    #[serde(deserialize_with = "bounded::text")]
     pub architecture: String,
     /// Checkpoint revision (git revision or branch such as `step143000`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "bounded::opt_text")]
     pub revision: Option<String>,
     /// Training step of the checkpoint.
     #[serde(default)]
@@ -103,12 +110,15 @@ pub struct Provenance {
     #[serde(default)]
     pub tokens_trained: Option<u64>,
     /// Training corpus, e.g. `the Pile (deduplicated)`.
+    #[serde(deserialize_with = "bounded::text")]
     pub corpus: String,
     /// License of the source weights.
+    #[serde(deserialize_with = "bounded::text")]
     pub license: String,
     /// The command that produced the file.
+    #[serde(deserialize_with = "bounded::text")]
     pub command: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "bounded::opt_text")]
     pub note: Option<String>,
 }
 
@@ -116,7 +126,9 @@ pub struct Provenance {
 /// bin closed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Bins {
+    #[serde(deserialize_with = "read_edges")]
     pub edges: Vec<f64>,
+    #[serde(deserialize_with = "read_bins")]
     pub counts: Vec<u64>,
 }
 
@@ -124,8 +136,42 @@ pub struct Bins {
 /// the piecewise-linear interpolation between knots.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuantileTable {
+    #[serde(deserialize_with = "read_knots")]
     pub probs: Vec<f64>,
+    #[serde(deserialize_with = "read_knots")]
     pub values: Vec<f64>,
+}
+
+// The arrays of a file, each refused at the element past its limit while it is read
+// (`bounded::seq`), before the file is built and validated.
+pub(crate) fn read_edges<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    de: D,
+) -> Result<Vec<T>, D::Error> {
+    bounded::seq(de, MAX_BINS + 1, "bin edges")
+}
+
+pub(crate) fn read_bins<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<u64>, D::Error> {
+    bounded::seq(de, MAX_BINS, "bin counts")
+}
+
+fn read_knots<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<f64>, D::Error> {
+    bounded::seq(de, MAX_KNOTS, "knots")
+}
+
+fn read_tensors<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<TensorHistogram>, D::Error> {
+    bounded::seq(de, MAX_TENSORS, "entries")
+}
+
+fn read_shape<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<usize>, D::Error> {
+    bounded::seq(de, MAX_DIMS, "dimensions")
+}
+
+fn read_fits<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<FamilyFit>, D::Error> {
+    bounded::seq(de, MAX_FITS, "fits")
+}
+
+fn read_name<'de, D: serde::Deserializer<'de>>(de: D) -> Result<String, D::Error> {
+    bounded::string(de, MAX_NAME_BYTES)
 }
 
 impl QuantileTable {
@@ -153,11 +199,13 @@ impl QuantileTable {
 /// layers). Moments are over the finite values; `std` is the population std.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TensorHistogram {
+    #[serde(deserialize_with = "read_name")]
     pub name: String,
     pub role: Role,
     pub layer: Option<usize>,
     /// 0 at the embedding, `(layer + 0.5) / layers` in block `layer`, 1 after the blocks.
     pub depth_fraction: f64,
+    #[serde(deserialize_with = "read_shape")]
     pub shape: Vec<usize>,
     pub fan_in: usize,
     /// Finite values; `count + non_finite` is the product of `shape`.
@@ -172,7 +220,7 @@ pub struct TensorHistogram {
     pub bins: Bins,
     pub quantiles: QuantileTable,
     /// Fitted families; empty is allowed per tensor, required on pooled entries.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "read_fits")]
     pub fits: Vec<FamilyFit>,
 }
 
@@ -530,6 +578,18 @@ impl TensorHistogram {
                 format!("{} is not in [0, 1]", self.depth_fraction),
             ));
         }
+        if self.shape.len() > MAX_DIMS {
+            return Err(invalid(
+                field("shape"),
+                format!("has {} dimensions, more than {MAX_DIMS}", self.shape.len()),
+            ));
+        }
+        if self.fits.len() > MAX_FITS {
+            return Err(invalid(
+                field("fits"),
+                format!("has {} entries, more than {MAX_FITS}", self.fits.len()),
+            ));
+        }
         let elements = self
             .shape
             .iter()
@@ -805,17 +865,60 @@ impl TensorHistogram {
 pub struct HistogramFile {
     pub version: u32,
     pub source: Provenance,
+    #[serde(deserialize_with = "read_tensors")]
     pub tensors: Vec<TensorHistogram>,
     /// One entry per role present in `tensors`, named after the role, `layer` null,
     /// with fits.
+    #[serde(deserialize_with = "read_tensors")]
     pub pooled: Vec<TensorHistogram>,
 }
 
-/// Just a file's version, read before the rest, so a future format is reported as such
-/// (histogram and trajectory files alike).
-#[derive(Deserialize)]
-pub(crate) struct VersionOnly {
-    pub(crate) version: Option<serde_json::Value>,
+impl Provenance {
+    /// Every string within [`bounded::MAX_TEXT_BYTES`] (what reading allows).
+    pub(crate) fn check_lengths(&self) -> Result<(), (&'static str, usize)> {
+        let limit = bounded::MAX_TEXT_BYTES;
+        for (field, text) in [
+            ("source.model", Some(&self.model)),
+            ("source.architecture", Some(&self.architecture)),
+            ("source.revision", self.revision.as_ref()),
+            ("source.corpus", Some(&self.corpus)),
+            ("source.license", Some(&self.license)),
+            ("source.command", Some(&self.command)),
+            ("source.note", self.note.as_ref()),
+        ] {
+            if text.is_some_and(|text| text.len() > limit) {
+                return Err((field, limit));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The version a peek found, checked against `supported`: `Ok(())` when it is that one.
+/// `Err(None)`: missing; `Err(Some(Ok(found)))`: another version number;
+/// `Err(Some(Err(text)))`: not a version number.
+pub(crate) fn check_version(
+    peek: VersionOnly,
+    supported: u32,
+) -> Result<(), Option<Result<u64, String>>> {
+    match peek.version {
+        None => Err(None),
+        Some(Version::Number(n)) if n == supported as u64 => Ok(()),
+        Some(Version::Number(found)) => Err(Some(Ok(found))),
+        Some(Version::Other(text)) => Err(Some(Err(text))),
+    }
+}
+
+impl From<ReadError> for HistogramError {
+    fn from(err: ReadError) -> Self {
+        match err {
+            ReadError::Gzip(message) => HistogramError::Gzip(message),
+            ReadError::TooLarge => HistogramError::TooLarge {
+                limit: MAX_JSON_BYTES,
+            },
+            ReadError::Json(path, message) => HistogramError::Json { path, message },
+        }
+    }
 }
 
 impl HistogramFile {
@@ -846,33 +949,31 @@ impl HistogramFile {
     /// Reads a file: plain JSON, or gzip-compressed JSON (detected by its 1f 8b
     /// magic). Never panics; every error names the field or position at fault.
     pub fn parse(bytes: &[u8]) -> Result<HistogramFile, HistogramError> {
-        let text = unpack_json(bytes)?;
-        let text: &[u8] = &text;
+        // Limits are checked while reading (`bounded`): gzip is inflated as it is
+        // parsed and every array is refused at the element past its limit.
+        let err = match read_json::<HistogramFile>(bytes) {
+            Ok(file) => {
+                file.validate()?;
+                return Ok(file);
+            }
+            Err(ReadError::Json(path, message)) => HistogramError::Json { path, message },
+            Err(other) => return Err(other.into()),
+        };
         // The version first, so a future format is reported as such rather than as
         // whichever of its fields this build does not know.
-        let peek: VersionOnly = deserialize(text)?;
-        match peek.version {
-            None => return Err(invalid("version", "missing")),
-            Some(serde_json::Value::Number(n)) if n.as_u64() == Some(FORMAT_VERSION as u64) => {}
-            Some(serde_json::Value::Number(n)) => match n.as_u64() {
-                Some(found) => {
-                    return Err(HistogramError::Version {
-                        found,
-                        supported: FORMAT_VERSION,
-                    })
-                }
-                None => return Err(invalid("version", format!("{n} is not a version number"))),
-            },
-            Some(other) => {
-                return Err(invalid(
-                    "version",
-                    format!("{other} is not a version number"),
-                ))
-            }
+        let peek: VersionOnly = read_json(bytes)?;
+        match check_version(peek, FORMAT_VERSION) {
+            Ok(()) => Err(err),
+            Err(None) => Err(invalid("version", "missing")),
+            Err(Some(Ok(found))) => Err(HistogramError::Version {
+                found,
+                supported: FORMAT_VERSION,
+            }),
+            Err(Some(Err(text))) => Err(invalid(
+                "version",
+                format!("{text} is not a version number"),
+            )),
         }
-        let file: HistogramFile = deserialize(text)?;
-        file.validate()?;
-        Ok(file)
     }
 
     /// Checks the whole file; the first broken invariant is reported with its path.
@@ -885,6 +986,9 @@ impl HistogramFile {
         }
         if self.source.model.trim().is_empty() {
             return Err(invalid("source.model", "is empty"));
+        }
+        if let Err((field, limit)) = self.source.check_lengths() {
+            return Err(invalid(field, format!("is longer than {limit} bytes")));
         }
         if self.tensors.is_empty() {
             return Err(invalid("tensors", "is empty"));
@@ -975,86 +1079,4 @@ impl HistogramFile {
     pub fn pooled(&self, role: Role) -> Option<&TensorHistogram> {
         self.pooled.iter().find(|t| t.role == role)
     }
-}
-
-/// Why bytes could not be read as a file's JSON text ([`unpack_json`]).
-#[derive(Debug)]
-pub(crate) enum Unpack {
-    /// Starts like gzip but does not decompress, or more follows the first member.
-    Gzip(String),
-    /// Over `MAX_JSON_BYTES`, once decompressed.
-    TooLarge,
-}
-
-impl From<Unpack> for HistogramError {
-    fn from(err: Unpack) -> Self {
-        match err {
-            Unpack::Gzip(message) => HistogramError::Gzip(message),
-            Unpack::TooLarge => HistogramError::TooLarge {
-                limit: MAX_JSON_BYTES,
-            },
-        }
-    }
-}
-
-/// The JSON text of a file: the bytes themselves, or, when they start with gzip's
-/// 1f 8b magic, their decompression; at most `MAX_JSON_BYTES` either way.
-pub(crate) fn unpack_json(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, Unpack> {
-    let text = if bytes.starts_with(&[0x1f, 0x8b]) {
-        std::borrow::Cow::Owned(gunzip_one_member(bytes)?)
-    } else {
-        std::borrow::Cow::Borrowed(bytes)
-    };
-    if text.len() > MAX_JSON_BYTES {
-        return Err(Unpack::TooLarge);
-    }
-    Ok(text)
-}
-
-/// Decompresses a gzip file of exactly one member, at most `MAX_JSON_BYTES` of output
-/// (decompression stops one byte past the limit: a gzip bomb costs at most that).
-/// Anything after the first member — a second member, as `cat a.gz b.gz` makes, or
-/// garbage — is refused rather than silently ignored (the bytes read would not be the
-/// bytes the writer meant).
-fn gunzip_one_member(bytes: &[u8]) -> Result<Vec<u8>, Unpack> {
-    let mut out = Vec::new();
-    // The bufread decoder consumes exactly the member from the slice, so what it leaves
-    // is what follows the member.
-    let mut decoder = flate2::bufread::GzDecoder::new(bytes).take(MAX_JSON_BYTES as u64 + 1);
-    decoder
-        .read_to_end(&mut out)
-        .map_err(|err| Unpack::Gzip(err.to_string()))?;
-    if out.len() > MAX_JSON_BYTES {
-        return Err(Unpack::TooLarge);
-    }
-    let rest = decoder.into_inner().into_inner();
-    if !rest.is_empty() {
-        return Err(Unpack::Gzip(format!(
-            "{} bytes follow the first gzip member ({}); a file of this format is one gzip \
-             member (re-compress it with `gzip -d < file | gzip > new.json.gz`)",
-            rest.len(),
-            if rest.starts_with(&[0x1f, 0x8b]) {
-                "a second member, as concatenated .gz files have"
-            } else {
-                "trailing garbage"
-            }
-        )));
-    }
-    Ok(out)
-}
-
-/// serde_json with the path of the failing field in the error: `(path, message)`.
-pub(crate) fn deserialize_at_path<'a, T: Deserialize<'a>>(
-    text: &'a [u8],
-) -> Result<T, (String, String)> {
-    let mut de = serde_json::Deserializer::from_slice(text);
-    let value = serde_path_to_error::deserialize(&mut de)
-        .map_err(|err| (err.path().to_string(), err.inner().to_string()))?;
-    de.end().map_err(|err| (".".to_string(), err.to_string()))?;
-    Ok(value)
-}
-
-/// [`deserialize_at_path`] with the error as a histogram file's.
-fn deserialize<'a, T: Deserialize<'a>>(text: &'a [u8]) -> Result<T, HistogramError> {
-    deserialize_at_path(text).map_err(|(path, message)| HistogramError::Json { path, message })
 }

@@ -7,6 +7,7 @@
 //! Kept free of Burn so the parser builds in seconds under a fuzzer;
 //! `histinit_core::histogram` re-exports everything here and adds the init source.
 
+pub mod bounded;
 pub mod family;
 pub mod format;
 pub mod published;
@@ -15,6 +16,7 @@ pub mod special;
 pub mod trajectory;
 pub mod weibull;
 
+pub use bounded::{MAX_PARSED_BYTES, MAX_STRING_BYTES, MAX_TEXT_BYTES};
 pub use family::{best_fit, Family, FamilyFit};
 pub use format::{
     knot_grid, Bins, HistogramError, HistogramFile, Provenance, QuantileTable, TensorHistogram,

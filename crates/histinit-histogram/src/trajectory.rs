@@ -8,9 +8,8 @@ use std::io::Write;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::format::{
-    deserialize_at_path, unpack_json, Bins, Provenance, TensorHistogram, Unpack, VersionOnly,
-};
+use crate::bounded::{self, read_json, ReadError, VersionOnly};
+use crate::format::{check_version, read_bins, read_edges, Bins, Provenance, TensorHistogram};
 use crate::format::{MAX_BINS, MAX_JSON_BYTES, MAX_MAGNITUDE};
 use crate::role::Role;
 
@@ -42,15 +41,31 @@ pub enum TrajectoryError {
     Version { found: u64, supported: u32 },
 }
 
-impl From<Unpack> for TrajectoryError {
-    fn from(err: Unpack) -> Self {
+impl From<ReadError> for TrajectoryError {
+    fn from(err: ReadError) -> Self {
         match err {
-            Unpack::Gzip(message) => TrajectoryError::Gzip(message),
-            Unpack::TooLarge => TrajectoryError::TooLarge {
+            ReadError::Gzip(message) => TrajectoryError::Gzip(message),
+            ReadError::TooLarge => TrajectoryError::TooLarge {
                 limit: MAX_JSON_BYTES,
             },
+            ReadError::Json(path, message) => TrajectoryError::Json { path, message },
         }
     }
+}
+
+// The arrays of a file, each refused at the element past its limit while it is read.
+fn read_probs<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<f64>, D::Error> {
+    bounded::seq(de, MAX_PROBS, "probabilities")
+}
+
+fn read_checkpoints<'de, D: serde::Deserializer<'de>>(
+    de: D,
+) -> Result<Vec<TrajectoryPoint>, D::Error> {
+    bounded::seq(de, MAX_CHECKPOINTS, "checkpoints")
+}
+
+fn read_roles<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<RoleSnapshot>, D::Error> {
+    bounded::seq(de, Role::ALL.len(), "role snapshots (one per role)")
 }
 
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> TrajectoryError {
@@ -74,9 +89,12 @@ pub struct RoleSnapshot {
     pub min: f64,
     pub max: f64,
     /// Bin edges (f32 precision) and counts, as in the histogram file.
+    #[serde(deserialize_with = "read_edges")]
     pub edges: Vec<f32>,
+    #[serde(deserialize_with = "read_bins")]
     pub counts: Vec<u64>,
     /// Values at the file's `probs`.
+    #[serde(deserialize_with = "read_probs")]
     pub quantiles: Vec<f64>,
 }
 
@@ -124,6 +142,7 @@ pub struct TrajectoryPoint {
     pub train_loss: Option<f64>,
     /// Loss on the fixed validation batches.
     pub val_loss: f64,
+    #[serde(deserialize_with = "read_roles")]
     pub roles: Vec<RoleSnapshot>,
 }
 
@@ -139,8 +158,10 @@ pub struct Trajectory {
     pub version: u32,
     pub source: Provenance,
     /// Probabilities of every snapshot's `quantiles`.
+    #[serde(deserialize_with = "read_probs")]
     pub probs: Vec<f64>,
     /// In training order (strictly increasing steps).
+    #[serde(deserialize_with = "read_checkpoints")]
     pub checkpoints: Vec<TrajectoryPoint>,
 }
 
@@ -148,28 +169,29 @@ impl Trajectory {
     /// Reads a file: plain JSON, or gzip-compressed JSON (detected by its 1f 8b magic),
     /// at most `MAX_JSON_BYTES` once decompressed, then checks it ([`Self::validate`]).
     pub fn parse(bytes: &[u8]) -> Result<Trajectory, TrajectoryError> {
-        let text = unpack_json(bytes)?;
-        let json = |(path, message)| TrajectoryError::Json { path, message };
-        let peek: VersionOnly = deserialize_at_path(&text).map_err(json)?;
-        match peek.version.as_ref().map(|v| (v, v.as_u64())) {
-            None => return Err(invalid("version", "missing")),
-            Some((_, Some(found))) if found == TRAJECTORY_VERSION as u64 => {}
-            Some((_, Some(found))) => {
-                return Err(TrajectoryError::Version {
-                    found,
-                    supported: TRAJECTORY_VERSION,
-                })
+        // Limits are checked while reading (`bounded`), as for histogram files.
+        let err = match read_json::<Trajectory>(bytes) {
+            Ok(trajectory) => {
+                trajectory.validate()?;
+                return Ok(trajectory);
             }
-            Some((other, None)) => {
-                return Err(invalid(
-                    "version",
-                    format!("{other} is not a version number"),
-                ))
-            }
+            Err(ReadError::Json(path, message)) => TrajectoryError::Json { path, message },
+            Err(other) => return Err(other.into()),
+        };
+        // The version first, so a future format is reported as such.
+        let peek: VersionOnly = read_json(bytes)?;
+        match check_version(peek, TRAJECTORY_VERSION) {
+            Ok(()) => Err(err),
+            Err(None) => Err(invalid("version", "missing")),
+            Err(Some(Ok(found))) => Err(TrajectoryError::Version {
+                found,
+                supported: TRAJECTORY_VERSION,
+            }),
+            Err(Some(Err(text))) => Err(invalid(
+                "version",
+                format!("{text} is not a version number"),
+            )),
         }
-        let trajectory: Trajectory = deserialize_at_path(&text).map_err(json)?;
-        trajectory.validate()?;
-        Ok(trajectory)
     }
 
     /// Checks every invariant a reader relies on; the first broken one is reported
@@ -183,6 +205,9 @@ impl Trajectory {
         }
         if self.source.model.trim().is_empty() {
             return Err(invalid("source.model", "is empty"));
+        }
+        if let Err((field, limit)) = self.source.check_lengths() {
+            return Err(invalid(field, format!("is longer than {limit} bytes")));
         }
         if self.probs.is_empty() || self.probs.len() > MAX_PROBS {
             return Err(invalid(
