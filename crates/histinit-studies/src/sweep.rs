@@ -16,6 +16,7 @@ use histinit_core::experiment::ExperimentConfig;
 use histinit_core::histogram::{Role, TensorHistogram};
 use histinit_core::init::{init_weights_scoped, InitGains, InitScope};
 use histinit_core::params::{param_specs, Weights};
+use histinit_core::plan;
 use histinit_core::run::{Run, RunResult, RunStatus};
 use histinit_core::source::{RunSources, ScaleRule, WeightSource};
 use histinit_core::stats::{compare, interaction, validation_spread, Equivalence};
@@ -23,12 +24,12 @@ use histinit_core::text::shown;
 use histinit_core::{InitMethod, NormMode};
 use serde::{Deserialize, Serialize};
 
-use crate::output::{remove_stale_temporaries, write_atomically};
 use crate::sources;
 use crate::summary::{
     csv_tables, format_p, InteractionTest, RoleMoments, SweepSummary, ValidationSet, VariantSummary,
 };
 use crate::Backend;
+use histinit_files::fs::{remove_stale_temporaries, write_atomically};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
@@ -454,65 +455,38 @@ pub struct Unit {
     pub file: String,
 }
 
-/// The single-run config a unit trains, with every field that cannot change the
-/// result of this init put back to its default, so equal runs share one file (the
-/// baseline, for one, is the same in every per-role ablation).
+/// The single-run config a unit trains ([`plan::single_run`] on the backend's link name).
 fn unit_config(
     variant: &ExperimentConfig,
     init: InitMethod,
     seed: u64,
     backend: Backend,
 ) -> ExperimentConfig {
-    // The init's own tuning applied, so its key holds the recipe it really trains with.
-    let mut config = variant.for_init(init);
-    config.inits = vec![init];
-    config.seed = seed;
-    config.seeds = 1;
-    // Another backend is another run (floating point differs); CPU keys stay as they were.
-    // A link has no name for LibTorch (the page cannot run it): `units` marks its keys.
-    config.backend = match backend {
-        Backend::Cpu | Backend::Libtorch => Default::default(),
-        Backend::Wgpu => histinit_core::experiment::BackendChoice::Webgpu,
-    };
-    if init == InitScope::FALLBACK {
-        config.scope = InitScope::All;
-    }
-    if !init.needs_source() {
-        // The scale rule only rescales what an init draws from a source; distances are
-        // measured against the source as it is.
-        config.scale = ScaleRule::default();
-    }
-    config
-}
-
-/// FNV-1a: a stable hash (std's hasher is not guaranteed stable across releases).
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ byte as u64).wrapping_mul(0x0100_0000_01b3)
-    })
+    plan::single_run(variant, init, seed, backend.link_choice())
 }
 
 pub fn units(variants: &[Variant], backend: Backend) -> Vec<Unit> {
     let mut units = Vec::new();
     for (index, variant) in variants.iter().enumerate() {
-        for seed in variant.config.seed_list() {
-            for &init in &variant.config.inits {
-                let config = unit_config(&variant.config, init, seed, backend);
-                // The variant's source is also the reference distances are measured
-                // against, so it stays in the key even for inits that do not draw on it.
-                let mut key = serde_json::to_string(&config).expect("config serializes");
-                if backend == Backend::Libtorch {
-                    key.insert_str(0, &format!("{} ", backend.name()));
-                }
-                let file = format!("{}-s{seed}-{:016x}.json", init.name(), fnv1a(&key));
-                units.push(Unit {
-                    variant: index,
-                    init,
-                    seed,
-                    key,
-                    file,
-                });
+        for planned in plan::runs(&variant.config) {
+            let (init, seed) = (planned.init, planned.seed);
+            let config = unit_config(&variant.config, init, seed, backend);
+            // The variant's source is also the reference distances are measured
+            // against, so it stays in the key even for inits that do not draw on it.
+            let mut key = plan::run_key(&config);
+            // A link has no name for LibTorch (the page cannot run it): its keys
+            // are marked; CPU keys stay as they were.
+            if backend == Backend::Libtorch {
+                key.insert_str(0, &format!("{} ", backend.name()));
             }
+            let file = plan::run_file(init, seed, &key);
+            units.push(Unit {
+                variant: index,
+                init,
+                seed,
+                key,
+                file,
+            });
         }
     }
     units
@@ -751,7 +725,8 @@ fn work(
         path: "bundled corpus".into(),
         reason: err.to_string(),
     })?;
-    let device = crate::device(args.backend).map_err(|err| SweepError::Device(err.to_string()))?;
+    let device =
+        crate::backend::device(args.backend).map_err(|err| SweepError::Device(err.to_string()))?;
     let mut corpora: BTreeMap<usize, Corpus> = BTreeMap::new();
     let mut loaded: BTreeMap<usize, (RunSources, Option<RunSources>)> = BTreeMap::new();
     // Equal runs shared by several variants are one file (`units` holds each once):

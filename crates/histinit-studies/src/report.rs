@@ -17,9 +17,9 @@ use histinit_core::stats::{Comparison, FinalDifference, Interval, SpeedupAt};
 use histinit_core::InitMethod;
 use plotters::prelude::*;
 
-use crate::output::write_atomically;
 use crate::summary::{format_p, p_is, SweepSummary};
 use crate::sweep::{stored_runs, SweepConfig, SweepError};
+use histinit_files::fs::write_atomically;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
