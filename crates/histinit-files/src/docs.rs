@@ -526,7 +526,7 @@ fn target(
 
 /// `path` (relative, `/`-separated) seen from the file `source`, as a normalized path
 /// relative to the root; `None` if it climbs above the root. An empty path is `source`.
-fn resolve_relative(source: &Path, path: &str) -> Option<PathBuf> {
+pub fn resolve_relative(source: &Path, path: &str) -> Option<PathBuf> {
     if path.is_empty() {
         return Some(source.into());
     }

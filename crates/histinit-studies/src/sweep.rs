@@ -15,6 +15,7 @@ use histinit_core::data::{bundled_corpus, Corpus};
 use histinit_core::experiment::ExperimentConfig;
 use histinit_core::histogram::{Role, TensorHistogram};
 use histinit_core::init::{init_weights_scoped, InitGains, InitScope};
+use histinit_core::link::{link_key, Access};
 use histinit_core::params::{param_specs, Weights};
 use histinit_core::plan;
 use histinit_core::run::{Run, RunResult, RunStatus};
@@ -228,6 +229,47 @@ pub struct Grid {
     pub gain: Vec<InitGains>,
 }
 
+impl Grid {
+    /// The axes that are link keys, in the order variants are made: each key with its
+    /// values, as (the value in a variant's name, the value as a link writes it).
+    fn link_axes(&self) -> [(&'static str, Vec<(String, String)>); 7] {
+        fn both<T>(values: &[T], name: impl Fn(&T) -> String) -> Vec<(String, String)> {
+            values.iter().map(|v| (name(v), name(v))).collect()
+        }
+        [
+            ("warmup", both(&self.warmup, |v| v.to_string())),
+            ("norm", both(&self.norm, |v| v.name().into())),
+            ("layers", both(&self.layers, |v| v.to_string())),
+            ("scope", both(&self.scope, |v| v.name().into())),
+            ("scale", both(&self.scale, |v| v.name().into())),
+            ("source", both(&self.source, |v| v.clone())),
+            (
+                "gain",
+                self.gain
+                    .iter()
+                    // File-name safe: `gain-embed0.0625+out2`, `gain-1` for no multiplier.
+                    .map(|v| {
+                        let label = match v.to_string().replace(':', "").replace(',', "+") {
+                            text if text.is_empty() => "1".into(),
+                            text => text,
+                        };
+                        (label, v.to_string())
+                    })
+                    .collect(),
+            ),
+        ]
+    }
+}
+
+/// Sets the experiment key `key` of `config` to `value` through the link schema
+/// ([`histinit_core::link::LINK_KEYS`]), as a link with `key=value` would.
+fn set_by_link(config: &mut ExperimentConfig, key: &str, value: &str) -> Result<(), String> {
+    match link_key(key).map(|k| &k.access) {
+        Some(Access::Experiment { set, .. }) => set(config, value).map_err(|err| err.to_string()),
+        _ => Err(format!("'{key}' is no experiment key of a link")),
+    }
+}
+
 /// One point of the grid: the base with some fields set.
 #[derive(Debug, Clone)]
 pub struct Variant {
@@ -271,6 +313,12 @@ impl SweepConfig {
                 "equivalence_margin {} must be a positive number of nats",
                 config.equivalence_margin
             )));
+        }
+        for (key, values) in config.grid.link_axes() {
+            for (_, text) in values {
+                set_by_link(&mut config.base.clone(), key, &text)
+                    .map_err(|err| invalid(format!("grid {key} '{}': {err}", shown(&text))))?;
+            }
         }
         let variants = config.variants();
         for variant in &variants {
@@ -336,6 +384,22 @@ impl SweepConfig {
         let base_lr = self.base.train.lr;
         let base_train = self.base.train.clone();
         let g = &self.grid;
+        let axes = g.link_axes();
+        // An axis that is a link key is set through the link schema, as a link sets it.
+        let by_link = |variants: Vec<Variant>, key: &'static str| {
+            let values = &axes.iter().find(|(k, _)| *k == key).expect("a link axis").1;
+            expand(
+                variants,
+                key,
+                values,
+                |(label, _)| label.clone(),
+                |c, (_, text)| {
+                    set_by_link(c, key, text).unwrap_or_else(|err| {
+                        panic!("{key}={text} (SweepConfig::parse checks it): {err}")
+                    })
+                },
+            )
+        };
         variants = expand(
             variants,
             "steps",
@@ -347,13 +411,7 @@ impl SweepConfig {
                 c.train.warmup = (fraction * *v as f64).round() as usize;
             },
         );
-        variants = expand(
-            variants,
-            "warmup",
-            &g.warmup,
-            |v| v.to_string(),
-            |c, v| c.train.warmup = *v,
-        );
+        variants = by_link(variants, "warmup");
         variants = expand(
             variants,
             "lr_scale",
@@ -361,52 +419,9 @@ impl SweepConfig {
             |v| v.to_string(),
             |c, v| c.train.lr = base_lr * v,
         );
-        variants = expand(
-            variants,
-            "norm",
-            &g.norm,
-            |v| v.name().into(),
-            |c, v| c.norm = *v,
-        );
-        variants = expand(
-            variants,
-            "layers",
-            &g.layers,
-            |v| v.to_string(),
-            |c, v| c.layers = Some(*v),
-        );
-        variants = expand(
-            variants,
-            "scope",
-            &g.scope,
-            |v| v.name().into(),
-            |c, v| c.scope = *v,
-        );
-        variants = expand(
-            variants,
-            "scale",
-            &g.scale,
-            |v| v.name().into(),
-            |c, v| c.scale = *v,
-        );
-        variants = expand(
-            variants,
-            "source",
-            &g.source,
-            |v| v.clone(),
-            |c, v| c.source = Some(v.clone()),
-        );
-        variants = expand(
-            variants,
-            "gain",
-            &g.gain,
-            // File-name safe: `gain-embed0.0625+out2`, `gain-1` for no multiplier.
-            |v| match v.to_string().replace(':', "").replace(',', "+") {
-                text if text.is_empty() => "1".into(),
-                text => text,
-            },
-            |c, v| c.gain = *v,
-        );
+        for key in ["norm", "layers", "scope", "scale", "source", "gain"] {
+            variants = by_link(variants, key);
+        }
         for variant in &mut variants {
             if variant.name.is_empty() {
                 variant.name = "base".into();
