@@ -15,6 +15,7 @@ use histinit_charts::{
 use histinit_core::run::RunResult;
 use histinit_core::stats::{Comparison, FinalDifference, Interval, SpeedupAt};
 use histinit_core::InitMethod;
+use histinit_files::fs::FileError;
 use plotters::prelude::*;
 
 use crate::summary::{format_p, p_is, SweepSummary, VariantSummary};
@@ -23,12 +24,10 @@ use histinit_files::fs::write_atomically;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("cannot read {path}: {reason}")]
-    Read { path: PathBuf, reason: String },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("{path}: {reason}")]
     Invalid { path: PathBuf, reason: String },
-    #[error("cannot write {path}: {reason}")]
-    Write { path: PathBuf, reason: String },
     #[error("no TrueType font for the charts' text (looked in {0}); install fonts-dejavu-core or pass --font")]
     NoFont(String),
     #[error("no runs/ in {0}: a report is drawn from the runs a sweep stored, so give it the sweep's output directory (out/sweeps/<name>); `bash experiments/run-all.sh --publish <name>` writes a published study's report again, and `histinit report --keep-charts docs/results/<name>` its text alone")]
@@ -40,9 +39,11 @@ pub enum ReportError {
 }
 
 fn read(path: &Path) -> Result<String, ReportError> {
-    std::fs::read_to_string(path).map_err(|err| ReportError::Read {
-        path: path.into(),
-        reason: err.to_string(),
+    std::fs::read_to_string(path).map_err(|err| {
+        ReportError::File(FileError::Read {
+            path: path.into(),
+            source: err,
+        })
     })
 }
 
@@ -90,9 +91,11 @@ fn chart_png(path: &Path, axes: Axes<'_>, series: &[Series]) -> Result<(), Repor
         draw_lines(&area, axes, series).map_err(failed)?;
     }
     let png = encode_png(&pixels, WIDTH, HEIGHT).map_err(|err| failed(err.to_string()))?;
-    write_atomically(path, &png).map_err(|err| ReportError::Write {
-        path: path.into(),
-        reason: err.to_string(),
+    write_atomically(path, &png).map_err(|err| {
+        ReportError::File(FileError::Write {
+            path: path.into(),
+            source: err,
+        })
     })
 }
 
@@ -575,9 +578,11 @@ pub fn run(dir: &Path, font: Option<&Path>, charts: Charts) -> Result<(), Report
     }
     for (name, text) in files {
         let path = dir.join(name);
-        write_atomically(&path, text.as_bytes()).map_err(|err| ReportError::Write {
-            path: path.clone(),
-            reason: err.to_string(),
+        write_atomically(&path, text.as_bytes()).map_err(|err| {
+            ReportError::File(FileError::Write {
+                path: path.clone(),
+                source: err,
+            })
         })?;
         println!("wrote {}", path.display());
     }

@@ -8,11 +8,12 @@ use histinit_core::checkpoint::weights_from_safetensors;
 use histinit_core::experiment::ExperimentConfig;
 use histinit_core::histogram::HistogramFile;
 use histinit_core::source::{HistogramSource, RunSources};
+use histinit_files::fs::FileError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("cannot read {path}: {reason}")]
-    Read { path: PathBuf, reason: String },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("{path}: {reason}")]
     Invalid { path: PathBuf, reason: String },
     #[error("source '{id}' is not in {index} (shipped: {known})")]
@@ -30,9 +31,11 @@ pub enum SourceError {
 pub use histinit_files::shipped::{ShippedIndex, ShippedSource};
 
 fn read(path: &Path) -> Result<Vec<u8>, SourceError> {
-    std::fs::read(path).map_err(|err| SourceError::Read {
-        path: path.into(),
-        reason: err.to_string(),
+    std::fs::read(path).map_err(|err| {
+        SourceError::File(FileError::Read {
+            path: path.into(),
+            source: err,
+        })
     })
 }
 

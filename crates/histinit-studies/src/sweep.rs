@@ -23,6 +23,7 @@ use histinit_core::source::{RunSources, ScaleRule, WeightSource};
 use histinit_core::stats::{compare, interaction, validation_spread, Equivalence};
 use histinit_core::text::shown;
 use histinit_core::{InitMethod, NormMode};
+use histinit_files::fs::FileError;
 use serde::{Deserialize, Serialize};
 
 use crate::sources;
@@ -34,10 +35,8 @@ use histinit_files::fs::{remove_stale_temporaries, write_atomically};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
-    #[error("cannot read {path}: {reason}")]
-    Read { path: PathBuf, reason: String },
-    #[error("cannot write {path}: {reason}")]
-    Write { path: PathBuf, reason: String },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("{path}: {reason}")]
     Config { path: PathBuf, reason: String },
     #[error("run {run} of variant {variant} failed: {reason}")]
@@ -52,6 +51,8 @@ pub enum SweepError {
         count: usize,
         status: String,
     },
+    #[error(transparent)]
+    Data(#[from] histinit_core::error::DataError),
     #[error("device: {0}")]
     Device(String),
     #[error("{missing} of {total} runs have no result file in {dir}:\n{list}\nstart the sweep again (or the shards that hold them, `--shard K/N`) to finish them")]
@@ -280,9 +281,11 @@ pub struct Variant {
 
 impl SweepConfig {
     pub fn load(path: &Path) -> Result<(Self, String), SweepError> {
-        let text = std::fs::read_to_string(path).map_err(|err| SweepError::Read {
-            path: path.into(),
-            reason: err.to_string(),
+        let text = std::fs::read_to_string(path).map_err(|err| {
+            SweepError::File(FileError::Read {
+                path: path.into(),
+                source: err,
+            })
         })?;
         Ok((Self::parse(&text, path)?, text))
     }
@@ -314,12 +317,6 @@ impl SweepConfig {
                 config.equivalence_margin
             )));
         }
-        for (key, values) in config.grid.link_axes() {
-            for (_, text) in values {
-                set_by_link(&mut config.base.clone(), key, &text)
-                    .map_err(|err| invalid(format!("grid {key} '{}': {err}", shown(&text))))?;
-            }
-        }
         let variants = config.variants();
         for variant in &variants {
             check_variant_name(&variant.name).map_err(invalid)?;
@@ -327,6 +324,13 @@ impl SweepConfig {
                 .config
                 .validate()
                 .map_err(|err| invalid(format!("variant '{}': {err}", variant.name)))?;
+        }
+        // What the variants' names and configs let through is also what a link takes.
+        for (key, values) in config.grid.link_axes() {
+            for (_, text) in values {
+                set_by_link(&mut config.base.clone(), key, &text)
+                    .map_err(|err| invalid(format!("grid {key} '{}': {err}", shown(&text))))?;
+            }
         }
         if let Some(spec) = &config.interaction {
             if spec.pairs(&variants).is_empty() {
@@ -393,10 +397,10 @@ impl SweepConfig {
                 key,
                 values,
                 |(label, _)| label.clone(),
+                // A value a link refuses is left unset here: `SweepConfig::parse`
+                // refuses the config, naming it.
                 |c, (_, text)| {
-                    set_by_link(c, key, text).unwrap_or_else(|err| {
-                        panic!("{key}={text} (SweepConfig::parse checks it): {err}")
-                    })
+                    let _ = set_by_link(c, key, text);
                 },
             )
         };
@@ -589,9 +593,11 @@ pub fn run(args: SweepArgs) -> Result<(), SweepError> {
         return aggregate(&config, &text, args.backend, &out, &args.shipped);
     }
     let runs_dir = out.join("runs");
-    std::fs::create_dir_all(&runs_dir).map_err(|err| SweepError::Write {
-        path: runs_dir.clone(),
-        reason: err.to_string(),
+    std::fs::create_dir_all(&runs_dir).map_err(|err| {
+        SweepError::File(FileError::Write {
+            path: runs_dir.clone(),
+            source: err,
+        })
     })?;
     let variants = config.variants();
     let units = units(&variants, args.backend);
@@ -674,9 +680,10 @@ pub fn run(args: SweepArgs) -> Result<(), SweepError> {
 
 /// Worker processes share the cores: each gets an equal share of rayon threads.
 fn spawn_workers(args: &SweepArgs, out: &Path, jobs: usize) -> Result<(), SweepError> {
-    let exe = std::env::current_exe().map_err(|err| SweepError::Read {
-        path: "current executable".into(),
-        reason: err.to_string(),
+    let exe = std::env::current_exe().map_err(|err| SweepError::Worker {
+        index: 0,
+        count: jobs,
+        status: format!("cannot find this executable to start it: {err}"),
     })?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = (cores / jobs).max(1);
@@ -736,10 +743,7 @@ fn work(
     count: usize,
     args: &SweepArgs,
 ) -> Result<(), SweepError> {
-    let text = bundled_corpus().map_err(|err| SweepError::Read {
-        path: "bundled corpus".into(),
-        reason: err.to_string(),
-    })?;
+    let text = bundled_corpus()?;
     let device =
         crate::backend::device(args.backend).map_err(|err| SweepError::Device(err.to_string()))?;
     let mut corpora: BTreeMap<usize, Corpus> = BTreeMap::new();
@@ -805,9 +809,11 @@ fn work(
             result,
         };
         let json = serde_json::to_vec(&file).map_err(|err| failed(err.to_string()))?;
-        write_atomically(&path, &json).map_err(|err| SweepError::Write {
-            path: path.clone(),
-            reason: err.to_string(),
+        write_atomically(&path, &json).map_err(|err| {
+            SweepError::File(FileError::Write {
+                path: path.clone(),
+                source: err,
+            })
         })?;
         if !args.quiet || count > 1 {
             let final_loss = file
@@ -1013,10 +1019,8 @@ fn aggregate(
     summary.adjust_p_values();
     let write = |name: &str, bytes: &[u8]| {
         let path = out.join(name);
-        write_atomically(&path, bytes).map_err(|err| SweepError::Write {
-            path,
-            reason: err.to_string(),
-        })
+        write_atomically(&path, bytes)
+            .map_err(|source| SweepError::from(FileError::Write { path, source }))
     };
     let tables = csv_tables(
         variants
@@ -1028,9 +1032,9 @@ fn aggregate(
     }
     write("comparisons.csv", summary.comparisons_csv().as_bytes())?;
     write("config.toml", text.as_bytes())?;
-    let json = summary.to_json().map_err(|err| SweepError::Write {
+    let json = summary.to_json().map_err(|err| FileError::Write {
         path: out.join("summary.json"),
-        reason: err.to_string(),
+        source: std::io::Error::other(err),
     })?;
     write("summary.json", json.as_bytes())?;
     print_summary(config.baseline, &summary.variants);
