@@ -675,7 +675,7 @@ fn write_header(md: &mut String, summary: &SweepSummary, charts: Charts) {
         baseline.name(),
         baseline.name(),
         baseline.name(),
-        family_size(&summary),
+        family_size(summary),
         if summary.interactions.is_empty() {
             ""
         } else {
