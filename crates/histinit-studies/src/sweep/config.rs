@@ -394,6 +394,46 @@ warmup = 3
 
     /// The `steps` axis gives whole shorter or longer runs (warmup at the base's
     /// fraction) and the `gain` axis the multipliers, each in a file-safe variant name.
+    /// The axes that are link keys are set as a link sets them: the same config as the
+    /// link `key=value` gives, and a value a link refuses is refused, naming it.
+    #[test]
+    fn link_axes_are_set_through_the_link_schema() {
+        let text = r#"
+name = "link-axes"
+[base]
+inits = ["kaiming", "empirical"]
+source = "teacher-nano"
+[grid]
+warmup = [5]
+norm = ["none"]
+layers = [3]
+scope = ["mlp"]
+scale = ["fan-in"]
+source = ["teacher-micro"]
+gain = ["embed:0.5"]
+"#;
+        let config = SweepConfig::parse(text, Path::new("l.toml")).unwrap();
+        let [variant] = &config.variants()[..] else {
+            panic!("one variant")
+        };
+        let link = "warmup=5&norm=none&layers=3&scope=mlp&scale=fan-in&source=teacher-micro\
+                    &gain=embed:0.5";
+        let mut expected = config.base.clone();
+        for pair in link.split('&') {
+            let (key, value) = pair.split_once('=').unwrap();
+            set_by_link(&mut expected, key, value).unwrap();
+        }
+        assert_eq!(variant.config.to_query(), expected.to_query());
+        assert_eq!(variant.config.train.warmup, 5);
+        assert_eq!(variant.config.layers, Some(3));
+        // '+' may be in a variant's name, but is no source id: the link schema refuses it.
+        let refused = text.replace("\"teacher-micro\"", "\"a+b\"");
+        let err = SweepConfig::parse(&refused, Path::new("l.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("l.toml: grid source 'a+b': "), "{err}");
+    }
+
     #[test]
     fn steps_and_gain_axes_make_their_variants() {
         let text = r#"
