@@ -83,16 +83,17 @@ demo: web
 	$(BIN_BUILD_ENV) $(CARGO) build --bin histinit
 	$(CARGO_TARGET_DIR)/debug/histinit serve --dir . --port $(PORT)
 
-## The study's Markdown (docs/**/*.md) as HTML pages beside it ("Read the findings").
+## The study's Markdown (docs/**/*.md) as HTML pages beside it ("Read the findings"),
+## by histinit-site (crates/histinit-files: no Burn, so seconds, not a Burn build).
 docs:
-	$(BIN_BUILD_ENV) $(CARGO) build --bin histinit
-	$(CARGO_TARGET_DIR)/debug/histinit docs
+	$(BIN_BUILD_ENV) $(CARGO) build --bin histinit-site
+	$(CARGO_TARGET_DIR)/debug/histinit-site docs
 
 ## A self-contained static folder for any static host (GitHub Pages: .github/workflows/pages.yml):
 ## the shipped module (`make web`), the page, histograms, rendered docs and a _headers file.
 SITE_DIR ?= site
 site: web
-	$(CARGO_TARGET_DIR)/debug/histinit site --out $(SITE_DIR)
+	$(CARGO_TARGET_DIR)/debug/histinit-site site --out $(SITE_DIR)
 
 ## www/pkg: the web crate for wasm32 in the web-release profile, wasm-bindgen, then
 ## wasm-opt -Oz from the pinned npm binaryen (minutes on 2 cores; WASM_OPT=0 skips it).
@@ -140,7 +141,7 @@ fmt-check:
 # `cargo clippy` passes it. The workspace has no benches or examples, so `cargo test
 # --workspace` compiles every target `cargo clippy --all-targets` checks. A crate compiled
 # earlier without the wrapper would count as fresh and go unlinted: test-native cleans them.
-WORKSPACE_PACKAGES := histinit-histogram histinit-core histinit-charts histinit-web histinit-cli
+WORKSPACE_PACKAGES := histinit-histogram histinit-files histinit-core histinit-charts histinit-studies histinit-web histinit-cli
 LINTED := RUSTC_WORKSPACE_WRAPPER=clippy-driver CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
 # Within `make test` every build of the CLI is linted the same way, or each would rebuild
 # the workspace after the other (cargo tracks CLIPPY_ARGS).

@@ -18,6 +18,7 @@ pub mod init;
 pub mod link;
 pub mod model;
 pub mod params;
+pub mod plan;
 pub mod recipes;
 pub mod run;
 pub mod source;

@@ -100,7 +100,7 @@ pub struct RunResult {
 
 impl RunResult {
     pub fn name(&self) -> String {
-        format!("{}-s{}", self.init.name(), self.seed)
+        crate::plan::run_name(self.init, self.seed)
     }
 
     pub fn final_val_loss(&self) -> Option<f64> {

@@ -5,7 +5,8 @@
 //! Reading a file never panics (the histogram parser is fuzzed, see fuzz/).
 //!
 //! Kept free of Burn so the parser builds in seconds under a fuzzer;
-//! `histinit_core::histogram` re-exports everything here and adds the init source.
+//! `histinit_core::histogram` re-exports everything here and adds the init source. It
+//! also holds the workspace's one stable hash ([`fnv1a`]).
 
 pub mod bounded;
 pub mod family;
@@ -28,6 +29,15 @@ pub use trajectory::{
     TRAJECTORY_VERSION,
 };
 pub use weibull::{fit_abs_values, fit_weibull_plot, WeibullFit};
+
+/// FNV-1a (64 bits): the workspace's one stable hash, for names and keys written to
+/// disk (std's hasher is not guaranteed stable across releases). Here, in the crate
+/// every other builds on, so that the Burn-free crates use the same one.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
+        (hash ^ byte as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
 
 /// What the fuzzer (fuzz/fuzz_targets/parse.rs) and the replay tests check on any
 /// input: parsing never panics, and whatever parses validates, round-trips through

@@ -90,9 +90,7 @@ fn user_corpus(bytes: &[u8], context: usize) -> Result<&'static Corpus, String> 
     thread_local! {
         static LAST: RefCell<Option<(u64, usize, &'static Corpus)>> = const { RefCell::new(None) };
     }
-    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, &byte| {
-        (hash ^ byte as u64).wrapping_mul(0x0100_0000_01b3)
-    });
+    let hash = histinit_core::plan::fnv1a(bytes);
     if let Some(corpus) = LAST.with_borrow(|last| {
         last.filter(|(h, len, _)| (*h, *len) == (hash, bytes.len()))
             .map(|(_, _, corpus)| corpus)
@@ -228,13 +226,10 @@ pub struct SessionState {
     prompt: String,
 }
 
-/// The baseline every init is compared with: kaiming where it runs, else the first.
+/// The baseline every init is compared with ([`histinit_core::plan::baseline`]: kaiming
+/// where it runs, else the first), as `histinit run` has it.
 pub fn baseline_of(config: &ExperimentConfig) -> InitMethod {
-    if config.inits.contains(&InitMethod::Kaiming) {
-        InitMethod::Kaiming
-    } else {
-        config.inits[0]
-    }
+    histinit_core::plan::baseline(&config.inits)
 }
 
 impl SessionState {
@@ -333,44 +328,33 @@ impl SessionState {
         };
         let first_seed = self.config.seed;
         let mut runs = Vec::new();
-        for seed in self.config.seed_list() {
-            for (index, &init) in self.config.inits.iter().enumerate() {
-                let label = if self.config.seeds > 1 {
-                    format!("{} (seed {seed})", init.name())
-                } else {
-                    init.name().to_string()
-                };
-                let (run, weights) = Run::with_initial_weights(
-                    &self.config,
-                    corpus,
-                    init,
-                    seed,
-                    &self.sources,
-                    &device,
-                )
-                .map_err(|source| SessionError::Run {
-                    run: label.clone(),
-                    source,
-                })?;
-                let run = if self.evaluate {
-                    run
-                } else {
-                    run.without_evaluation()
-                };
-                // Only the first seed's weights are drawn: keep no others.
-                let snapshot = (seed == first_seed).then_some(weights);
-                let spreads = snapshot
-                    .as_ref()
-                    .map(|weights| role_spreads(&self.model_config, weights, 0))
-                    .unwrap_or_default();
-                runs.push(PageRun {
-                    run,
-                    label,
-                    colour: index,
-                    snapshot,
-                    spreads,
-                });
-            }
+        for planned in histinit_core::plan::runs(&self.config) {
+            let (init, seed, index) = (planned.init, planned.seed, planned.index);
+            let label = planned.label(self.config.seeds);
+            let (run, weights) =
+                Run::with_initial_weights(&self.config, corpus, init, seed, &self.sources, &device)
+                    .map_err(|source| SessionError::Run {
+                        run: label.clone(),
+                        source,
+                    })?;
+            let run = if self.evaluate {
+                run
+            } else {
+                run.without_evaluation()
+            };
+            // Only the first seed's weights are drawn: keep no others.
+            let snapshot = (seed == first_seed).then_some(weights);
+            let spreads = snapshot
+                .as_ref()
+                .map(|weights| role_spreads(&self.model_config, weights, 0))
+                .unwrap_or_default();
+            runs.push(PageRun {
+                run,
+                label,
+                colour: index,
+                snapshot,
+                spreads,
+            });
         }
         self.runs = runs;
         self.device = Some(device);

@@ -17,13 +17,12 @@ use memmap2::Mmap;
 use regex::Regex;
 use serde_json::Value;
 
+use histinit_files::fs::FileError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("{path}: {source}")]
     Checkpoint {
         path: PathBuf,
@@ -386,9 +385,11 @@ pub struct Input {
 }
 
 fn read_json(path: &Path) -> Result<Value, ExtractError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ExtractError::Read {
-        path: path.into(),
-        source,
+    let text = std::fs::read_to_string(path).map_err(|source| {
+        ExtractError::File(FileError::Read {
+            path: path.into(),
+            source,
+        })
     })?;
     serde_json::from_str(&text).map_err(|err| ExtractError::Input {
         path: path.into(),
@@ -424,9 +425,11 @@ fn index_files(index: &Path) -> Result<Vec<PathBuf>, ExtractError> {
 
 /// Resolves a file, an index or a model directory.
 pub fn resolve_input(path: &Path) -> Result<Input, ExtractError> {
-    let meta = std::fs::metadata(path).map_err(|source| ExtractError::Read {
-        path: path.into(),
-        source,
+    let meta = std::fs::metadata(path).map_err(|source| {
+        ExtractError::File(FileError::Read {
+            path: path.into(),
+            source,
+        })
     })?;
     let config_near = |dir: &Path| -> Result<Option<Value>, ExtractError> {
         let config = dir.join("config.json");
@@ -445,9 +448,11 @@ pub fn resolve_input(path: &Path) -> Result<Input, ExtractError> {
             vec![single]
         } else {
             let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|source| ExtractError::Read {
-                    path: path.into(),
-                    source,
+                .map_err(|source| {
+                    ExtractError::File(FileError::Read {
+                        path: path.into(),
+                        source,
+                    })
                 })?
                 .filter_map(|entry| entry.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
@@ -541,16 +546,20 @@ pub fn extract(input: &Input, options: &ExtractOptions) -> Result<Extraction, Ex
     }
     let mut opened = Vec::new();
     for path in &input.files {
-        let file = File::open(path).map_err(|source| ExtractError::Read {
-            path: path.clone(),
-            source,
+        let file = File::open(path).map_err(|source| {
+            ExtractError::File(FileError::Read {
+                path: path.clone(),
+                source,
+            })
         })?;
         // SAFETY: the map is only read, and only while this function runs; a file that
         // is truncated underneath us is caught by the header checks or raises SIGBUS,
         // as with any mmap reader (the safetensors crate documents the same).
-        let map = unsafe { Mmap::map(&file) }.map_err(|source| ExtractError::Read {
-            path: path.clone(),
-            source,
+        let map = unsafe { Mmap::map(&file) }.map_err(|source| {
+            ExtractError::File(FileError::Read {
+                path: path.clone(),
+                source,
+            })
         })?;
         opened.push(Opened {
             path: path.clone(),

@@ -1,7 +1,13 @@
-//! curves.csv and summary.json, each written to a temporary file and renamed into
-//! place, so an interrupted run never leaves a half-written result; the temporaries a
-//! killed writer leaves are removed by the next writer of the same file, and by a sweep
-//! when it starts.
+//! Writing files so that an interruption never leaves a half-written one.
+//!
+//! [`write_atomically`]: to a temporary file beside the target, flushed to disk, renamed
+//! into place, and the rename flushed too (the folder synced), so that after a crash or
+//! a power loss readers see the old file or the whole new one. The temporaries a killed
+//! writer leaves are removed by the next writer of the same file, and by a sweep when it
+//! starts. [`write_file`]: the folder created first, then a plain write.
+//!
+//! [`FileError`] is the one error for a file that cannot be read or written, with its
+//! path; the other libraries wrap it.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -9,12 +15,83 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use histinit_core::experiment::ExperimentConfig;
-use histinit_core::run::{curves_csv, RunResult};
-use histinit_core::stats::Summary;
+/// A file or folder that cannot be read or written, and why.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
+}
 
-/// Writes to a temporary file next to `path` ([`temporary_path`]) and renames it into
-/// place, so readers see the old file or the whole new one. First removes what writers
+impl FileError {
+    /// A read of `path` that failed.
+    pub fn read(path: &Path) -> impl FnOnce(io::Error) -> Self {
+        let path = path.to_path_buf();
+        move |source| Self::Read { path, source }
+    }
+
+    /// A write of `path` that failed.
+    pub fn write(path: &Path) -> impl FnOnce(io::Error) -> Self {
+        let path = path.to_path_buf();
+        move |source| Self::Write { path, source }
+    }
+}
+
+/// Reads a whole file.
+pub fn read(path: &Path) -> Result<Vec<u8>, FileError> {
+    std::fs::read(path).map_err(FileError::read(path))
+}
+
+/// Creates the folder `path` lies in (if it names one), then writes `bytes` to `path`.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
+    create_parent(path)?;
+    std::fs::write(path, bytes).map_err(FileError::write(path))
+}
+
+/// Creates the folder `path` lies in, if it names one.
+pub fn create_parent(path: &Path) -> Result<(), FileError> {
+    match path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        Some(dir) => std::fs::create_dir_all(dir).map_err(FileError::write(dir)),
+        None => Ok(()),
+    }
+}
+
+/// [`write_atomically`] after creating the folder `path` lies in, with the path in the
+/// error.
+pub fn write_atomically_in(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
+    create_parent(path)?;
+    write_atomically(path, bytes).map_err(FileError::write(path))
+}
+
+/// Flushes a rename in `dir` to disk (the folder's entry), where the platform can.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        std::fs::File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// Renames the temporary `tmp` (written and synced) to `path`, then syncs the folder so
+/// the rename survives a power loss.
+pub fn rename_durably(tmp: &Path, path: &Path) -> io::Result<()> {
+    std::fs::rename(tmp, path)?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// Writes to a temporary file next to `path` ([`temporary_path`]), syncs it, renames it
+/// into place and syncs the folder ([`rename_durably`]), so readers see the old file or
+/// the whole new one, also after a power loss. First removes what writers
 /// of the same file that died (`kill -9`, a crash, a full disk) left behind
 /// ([`remove_stale_temporaries`]).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -30,7 +107,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
             .open(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
-        std::fs::rename(&tmp, path)
+        rename_durably(&tmp, path)
     })();
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -83,12 +160,8 @@ pub fn writer_id() -> u64 {
         match (boot, namespace) {
             (Ok(boot), Ok(namespace)) => {
                 let text = format!("{} {}", boot.trim(), namespace.display());
-                // FNV-1a: stable, and never 0 in practice (0 means unknown).
-                text.bytes()
-                    .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-                        (hash ^ byte as u64).wrapping_mul(0x0100_0000_01b3)
-                    })
-                    .max(1)
+                // Stable, and never 0 in practice (0 means unknown).
+                histinit_histogram::fnv1a(text.as_bytes()).max(1)
             }
             _ => 0,
         }
@@ -185,38 +258,6 @@ pub fn remove_stale_temporaries(dir: &Path, of: Option<&str>) -> usize {
         }
     }
     removed
-}
-
-pub fn write_curves(path: &Path, runs: &[RunResult]) -> io::Result<()> {
-    write_atomically(path, curves_csv(runs).as_bytes())
-}
-
-pub fn write_summary(
-    path: &Path,
-    config: &ExperimentConfig,
-    summary: &Summary,
-    runs: &[RunResult],
-) -> io::Result<()> {
-    let runs: Vec<serde_json::Value> = runs
-        .iter()
-        .map(|run| {
-            serde_json::json!({
-                "run": run.name(),
-                "init": run.init,
-                "seed": run.seed,
-                "status": run.status,
-                "final_val_loss": run.final_val_loss(),
-            })
-        })
-        .collect();
-    let document = serde_json::json!({
-        "config": config,
-        "link": config.to_query(),
-        "summary": summary,
-        "runs": runs,
-    });
-    let text = serde_json::to_string_pretty(&document).map_err(io::Error::other)?;
-    write_atomically(path, text.as_bytes())
 }
 
 #[cfg(test)]

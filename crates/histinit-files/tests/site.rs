@@ -1,12 +1,13 @@
-//! `histinit site` on the repository, with a stand-in module (no wasm build needed): the
+//! `histinit site` (the library's [`site::build`]) on the repository, with a stand-in module (no wasm build needed): the
 //! folder it writes is self-contained. Every relative `href`/`src` of every HTML page,
 //! every relative import of every script and every file the histogram index lists
 //! resolves to a file inside it; the docs are rendered, with no link left to Markdown.
 
 use std::collections::BTreeSet;
-use std::path::{Component, Path, PathBuf};
-use std::process::Command;
+use std::path::{Path, PathBuf};
 
+use histinit_files::docs;
+use histinit_files::site::{self, SiteError};
 use regex::Regex;
 
 fn repo_root() -> PathBuf {
@@ -37,36 +38,12 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// `reference` (a relative URL) from the file `from`, as a path inside `root`; `None` if it
-/// leaves `root`. Query and fragment are dropped.
+/// leaves `root`. Query and fragment are dropped. The docs renderer's own rule
+/// ([`docs::resolve_relative`]), on absolute paths.
 fn resolve(root: &Path, from: &Path, reference: &str) -> Option<PathBuf> {
     let path = reference.split(['?', '#']).next().unwrap_or("");
-    let mut parts: Vec<_> = from
-        .parent()?
-        .strip_prefix(root)
-        .ok()?
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(part) => Some(part.to_os_string()),
-            _ => None,
-        })
-        .collect();
-    if path.is_empty() {
-        return Some(from.to_path_buf());
-    }
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            part => parts.push(part.into()),
-        }
-    }
-    Some(
-        parts
-            .iter()
-            .fold(root.to_path_buf(), |path, part| path.join(part)),
-    )
+    let relative = docs::resolve_relative(from.strip_prefix(root).ok()?, path)?;
+    Some(root.join(relative))
 }
 
 fn is_external(reference: &str) -> bool {
@@ -87,17 +64,7 @@ fn the_site_folder_is_self_contained() {
     )
     .unwrap();
     std::fs::write(pkg.join("histinit_web_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
-    let status = Command::new(env!("CARGO_BIN_EXE_histinit"))
-        .arg("site")
-        .arg("--root")
-        .arg(repo_root())
-        .arg("--out")
-        .arg(&out)
-        .arg("--pkg")
-        .arg(&pkg)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    site::build(&repo_root(), &out, &pkg).unwrap();
     let out = out.canonicalize().unwrap();
     let files = files_under(&out);
 
@@ -215,32 +182,15 @@ fn the_site_folder_is_self_contained() {
         .any(|f| f.extension().is_some_and(|e| e == "md")));
 
     // A rerun replaces the folder it wrote; a folder it did not write is refused.
-    let rerun = Command::new(env!("CARGO_BIN_EXE_histinit"))
-        .arg("site")
-        .arg("--root")
-        .arg(repo_root())
-        .arg("--out")
-        .arg(&out)
-        .arg("--pkg")
-        .arg(&pkg)
-        .output()
-        .unwrap();
-    assert!(rerun.status.success());
+    site::build(&repo_root(), &out, &pkg).unwrap();
     let foreign = temp_dir("foreign");
     std::fs::create_dir_all(&foreign).unwrap();
     std::fs::write(foreign.join("keep.txt"), "mine").unwrap();
-    let refused = Command::new(env!("CARGO_BIN_EXE_histinit"))
-        .arg("site")
-        .arg("--root")
-        .arg(repo_root())
-        .arg("--out")
-        .arg(&foreign)
-        .arg("--pkg")
-        .arg(&pkg)
-        .output()
-        .unwrap();
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("not written by `histinit site`"));
+    let refused = site::build(&repo_root(), &foreign, &pkg).unwrap_err();
+    assert!(matches!(refused, SiteError::NotOurs(_)));
+    assert!(refused
+        .to_string()
+        .contains("not written by `histinit site`"));
     assert!(foreign.join("keep.txt").is_file());
     for dir in [pkg, out, foreign] {
         let _ = std::fs::remove_dir_all(dir);
@@ -250,18 +200,9 @@ fn the_site_folder_is_self_contained() {
 #[test]
 fn a_missing_module_is_named() {
     let out = temp_dir("nomodule");
-    let output = Command::new(env!("CARGO_BIN_EXE_histinit"))
-        .arg("site")
-        .arg("--root")
-        .arg(repo_root())
-        .arg("--out")
-        .arg(&out)
-        .arg("--pkg")
-        .arg(temp_dir("empty-pkg"))
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = site::build(&repo_root(), &out, &temp_dir("empty-pkg"))
+        .unwrap_err()
+        .to_string();
     assert!(
         stderr.contains("histinit_web.js") && stderr.contains("make web"),
         "{stderr}"

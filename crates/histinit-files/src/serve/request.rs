@@ -195,6 +195,14 @@ impl Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::serve::LinkRules;
+
+    fn defaults() -> Limits {
+        Limits::for_links(&LinkRules {
+            is_embed: |_| false,
+            max_link_bytes: 8192,
+        })
+    }
 
     #[test]
     fn heads_end_at_their_first_empty_line() {
@@ -210,7 +218,7 @@ mod tests {
             request_line_bytes: 20,
             head_bytes: 64,
             headers: 2,
-            ..Limits::default()
+            ..defaults()
         };
         assert_eq!(over_limits(b"GET / HTTP/1.1\r\nA: b\r\n", &limits), None);
         assert_eq!(over_limits(&[b'a'; 21], &limits), Some(414));
@@ -232,7 +240,7 @@ mod tests {
 
     #[test]
     fn requests_are_read_strictly() {
-        let limits = Limits::default();
+        let limits = defaults();
         let read = |head: &str| parse(head.as_bytes(), &limits);
         let request = read("GET /x?a=1 HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n").unwrap();
         assert_eq!(

@@ -11,6 +11,20 @@ use std::time::{Duration, Instant};
 
 use super::*;
 
+/// A stand-in for the page's link reader (histinit-core's, which this crate does not
+/// depend on; `histinit-studies`'s tests check the server's rule with the real one):
+/// `embed=1` anywhere in the query.
+fn embed_key(target: &str) -> bool {
+    target
+        .split_once('?')
+        .is_some_and(|(_, query)| query.split(['&', '?']).any(|pair| pair == "embed=1"))
+}
+
+const LINKS: LinkRules = LinkRules {
+    is_embed: embed_key,
+    max_link_bytes: 8192,
+};
+
 #[test]
 fn paths_cannot_leave_the_root() {
     let root = Path::new("/srv/site");
@@ -133,7 +147,7 @@ fn only_the_page_on_an_embed_link_may_be_framed() {
         "/missing.html?embed=1",
         "",
     ] {
-        assert_eq!(policy_for(url), CONTENT_SECURITY_POLICY, "{url}");
+        assert_eq!(policy_for(url, &LINKS), CONTENT_SECURITY_POLICY, "{url}");
     }
     for url in [
         "/?embed=1",
@@ -141,7 +155,11 @@ fn only_the_page_on_an_embed_link_may_be_framed() {
         // A '?' inside the query (a lesson's) does not hide the key from the reader.
         "/?lesson=Which%20is%20faster?&embed=1",
     ] {
-        assert_eq!(policy_for(url), EMBED_CONTENT_SECURITY_POLICY, "{url}");
+        assert_eq!(
+            policy_for(url, &LINKS),
+            EMBED_CONTENT_SECURITY_POLICY,
+            "{url}"
+        );
     }
     // Where only the path is seen (`_headers`): the page may be framed, nothing else.
     for path in PAGE_PATHS {
@@ -186,13 +204,13 @@ fn quick() -> Limits {
     Limits {
         head_timeout: Duration::from_secs(1),
         write_timeout: Duration::from_secs(1),
-        ..Limits::default()
+        ..Limits::for_links(&LINKS)
     }
 }
 
 /// Serves `dir` on a free port from a thread; returns the port.
 fn start(dir: &Path, limits: Limits) -> u16 {
-    let playground = Playground::bind_with(dir, 0, limits).unwrap();
+    let playground = Playground::bind_with(dir, 0, LINKS, limits).unwrap();
     let port = playground.port;
     std::thread::spawn(move || playground.run());
     port
@@ -379,7 +397,7 @@ fn kept_alive_connections_frame_replies_exactly() {
 #[test]
 fn parallel_keep_alive_connections_are_all_answered() {
     let dir = site("parallel", false);
-    let port = start(&dir, Limits::default());
+    let port = start(&dir, Limits::for_links(&LINKS));
     for round in 0..5 {
         let connections: Vec<TcpStream> = (0..24).map(|_| connect(port)).collect();
         let mut readers: Vec<_> = connections
@@ -422,10 +440,7 @@ fn oversized_heads_are_refused() {
     let many = format!("GET / HTTP/1.1\r\n{host}{}\r\n", "X: y\r\n".repeat(1000));
     assert_eq!(exchange(port, &many).status, 431);
     // A link of the longest length the page reads still fits.
-    let longest = format!(
-        "/?lesson={}",
-        "a".repeat(histinit_core::link::MAX_LINK_BYTES - 8)
-    );
+    let longest = format!("/?lesson={}", "a".repeat(LINKS.max_link_bytes - 8));
     assert_eq!(get(port, &longest).status, 200);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -617,7 +632,7 @@ fn the_connection_limit_turns_clients_away_until_places_free() {
             connections: 4,
             head_timeout: Duration::from_secs(2),
             write_timeout: Duration::from_secs(2),
-            ..Limits::default()
+            ..Limits::for_links(&LINKS)
         },
     );
     let idle: Vec<TcpStream> = (0..2).map(|_| connect(port)).collect();

@@ -30,10 +30,11 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::docs::{self, DocsError};
+use crate::fs::FileError;
 use crate::serve::{
     content_type, policy_for_path, CROSS_ORIGIN_RESOURCE_POLICY, META_POLICY, PAGE_PATHS,
 };
-use crate::sources::ShippedIndex;
+use crate::shipped::ShippedIndex;
 
 /// Marks a folder this command wrote, so that a rerun may replace it (and nothing else).
 const MARKER: &str = ".histinit-site";
@@ -44,16 +45,8 @@ const MODULE_FILES: [&str; 2] = ["histinit_web.js", "histinit_web_bg.wasm"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum SiteError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error(
         "{dir} has no {file}: build the module first (`make web` for the shipped one, \
          or pass --pkg DIR)"
@@ -78,23 +71,11 @@ pub struct Summary {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, SiteError> {
-    std::fs::read(path).map_err(|source| SiteError::Read {
-        path: path.into(),
-        source,
-    })
+    Ok(crate::fs::read(path)?)
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), SiteError> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| SiteError::Write {
-            path: parent.into(),
-            source,
-        })?;
-    }
-    std::fs::write(path, bytes).map_err(|source| SiteError::Write {
-        path: path.into(),
-        source,
-    })
+    Ok(crate::fs::write_file(path, bytes)?)
 }
 
 fn copy(from: &Path, to: &Path) -> Result<(), SiteError> {
@@ -160,18 +141,22 @@ pub fn page_with_meta_policy(index: &str) -> Option<String> {
 fn prepare(out: &Path) -> Result<(), SiteError> {
     if out.exists() {
         let empty = std::fs::read_dir(out)
-            .map_err(|source| SiteError::Read {
-                path: out.into(),
-                source,
+            .map_err(|source| {
+                SiteError::File(FileError::Read {
+                    path: out.into(),
+                    source,
+                })
             })?
             .next()
             .is_none();
         if !empty && !out.join(MARKER).is_file() {
             return Err(SiteError::NotOurs(out.into()));
         }
-        std::fs::remove_dir_all(out).map_err(|source| SiteError::Write {
-            path: out.into(),
-            source,
+        std::fs::remove_dir_all(out).map_err(|source| {
+            SiteError::File(FileError::Write {
+                path: out.into(),
+                source,
+            })
         })?;
     }
     write(
@@ -186,14 +171,18 @@ fn files_under(dir: &Path) -> Result<Vec<PathBuf>, SiteError> {
     let mut pending = vec![PathBuf::new()];
     while let Some(relative) = pending.pop() {
         let here = dir.join(&relative);
-        let entries = std::fs::read_dir(&here).map_err(|source| SiteError::Read {
-            path: here.clone(),
-            source,
-        })?;
-        for entry in entries {
-            let entry = entry.map_err(|source| SiteError::Read {
+        let entries = std::fs::read_dir(&here).map_err(|source| {
+            SiteError::File(FileError::Read {
                 path: here.clone(),
                 source,
+            })
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|source| {
+                SiteError::File(FileError::Read {
+                    path: here.clone(),
+                    source,
+                })
             })?;
             if entry.file_name().to_string_lossy().starts_with('.') {
                 continue;

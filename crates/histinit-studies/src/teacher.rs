@@ -21,6 +21,8 @@ use histinit_core::source::RunSources;
 use histinit_core::train::read_scalar;
 use histinit_core::InitMethod;
 
+use histinit_files::fs::FileError;
+
 use crate::extract::{extract, resolve_input, ExtractError, ExtractOptions};
 
 #[derive(Debug, thiserror::Error)]
@@ -38,11 +40,8 @@ pub enum TeacherError {
     },
     #[error(transparent)]
     Extract(#[from] ExtractError),
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("training diverged at step {step} (loss {loss}); lower --lr")]
     Diverged { step: usize, loss: f64 },
 }
@@ -83,16 +82,7 @@ pub struct TeacherOptions {
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), TeacherError> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| TeacherError::Write {
-            path: dir.into(),
-            source,
-        })?;
-    }
-    std::fs::write(path, bytes).map_err(|source| TeacherError::Write {
-        path: path.into(),
-        source,
-    })
+    Ok(histinit_files::fs::write_file(path, bytes)?)
 }
 
 /// What a teacher run produced.

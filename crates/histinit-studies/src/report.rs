@@ -15,20 +15,19 @@ use histinit_charts::{
 use histinit_core::run::RunResult;
 use histinit_core::stats::{Comparison, FinalDifference, Interval, SpeedupAt};
 use histinit_core::InitMethod;
+use histinit_files::fs::FileError;
 use plotters::prelude::*;
 
-use crate::output::write_atomically;
-use crate::summary::{format_p, p_is, SweepSummary};
+use crate::summary::{format_p, p_is, SweepSummary, VariantSummary};
 use crate::sweep::{stored_runs, SweepConfig, SweepError};
+use histinit_files::fs::write_atomically;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("cannot read {path}: {reason}")]
-    Read { path: PathBuf, reason: String },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("{path}: {reason}")]
     Invalid { path: PathBuf, reason: String },
-    #[error("cannot write {path}: {reason}")]
-    Write { path: PathBuf, reason: String },
     #[error("no TrueType font for the charts' text (looked in {0}); install fonts-dejavu-core or pass --font")]
     NoFont(String),
     #[error("no runs/ in {0}: a report is drawn from the runs a sweep stored, so give it the sweep's output directory (out/sweeps/<name>); `bash experiments/run-all.sh --publish <name>` writes a published study's report again, and `histinit report --keep-charts docs/results/<name>` its text alone")]
@@ -40,9 +39,11 @@ pub enum ReportError {
 }
 
 fn read(path: &Path) -> Result<String, ReportError> {
-    std::fs::read_to_string(path).map_err(|err| ReportError::Read {
-        path: path.into(),
-        reason: err.to_string(),
+    std::fs::read_to_string(path).map_err(|err| {
+        ReportError::File(FileError::Read {
+            path: path.into(),
+            source: err,
+        })
     })
 }
 
@@ -90,9 +91,11 @@ fn chart_png(path: &Path, axes: Axes<'_>, series: &[Series]) -> Result<(), Repor
         draw_lines(&area, axes, series).map_err(failed)?;
     }
     let png = encode_png(&pixels, WIDTH, HEIGHT).map_err(|err| failed(err.to_string()))?;
-    write_atomically(path, &png).map_err(|err| ReportError::Write {
-        path: path.into(),
-        reason: err.to_string(),
+    write_atomically(path, &png).map_err(|err| {
+        ReportError::File(FileError::Write {
+            path: path.into(),
+            source: err,
+        })
     })
 }
 
@@ -544,6 +547,57 @@ fn kept_chart(dir: &Path, png: &str) -> Result<(), ReportError> {
 /// kept, also the summary it decided on (summary.json and comparisons.csv, with the
 /// p-values the current rules define and their Holm adjustment).
 pub fn run(dir: &Path, font: Option<&Path>, charts: Charts) -> Result<(), ReportError> {
+    let (summary, config, runs) = load(dir, font, charts)?;
+    // One colour per init in every chart, in the config's order.
+    let inits = &config.base.inits;
+    let baseline = summary.baseline;
+    let mut md = String::new();
+    write_header(&mut md, &summary, charts);
+    write_validation(&mut md, &summary);
+    write_interactions(&mut md, &summary);
+    write_initial_roles(&mut md, &summary);
+    write_best_setting(&mut md, &summary);
+    write_verdicts(&mut md, &summary);
+    for (index, variant) in summary.variants.iter().enumerate() {
+        // Drawn from the variant's runs; with the charts kept, the folder's own.
+        let own = runs.as_ref().map(|runs| runs[index].1.as_slice());
+        write_variant(&mut md, dir, variant, own, inits, baseline)?;
+    }
+    let _ = writeln!(md, "## Config\n\n```toml\n{}```", summary.config);
+    // A sweep's own summary.json and comparisons.csv were written by the same rules and
+    // stay as written (byte for byte what a sharded sweep's aggregate gives); a kept
+    // folder's are rewritten to follow the report.
+    let mut files = vec![("report.md", md)];
+    if charts == Charts::Keep {
+        let json = summary.to_json().map_err(|err| ReportError::Invalid {
+            path: dir.join("summary.json"),
+            reason: err.to_string(),
+        })?;
+        files.push(("summary.json", json));
+        files.push(("comparisons.csv", summary.comparisons_csv()));
+    }
+    for (name, text) in files {
+        let path = dir.join(name);
+        write_atomically(&path, text.as_bytes()).map_err(|err| {
+            ReportError::File(FileError::Write {
+                path: path.clone(),
+                source: err,
+            })
+        })?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// A sweep's summary (its p-values Holm-adjusted), its config, and with [`Charts::Draw`]
+/// its runs (checked to be the summary's variants) with the charts' font registered.
+type Loaded = (
+    SweepSummary,
+    SweepConfig,
+    Option<Vec<(crate::sweep::Variant, Vec<RunResult>)>>,
+);
+
+fn load(dir: &Path, font: Option<&Path>, charts: Charts) -> Result<Loaded, ReportError> {
     let summary_path = dir.join("summary.json");
     let invalid = |reason: String| ReportError::Invalid {
         path: summary_path.clone(),
@@ -575,11 +629,12 @@ pub fn run(dir: &Path, font: Option<&Path>, charts: Charts) -> Result<(), Report
         }
         Charts::Keep => None,
     };
-    // One colour per init in every chart, in the config's order.
-    let inits = &config.base.inits;
-    let colour = |init: InitMethod| inits.iter().position(|&i| i == init).unwrap_or(0);
-    let baseline = summary.baseline;
+    Ok((summary, config, runs))
+}
 
+/// The title, how the study was made and what its numbers mean.
+fn write_header(md: &mut String, summary: &SweepSummary, charts: Charts) {
+    let baseline = summary.baseline;
     // Without a margin stated before the runs, no "no difference" can be called.
     let equivalence_text = match summary.equivalence_margin {
         Some(m) => format!(
@@ -592,7 +647,6 @@ pub fn run(dir: &Path, font: Option<&Path>, charts: Charts) -> Result<(), Report
                  loss is **different** (adjusted p < 0.05, interval excluding 0) or **inconclusive**."
             .to_string(),
     };
-    let mut md = String::new();
     let _ = writeln!(md, "# Study `{}`\n", summary.name);
     if !summary.description.is_empty() {
         let _ = writeln!(md, "{}\n", summary.description);
@@ -621,7 +675,7 @@ pub fn run(dir: &Path, font: Option<&Path>, charts: Charts) -> Result<(), Report
         baseline.name(),
         baseline.name(),
         baseline.name(),
-        family_size(&summary),
+        family_size(summary),
         if summary.interactions.is_empty() {
             ""
         } else {
@@ -629,10 +683,10 @@ pub fn run(dir: &Path, font: Option<&Path>, charts: Charts) -> Result<(), Report
         },
         equivalence = equivalence_text,
     );
+}
 
-    write_validation(&mut md, &summary);
-    write_interactions(&mut md, &summary);
-
+/// Per role, what each init's weights start from.
+fn write_initial_roles(md: &mut String, summary: &SweepSummary) {
     if !summary.initial_roles.is_empty() {
         let mut sets: Vec<&str> = Vec::new();
         for moments in &summary.initial_roles {
@@ -674,7 +728,11 @@ Per role, the std and (in brackets) the excess kurtosis of each init's \
         }
         let _ = writeln!(md);
     }
+}
 
+/// The verdicts in the variant where the baseline ends lowest.
+fn write_best_setting(md: &mut String, summary: &SweepSummary) {
+    let baseline = summary.baseline;
     // Where the baseline does best: a speedup that vanishes there is not a speedup.
     if summary.variants.len() > 1 {
         let best = summary
@@ -701,7 +759,11 @@ Per role, the std and (in brackets) the excess kurtosis of each init's \
             md.push('\n');
         }
     }
+}
 
+/// The table of every variant's comparisons.
+fn write_verdicts(md: &mut String, summary: &SweepSummary) {
+    let baseline = summary.baseline;
     let _ = writeln!(md, "## Verdicts\n");
     let _ = writeln!(
         md,
@@ -780,187 +842,177 @@ Per role, the std and (in brackets) the excess kurtosis of each init's \
         }
     }
     md.push('\n');
+}
 
-    for (index, variant) in summary.variants.iter().enumerate() {
-        let stem = file_stem(&variant.name);
-        let _ = writeln!(md, "## Variant `{}`\n", variant.name);
-        let settings: Vec<String> = variant
-            .settings
-            .iter()
-            .map(|(k, v)| format!("{k} = {v}"))
-            .collect();
-        if !settings.is_empty() {
-            let _ = writeln!(md, "Settings: {}.\n", settings.join(", "));
-        }
-        let _ = writeln!(
-            md,
-            "Watch it in the playground: [`?{}`](../../../index.html?{}) (one seed at a time; the page runs on your device).\n",
-            variant.link, variant.link
-        );
-        for c in variant.comparisons.iter().filter(|c| c.init != baseline) {
-            let _ = writeln!(md, "- {}", verdict(c, baseline));
-        }
-        md.push('\n');
+/// One variant's section: settings, link, verdicts and charts (drawn from `own`, its
+/// runs, or with the charts kept the folder's own).
+fn write_variant(
+    md: &mut String,
+    dir: &Path,
+    variant: &VariantSummary,
+    own: Option<&[RunResult]>,
+    inits: &[InitMethod],
+    baseline: InitMethod,
+) -> Result<(), ReportError> {
+    let colour = |init: InitMethod| inits.iter().position(|&i| i == init).unwrap_or(0);
+    let stem = file_stem(&variant.name);
+    let _ = writeln!(md, "## Variant `{}`\n", variant.name);
+    let settings: Vec<String> = variant
+        .settings
+        .iter()
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect();
+    if !settings.is_empty() {
+        let _ = writeln!(md, "Settings: {}.\n", settings.join(", "));
+    }
+    let _ = writeln!(
+        md,
+        "Watch it in the playground: [`?{}`](../../../index.html?{}) (one seed at a time; the page runs on your device).\n",
+        variant.link, variant.link
+    );
+    for c in variant.comparisons.iter().filter(|c| c.init != baseline) {
+        let _ = writeln!(md, "- {}", verdict(c, baseline));
+    }
+    md.push('\n');
 
-        // Drawn from the variant's runs; with the charts kept, the folder's own.
-        let own = runs.as_ref().map(|runs| runs[index].1.as_slice());
-        let chart =
-            |png: &str, axes: Axes<'_>, series: &dyn Fn(&[RunResult]) -> Vec<Series>| match own {
-                Some(own) => chart_png(&dir.join(png), axes, &series(own)),
-                None => kept_chart(dir, png),
-            };
-        let loss_png = format!("{stem}-loss.png");
-        chart(
-            &loss_png,
-            Axes {
-                title: "validation loss (mean over seeds, band: min to max; training loss faint)",
-                x_label: UPDATES_AXIS,
-                y_label: "loss (nats/token)",
-                log_x: false,
-                log_y: false,
-                init_x: None,
-                legend_above: false,
-            },
-            &|own| loss_series(inits, own),
-        )?;
-        // The last 30% of training, where the final differences are made, on its own
-        // y range (on the full chart they are a few pixels apart).
-        let zoom_png = format!("{stem}-loss-end.png");
-        let zoom_title = format!(
-            "validation loss over the last 30% of training (from update {})",
-            zoom_from(variant.steps)
+    let chart = |png: &str, axes: Axes<'_>, series: &dyn Fn(&[RunResult]) -> Vec<Series>| match own
+    {
+        Some(own) => chart_png(&dir.join(png), axes, &series(own)),
+        None => kept_chart(dir, png),
+    };
+    let loss_png = format!("{stem}-loss.png");
+    chart(
+        &loss_png,
+        Axes {
+            title: "validation loss (mean over seeds, band: min to max; training loss faint)",
+            x_label: UPDATES_AXIS,
+            y_label: "loss (nats/token)",
+            log_x: false,
+            log_y: false,
+            init_x: None,
+            legend_above: false,
+        },
+        &|own| loss_series(inits, own),
+    )?;
+    // The last 30% of training, where the final differences are made, on its own
+    // y range (on the full chart they are a few pixels apart).
+    let zoom_png = format!("{stem}-loss-end.png");
+    let zoom_title = format!(
+        "validation loss over the last 30% of training (from update {})",
+        zoom_from(variant.steps)
+    );
+    chart(
+        &zoom_png,
+        Axes {
+            title: &zoom_title,
+            x_label: UPDATES_AXIS,
+            y_label: "loss (nats/token)",
+            log_x: false,
+            log_y: false,
+            init_x: None,
+            legend_above: false,
+        },
+        &|own| zoomed(loss_series(inits, own), zoom_from(variant.steps)),
+    )?;
+    let early = (variant.steps / 4).clamp(10, 100) as f64;
+    let grads = |own: &[RunResult]| {
+        let mut grads = grad_series(inits, own);
+        for series in &mut grads {
+            series.points.retain(|&(updates, _)| updates <= early);
+        }
+        grads
+    };
+    let grads_png = format!("{stem}-grads.png");
+    chart(
+        &grads_png,
+        Axes {
+            title: "early gradient norm (before clipping, mean over seeds)",
+            x_label: UPDATES_AXIS,
+            y_label: "global gradient norm",
+            log_x: false,
+            log_y: true,
+            init_x: None,
+            legend_above: false,
+        },
+        &grads,
+    )?;
+
+    let mut speed_series = vec![{
+        let mut one = Series::line(
+            format!("{} (1x)", baseline.name()),
+            colour(baseline),
+            vec![(0.1, 1.0), (1.0, 1.0)],
         );
+        one.faint = true;
+        one
+    }];
+    // `trained` (hundreds of times faster by construction) would flatten the rest.
+    for c in variant
+        .comparisons
+        .iter()
+        .filter(|c| c.init != baseline && c.init != InitMethod::Trained)
+    {
+        speed_series.push(speedup_series(c, colour(c.init)));
+    }
+    let speed_png = format!("{stem}-speedup.png");
+    chart(
+        &speed_png,
+        Axes {
+            title: "speedup against progress (band: 95% CI; ○↓: upper bound; trained left out)",
+            x_label: "fraction of the baseline's steps",
+            y_label: "speedup",
+            log_x: false,
+            log_y: false,
+            init_x: None,
+            legend_above: false,
+        },
+        &|_| speed_series.clone(),
+    )?;
+    // Kept charts: a folder published before a chart existed links the ones it has.
+    let images: String = [
+        ("validation loss", &loss_png),
+        ("validation loss, last 30%", &zoom_png),
+        ("speedup against progress", &speed_png),
+        ("early gradient norms", &grads_png),
+    ]
+    .iter()
+    .filter(|(_, png)| own.is_some() || dir.join(png).is_file())
+    .map(|(alt, png)| format!("![{alt}]({png})\n"))
+    .collect();
+    let _ = writeln!(
+        md,
+        "{images}\n\
+         In the speedup chart an open circle with an arrow down is an upper bound, not a measurement: some seed never \
+         reached {}'s loss at that point, and it counts at its best possible value.\n",
+        baseline.name()
+    );
+
+    let distance_png = format!("{stem}-distance.png");
+    let has_distances = match own {
+        Some(own) => own.iter().any(|run| !run.distances.is_empty()),
+        None => dir.join(&distance_png).is_file(),
+    };
+    if has_distances {
         chart(
-            &zoom_png,
+            &distance_png,
             Axes {
-                title: &zoom_title,
+                title: "distance of the weights to the teacher's distribution",
                 x_label: UPDATES_AXIS,
-                y_label: "loss (nats/token)",
+                y_label: "W1 / teacher std (mean of parts)",
                 log_x: false,
-                log_y: false,
-                init_x: None,
-                legend_above: false,
-            },
-            &|own| zoomed(loss_series(inits, own), zoom_from(variant.steps)),
-        )?;
-        let early = (variant.steps / 4).clamp(10, 100) as f64;
-        let grads = |own: &[RunResult]| {
-            let mut grads = grad_series(inits, own);
-            for series in &mut grads {
-                series.points.retain(|&(updates, _)| updates <= early);
-            }
-            grads
-        };
-        let grads_png = format!("{stem}-grads.png");
-        chart(
-            &grads_png,
-            Axes {
-                title: "early gradient norm (before clipping, mean over seeds)",
-                x_label: UPDATES_AXIS,
-                y_label: "global gradient norm",
-                log_x: false,
+                // Standard inits sit orders of magnitude further away than the rest.
                 log_y: true,
                 init_x: None,
                 legend_above: false,
             },
-            &grads,
+            &|own| distance_series(inits, own),
         )?;
-
-        let mut speed_series = vec![{
-            let mut one = Series::line(
-                format!("{} (1x)", baseline.name()),
-                colour(baseline),
-                vec![(0.1, 1.0), (1.0, 1.0)],
-            );
-            one.faint = true;
-            one
-        }];
-        // `trained` (hundreds of times faster by construction) would flatten the rest.
-        for c in variant
-            .comparisons
-            .iter()
-            .filter(|c| c.init != baseline && c.init != InitMethod::Trained)
-        {
-            speed_series.push(speedup_series(c, colour(c.init)));
-        }
-        let speed_png = format!("{stem}-speedup.png");
-        chart(
-            &speed_png,
-            Axes {
-                title: "speedup against progress (band: 95% CI; ○↓: upper bound; trained left out)",
-                x_label: "fraction of the baseline's steps",
-                y_label: "speedup",
-                log_x: false,
-                log_y: false,
-                init_x: None,
-                legend_above: false,
-            },
-            &|_| speed_series.clone(),
-        )?;
-        // Kept charts: a folder published before a chart existed links the ones it has.
-        let images: String = [
-            ("validation loss", &loss_png),
-            ("validation loss, last 30%", &zoom_png),
-            ("speedup against progress", &speed_png),
-            ("early gradient norms", &grads_png),
-        ]
-        .iter()
-        .filter(|(_, png)| own.is_some() || dir.join(png).is_file())
-        .map(|(alt, png)| format!("![{alt}]({png})\n"))
-        .collect();
         let _ = writeln!(
             md,
-            "{images}\n\
-             In the speedup chart an open circle with an arrow down is an upper bound, not a measurement: some seed never \
-             reached {}'s loss at that point, and it counts at its best possible value.\n",
-            baseline.name()
+            "![distance to the teacher's distribution]({distance_png})"
         );
-
-        let distance_png = format!("{stem}-distance.png");
-        let has_distances = match own {
-            Some(own) => own.iter().any(|run| !run.distances.is_empty()),
-            None => dir.join(&distance_png).is_file(),
-        };
-        if has_distances {
-            chart(
-                &distance_png,
-                Axes {
-                    title: "distance of the weights to the teacher's distribution",
-                    x_label: UPDATES_AXIS,
-                    y_label: "W1 / teacher std (mean of parts)",
-                    log_x: false,
-                    // Standard inits sit orders of magnitude further away than the rest.
-                    log_y: true,
-                    init_x: None,
-                    legend_above: false,
-                },
-                &|own| distance_series(inits, own),
-            )?;
-            let _ = writeln!(
-                md,
-                "![distance to the teacher's distribution]({distance_png})"
-            );
-        }
-        md.push('\n');
     }
-    let _ = writeln!(md, "## Config\n\n```toml\n{}```", summary.config);
-    // A sweep's own summary.json and comparisons.csv were written by the same rules and
-    // stay as written (byte for byte what a sharded sweep's aggregate gives); a kept
-    // folder's are rewritten to follow the report.
-    let mut files = vec![("report.md", md)];
-    if charts == Charts::Keep {
-        let json = summary.to_json().map_err(|err| invalid(err.to_string()))?;
-        files.push(("summary.json", json));
-        files.push(("comparisons.csv", summary.comparisons_csv()));
-    }
-    for (name, text) in files {
-        let path = dir.join(name);
-        write_atomically(&path, text.as_bytes()).map_err(|err| ReportError::Write {
-            path: path.clone(),
-            reason: err.to_string(),
-        })?;
-        println!("wrote {}", path.display());
-    }
+    md.push('\n');
     Ok(())
 }
 

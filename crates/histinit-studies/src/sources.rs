@@ -8,12 +8,12 @@ use histinit_core::checkpoint::weights_from_safetensors;
 use histinit_core::experiment::ExperimentConfig;
 use histinit_core::histogram::HistogramFile;
 use histinit_core::source::{HistogramSource, RunSources};
-use serde::Deserialize;
+use histinit_files::fs::FileError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("cannot read {path}: {reason}")]
-    Read { path: PathBuf, reason: String },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("{path}: {reason}")]
     Invalid { path: PathBuf, reason: String },
     #[error("source '{id}' is not in {index} (shipped: {known})")]
@@ -28,35 +28,14 @@ pub enum SourceError {
     Url(String),
 }
 
-/// `www/histograms/index.json`: the files the page offers.
-#[derive(Debug, Deserialize)]
-pub struct ShippedIndex {
-    pub version: u32,
-    pub sources: Vec<ShippedSource>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ShippedSource {
-    pub id: String,
-    pub label: String,
-    pub histogram: String,
-    pub weights: Option<String>,
-    pub trajectory: Option<String>,
-}
-
-impl ShippedSource {
-    /// The files of this source (names in the index's folder), as the page may fetch them.
-    pub fn files(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.histogram.as_str())
-            .chain(self.weights.as_deref())
-            .chain(self.trajectory.as_deref())
-    }
-}
+pub use histinit_files::shipped::{ShippedIndex, ShippedSource};
 
 fn read(path: &Path) -> Result<Vec<u8>, SourceError> {
-    std::fs::read(path).map_err(|err| SourceError::Read {
-        path: path.into(),
-        reason: err.to_string(),
+    std::fs::read(path).map_err(|err| {
+        SourceError::File(FileError::Read {
+            path: path.into(),
+            source: err,
+        })
     })
 }
 

@@ -10,10 +10,12 @@ use histinit_core::config::NormMode;
 use histinit_core::data::{bundled_corpus, Corpus};
 use histinit_core::histogram::Provenance;
 
+use histinit_files::fs::FileError;
+
 use crate::extract::{extract, resolve_input, Arch, ExtractError, ExtractOptions, RoleRule};
-use crate::hub::{endpoint, HubError, HubRepo};
 use crate::teacher::{train_teacher, TeacherError, TeacherOptions};
 use crate::Backend;
+use histinit_files::hub::{endpoint, HubError, HubRepo};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
@@ -25,11 +27,8 @@ pub enum ToolError {
     Teacher(#[from] TeacherError),
     #[error(transparent)]
     Data(#[from] histinit_core::error::DataError),
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("{0}")]
     Usage(String),
 }
@@ -92,16 +91,7 @@ fn command_line() -> String {
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), ToolError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| ToolError::Write {
-            path: dir.into(),
-            source,
-        })?;
-    }
-    std::fs::write(path, bytes).map_err(|source| ToolError::Write {
-        path: path.into(),
-        source,
-    })
+    Ok(histinit_files::fs::write_file(path, bytes)?)
 }
 
 pub fn run_extract(args: ExtractArgs) -> Result<(), ToolError> {

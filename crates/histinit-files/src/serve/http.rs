@@ -10,7 +10,7 @@
 //! answered and its connection closed, so its bytes are never read as a request.
 //!
 //! Every reply, refusals included, goes through [`write_reply`], which adds the headers
-//! every reply carries: the Content-Security-Policy of its target, `nosniff`,
+//! every reply carries: the Content-Security-Policy the reply names (the framing rule's), `nosniff`,
 //! `Cross-Origin-Resource-Policy` and `Cache-Control`.
 
 use std::io::{self, ErrorKind, Read, Write};
@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::request::{parse, Connection, Ended, Request};
-use super::{policy_for, Limits, CROSS_ORIGIN_RESOURCE_POLICY};
+use super::{Limits, CONTENT_SECURITY_POLICY, CROSS_ORIGIN_RESOURCE_POLICY};
 
 /// A reply's body.
 pub enum Body {
@@ -48,6 +48,8 @@ pub struct Reply {
     status: u16,
     content_type: &'static str,
     body: Body,
+    /// Its Content-Security-Policy ([`CONTENT_SECURITY_POLICY`] unless set).
+    policy: &'static str,
 }
 
 impl Reply {
@@ -56,7 +58,13 @@ impl Reply {
             status,
             content_type,
             body,
+            policy: CONTENT_SECURITY_POLICY,
         }
+    }
+
+    /// This reply with another Content-Security-Policy (the framing rule's).
+    pub fn with_policy(self, policy: &'static str) -> Self {
+        Self { policy, ..self }
     }
 
     /// A short plain-text reply (a refusal).
@@ -117,13 +125,12 @@ fn write_within(stream: &mut TcpStream, mut bytes: &[u8], timeout: Duration) -> 
     Ok(())
 }
 
-/// Writes `reply` to a request for `target`, with the headers every reply carries; its
+/// Writes `reply`, with the headers every reply carries; its
 /// body only when `with_body` (not for HEAD). Fails when the client is gone, when a
 /// write (the head with a small body, or one 64 KiB piece of a file) takes longer than
 /// `timeout` (a client that stopped reading), and when a file ends before its length.
 fn write_reply(
     stream: &mut TcpStream,
-    target: &str,
     reply: Reply,
     with_body: bool,
     close: bool,
@@ -138,7 +145,7 @@ fn write_reply(
         reason(reply.status),
         reply.content_type,
         reply.body.len(),
-        policy_for(target),
+        reply.policy,
         if close { "close" } else { "keep-alive" },
     );
     match reply.status {
@@ -226,7 +233,6 @@ fn serve_connection(stream: TcpStream, limits: &Limits, answer: &dyn Fn(&Request
                 let refused = refusal(status);
                 let written = write_reply(
                     &mut connection.stream,
-                    "",
                     refused,
                     true,
                     true,
@@ -243,7 +249,6 @@ fn serve_connection(stream: TcpStream, limits: &Limits, answer: &dyn Fn(&Request
         let with_body = request.method != "HEAD";
         let written = write_reply(
             &mut connection.stream,
-            &request.target,
             reply,
             with_body,
             close,
@@ -283,7 +288,7 @@ fn turn_away(mut stream: TcpStream) {
     }
     let reply = Reply::text(503, "too many connections; try again");
     // The socket is non-blocking: these few bytes go out at once or not at all.
-    let _ = write_reply(&mut stream, "", reply, true, true, Duration::from_secs(1));
+    let _ = write_reply(&mut stream, reply, true, true, Duration::from_secs(1));
     let _ = stream.shutdown(Shutdown::Write);
 }
 

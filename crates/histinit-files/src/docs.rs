@@ -20,6 +20,7 @@ use std::path::{Component, Path, PathBuf};
 
 use markdown::mdast::{AlignKind, Node};
 
+use crate::fs::FileError;
 use crate::serve::META_POLICY;
 
 /// The folder whose Markdown is rendered, relative to the repository root.
@@ -36,16 +37,8 @@ const NAV: [(&str, &str); 2] = [
 
 #[derive(Debug, thiserror::Error)]
 pub enum DocsError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("{page}: {problems}", problems = .problems.join("; "))]
     Links {
         page: PathBuf,
@@ -70,23 +63,29 @@ pub fn markdown_files(root: &Path) -> Result<BTreeSet<PathBuf>, DocsError> {
     let mut found = BTreeSet::new();
     let mut pending = vec![PathBuf::from(DOCS_DIR)];
     while let Some(dir) = pending.pop() {
-        let entries = std::fs::read_dir(root.join(&dir)).map_err(|source| DocsError::Read {
-            path: root.join(&dir),
-            source,
-        })?;
-        for entry in entries {
-            let entry = entry.map_err(|source| DocsError::Read {
+        let entries = std::fs::read_dir(root.join(&dir)).map_err(|source| {
+            DocsError::File(FileError::Read {
                 path: root.join(&dir),
                 source,
+            })
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|source| {
+                DocsError::File(FileError::Read {
+                    path: root.join(&dir),
+                    source,
+                })
             })?;
             let name = entry.file_name();
             if name.to_string_lossy().starts_with('.') {
                 continue;
             }
             let path = dir.join(&name);
-            let kind = entry.file_type().map_err(|source| DocsError::Read {
-                path: root.join(&path),
-                source,
+            let kind = entry.file_type().map_err(|source| {
+                DocsError::File(FileError::Read {
+                    path: root.join(&path),
+                    source,
+                })
             })?;
             if kind.is_dir() {
                 pending.push(path);
@@ -111,9 +110,11 @@ pub fn render_all(root: &Path, out: &Path) -> Result<(usize, BTreeSet<PathBuf>),
     let mut references = BTreeSet::new();
     for source in &pages {
         let path = root.join(source);
-        let markdown = std::fs::read_to_string(&path).map_err(|source| DocsError::Read {
-            path: path.clone(),
-            source,
+        let markdown = std::fs::read_to_string(&path).map_err(|source| {
+            DocsError::File(FileError::Read {
+                path: path.clone(),
+                source,
+            })
         })?;
         let mut rendered = render_page(&markdown, source, &pages);
         for reference in &rendered.references {
@@ -131,16 +132,7 @@ pub fn render_all(root: &Path, out: &Path) -> Result<(usize, BTreeSet<PathBuf>),
             });
         }
         let target = out.join(html_path(source));
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| DocsError::Write {
-                path: parent.into(),
-                source,
-            })?;
-        }
-        std::fs::write(&target, rendered.html).map_err(|source| DocsError::Write {
-            path: target.clone(),
-            source,
-        })?;
+        crate::fs::write_file(&target, rendered.html.as_bytes())?;
         references.extend(rendered.references);
     }
     Ok((pages.len(), references))
@@ -534,7 +526,7 @@ fn target(
 
 /// `path` (relative, `/`-separated) seen from the file `source`, as a normalized path
 /// relative to the root; `None` if it climbs above the root. An empty path is `source`.
-fn resolve_relative(source: &Path, path: &str) -> Option<PathBuf> {
+pub fn resolve_relative(source: &Path, path: &str) -> Option<PathBuf> {
     if path.is_empty() {
         return Some(source.into());
     }

@@ -32,6 +32,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::fs::FileError;
+
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 pub const MAX_REDIRECTS: usize = 8;
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -73,11 +75,8 @@ pub enum HubError {
         dir: PathBuf,
         source: Box<HubError>,
     },
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("repository '{0}' is not of the form owner/name")]
     Repo(String),
 }
@@ -535,20 +534,15 @@ fn is_commit(revision: &str) -> bool {
 }
 
 /// A file name the hub may list: not a path, and not hidden (which is also what keeps it
-/// apart from the temporaries of downloads, [`crate::output::temporary_path`]).
+/// apart from the temporaries of downloads, [`crate::fs::temporary_path`]).
 fn is_plain_name(name: &str) -> bool {
     !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\', '\0'])
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename
-/// ([`crate::output::write_atomically`]).
+/// Writes `bytes` to `path` durably ([`crate::fs::write_atomically`]), its folder
+/// created first.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), HubError> {
-    let write = |source| HubError::Write {
-        path: path.into(),
-        source,
-    };
-    std::fs::create_dir_all(path.parent().unwrap_or(Path::new("."))).map_err(write)?;
-    crate::output::write_atomically(path, bytes).map_err(write)
+    Ok(crate::fs::write_atomically_in(path, bytes)?)
 }
 
 /// A hub repository at a revision, downloaded file by file into a local cache.
@@ -639,10 +633,7 @@ impl HubRepo {
                             self.revision, self.repo
                         );
                         let files = std::fs::read_dir(&dir)
-                            .map_err(|source| HubError::Write {
-                                path: dir.clone(),
-                                source,
-                            })?
+                            .map_err(FileError::read(&dir))?
                             .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
                             .filter(|name| is_plain_name(name))
                             .map(|name| (name, Expected::default()))
@@ -766,14 +757,14 @@ impl HubRepo {
             return Ok(None);
         }
         let write = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| HubError::Write { path, source }
+            let error = FileError::write(path);
+            move |source| HubError::File(error(source))
         };
         std::fs::create_dir_all(&snapshot.dir).map_err(write(&snapshot.dir))?;
         // What a killed download of this file left goes first (it may be most of a
         // large checkpoint).
-        crate::output::remove_stale_temporaries(&snapshot.dir, Some(file));
-        let partial = crate::output::temporary_path(&path);
+        crate::fs::remove_stale_temporaries(&snapshot.dir, Some(file));
+        let partial = crate::fs::temporary_path(&path);
         let out = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -793,7 +784,7 @@ impl HubRepo {
                 // On disk, then under its name: never a partial file under the name.
                 let out = sink.inner.into_inner().map_err(|e| e.into_error());
                 out.and_then(|out| out.sync_all())
-                    .and_then(|()| std::fs::rename(&partial, &path))
+                    .and_then(|()| crate::fs::rename_durably(&partial, &path))
                     .map_err(write(&path))
             }),
         };
@@ -849,10 +840,7 @@ impl HubRepo {
         self.fetch(&snapshot, "config.json")?;
         if let Some(index) = self.fetch(&snapshot, index_name)? {
             let url = Self::shown(&self.url(&snapshot.commit, index_name));
-            let text = std::fs::read_to_string(&index).map_err(|source| HubError::Write {
-                path: index.clone(),
-                source,
-            })?;
+            let text = std::fs::read_to_string(&index).map_err(FileError::read(&index))?;
             let json: serde_json::Value =
                 serde_json::from_str(&text).map_err(|e| HubError::Http {
                     url: url.clone(),
@@ -1030,8 +1018,8 @@ mod tests {
     #[test]
     fn download_temporaries_are_unique_per_call_and_never_plain_names() {
         let path = Path::new("/tmp/x/model.safetensors");
-        let a = crate::output::temporary_path(path);
-        let b = crate::output::temporary_path(path);
+        let a = crate::fs::temporary_path(path);
+        let b = crate::fs::temporary_path(path);
         assert_ne!(a, b);
         let name = a.file_name().unwrap().to_str().unwrap();
         assert!(name.starts_with(".model.safetensors.tmp-"), "{name}");

@@ -69,17 +69,29 @@ pub const PAGE_PATHS: [&str; 2] = ["/", "/index.html"];
 /// nothing else ever. `serve` applies it to every request ([`policy_for`]); `_headers`
 /// in the published site applies it as far as a rule that sees only the path can
 /// ([`policy_for_path`]).
-fn frameable(target: &str) -> bool {
+fn frameable(target: &str, links: &LinkRules) -> bool {
     let target = target.split('#').next().unwrap_or("");
     // The whole target goes to the reader: a query may hold a second '?' (a lesson's).
-    target.split_once('?').is_some_and(|(path, _)| {
-        PAGE_PATHS.contains(&path) && histinit_core::link::PageLink::read(target).view.embed
-    })
+    target
+        .split_once('?')
+        .is_some_and(|(path, _)| PAGE_PATHS.contains(&path) && (links.is_embed)(target))
+}
+
+/// What the server needs to know of the page's links, which histinit-core reads (this
+/// crate does not depend on it): whether a link (a request target with its query) asks
+/// for the embedded layout, and how long a link may be. `histinit serve` passes
+/// `histinit_studies::playground::LINK_RULES`.
+#[derive(Debug, Clone, Copy)]
+pub struct LinkRules {
+    /// Whether the link's `embed` key is on, as the page's own link reader reads it.
+    pub is_embed: fn(&str) -> bool,
+    /// The longest link the page reads, in bytes.
+    pub max_link_bytes: usize,
 }
 
 /// The policy for a request to `target` (path and query): see [`frameable`].
-pub fn policy_for(target: &str) -> &'static str {
-    if frameable(target) {
+pub fn policy_for(target: &str, links: &LinkRules) -> &'static str {
+    if frameable(target, links) {
         EMBED_CONTENT_SECURITY_POLICY
     } else {
         CONTENT_SECURITY_POLICY
@@ -127,13 +139,14 @@ pub struct Limits {
     pub requests_per_connection: usize,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
+impl Limits {
+    /// The defaults, for a page whose links are up to `links.max_link_bytes` long.
+    pub fn for_links(links: &LinkRules) -> Self {
         Self {
             connections: 64,
             head_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(5),
-            request_line_bytes: histinit_core::link::MAX_LINK_BYTES + 4096,
+            request_line_bytes: links.max_link_bytes + 4096,
             head_bytes: 64 << 10,
             headers: 100,
             requests_per_connection: 1000,
@@ -230,8 +243,13 @@ pub fn host_allowed(host: Option<&str>, port: u16) -> bool {
         .any(|name| host == format!("{name}:{port}") || (port == 80 && host == *name))
 }
 
-/// The reply to one well-formed request (the HTTP side answers malformed ones).
-fn reply_to(root: &Path, port: u16, request: &Request) -> Reply {
+/// The reply to one well-formed request (the HTTP side answers malformed ones), with
+/// the framing rule's policy for its target ([`policy_for`]).
+fn reply_to(root: &Path, port: u16, links: &LinkRules, request: &Request) -> Reply {
+    answer(root, port, request).with_policy(policy_for(&request.target, links))
+}
+
+fn answer(root: &Path, port: u16, request: &Request) -> Reply {
     if !host_allowed(Some(&request.host), port) {
         return Reply::text(
             421,
@@ -270,16 +288,22 @@ pub struct Playground {
     root: PathBuf,
     port: u16,
     limits: Limits,
+    links: LinkRules,
 }
 
 impl Playground {
     /// Binds 127.0.0.1:`port` (0 picks a free port) to serve `dir`.
-    pub fn bind(dir: &Path, port: u16) -> Result<Self, ServeError> {
-        Self::bind_with(dir, port, Limits::default())
+    pub fn bind(dir: &Path, port: u16, links: LinkRules) -> Result<Self, ServeError> {
+        Self::bind_with(dir, port, links, Limits::for_links(&links))
     }
 
     /// [`Playground::bind`] with other limits.
-    pub fn bind_with(dir: &Path, port: u16, limits: Limits) -> Result<Self, ServeError> {
+    pub fn bind_with(
+        dir: &Path,
+        port: u16,
+        links: LinkRules,
+        limits: Limits,
+    ) -> Result<Self, ServeError> {
         if !dir.join("index.html").is_file() {
             return Err(ServeError::NoIndex { dir: dir.into() });
         }
@@ -298,6 +322,7 @@ impl Playground {
             root,
             port,
             limits,
+            links,
         })
     }
 
@@ -312,16 +337,17 @@ impl Playground {
             root,
             port,
             limits,
+            links,
         } = self;
         http::accept(&listener, limits, move |request| {
-            reply_to(&root, port, request)
+            reply_to(&root, port, &links, request)
         });
     }
 }
 
 /// Serves `dir` on 127.0.0.1:`port` until killed (`port` 0 picks a free port).
-pub fn serve(dir: &Path, port: u16) -> Result<(), ServeError> {
-    let playground = Playground::bind(dir, port)?;
+pub fn serve(dir: &Path, port: u16, links: LinkRules) -> Result<(), ServeError> {
+    let playground = Playground::bind(dir, port, links)?;
     println!(
         "serving {} (files from {})",
         playground.url(),
