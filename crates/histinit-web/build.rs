@@ -60,17 +60,28 @@ fn cff_value(cff: &str, key: &str) -> String {
 fn main() {
     let root: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     println!("cargo:rerun-if-env-changed=HISTINIT_COMMIT");
+    // Only this repository's git: a source archive unpacked inside another repository
+    // must not take that one's commit.
+    let own = git(&root, &["rev-parse", "--show-toplevel"])
+        .and_then(|top| std::fs::canonicalize(top).ok())
+        .zip(std::fs::canonicalize(&root).ok())
+        .is_some_and(|(top, root)| top == root);
     let commit = std::env::var("HISTINIT_COMMIT")
         .ok()
         .filter(|commit| !commit.trim().is_empty())
-        .or_else(|| git(&root, &["rev-parse", "--short=7", "HEAD"]))
+        .or_else(|| {
+            own.then(|| git(&root, &["rev-parse", "--short=7", "HEAD"]))
+                .flatten()
+        })
         .unwrap_or_else(|| "unknown".to_string());
     // A new commit (HEAD moves, or the branch it names does) re-runs this script.
-    watch_git_path(&root, "HEAD");
-    if let Some(branch) = git(&root, &["symbolic-ref", "-q", "HEAD"]) {
-        watch_git_path(&root, &branch);
+    if own {
+        watch_git_path(&root, "HEAD");
+        if let Some(branch) = git(&root, &["symbolic-ref", "-q", "HEAD"]) {
+            watch_git_path(&root, &branch);
+        }
+        watch_git_path(&root, "packed-refs");
     }
-    watch_git_path(&root, "packed-refs");
     println!("cargo:rustc-env=HISTINIT_COMMIT={commit}");
 
     let lock_path = root.join("Cargo.lock");
