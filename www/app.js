@@ -21,7 +21,8 @@ import {
   showSourceFields, sourceWidget, withDefaultSource,
 } from './controls.js';
 import { attachReaders, drawn, redraw, redrawMs, refreshView, updateTable } from './drawing.js';
-import { copyLink, exportPng, exportPrevious, exportText } from './exports.js';
+import { citeRun, copyLink, exportPng, exportPrevious, exportText } from './exports.js';
+import { buildInfo, versionLine } from './provenance.js';
 import { progress } from './progress.js';
 import { addMessage, page, setStatus, ui } from './page.js';
 import { loadModule, previous } from './recovery.js';
@@ -60,6 +61,12 @@ window.histinit = {
   },
   get previous() {
     return previous;
+  },
+  get provenance() {
+    return run.provenance;
+  },
+  get build() {
+    return page.build;
   },
   get settings() {
     return { ...page.settings };
@@ -140,6 +147,7 @@ function wire() {
   ui.pause.addEventListener('click', () => (run.phase === 'paused' ? resume() : pause()));
   ui.reset.addEventListener('click', () => reset());
   ui.copyLink.addEventListener('click', () => copyLink());
+  ui.citeRun.addEventListener('click', () => citeRun());
   ui.showAll.addEventListener('click', () => {
     revealAll();
     settle({ ...page.settings, hide: '' });
@@ -172,6 +180,8 @@ async function main() {
   try {
     const hi = await loadModule();
     page.hi = hi;
+    page.build = buildInfo(hi);
+    ui.versionLine.textContent = `${versionLine(page.build)} · Burn ${page.build?.burn} · wgpu ${page.build?.wgpu} · link format ${page.build?.link_version}`;
     page.schema = hi.link_schema();
     page.presets = hi.presets();
     page.inits = hi.init_methods();

@@ -8,6 +8,7 @@
 import { clear } from './dom.js';
 import { chartParts, drawChart, drawLoss, drawPlaceholders } from './charts.js';
 import { renderCurveTable, renderResults, renderRuns } from './results.js';
+import { provenanceLine } from './provenance.js';
 import { attachReadout, gradText, lossText } from './readout.js';
 import { noTrajectoryText, trajectoryCaption, trajectoryEnd, trajectoryRows } from './trajectory.js';
 import { lastStep, progress, runLabels, runStatus } from './progress.js';
@@ -145,6 +146,7 @@ export function clearOutputs() {
   clear(ui.results);
   clear(ui.samples);
   clear(ui.runsTable);
+  ui.runsProvenance.textContent = '';
   clear(ui.curveTable);
   drawn.frames = { loss: null, grad: null, traj: null };
   drawn.last = 0;
@@ -191,6 +193,7 @@ export function showTrajectory() {
 
 export function updateTable() {
   if (!run.session) return;
+  ui.runsProvenance.textContent = run.provenance ? `made by ${provenanceLine(run.provenance)}` : '';
   const steps = Number(run.settings?.steps ?? 0);
   renderResults(ui.results, drawn.results);
   renderRuns(ui.runsTable, progress.runs, progress.history, (r) => runStatus(r, steps));

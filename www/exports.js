@@ -1,11 +1,23 @@
 // What the reader takes away: the session's CSV and JSON (written in the worker), a PNG
-// of the charts, the link, and the exports of an interrupted run.
+// of the charts, the link, the exports of an interrupted run, and a citation. Each
+// export carries what made it (provenance.js): CSV comment lines, a JSON member, PNG
+// tEXt chunks.
 
 import { download, errorText } from './dom.js';
 import { chartsPng } from './charts.js';
-import { addMessage, stamp, ui } from './page.js';
+import { addMessage, page, stamp, ui } from './page.js';
 import { previous, recoverFromTrap } from './recovery.js';
 import { run } from './run.js';
+import { citationText, csvWithProvenance, jsonWithProvenance, pngWithProvenance, provenanceOf } from './provenance.js';
+
+/** The provenance of what the page exports now: the last session's, else the page's own. */
+function currentProvenance() {
+  return run.provenance ?? provenanceOf(page.build, null);
+}
+
+function withProvenance(kind, text, provenance) {
+  return kind === 'csv' ? csvWithProvenance(text, provenance) : jsonWithProvenance(text, provenance);
+}
 
 export async function exportText(kind) {
   const session = run.session;
@@ -20,12 +32,12 @@ export async function exportText(kind) {
     return;
   }
   const type = kind === 'csv' ? 'text/csv' : 'application/json';
-  download(new Blob([text], { type }), `histinit-${stamp()}.${kind}`);
+  download(new Blob([withProvenance(kind, text, currentProvenance())], { type }), `histinit-${stamp()}.${kind}`);
 }
 
 export async function exportPng() {
   const blob = await chartsPng(ui.charts);
-  if (blob) download(blob, `histinit-charts-${stamp()}.png`);
+  if (blob) download(await pngWithProvenance(blob, currentProvenance()), `histinit-charts-${stamp()}.png`);
   else addMessage('Export PNG: the browser could not encode the image.', true);
 }
 
@@ -34,7 +46,8 @@ export function exportPrevious(kind) {
   const text = previous?.[kind];
   if (!text) return;
   const type = kind === 'csv' ? 'text/csv' : 'application/json';
-  download(new Blob([text], { type }), `histinit-interrupted-${stamp()}.${kind}`);
+  const provenance = previous.provenance ?? currentProvenance();
+  download(new Blob([withProvenance(kind, text, provenance)], { type }), `histinit-interrupted-${stamp()}.${kind}`);
 }
 
 export async function copyLink() {
@@ -49,5 +62,19 @@ export async function copyLink() {
     ui.linkFallbackLabel.hidden = false;
     ui.linkFallback.focus();
     ui.linkFallback.select();
+  }
+}
+
+/** "Cite this run": histinit's citation (CITATION.cff) and this run's link, as text to copy. */
+export async function citeRun() {
+  const text = citationText(page.build, location.href);
+  ui.citeText.value = text;
+  ui.citeLabel.hidden = false;
+  try {
+    await navigator.clipboard.writeText(text);
+    addMessage('Citation copied: histinit as CITATION.cff asks, with this run\'s link.');
+  } catch {
+    ui.citeText.focus();
+    ui.citeText.select();
   }
 }

@@ -36,6 +36,11 @@ export const ui = {
   exportPng: $('export-png'),
   linkFallbackLabel: $('link-fallback-label'),
   linkFallback: $('link-fallback'),
+  citeRun: $('cite-run'),
+  citeLabel: $('cite-label'),
+  citeText: $('cite-text'),
+  versionLine: $('version-line'),
+  runsProvenance: $('runs-provenance'),
   status: $('status'),
   messages: $('messages'),
   previous: $('previous'),
@@ -78,6 +83,7 @@ export const ui = {
 /** What the page loaded and what the link says. */
 export const page = {
   hi: null, // the page's wasm module (links, drawing); replaced after it traps
+  build: null, // build_info(): histinit's version and commit, Burn's, wgpu's, the citation
   moduleLoads: 0, // how many times it was loaded (a reload follows its abort)
   schema: [], // link_schema(): [{key, kind, role, label, choices, default}]
   presets: [],

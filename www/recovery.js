@@ -11,6 +11,7 @@ import { drawLatestLoss, forgetView, refreshView } from './drawing.js';
 import { keptCurves, stepsDone } from './progress.js';
 import { addMessage, page, setStatus, ui } from './page.js';
 import { failed, newTrainer, run, setButtons, setPhase } from './run.js';
+import { provenanceOf } from './provenance.js';
 
 /** The run an interruption kept: {note, csv, json}, or null. */
 export let previous = null;
@@ -114,6 +115,8 @@ export async function keepPrevious(session, note) {
 
 /** Shows an interrupted run: its note, a picture of the loss chart as drawn, its exports. */
 async function showPrevious(interrupted) {
+  // What made these curves: the session that trained them (its exports carry it too).
+  interrupted.provenance = run.provenance ?? provenanceOf(page.build, null);
   previous = interrupted;
   ui.previousText.textContent = interrupted.note;
   ui.previousCsv.hidden = interrupted.csv === null;

@@ -18,6 +18,7 @@ import { pauseClock, progress, record, resetProgress, resumeClock, startClock, s
 import { addMessage, backendName, clearMessages, initList, page, setStatus, SNAPSHOT_EVERY, ui } from './page.js';
 import { keepPrevious, recoverFromTrap } from './recovery.js';
 import { showCorpusNote, textFor, textPicked } from './text.js';
+import { provenanceOf } from './provenance.js';
 
 const LOOP = { snapshotEvery: SNAPSHOT_EVERY, sampleEvery: 100, sampleLength: 120 };
 
@@ -31,6 +32,7 @@ export const run = {
   backendNote: '', // why the backend is not the one asked for
   hiddenPause: false, // paused because the tab went to the background
   workerMemory: null, // bytes of the training worker's wasm memory, after the last step
+  provenance: null, // what made the last session's runs (provenance.js), kept after it ends
 };
 
 export function setPhase(phase) {
@@ -199,6 +201,7 @@ export async function start() {
 async function begin(session, backend, epoch) {
   run.session = session;
   run.backend = backend;
+  run.provenance = provenanceOf(page.build, session);
   resetProgress(session.runs);
   updateTable();
   setButtons();

@@ -83,8 +83,10 @@ export class Trainer {
    * and the problems with single sources, rejects with why the session cannot train.
    */
   async open(query, backend, sources, text) {
-    const { id, runs, problems } = await this.call('open', { query, backend, sources, text });
-    return { session: new RemoteSession(this, id, runs, backend), problems };
+    const { id, runs, problems, device } = await this.call('open', { query, backend, sources, text });
+    const session = new RemoteSession(this, id, runs, backend);
+    session.device = device ?? { adapter: 'unknown', subgroups: 'unknown' };
+    return { session, problems };
   }
 }
 

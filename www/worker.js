@@ -137,6 +137,25 @@ async function trainStep() {
 
 // ---------------------------------------------------------------- requests
 
+/**
+ * What a session trains on, for the exports' provenance: the WebGPU adapter the browser
+ * gives for the high-performance request the module makes (its name as the browser
+ * reports it) and whether it offers `subgroups`, which the module's device then uses
+ * (patches/README.md); none on the CPU backend.
+ */
+async function deviceInfo(backend) {
+  if (backend !== 'webgpu') return { adapter: 'none (CPU backend, WebAssembly)', subgroups: 'no (CPU backend)' };
+  try {
+    const adapter = await self.navigator.gpu?.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) return { adapter: 'unknown (no adapter answered)', subgroups: 'unknown' };
+    const info = adapter.info ?? {};
+    const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ');
+    return { adapter: name || 'unnamed adapter', subgroups: adapter.features.has('subgroups') ? 'yes' : 'no' };
+  } catch (error) {
+    return { adapter: `unknown (${message(error)})`, subgroups: 'unknown' };
+  }
+}
+
 const ops = {
   async load() {
     exports = await init();
@@ -173,7 +192,7 @@ const ops = {
     }
     session = opened;
     sessionId += 1;
-    return { id: sessionId, runs: opened.runs(), problems };
+    return { id: sessionId, runs: opened.runs(), problems, device: await deviceInfo(backend) };
   },
 
   /** Starts the session's training loop; step reports follow as events. */

@@ -15,7 +15,7 @@
 // for the checks that every link key has one field and survives a round trip.
 // Screenshots go to tests/e2e/out/. Exits non-zero if any check fails.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -62,7 +62,7 @@ const EVERY_KEY_LINK =
   '&seed=17&seeds=3&backend=cpu&steps=500&batch=5&context=48&lr=0.00123&warmup=7&min_lr_ratio=0.25&weight_decay=0.03' +
   '&beta1=0.8&beta2=0.99&eps=0.0000001&clip=0.5&eval_every=11&eval_batches=3&corpus=notes%20(2024).txt' +
   '&gain=all%3A0.5%2Cembed%3A0.0625&tuned=he-normal%2Funembed%3A4%2F2%3Bempirical%2F%2F0.5&eval_split=teacher' +
-  '&hide=studies,seed&lesson=Watch%20the%20loss%20%3Cb%3Efall%3C%2Fb%3E.&embed=1';
+  '&hide=studies,seed&lesson=Watch%20the%20loss%20%3Cb%3Efall%3C%2Fb%3E.&embed=1&v=2';
 // A classroom link: the lr fixed and hidden with other controls, a lesson with markup
 // in it (shown as text), and a name that is no control (a warning, never an error).
 const LESSON = 'Watch how the loss falls.\nThen <img src=x onerror=window.__pwned=1> try more seeds.';
@@ -650,6 +650,68 @@ async function everyKeyRoundTrip(page) {
   assert(problems.length === 0, `every key kept after changing lr:\n    ${problems.join('\n    ')}`);
 }
 
+// ---------------------------------------------------------------- provenance
+
+/** The bytes of the file a click on `selector` downloads. */
+async function downloaded(page, selector) {
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.click(selector)]);
+  return readFileSync(await download.path());
+}
+
+/** The tEXt chunks of PNG `bytes` as {keyword: text}. */
+function pngTextChunks(bytes) {
+  const out = {};
+  for (let at = 8; at + 12 <= bytes.length; ) {
+    const length = bytes.readUInt32BE(at);
+    const type = bytes.toString('latin1', at + 4, at + 8);
+    if (type === 'tEXt') {
+      const data = bytes.subarray(at + 8, at + 8 + length);
+      const zero = data.indexOf(0);
+      out[data.toString('latin1', 0, zero)] = data.toString('latin1', zero + 1);
+    }
+    at += 12 + length;
+  }
+  return out;
+}
+
+/** The `# key: value` lines a CSV export starts with. */
+function csvProvenance(text) {
+  const out = {};
+  for (const line of text.split('\n')) {
+    const match = /^# ([a-z_]+): (.*)$/.exec(line);
+    if (!match) break;
+    out[match[1]] = match[2];
+  }
+  return out;
+}
+
+/** What the real module must say made it: Cargo.toml's version, Cargo.lock's Burn and wgpu. */
+function expectedBuild() {
+  const lock = readFileSync(join(ROOT, 'Cargo.lock'), 'utf8');
+  const locked = (name) => new RegExp(`name = "${name}"\nversion = "([^"]+)"`).exec(lock)?.[1];
+  const version = /\[workspace\.package\][^[]*?version = "([^"]+)"/s.exec(readFileSync(join(ROOT, 'Cargo.toml'), 'utf8'))?.[1];
+  return { histinit: version, burn: locked('burn'), wgpu: locked('wgpu') };
+}
+
+/** Problems with provenance `p` (strings, as exports carry them) of a run on `backend`. */
+function provenanceProblems(p, backend, where) {
+  const want = expectedBuild();
+  const problems = [];
+  for (const key of ['histinit', 'burn', 'wgpu']) if (String(p?.[key]) !== want[key]) problems.push(`${where}: ${key} ${p?.[key]}, want ${want[key]}`);
+  const commit = String(p?.commit);
+  let known = commit === 'unknown';
+  try {
+    execFileSync('git', ['-C', ROOT, 'cat-file', '-e', `${commit}^{commit}`], { stdio: 'ignore' });
+    known = /^[0-9a-f]{7,}$/.test(commit);
+  } catch {
+    // not a commit of this repository (or no git: then only 'unknown' is right)
+  }
+  if (!known) problems.push(`${where}: commit '${commit}' is no commit of this repository`);
+  if (p?.backend !== backend) problems.push(`${where}: backend ${p?.backend}, want ${backend}`);
+  for (const key of ['adapter', 'subgroups', 'link_version']) if (p?.[key] == null || p[key] === '') problems.push(`${where}: no ${key}`);
+  return problems;
+}
+
 // ---------------------------------------------------------------- classroom and embed links
 
 /**
@@ -759,6 +821,85 @@ async function realChecks(context, base) {
     assert(copiedLink === page.url(), `copied link is the page's URL (${copiedLink})`);
     firstRun = runs;
     cpuPage = page; // read by the next check, which closes it
+  });
+
+  await check('CPU run, provenance (real module): CSV, JSON, PNG and the runs table say what made them; footer version; cite this run', async () => {
+    assert(cpuPage, 'the CPU run finished');
+    const page = cpuPage;
+    const problems = [];
+    const csv = (await downloaded(page, '#export-csv')).toString('utf8');
+    problems.push(...provenanceProblems(csvProvenance(csv), 'cpu', 'CSV'));
+    const header = csv.split('\n').find((line) => !line.startsWith('#'));
+    assert(header && !header.startsWith('#') && header.includes(','), `the CSV's header follows its comment lines: ${header}`);
+    const json = JSON.parse((await downloaded(page, '#export-json')).toString('utf8'));
+    problems.push(...provenanceProblems(json.provenance, 'cpu', 'JSON'));
+    assert(Array.isArray(json.runs) && typeof json.link === 'string', 'the JSON keeps its runs and link');
+    const png = await downloaded(page, '#export-png');
+    const text = pngTextChunks(png);
+    problems.push(...provenanceProblems(JSON.parse(text['histinit provenance'] ?? 'null'), 'cpu', 'PNG tEXt'));
+    const build = await page.evaluate(() => window.histinit.build);
+    assert(text.Software === `histinit ${build.histinit} (commit ${build.commit})`, `PNG Software: ${text.Software}`);
+    const tableLine = await page.locator('#runs-provenance').textContent();
+    for (const part of [`histinit ${build.histinit} (commit ${build.commit})`, `Burn ${build.burn}`, `wgpu ${build.wgpu}`, 'backend cpu', 'adapter ', 'subgroups ']) {
+      if (!tableLine.includes(part)) problems.push(`runs table: '${part}' missing from '${tableLine}'`);
+    }
+    assert(problems.length === 0, `provenance:\n    ${problems.join('\n    ')}`);
+    const footer = await page.locator('#version-line').textContent();
+    assert(footer.startsWith(`histinit ${build.histinit} (commit ${build.commit})`), `footer: ${footer}`);
+    let head = '';
+    try {
+      head = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short=7', 'HEAD'], { encoding: 'utf8' }).trim();
+    } catch {
+      // no git here: the build says 'unknown', checked above
+    }
+    console.log(`  footer: ${footer}${head && head !== build.commit ? ` (the module was built at ${build.commit}, HEAD is now ${head})` : ''}`);
+    console.log(`  runs table: ${tableLine}`);
+    await page.click('#cite-run');
+    const cite = await page.locator('#cite-text').inputValue();
+    assert(cite.includes(build.citation.title) && cite.includes(`commit ${build.commit}`) && cite.includes(page.url()), `the citation names histinit, the commit and the run's link: ${cite}`);
+    assert(build.citation.version === build.histinit, `CITATION.cff's version ${build.citation.version} is the workspace's ${build.histinit}`);
+    await page.locator('#output').screenshot({ path: join(OUT, 'provenance.png') });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(300);
+    const scroll = await page.evaluate(() => document.scrollingElement.scrollWidth);
+    await page.locator('#output').screenshot({ path: join(OUT, 'provenance-phone.png') });
+    await page.locator('footer').screenshot({ path: join(OUT, 'provenance-footer-phone.png') });
+    await page.setViewportSize({ width: 1280, height: 900 });
+    assert(scroll <= 390, `no sideways scrolling at 390 px with the citation open (scrollWidth ${scroll})`);
+    if (wantScreenshot || process.env.E2E_DOCS_SHOTS) {
+      copyFileSync(join(OUT, 'provenance.png'), join(ROOT, 'docs/provenance.png'));
+      copyFileSync(join(OUT, 'provenance-phone.png'), join(ROOT, 'docs/provenance-phone.png'));
+    }
+  });
+
+  await check('link version (real module and histinit run --link): a link of an older version names the key whose meaning changed', async () => {
+    const old = 'preset=nano&inits=kaiming&gain=all%3A0.5&steps=4&warmup=0&backend=cpu&v=1';
+    const page = await openPage(context, base, old);
+    await waitReady(page);
+    const messages = await page.locator('#messages li').allTextContents();
+    assert(messages.length === 1 && messages[0].startsWith("Link: 'gain' changed meaning in link version 2 (this link is of version 1)"), `one warning about 'gain': ${messages.join(' | ')}`);
+    assert(queryMap(page.url()).gain === 'all:0.5', `the key is kept, with its current meaning: ${page.url()}`);
+    assert(queryMap(page.url()).v === '2', `the page's address is of the current version: ${page.url()}`);
+    await page.close();
+    // The same link at the current version, and one without a changed key: no warning.
+    for (const fine of [old.replace('v=1', 'v=2'), 'preset=nano&inits=kaiming&steps=4&warmup=0&v=1']) {
+      const again = await openPage(context, base, fine);
+      await waitReady(again);
+      const none = await again.locator('#messages li').allTextContents();
+      assert(none.length === 0, `no warning for ${fine}: ${none.join(' | ')}`);
+      await again.close();
+    }
+    // histinit run --link warns on stderr through the same table (and still runs).
+    const out = mkdtempSync(join(tmpdir(), 'histinit-link-version-'));
+    try {
+      const cli = spawnSync(histinitBin(), ['run', '--link', `${old}&batch=2&context=16&eval_every=4&eval_batches=1`, '--quiet', '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+      assert(cli.status === 0, `histinit run --link exits 0 (${cli.status}): ${cli.stderr.slice(-400)}`);
+      assert(cli.stderr.includes("'gain' changed meaning in link version 2"), `histinit run --link warns: ${cli.stderr.slice(0, 400)}`);
+      const current = spawnSync(histinitBin(), ['run', '--link', `${old.replace('v=1', 'v=2')}&batch=2&context=16&eval_every=4&eval_batches=1`, '--quiet', '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+      assert(current.status === 0 && !current.stderr.includes('changed meaning'), `no warning at v=2: ${current.stderr.slice(0, 400)}`);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   await check('CPU run, read the curves (real module): the frame is where plotters drew; hover, keyboard and the clock read each run; axe after a run', async () => {
@@ -1371,6 +1512,12 @@ async function mockChecks(context, base) {
     assert(previous.csv.trim().split('\n').length === 1 + kept, `one CSV row per kept step (${previous.csv.trim().split('\n').length} lines, ${kept} steps)`);
     const json = JSON.parse(previous.json);
     assert(json.aborted.includes('unreachable') && json.runs.reduce((n, r) => n + r.points.length, 0) === kept, 'JSON names the trap and holds every kept point');
+    // The kept curves' downloads say what made them (the mock's made-up versions).
+    const keptCsv = (await downloaded(page, '#previous-csv')).toString('utf8');
+    const keptJson = JSON.parse((await downloaded(page, '#previous-json')).toString('utf8'));
+    const fromCsv = csvProvenance(keptCsv);
+    assert(fromCsv.histinit === '0.0.0-mock' && fromCsv.commit === 'mock000' && fromCsv.backend && fromCsv.adapter && fromCsv.subgroups, `kept CSV provenance: ${JSON.stringify(fromCsv)}`);
+    assert(keptJson.provenance?.burn === '0.0.0-mock' && keptJson.provenance.backend === fromCsv.backend && keptJson.aborted, `kept JSON provenance: ${JSON.stringify(keptJson.provenance)}`);
     assert((await page.locator('#previous-image').getAttribute('src'))?.startsWith('blob:'), 'picture of the curves');
     assert(await page.isEnabled('#start'), 'Start is available again');
     await page.click('#start');

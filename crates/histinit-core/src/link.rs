@@ -486,7 +486,167 @@ pub static LINK_KEYS: &[LinkKey] = &[
             },
         },
     },
+    // The link format's version: the page writes it into every address, so that a later
+    // version can tell which meaning of each key the link was made with
+    // ([`KEY_CHANGES`], [`version_warnings`]).
+    LinkKey {
+        key: VERSION_KEY,
+        kind: KeyKind::Count,
+        label: "link format version",
+        choices: no_choices,
+        access: Access::Page {
+            get: |_| Some(LINK_VERSION.to_string()),
+            set: |_, value| match parse_version(value) {
+                Ok(_) => Vec::new(),
+                Err(err) => vec![format!("ignored '{VERSION_KEY}': {err}")],
+            },
+        },
+    },
 ];
+
+/// The key that carries a link's format version.
+pub const VERSION_KEY: &str = "v";
+
+/// The link format's version this histinit writes. A link without [`VERSION_KEY`] was
+/// made before links carried one (by the page before version 2, or as a run's own link,
+/// [`ExperimentConfig::to_query`], which stays as published): it reads as version 1.
+/// Raise it, and add a [`KEY_CHANGES`] entry, whenever a key's meaning changes.
+pub const LINK_VERSION: u32 = 2;
+
+/// When a key came into links and when its meaning changed, by link format version.
+pub struct KeyChange {
+    pub key: &'static str,
+    /// The first link version that has the key.
+    pub introduced: u32,
+    /// (version, what changed): a link of an older version meant something else by it.
+    pub changed: &'static [(u32, &'static str)],
+}
+
+/// Every key of [`LINK_KEYS`], once (a test checks it): a new key is entered with the
+/// version that introduces it, a changed meaning with the version that changes it.
+pub static KEY_CHANGES: &[KeyChange] = &[
+    KeyChange::since(1, "preset"),
+    KeyChange::since(1, "layers"),
+    KeyChange::since(1, "width"),
+    KeyChange::since(1, "heads"),
+    KeyChange::since(1, "norm"),
+    KeyChange::since(1, "inits"),
+    KeyChange::since(1, "source"),
+    KeyChange::since(1, "scale"),
+    KeyChange::since(1, "scope"),
+    KeyChange {
+        key: "gain",
+        introduced: 1,
+        changed: &[(
+            2,
+            "since commit 44aab79 a gain multiplies the drawn values of every init (the \
+             trained-distribution ones too); before, only the standard inits' scales",
+        )],
+    },
+    KeyChange::since(1, "tuned"),
+    KeyChange::since(1, "seed"),
+    KeyChange::since(1, "seeds"),
+    KeyChange::since(1, "backend"),
+    KeyChange::since(1, "corpus"),
+    KeyChange::since(1, "steps"),
+    KeyChange::since(1, "batch"),
+    KeyChange::since(1, "context"),
+    KeyChange::since(1, "lr"),
+    KeyChange::since(1, "warmup"),
+    KeyChange::since(1, "min_lr_ratio"),
+    KeyChange::since(1, "weight_decay"),
+    KeyChange::since(1, "beta1"),
+    KeyChange::since(1, "beta2"),
+    KeyChange::since(1, "eps"),
+    KeyChange::since(1, "clip"),
+    KeyChange::since(1, "eval_every"),
+    KeyChange::since(1, "eval_batches"),
+    KeyChange::since(1, "eval_split"),
+    KeyChange::since(1, "hide"),
+    KeyChange::since(1, "lesson"),
+    KeyChange::since(1, "embed"),
+    KeyChange::since(2, VERSION_KEY),
+];
+
+impl KeyChange {
+    const fn since(introduced: u32, key: &'static str) -> Self {
+        Self {
+            key,
+            introduced,
+            changed: &[],
+        }
+    }
+}
+
+/// A link's version: a whole number from 1.
+pub fn parse_version(value: &str) -> Result<u32, ConfigError> {
+    value
+        .parse::<u32>()
+        .ok()
+        .filter(|version| *version >= 1)
+        .ok_or_else(|| ConfigError::Invalid {
+            field: VERSION_KEY,
+            reason: format!(
+                "'{}' is not a link version (a whole number from 1; this histinit writes {LINK_VERSION})",
+                shown(value)
+            ),
+        })
+}
+
+/// What a reader should know about a link of `version` (`None`: it has none, version 1)
+/// that gives `keys`: each key whose meaning changed after the link's version, each key
+/// newer than the link's version, and a version newer than this histinit's. Plain text;
+/// the run uses the keys' current meaning either way.
+pub fn version_warnings(version: Option<u32>, keys: &[&str]) -> Vec<String> {
+    changes_since(KEY_CHANGES, LINK_VERSION, version, keys)
+}
+
+fn changes_since(
+    table: &[KeyChange],
+    current: u32,
+    version: Option<u32>,
+    keys: &[&str],
+) -> Vec<String> {
+    let made = version.unwrap_or(1);
+    let of_link = match version {
+        Some(version) => format!("this link is of version {version}"),
+        None => "this link has no version: made before links carried one".to_string(),
+    };
+    let mut warnings = Vec::new();
+    if made > current {
+        warnings.push(format!(
+            "this link is of link version {made}, newer than this histinit's {current}: its keys may mean what this version does not know"
+        ));
+        return warnings;
+    }
+    // (The version key itself is what says the version: not a key to warn about.)
+    for entry in table
+        .iter()
+        .filter(|entry| entry.key != VERSION_KEY && keys.contains(&entry.key))
+    {
+        if entry.introduced > made {
+            warnings.push(format!(
+                "'{}' came with link version {}, but {of_link}: read with its current meaning",
+                entry.key, entry.introduced
+            ));
+        }
+        for (changed, what) in entry.changed.iter().filter(|(at, _)| *at > made) {
+            warnings.push(format!(
+                "'{}' changed meaning in link version {changed} ({of_link}): {what}; the run uses the current meaning",
+                entry.key
+            ));
+        }
+    }
+    warnings
+}
+
+/// The version a link gives (its first `v`), if it gives a valid one.
+fn version_of(pairs: &[(String, String)]) -> Option<u32> {
+    pairs
+        .iter()
+        .find(|(key, _)| key == VERSION_KEY)
+        .and_then(|(_, value)| parse_version(value).ok())
+}
 
 /// Parts of the page that `hide` can name besides the experiment's keys (each is the
 /// element marked `data-group="NAME"` in index.html; the e2e suite checks they agree).
@@ -722,7 +882,9 @@ impl PageLink {
         let mut given: Vec<String> = Vec::new();
         let mut repeated: Vec<(String, usize)> = Vec::new();
         let mut unknown: BTreeSet<String> = BTreeSet::new();
-        for (key, value) in query_pairs(link) {
+        let pairs = query_pairs(link);
+        let version = version_of(&pairs);
+        for (key, value) in pairs {
             if seen.contains(&key) {
                 match repeated.iter_mut().find(|(name, _)| *name == key) {
                     Some((_, times)) => *times += 1,
@@ -769,6 +931,8 @@ impl PageLink {
                 _ => format!("ignored a second '{key}' and {} more", times - 1),
             });
         }
+        let used: Vec<&str> = given.iter().map(String::as_str).collect();
+        warnings.extend(version_warnings(version, &used));
         fit_the_page(&mut config, &given, &mut warnings);
         Self {
             config,
@@ -857,7 +1021,9 @@ impl ExperimentConfig {
         check_length(link)?;
         let mut config = Self::default();
         let mut given: Vec<String> = Vec::new();
-        for (key, value) in query_pairs(link) {
+        let pairs = query_pairs(link);
+        for (key, value) in &pairs {
+            let key = key.clone();
             if given.contains(&key) {
                 return Err(ConfigError::Invalid {
                     field: "link key",
@@ -865,12 +1031,21 @@ impl ExperimentConfig {
                 });
             }
             match &link_key(&key).ok_or_else(|| unknown_key(&key))?.access {
-                Access::Experiment { set, .. } => set(&mut config, &value)?,
+                Access::Experiment { set, .. } => set(&mut config, value)?,
+                Access::Page { .. } if key == VERSION_KEY => {
+                    parse_version(value)?;
+                }
                 Access::Page { .. } => {}
             }
             given.push(key);
         }
         config.validate()?;
+        // A key whose meaning changed since the link was made: said on the log (the CLI
+        // prints warnings on stderr), the run goes on with the current meaning.
+        let keys: Vec<&str> = given.iter().map(String::as_str).collect();
+        for warning in version_warnings(version_of(&pairs), &keys) {
+            log::warn!("link: {}", visible(&warning));
+        }
         Ok(config)
     }
 
@@ -1117,8 +1292,138 @@ mod tests {
         }
         let link = format!("http://127.0.0.1:8000/index.html?{}", config.to_query());
         assert_eq!(ExperimentConfig::from_query(&link).unwrap(), config);
+        // The run's own link carries no version: read as one made before links had one,
+        // its `gain` (whose meaning changed) is named, and nothing else.
         let (lenient, messages) = ExperimentConfig::from_query_lenient(&link);
+        assert_eq!(lenient, config);
+        assert!(
+            messages.len() == 1 && messages[0].starts_with("'gain' changed meaning"),
+            "{messages:?}"
+        );
+        let (lenient, messages) =
+            ExperimentConfig::from_query_lenient(&format!("{link}&v={LINK_VERSION}"));
         assert_eq!((lenient, messages), (config, Vec::<String>::new()));
+    }
+
+    #[test]
+    fn every_key_has_one_entry_in_the_table_of_key_changes() {
+        let keys: Vec<&str> = LINK_KEYS.iter().map(|entry| entry.key).collect();
+        let table: Vec<&str> = KEY_CHANGES.iter().map(|entry| entry.key).collect();
+        assert_eq!(
+            keys, table,
+            "KEY_CHANGES lists LINK_KEYS' keys, in their order"
+        );
+        for entry in KEY_CHANGES {
+            assert!(
+                (1..=LINK_VERSION).contains(&entry.introduced),
+                "{}",
+                entry.key
+            );
+            for (changed, what) in entry.changed {
+                assert!(
+                    (entry.introduced + 1..=LINK_VERSION).contains(changed) && !what.is_empty(),
+                    "{}: a change at {changed}",
+                    entry.key
+                );
+            }
+        }
+        assert_eq!(link_key(VERSION_KEY).unwrap().role(), KeyRole::Page);
+    }
+
+    #[test]
+    fn the_page_address_carries_the_link_version() {
+        let page = PageLink::read("preset=nano");
+        assert!(page.warnings.is_empty(), "{:?}", page.warnings);
+        assert!(
+            page.to_query().ends_with(&format!("&v={LINK_VERSION}")),
+            "{}",
+            page.to_query()
+        );
+        // The run's link is the experiment alone: the published links stay as they were.
+        assert!(!page.config.to_query().contains("v="));
+        let schema = schema();
+        let version = schema.iter().find(|info| info.key == VERSION_KEY).unwrap();
+        assert_eq!(version.default.as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn a_link_from_an_older_version_warns_about_the_keys_that_changed_meaning() {
+        // A link the page wrote at version 1 (no `v` yet) and one that says v=1.
+        for link in ["preset=nano&gain=all:0.5", "preset=nano&gain=all:0.5&v=1"] {
+            let page = PageLink::read(link);
+            assert_eq!(page.warnings.len(), 1, "{link}: {:?}", page.warnings);
+            assert!(
+                page.warnings[0].starts_with("'gain' changed meaning in link version 2")
+                    && page.warnings[0].contains("44aab79"),
+                "{:?}",
+                page.warnings
+            );
+            // The run still uses the key, with its current meaning.
+            assert_eq!(page.config.gain.to_string(), "all:0.5");
+            // The strict reader (histinit run --link) accepts it too (its warning goes to
+            // the log, which the CLI prints).
+            assert_eq!(ExperimentConfig::from_query(link).unwrap(), page.config);
+        }
+        // Written by this version: nothing to say. A link without a changed key: neither.
+        assert!(PageLink::read("gain=all:0.5&v=2").warnings.is_empty());
+        assert!(PageLink::read("preset=nano&lr=0.002&v=1")
+            .warnings
+            .is_empty());
+        assert!(PageLink::read("preset=nano&lr=0.002").warnings.is_empty());
+    }
+
+    #[test]
+    fn key_changes_are_read_against_the_link_version_in_a_simulated_history() {
+        // A history in which version 3 changed 'lr' and introduced 'clip'.
+        let table = [
+            KeyChange::since(1, "preset"),
+            KeyChange {
+                key: "lr",
+                introduced: 1,
+                changed: &[(3, "now the peak, not the final rate")],
+            },
+            KeyChange::since(3, "clip"),
+        ];
+        let keys = ["preset", "lr", "clip"];
+        let at = |version| changes_since(&table, 3, version, &keys);
+        let old = at(Some(2));
+        assert_eq!(old.len(), 2, "{old:?}");
+        assert!(old[0].starts_with(
+            "'lr' changed meaning in link version 3 (this link is of version 2): now the peak"
+        ));
+        assert!(
+            old[1].starts_with("'clip' came with link version 3, but this link is of version 2")
+        );
+        assert!(at(None)[0].contains("this link has no version"));
+        assert!(at(Some(3)).is_empty());
+        let newer = at(Some(4));
+        assert!(
+            newer.len() == 1 && newer[0].contains("newer than this histinit's 3"),
+            "{newer:?}"
+        );
+        // Only the keys the link gives.
+        assert!(changes_since(&table, 3, Some(1), &["preset"]).is_empty());
+    }
+
+    #[test]
+    fn a_bad_link_version_is_named_by_the_page_and_refused_by_the_cli() {
+        for bad in ["0", "x", "-1", "2.5"] {
+            let link = format!("preset=nano&v={bad}");
+            let page = PageLink::read(&link);
+            assert!(
+                page.warnings.len() == 1 && page.warnings[0].starts_with("ignored 'v'"),
+                "{link}: {:?}",
+                page.warnings
+            );
+            let err = ExperimentConfig::from_query(&link).unwrap_err().to_string();
+            assert!(err.contains("link version"), "{err}");
+        }
+        let newer = PageLink::read(&format!("preset=nano&v={}", LINK_VERSION + 1));
+        assert!(
+            newer.warnings[0].contains("newer than this histinit's"),
+            "{:?}",
+            newer.warnings
+        );
     }
 
     #[test]
@@ -1394,7 +1699,7 @@ mod tests {
         // The page's address keeps them and reads back to the same.
         let address = page.to_query();
         assert!(
-            address.ends_with("&hide=studies,inits,lr&lesson=Watch%20the%20loss.%0ALine%20two%20%3Cb%3Ebold%3F%3C%2Fb%3E&embed=1"),
+            address.ends_with("&hide=studies,inits,lr&lesson=Watch%20the%20loss.%0ALine%20two%20%3Cb%3Ebold%3F%3C%2Fb%3E&embed=1&v=2"),
             "{address}"
         );
         assert_eq!(PageLink::read(&address), page);
@@ -1495,7 +1800,7 @@ mod tests {
             .filter(|k| k.role == KeyRole::Page)
             .map(|k| k.key)
             .collect();
-        assert_eq!(page, ["hide", "lesson", "embed"]);
+        assert_eq!(page, ["hide", "lesson", "embed", VERSION_KEY]);
         let hide = schema.iter().find(|k| k.key == "hide").unwrap();
         assert_eq!((hide.kind, hide.default.as_ref()), (KeyKind::List, None));
         assert_eq!(hide.choices, hide_choices());

@@ -191,6 +191,12 @@ pub fn link_schema() -> Result<JsValue, JsError> {
     to_js(&histinit_core::link::schema())
 }
 
+/// What made this module ([`crate::BUILD_INFO`]): versions, commit, citation.
+#[wasm_bindgen]
+pub fn build_info() -> Result<JsValue, JsError> {
+    to_js(&crate::BUILD_INFO)
+}
+
 /// Whether this browser offers a WebGPU adapter.
 #[wasm_bindgen]
 pub fn webgpu_available() -> Promise {

@@ -16,6 +16,44 @@ mod probe_config;
 pub mod session;
 pub use probe_config::{PROBE_QUERY, PROBE_STEPS};
 
+/// What made this module: the page's footer, its "cite this run" text and the
+/// provenance of every export (build.rs reads the commit, Cargo.lock and CITATION.cff).
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildInfo {
+    /// The workspace's version (Cargo.toml).
+    pub histinit: &'static str,
+    /// `git rev-parse --short=7 HEAD` at build time, `HISTINIT_COMMIT`, or "unknown".
+    pub commit: &'static str,
+    pub burn: &'static str,
+    pub wgpu: &'static str,
+    /// The link format version the page writes ([`histinit_core::link::LINK_VERSION`]).
+    pub link_version: u32,
+    pub citation: Citation,
+}
+
+/// CITATION.cff's title, first author, version and release date.
+#[derive(Debug, Clone, Serialize)]
+pub struct Citation {
+    pub title: &'static str,
+    pub author: &'static str,
+    pub version: &'static str,
+    pub date_released: &'static str,
+}
+
+pub const BUILD_INFO: BuildInfo = BuildInfo {
+    histinit: env!("CARGO_PKG_VERSION"),
+    commit: env!("HISTINIT_COMMIT"),
+    burn: env!("HISTINIT_BURN_VERSION"),
+    wgpu: env!("HISTINIT_WGPU_VERSION"),
+    link_version: histinit_core::link::LINK_VERSION,
+    citation: Citation {
+        title: env!("HISTINIT_CITE_TITLE"),
+        author: env!("HISTINIT_CITE_AUTHOR"),
+        version: env!("HISTINIT_CITE_VERSION"),
+        date_released: env!("HISTINIT_CITE_DATE"),
+    },
+};
+
 /// One line on each init, for the page.
 pub fn describe_init(init: InitMethod) -> &'static str {
     match init {

@@ -111,6 +111,18 @@ export function link_schema() {
   return schema();
 }
 
+/** Like the real module's build_info() (made-up versions: the real ones are checked against the real module). */
+export function build_info() {
+  return {
+    histinit: '0.0.0-mock',
+    commit: 'mock000',
+    burn: '0.0.0-mock',
+    wgpu: '0.0.0-mock',
+    link_version: Number(entry('v')?.default ?? 0),
+    citation: { title: 'histinit (mock)', author: 'The histinit developers', version: '0.0.0-mock', date_released: '2026-12-07' },
+  };
+}
+
 export async function webgpu_available() {
   return mock().webgpu ?? false;
 }
