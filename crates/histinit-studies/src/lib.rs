@@ -21,6 +21,7 @@ pub mod experiment;
 pub mod extract;
 pub mod output;
 pub mod playground;
+pub mod published;
 pub mod report;
 pub mod sources;
 pub mod summary;

@@ -77,7 +77,7 @@ pub struct ExtractArgs {
     pub note: Option<String>,
 }
 
-fn command_line() -> String {
+pub(crate) fn command_line() -> String {
     let args: Vec<String> = std::env::args().collect();
     let mut parts = vec!["histinit".to_string()];
     parts.extend(args.into_iter().skip(1).map(|arg| {

@@ -34,6 +34,11 @@ pub fn teacher(args: TeacherArgs) -> Outcome {
     Ok(histinit_studies::tools::run_teacher(args, &device)?)
 }
 
+/// `histinit published`.
+pub fn published(args: histinit_studies::published::PublishedArgs) -> Outcome {
+    Ok(histinit_studies::published::run_published(args)?)
+}
+
 /// `histinit docs`: the same as `histinit-site docs`.
 pub fn docs(args: DocsArgs) -> Outcome {
     println!("{}", histinit_files::commands::docs(&args)?);

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use histinit_core::data::{bundled_corpus, Corpus};
+use histinit_core::data::{bundled_corpus, corpus_text, Corpus};
 use histinit_core::experiment::ExperimentConfig;
 use histinit_core::histogram::{Role, TensorHistogram};
 use histinit_core::init::{init_weights_scoped, InitGains, InitScope};
@@ -117,6 +117,39 @@ pub struct SweepArgs {
     /// refuses, listing them, while any run is missing.
     #[arg(long, conflicts_with = "links")]
     pub aggregate: bool,
+    /// The text file the config's `corpus` names: students train and are scored on it
+    /// instead of the bundled text (the teachers' histograms are unchanged).
+    #[arg(long)]
+    pub corpus: Option<PathBuf>,
+}
+
+/// A sweep on its own text names the file in its config (so its runs are keyed by it and
+/// `--aggregate` finds them without the flag) and is given that file with `--corpus`.
+fn check_corpus(config: &SweepConfig, args: &SweepArgs) -> Result<(), SweepError> {
+    let given = args.corpus.as_ref().map(|path| {
+        path.file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string())
+    });
+    let reason = match (&config.base.corpus, given) {
+        (Some(named), None) => format!(
+            "this sweep trains on the text file '{named}' (`corpus` in [base]): give that file \
+             with --corpus FILE"
+        ),
+        (Some(named), Some(given)) if *named != given => format!(
+            "this sweep trains on the text file '{named}', but --corpus gives '{given}': pass the \
+             file the config names"
+        ),
+        (None, Some(given)) => format!(
+            "--corpus gives '{given}', but the config names no text: add corpus = \"{given}\" to \
+             [base], so that its runs are keyed by the text they read"
+        ),
+        _ => return Ok(()),
+    };
+    Err(SweepError::Config {
+        path: args.config.clone(),
+        reason,
+    })
 }
 
 fn parse_worker(text: &str) -> Result<(usize, usize), String> {
@@ -150,6 +183,7 @@ pub fn run(args: SweepArgs) -> Result<(), SweepError> {
     if args.aggregate {
         return aggregate(&config, &text, args.backend, &out, &args.shipped);
     }
+    check_corpus(&config, &args)?;
     let runs_dir = out.join("runs");
     std::fs::create_dir_all(&runs_dir).map_err(|err| {
         SweepError::File(FileError::Write {

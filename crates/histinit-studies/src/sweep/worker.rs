@@ -33,6 +33,9 @@ pub(super) fn spawn_workers(args: &SweepArgs, out: &Path, jobs: usize) -> Result
         if args.quiet {
             command.arg("--quiet");
         }
+        if let Some(corpus) = &args.corpus {
+            command.arg("--corpus").arg(corpus);
+        }
         let child = command.spawn().map_err(|err| SweepError::Worker {
             index,
             count: jobs,
@@ -68,7 +71,13 @@ pub(super) fn work(
     count: usize,
     args: &SweepArgs,
 ) -> Result<(), SweepError> {
-    let text = bundled_corpus()?;
+    let text = match &args.corpus {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(FileError::read(path))?;
+            corpus_text(&bytes)?.text
+        }
+        None => bundled_corpus()?,
+    };
     let device =
         crate::backend::device(args.backend).map_err(|err| SweepError::Device(err.to_string()))?;
     let mut corpora: BTreeMap<usize, Corpus> = BTreeMap::new();
