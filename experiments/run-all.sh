@@ -21,16 +21,16 @@ while [ $# -gt 0 ]; do
 done
 if [ ${#studies[@]} -eq 0 ]; then
   studies=(main-nano transfer lr norm-nano ablation-nano main-micro depth tune-nano tuned-nano tuned-micro shape-nano schedule-nano warmup-stress-nano nonorm-nano nonorm-deep tune-micro tuned2-micro
-    tune-both-nano-1 tune-both-nano-2 tune-both-nano-3 fair-nano fair-nano-vs-pythia warmup-factorial-nano shape20-nano tune-both-micro-1 tune-both-micro-2 tune-both-micro-3)
+    tune-both-nano-1 tune-both-nano-2 tune-both-nano-3 fair-nano fair-nano-vs-pythia warmup-factorial-nano shape20-nano tune-both-micro-1 tune-both-micro-2 tune-both-micro-3 fair-micro fair-micro-vs-gaussian)
 fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/histinit/target}"
 cargo build --bin histinit
 histinit="$CARGO_TARGET_DIR/debug/histinit"
 for study in "${studies[@]}"; do
-  if [ "$study" = fair-nano-vs-pythia ]; then
-    # Post hoc: fair-nano's runs with another baseline; it trains nothing of its own.
-    mkdir -p out/sweeps/fair-nano-vs-pythia/runs
-    cp -n out/sweeps/fair-nano/runs/*.json out/sweeps/fair-nano-vs-pythia/runs/
+  if [ "$study" = fair-nano-vs-pythia ] || [ "$study" = fair-micro-vs-gaussian ]; then
+    # Post hoc: the decisive study's runs with another baseline; it trains nothing of its own.
+    mkdir -p "out/sweeps/$study/runs"
+    cp -n "out/sweeps/${study%-vs-*}/runs/"*.json "out/sweeps/$study/runs/"
   fi
   "$histinit" sweep "experiments/$study.toml" --out "out/sweeps/$study" --backend "$backend" --quiet
   "$histinit" report "out/sweeps/$study"
