@@ -23,8 +23,12 @@ export const STUDIES = [
     query: 'preset=nano&norm=layer&inits=kaiming,empirical,gaussian-matched&source=minilm-l6&scale=shape-only&seed=1&seeds=1&backend=auto&steps=300&batch=8&context=64&lr=0.003&warmup=30&eval_every=10&eval_batches=4',
   },
   {
-    title: 'Round three: both sides tuned (kaiming, empirical, Gaussian at the trained moments, pythia)',
+    title: 'Round three: both sides tuned, nano (kaiming, empirical, Gaussian at the trained moments, pythia)',
     query: 'preset=nano&norm=layer&inits=kaiming,empirical,gaussian-matched,pythia&source=teacher-nano&scale=as-is&scope=all&tuned=kaiming%2Fembed%3A0.015625%2F2%3Bpythia%2Fembed%3A0.015625,unembed%3A4,out%3A4%2F4%3Bempirical%2Fembed%3A0.0625%2F2%3Bgaussian-matched%2Fall%3A0.5,embed%3A0.0625,out%3A4,norm%3A0.5%2F4&seed=1&seeds=1&backend=auto&steps=300&batch=8&context=64&lr=0.003&warmup=30&min_lr_ratio=0.1&weight_decay=0.1&beta1=0.9&beta2=0.95&eps=0.00000001&clip=1&eval_every=10&eval_batches=64',
+  },
+  {
+    title: 'Round three: both sides tuned, micro (here the trained histogram won)',
+    query: 'preset=micro&norm=layer&inits=kaiming,empirical,gaussian-matched,pythia&source=teacher-micro&scale=as-is&scope=all&tuned=kaiming%2Funembed%3A4%2F1%3Bpythia%2Funembed%3A4%2F1%3Bempirical%2Fembed%3A4,out%3A4%2F2%3Bgaussian-matched%2Fembed%3A0.25%2F1&seed=1&seeds=1&backend=auto&steps=200&batch=8&context=64&lr=0.003&warmup=20&min_lr_ratio=0.1&weight_decay=0.1&beta1=0.9&beta2=0.95&eps=0.00000001&clip=1&eval_every=20&eval_batches=64',
   },
   {
     title: 'Round two: empirical vs Kaiming with tuned scales',
