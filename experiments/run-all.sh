@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
 done
 if [ ${#studies[@]} -eq 0 ]; then
   studies=(main-nano transfer lr norm-nano ablation-nano main-micro depth tune-nano tuned-nano tuned-micro shape-nano schedule-nano warmup-stress-nano nonorm-nano nonorm-deep tune-micro tuned2-micro
-    tune-both-nano-1 tune-both-nano-2 tune-both-nano-3 fair-nano fair-nano-vs-pythia warmup-factorial-nano shape20-nano tune-both-micro-1 tune-both-micro-2 tune-both-micro-3 fair-micro fair-micro-vs-gaussian)
+    tune-both-nano-1 tune-both-nano-2 tune-both-nano-3 fair-nano fair-nano-vs-pythia warmup-factorial-nano shape20-nano tune-both-micro-1 tune-both-micro-2 tune-both-micro-3 fair-micro fair-micro-vs-gaussian heldout-nano)
 fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/histinit/target}"
 cargo build --bin histinit
@@ -32,7 +32,10 @@ for study in "${studies[@]}"; do
     mkdir -p "out/sweeps/$study/runs"
     cp -n "out/sweeps/${study%-vs-*}/runs/"*.json "out/sweeps/$study/runs/"
   fi
-  "$histinit" sweep "experiments/$study.toml" --out "out/sweeps/$study" --backend "$backend" --quiet
+  corpus=()
+  # A study on its own text names the file in its config; the file is under data/.
+  if [ "$study" = heldout-nano ]; then corpus=(--corpus data/jargon.txt); fi
+  "$histinit" sweep "experiments/$study.toml" --out "out/sweeps/$study" --backend "$backend" --quiet "${corpus[@]}"
   "$histinit" report "out/sweeps/$study"
   if [ "$publish" = 1 ]; then
     mkdir -p "docs/results/$study"
