@@ -45,6 +45,9 @@ enum Command {
     /// A histogram source drawn from published statistics of real pythia-70m weights
     /// (per-matrix Weibull shape and RMS; the rule for other roles is in the file).
     Published(histinit_studies::published::PublishedArgs),
+    /// A byte-level teacher's embedding and unembedding split into the rows its text
+    /// uses and the rows it never saw; optionally its histograms rebuilt from used rows.
+    Rows(histinit_studies::rows::RowsArgs),
     /// Serve the playground (index.html and www/) on 127.0.0.1; `make demo` builds it first.
     Serve(commands::serve::ServeArgs),
     /// Render the study's Markdown (every docs/**/*.md) into HTML pages beside it, for
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         Command::Extract(args) => commands::extract(args),
         Command::Teacher(args) => commands::teacher(args),
         Command::Published(args) => commands::published(args),
+        Command::Rows(args) => commands::rows(args),
         Command::Serve(args) => commands::serve::run(args),
         Command::Docs(args) => commands::docs(args),
         Command::Site(args) => commands::site(args),

@@ -8,7 +8,8 @@
 //! - [`teacher`]: a teacher model trained and its histograms extracted;
 //! - [`extract`]: histograms of a checkpoint's weights; [`tools`]: `extract` and
 //!   `teacher` as commands (with the hub client of histinit-files);
-//! - [`bench`]: training throughput;
+//! - [`bench`]: training throughput; [`rows`]: a teacher's used and never-seen
+//!   vocabulary rows apart;
 //! - [`sources`]: where histogram-based inits draw from; [`backend`]: devices;
 //!   [`output`]: a run's result files; [`playground`]: the page's link rules for
 //!   `histinit serve`.
@@ -23,6 +24,7 @@ pub mod output;
 pub mod playground;
 pub mod published;
 pub mod report;
+pub mod rows;
 pub mod sources;
 pub mod summary;
 pub mod sweep;

@@ -39,6 +39,11 @@ pub fn published(args: histinit_studies::published::PublishedArgs) -> Outcome {
     Ok(histinit_studies::published::run_published(args)?)
 }
 
+/// `histinit rows`: prints the table, writes the rebuilt file where asked.
+pub fn rows(args: histinit_studies::rows::RowsArgs) -> Outcome {
+    Ok(histinit_studies::rows::run_rows(args)?)
+}
+
 /// `histinit docs`: the same as `histinit-site docs`.
 pub fn docs(args: DocsArgs) -> Outcome {
     println!("{}", histinit_files::commands::docs(&args)?);
