@@ -162,6 +162,54 @@ export async function hostileUnitChecks({ check, assert }) {
     }
   });
 
+  await check("sources: a link's URL asks first outside the page's folder, refuses redirects and gives up on a silent host", async () => {
+    const realFetch = globalThis.fetch;
+    const saved = Object.getOwnPropertyDescriptor(globalThis, 'location');
+    const refusal = async (promise) => {
+      try {
+        await promise;
+      } catch (error) {
+        return error.message;
+      }
+      return null;
+    };
+    try {
+      // A page in one person's folder of a shared host.
+      Object.defineProperty(globalThis, 'location', { value: new URL('https://pages.example/~alice/index.html?x=1'), configurable: true });
+      assert(!sources.needsConsent('https://pages.example/~alice/www/h.json'), 'its own folder: no question');
+      assert(!sources.needsConsent('www/h.json'), 'a relative URL in its folder: no question');
+      assert(sources.needsConsent('https://pages.example/~mallory/h.json'), "another person's folder on the same origin: asked");
+      assert(sources.needsConsent('https://pages.example/~alice/../~mallory/h.json'), 'a dot segment out of the folder: asked');
+      assert(sources.needsConsent('https://pages.example/~alicex/h.json'), 'a folder that only starts like it: asked');
+      assert(sources.needsConsent('https://evil.example/h.json'), 'another host: asked');
+      // Fetched from a link: no cookies, no referrer, redirects not followed.
+      let options = null;
+      globalThis.fetch = async (url, given) => {
+        options = given;
+        return { type: 'opaqueredirect', status: 0, ok: false, headers: new Headers() };
+      };
+      const redirected = await refusal(sources.fetchBytes('https://evil.example/h.json', 'the histogram', 'histogram', { fromLink: true }));
+      assert(options.redirect === 'manual' && options.credentials === 'omit' && options.referrerPolicy === 'no-referrer', `options: ${JSON.stringify(options)}`);
+      assert(redirected?.includes('evil.example answered with a redirect') && redirected.includes("final address"), `redirect refused: ${redirected}`);
+      // A host that sends nothing: given up (the idle limit, shortened by a fake clock).
+      const realSetTimeout = globalThis.setTimeout;
+      globalThis.setTimeout = (callback) => realSetTimeout(callback, 10);
+      globalThis.fetch = (url, given) =>
+        new Promise((resolve, reject) => given.signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))));
+      let silent;
+      try {
+        silent = await refusal(sources.fetchBytes('https://silent.example/h.json', 'the histogram', 'histogram', { fromLink: true }));
+      } finally {
+        globalThis.setTimeout = realSetTimeout;
+      }
+      assert(silent?.includes('silent.example stopped answering (nothing for 15 s)'), `silent host: ${silent}`);
+    } finally {
+      globalThis.fetch = realFetch;
+      if (saved) Object.defineProperty(globalThis, 'location', saved);
+      else delete globalThis.location;
+    }
+  });
+
   await check('sources: fileBytes refuses a file over the cap before reading it', async () => {
     let read = false;
     const big = { name: 'huge.json.gz', size: 129 * MIB, stream: () => (read = true) };
