@@ -189,8 +189,9 @@ async function main() {
   // the link, takes a moment to load), so that a student does not see the controls
   // flash by meanwhile.
   const early = new URLSearchParams(location.search);
-  if (refusedFrame(early.get('embed') === '1')) return;
-  applyView(early.get('hide') ?? '', early.get('embed') === '1');
+  const embed = early.get('embed') === '1';
+  if (refusedFrame(embed)) return;
+  applyView(early.get('hide') ?? '', embed);
   renderStudies(ui.studyLinks); // plain links: they work even if the module does not load
   drawPlaceholders(ui.charts);
   attachReaders();

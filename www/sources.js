@@ -87,11 +87,6 @@ function resolved(url) {
   return new URL(url, globalThis.location?.href);
 }
 
-/** True when `url` is on another origin than the page. */
-export function isForeign(url) {
-  return resolved(url).origin !== globalThis.location?.origin;
-}
-
 /**
  * True unless `url` lies in the page's own folder on its own origin: a host that serves
  * many people's sites on one origin (user folders, project pages) would otherwise let a
