@@ -10,7 +10,7 @@
 //   recovery.js  when the model code traps      exports.js CSV, JSON, PNG, the link
 // The model trains in a worker (worker.js, trainer.js), which owns the training loop.
 
-import { errorText } from './dom.js';
+import { el, errorText } from './dom.js';
 import { bindForm, settingsFromQuery } from './settings.js';
 import { drawPlaceholders } from './charts.js';
 import { fileBytes, fileKind, loadIndex } from './sources.js';
@@ -43,6 +43,10 @@ window.histinit = {
   /** Bytes of the training worker's wasm memory (benchmarks/page-memory.mjs). */
   get wasmBytes() {
     return run.workerMemory;
+  },
+  /** Bytes of wasm memory now: {worker, page} (the e2e memory check after refused files). */
+  async memory() {
+    return { worker: await page.trainer.memory(), page: page.pageMemory?.buffer.byteLength ?? null };
   },
   get drawParts() {
     return { ...drawn.parts, total: drawn.ms };
@@ -86,12 +90,13 @@ window.histinit = {
   timing: page.timing,
 };
 
-/** A picked file's bytes, or null (the reason is a message). */
+/** A picked file's bytes and its name as shown (visible_text), or null (the reason is a message). */
 async function pickedBytes(input, kind) {
   const file = input.files?.[0];
   if (!file) return null;
+  const name = page.hi.visible_text(file.name);
   try {
-    return { file, bytes: await fileBytes(file, kind) }; // refuses a file over the size cap before reading it
+    return { file, name, bytes: await fileBytes(file, kind, name) }; // refuses a file over the size cap before reading it
   } catch (error) {
     addMessage(errorText(error), true);
     return null;
@@ -118,10 +123,10 @@ function wire() {
   ui.sourceFile.addEventListener('change', async () => {
     const picked = await pickedBytes(ui.sourceFile);
     if (!picked) return;
-    local.file = { name: picked.file.name, kind: fileKind(picked.file.name), bytes: picked.bytes };
+    local.file = { name: picked.name, kind: fileKind(picked.file.name), bytes: picked.bytes };
     showSourceFields();
     fieldChanged(page.form.fieldOf(ui.source));
-    addMessage(`Using the local file ${picked.file.name}; a copied link does not include it.`);
+    addMessage(`Using the local file ${picked.name}; a copied link does not include it.`);
   });
   ui.corpusFile.addEventListener('change', async () => {
     const picked = await pickedBytes(ui.corpusFile, 'text');
@@ -165,12 +170,28 @@ function wire() {
   new ResizeObserver(() => redraw()).observe(ui.charts.loss);
 }
 
+/**
+ * The framing rule, as `histinit serve` and _headers state it (histinit-files' serve.rs,
+ * `frameable`): the page may sit in another page's frame only on an embed link. A host
+ * that sends no headers (GitHub Pages) cannot enforce that, so the page does: framed
+ * without embed=1 it does not run and offers itself in a tab of its own.
+ */
+function refusedFrame(embed) {
+  if (window.top === window.self || embed) return false;
+  const open = el('a', { href: location.href, target: '_blank', rel: 'noopener', textContent: 'Open the playground in its own tab ↗' });
+  const text = 'This page does not run inside another site\'s frame unless its link asks for the embedded layout (embed=1).';
+  document.body.replaceChildren(el('main', { className: 'framed-refusal' }, [el('p', { id: 'framed-refusal', textContent: text }), el('p', {}, [open])]));
+  return true;
+}
+
 async function main() {
   // The link's view at once, read from the address as it is (the module, which judges
   // the link, takes a moment to load), so that a student does not see the controls
   // flash by meanwhile.
   const early = new URLSearchParams(location.search);
-  applyView(early.get('hide') ?? '', early.get('embed') === '1');
+  const embed = early.get('embed') === '1';
+  if (refusedFrame(embed)) return;
+  applyView(early.get('hide') ?? '', embed);
   renderStudies(ui.studyLinks); // plain links: they work even if the module does not load
   drawPlaceholders(ui.charts);
   attachReaders();
@@ -209,6 +230,11 @@ async function main() {
 
   const parsed = parseLink(location.search);
   settle(withDefaultSource(settingsFromQuery(page.schema, parsed.query)));
+  // The module's reading of `embed` is the one serve applies; the early one only saved the load.
+  if (refusedFrame(page.settings.embed === '1')) {
+    page.trainer?.terminate();
+    return;
+  }
   applyView(page.settings.hide, page.settings.embed === '1');
   openAdvancedIfUsed();
   if (index.error) addMessage(index.error);

@@ -10,8 +10,8 @@ import { addMessage, initList, needsOf, shippedSource, ui } from './page.js';
 
 const cache = new Map(); // url -> bytes
 
-async function cachedBytes(url, what, kind) {
-  if (!cache.has(url)) cache.set(url, await fetchBytes(url, what, kind));
+async function cachedBytes(url, what, kind, options) {
+  if (!cache.has(url)) cache.set(url, await fetchBytes(url, what, kind, options));
   return cache.get(url);
 }
 
@@ -38,9 +38,10 @@ export async function gatherSources(settings) {
   }
   if (isUrl(source)) {
     try {
-      // Another origin: only after the reader saw its host and size and pressed Fetch.
+      // Outside the page's folder: nothing is sent before the reader saw the host and pressed Fetch.
       if (!cache.has(source)) await askToFetch(source, { container: ui.consent, what: 'the histogram' });
-      out.push({ kind: 'histogram', bytes: await cachedBytes(source, 'the histogram', 'histogram'), label: source });
+      const bytes = await cachedBytes(source, 'the histogram', 'histogram', { fromLink: true });
+      out.push({ kind: 'histogram', bytes, label: source });
     } catch (error) {
       addMessage(errorText(error), true);
     }

@@ -85,6 +85,7 @@ export const page = {
   hi: null, // the page's wasm module (links, drawing); replaced after it traps
   build: null, // build_info(): histinit's version and commit, Burn's, wgpu's, the citation
   moduleLoads: 0, // how many times it was loaded (a reload follows its abort)
+  pageMemory: null, // its WebAssembly.Memory
   schema: [], // link_schema(): [{key, kind, role, label, choices, default}]
   presets: [],
   inits: [], // [{name, needs, description}]

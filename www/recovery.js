@@ -21,7 +21,7 @@ export async function loadModule() {
   page.moduleLoads += 1;
   // The fragment names a new module (and wasm instance) of the same file.
   const hi = await import(page.moduleLoads === 1 ? './pkg/histinit_web.js' : `./pkg/histinit_web.js#load-${page.moduleLoads}`);
-  await hi.default();
+  page.pageMemory = (await hi.default())?.memory ?? null; // for window.histinit.memory()
   return hi;
 }
 

@@ -2,10 +2,13 @@
 // or a local file. Bytes go to the wasm side unparsed (it reads JSON and gzip itself).
 //
 // Hostile input: a link can name any https URL as its source, and a picked file can be
-// anything. So a URL on another origin is fetched only after the reader saw its host
-// (and size, when the server says it) and clicked Fetch (askToFetch), and every body or
-// file is read with a size cap while streaming (a lying or missing Content-Length cannot
-// make the page hold more than the cap). Nothing read here is ever inserted as HTML.
+// anything. So a link's URL outside the page's own folder is not contacted at all (not
+// even to ask its size: any request tells its host who is visiting) until the reader saw
+// its host and clicked Fetch (askToFetch); it is then fetched without following redirects
+// (a browser does not tell the page where a redirect leads, so the page could not ask
+// about that host: it refuses and says so), and given up when it stops answering. Every
+// body or file is read with a size cap while streaming (a lying or missing Content-Length
+// cannot make the page hold more than the cap). Nothing read here is ever inserted as HTML.
 
 import { clear, el } from './dom.js';
 
@@ -21,8 +24,8 @@ const MIB = 1024 * 1024;
  */
 export const MAX_BYTES = { histogram: 128 * MIB, weights: 512 * MIB, text: 64 * MIB };
 
-/** How long the size question (HEAD) to another server may take before the prompt says "unknown". */
-const HEAD_TIMEOUT_MS = 5000;
+/** How long a link's URL may keep the page waiting for its answer or its next bytes. */
+export const LINK_FETCH_IDLE_MS = 15_000;
 
 /** 1234567 -> '1.2 MB' (bytes, KB, MB, GB; decimal units as browsers show downloads). */
 export function formatBytes(bytes) {
@@ -53,8 +56,9 @@ function declaredLength(headers) {
 /**
  * Reads a ReadableStream of bytes into one Uint8Array, stopping (and cancelling the
  * stream) as soon as more than `cap` bytes arrived; `tooBig(bytesSoFar)` makes the error.
+ * `onChunk` is called after each chunk (a caller's idle timer).
  */
-export async function readCapped(stream, cap, tooBig) {
+export async function readCapped(stream, cap, tooBig, onChunk = () => {}) {
   const reader = stream.getReader();
   const chunks = [];
   let total = 0;
@@ -67,6 +71,7 @@ export async function readCapped(stream, cap, tooBig) {
       throw new Error(tooBig(total));
     }
     chunks.push(value);
+    onChunk();
   }
   const bytes = new Uint8Array(total);
   let at = 0;
@@ -82,9 +87,17 @@ function resolved(url) {
   return new URL(url, globalThis.location?.href);
 }
 
-/** True when `url` is on another origin than the page (so it needs the reader's consent). */
-export function isForeign(url) {
-  return resolved(url).origin !== globalThis.location?.origin;
+/**
+ * True unless `url` lies in the page's own folder on its own origin: a host that serves
+ * many people's sites on one origin (user folders, project pages) would otherwise let a
+ * link reach a stranger's folder without asking.
+ */
+export function needsConsent(url) {
+  const target = resolved(url);
+  const here = globalThis.location;
+  if (!here || target.origin !== here.origin) return true;
+  const folder = here.pathname.slice(0, here.pathname.lastIndexOf('/') + 1);
+  return !target.pathname.startsWith(folder);
 }
 
 /**
@@ -126,39 +139,76 @@ export function shippedUrl(file) {
 /**
  * Fetches `url` as bytes, at most MAX_BYTES[kind] (checked against Content-Length first
  * when the server sends one, then while streaming); throws an Error with a sentence a
- * reader understands. A URL on another origin is fetched without cookies or referrer.
- * `kind` defaults from the file name ('.safetensors' is weights).
+ * reader understands. `fromLink`: the URL came from a link (askToFetch first), so it is
+ * fetched without cookies or referrer, a redirect is refused, and a server silent for
+ * LINK_FETCH_IDLE_MS is given up. `kind` defaults from the file name ('.safetensors' is weights).
  */
-export async function fetchBytes(url, what, kind = fileKind(resolved(url).pathname)) {
+export async function fetchBytes(url, what, kind = fileKind(resolved(url).pathname), { fromLink = false } = {}) {
   const cap = capOf(kind);
-  const foreign = isForeign(url);
+  const host = resolved(url).host;
   const tooBig = (bytes) =>
     `${what} from ${url} is ${formatBytes(bytes)} or more, over the ${formatBytes(cap)} this page reads for a ${kind}: not loaded`;
+  const controller = new AbortController();
+  let timer = null;
+  const idle = () => {
+    clearTimeout(timer);
+    if (fromLink) timer = setTimeout(() => controller.abort(), LINK_FETCH_IDLE_MS);
+  };
+  const silent = `not loaded: ${host} stopped answering (nothing for ${LINK_FETCH_IDLE_MS / 1000} s) while sending ${what}`;
   let response;
+  idle();
   try {
-    response = await fetch(url, foreign ? { credentials: 'omit', referrerPolicy: 'no-referrer' } : {});
+    response = await fetch(
+      url,
+      fromLink ? { credentials: 'omit', referrerPolicy: 'no-referrer', redirect: 'manual', signal: controller.signal } : {},
+    );
   } catch (error) {
+    clearTimeout(timer);
+    if (controller.signal.aborted) throw new Error(silent);
     throw new Error(
       `could not fetch ${what} from ${url} (${error.message}; a server elsewhere must allow cross-origin requests)`,
     );
   }
+  if (response.type === 'opaqueredirect') {
+    clearTimeout(timer);
+    throw new Error(
+      `not fetched: ${host} answered with a redirect, which this page does not follow for a link's source ` +
+        `(the browser does not show the page where it leads, so it could not ask you about that server first); ` +
+        `ask for the file's final address and use that as the source`,
+    );
+  }
   if (!response.ok) {
+    clearTimeout(timer);
     throw new Error(`could not fetch ${what} from ${url} (HTTP ${response.status})`);
   }
   const declared = declaredLength(response.headers);
   if (declared !== null && declared > cap) {
+    clearTimeout(timer);
     response.body?.cancel().catch(() => {});
     throw new Error(tooBig(declared));
   }
-  if (!response.body) return new Uint8Array(0);
-  return readCapped(response.body, cap, tooBig);
+  if (!response.body) {
+    clearTimeout(timer);
+    return new Uint8Array(0);
+  }
+  try {
+    return await readCapped(response.body, cap, tooBig, idle);
+  } catch (error) {
+    if (controller.signal.aborted) throw new Error(silent);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
-/** Reads a local File as bytes, refusing one over MAX_BYTES[kind] before reading it. */
-export async function fileBytes(file, kind = fileKind(file.name)) {
+/**
+ * Reads a local File as bytes, refusing one over MAX_BYTES[kind] before reading it.
+ * `name`: the file's name as messages show it (the caller makes it visible).
+ */
+export async function fileBytes(file, kind = fileKind(file.name), name = file.name) {
   const cap = capOf(kind);
   const tooBig = (bytes) =>
-    `the file ${file.name} is ${formatBytes(bytes)}, over the ${formatBytes(cap)} this page reads for a ${kind}: not loaded`;
+    `the file ${name} is ${formatBytes(bytes)}, over the ${formatBytes(cap)} this page reads for a ${kind}: not loaded`;
   if (file.size > cap) throw new Error(tooBig(file.size));
   // The size is checked; the stream is capped too (a file can grow while it is read).
   return readCapped(file.stream(), cap, tooBig);
@@ -179,22 +229,13 @@ export function dismissPrompt(container) {
   prompts.get(container)?.close();
 }
 
-/** The size a server gives for `url` in answer to HEAD, or null (none, not allowed, too slow). */
-async function headSize(url, signal) {
-  try {
-    const response = await fetch(url, { method: 'HEAD', credentials: 'omit', referrerPolicy: 'no-referrer', signal });
-    return response.ok ? declaredLength(response.headers) : null;
-  } catch {
-    return null;
-  }
-}
-
 /**
- * Asks the reader before `url` is fetched from another origin. Resolves at once for the
- * page's own origin. Otherwise: refuses a non-https URL (the CSP allows only https
- * elsewhere), shows the host and (after a HEAD, when the server says it) the size in
- * `container` with Fetch and Cancel, and resolves on Fetch; rejects on Cancel, or when the
- * server declares a size over the cap. All text goes in as text.
+ * Asks the reader before a link's `url` is fetched. Resolves at once for a URL in the
+ * page's own folder (needsConsent). Otherwise: refuses a URL on another origin that is
+ * not https (the CSP allows only https elsewhere), shows the host and the URL in
+ * `container` with Fetch and Cancel, and resolves on Fetch, rejects on Cancel. Nothing
+ * is requested from the host before Fetch (its size is checked as it arrives). All text
+ * goes in as text.
  */
 export async function askToFetch(url, { container, what = 'the histogram', kind = 'histogram' }) {
   let target;
@@ -203,38 +244,36 @@ export async function askToFetch(url, { container, what = 'the histogram', kind 
   } catch {
     throw new Error(`${what}: '${String(url).slice(0, 80)}' is not a URL`);
   }
-  if (target.origin === globalThis.location?.origin) return;
-  if (target.protocol !== 'https:') {
+  if (!needsConsent(url)) return;
+  const foreign = target.origin !== globalThis.location?.origin;
+  if (foreign && target.protocol !== 'https:') {
     throw new Error(
       `not fetched: ${what} at ${target.host} is not on https; this page fetches from other servers only over https`,
     );
   }
   dismissPrompt(container);
-  const cap = capOf(kind);
   const host = target.host;
-  const size = el('span', { className: 'consent-size', textContent: 'size: asking the server…' });
   const fetchButton = el('button', { type: 'button', className: 'consent-fetch', textContent: 'Fetch' });
   const cancelButton = el('button', { type: 'button', className: 'consent-cancel', textContent: 'Cancel' });
   const shownUrl = url.length > 200 ? `${url.slice(0, 200)}…` : url;
   clear(container);
   container.append(
     el('p', {}, [
-      `Fetch ${what} from another server, `,
+      `Fetch ${what} from ${foreign ? 'another server' : 'outside this page\'s folder on its server'}, `,
       el('strong', { className: 'consent-host', textContent: host }),
       '? ',
-      size,
+      el('span', {
+        className: 'consent-size',
+        textContent: `Nothing is sent to it before you press Fetch; at most ${formatBytes(capOf(kind))} is read, and a redirect elsewhere is not followed.`,
+      }),
     ]),
     el('p', { className: 'consent-url', textContent: shownUrl }),
     el('div', { className: 'row-buttons' }, [fetchButton, cancelButton]),
   );
   container.hidden = false;
 
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), HEAD_TIMEOUT_MS);
   return new Promise((resolve, reject) => {
     const close = () => {
-      clearTimeout(timer);
-      controller.abort();
       if (prompts.get(container)?.close === close) prompts.delete(container);
       clear(container);
       container.hidden = true;
@@ -247,18 +286,6 @@ export async function askToFetch(url, { container, what = 'the histogram', kind 
     cancelButton.addEventListener('click', () => {
       close();
       reject(new Error(`not fetched: you cancelled fetching ${what} from ${host}`));
-    });
-    headSize(url, controller.signal).then((bytes) => {
-      if (prompts.get(container)?.close !== close) return; // answered or dropped meanwhile
-      clearTimeout(timer);
-      if (bytes === null) {
-        size.textContent = 'size: unknown (the server does not say)';
-      } else if (bytes > cap) {
-        close();
-        reject(new Error(`not fetched: ${what} from ${host} is ${formatBytes(bytes)}, over the ${formatBytes(cap)} this page reads for a ${kind}`));
-      } else {
-        size.textContent = `size: ${formatBytes(bytes)}`;
-      }
     });
   });
 }

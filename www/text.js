@@ -63,13 +63,14 @@ export function showCorpusNote(name) {
 
 /** Reads `bytes` as the text `name`; on success the settings name it. */
 export function useText(name, bytes) {
+  const shown = page.hi.visible_text(name); // (the link judges the name itself: settings below)
   let info;
   try {
     info = page.hi.check_corpus(bytes, Number(page.settings.context) || 0);
   } catch (error) {
     // The page's own module trapped reading it: reload that module (the settings stay).
-    if (recoverFromTrap(error, 'page', `Reading '${name}'`)) return;
-    const message = `${name}: ${errorText(error)}`;
+    if (recoverFromTrap(error, 'page', `Reading '${shown}'`)) return;
+    const message = `${shown}: ${errorText(error)}`;
     addMessage(message, true);
     ui.corpusNote.textContent = `${message}. Still training on ${page.settings.corpus ? `'${page.settings.corpus}'` : 'the King James Bible'}.`;
     ui.corpusNote.classList.add('error');
@@ -83,5 +84,5 @@ export function useText(name, bytes) {
     ui.corpusNote.classList.add('error');
     return;
   }
-  if (info.warning) addMessage(`${name}: ${info.warning}.`);
+  if (info.warning) addMessage(`${shown}: ${info.warning}.`);
 }

@@ -74,6 +74,11 @@ export class Trainer {
     return this.call('webgpu_available');
   }
 
+  /** Bytes of the worker's wasm memory now. */
+  memory() {
+    return this.call('memory');
+  }
+
   forgetWebgpuDevice() {
     return this.call('forget_webgpu_device');
   }

@@ -6,6 +6,7 @@
 // {id, error, trap, problems}. Requests and training steps are handled strictly in order,
 // each awaited before the next, so a session is never used by two calls at once.
 //   load, webgpu_available, forget_webgpu_device   the module and the WebGPU device
+//   memory                                          bytes of this worker's wasm memory now
 //   open {query, backend, text, sources}            a new session (the old one is freed)
 //   start {id, snapshotEvery, sampleEvery, sampleLength}   its training loop begins
 //   pause {id} / resume {id}                        the loop stops before its next step / goes on
@@ -162,6 +163,7 @@ const ops = {
     return null;
   },
   webgpu_available: () => hi.webgpu_available(),
+  memory: () => exports?.memory?.buffer.byteLength ?? null,
   forget_webgpu_device: () => hi.forget_webgpu_device(),
 
   /**

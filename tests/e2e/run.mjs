@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { chromium } from 'playwright-core';
 import { CSP as NODE_SERVER_CSP, histinitBin, startHistinitServer, startNodeServer } from './server.mjs';
-import { hostileLinkChecks, hostileUnitChecks } from './hostile.mjs';
+import { hostileLinkChecks, hostileRoundTwoChecks, hostileUnitChecks } from './hostile.mjs';
 import { workerLoopChecks } from './worker.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -1134,6 +1134,7 @@ async function realChecks(context, base) {
   await hostileLinkChecks(context, base, {
     check, assert, openPage, waitReady, waitDone, lossSummary, cspViolations, schema: LINK_SCHEMA,
   });
+  await hostileRoundTwoChecks(context, base, { check, assert, openPage, waitReady, waitDone, lossSummary, startNodeServer, root: ROOT });
 
   await check('Studies: findings link, and each study link loads its settings cleanly', async () => {
     const { STUDIES } = await import('../../www/studies.js');

@@ -68,7 +68,9 @@ pub const PAGE_PATHS: [&str; 2] = ["/", "/index.html"];
 /// framed when the query is an embed link, as the page's own link reader reads it;
 /// nothing else ever. `serve` applies it to every request ([`policy_for`]); `_headers`
 /// in the published site applies it as far as a rule that sees only the path can
-/// ([`policy_for_path`]).
+/// ([`policy_for_path`]); the page applies it itself where no header does (GitHub
+/// Pages, or `_headers` on a non-embed link): framed without `embed=1`, as the module's
+/// link reader reads it, it does not run (`refusedFrame` in `www/app.js`).
 fn frameable(target: &str, links: &LinkRules) -> bool {
     let target = target.split('#').next().unwrap_or("");
     // The whole target goes to the reader: a query may hold a second '?' (a lesson's).

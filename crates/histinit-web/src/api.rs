@@ -151,6 +151,14 @@ pub fn parse_link(search: &str) -> Result<JsValue, JsError> {
     })
 }
 
+/// A name the page shows but did not write (a picked file's), as messages show link
+/// values: every character that would reorder, hide or break the text around it written
+/// as its code point (`histinit_core::text::visible`, the one rule for it).
+#[wasm_bindgen]
+pub fn visible_text(text: &str) -> String {
+    histinit_core::text::visible(text).into_owned()
+}
+
 #[derive(Serialize)]
 struct TextInfo {
     bytes: usize,

@@ -84,6 +84,11 @@ export function check_corpus(bytes, context) {
   return { bytes: bytes.length, invalid_bytes: 0, warning: null, prompt: 'Call me', teacher: third, student: third, val: bytes.length - 2 * third };
 }
 
+/** The real one writes formatting characters as code points; the mock's names have none. */
+export function visible_text(text) {
+  return String(text);
+}
+
 export function forget_webgpu_device() {
   return count('__histinitMockForgotten');
 }
