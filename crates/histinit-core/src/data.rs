@@ -5,8 +5,10 @@
 //! so the splits are disjoint, deterministic, and each spans the whole text. Training
 //! windows never cross a block boundary, so no split ever reads another's bytes.
 
+use std::io::Read;
 use std::sync::{Arc, Mutex};
 
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::DataError;

@@ -3,8 +3,9 @@
 //! every backend and platform, and the browser and the CLI start from the same model.
 
 use rand::distr::Open01;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Normal, StandardNormal, StudentT};
+use rand_distr::{Distribution, Normal, StandardNormal, StudentT};
 use serde::{Deserialize, Serialize};
 
 use crate::config::ModelConfig;
