@@ -30,6 +30,8 @@ fn try_extract(
     arch: Option<&str>,
     roles: &[&str],
 ) -> Result<Extraction, ExtractError> {
+    // The command line's default model id: the input's name.
+    let model = input.file_stem().unwrap().to_string_lossy().into_owned();
     let input = resolve_input(input)?;
     extract(
         &input,
@@ -40,7 +42,10 @@ fn try_extract(
                 .iter()
                 .map(|rule| RoleRule::parse(rule))
                 .collect::<Result<_, _>>()?,
-            provenance: Provenance::default(),
+            provenance: Provenance {
+                model,
+                ..Provenance::default()
+            },
         },
     )
 }
