@@ -8,7 +8,6 @@ import { changeSettings } from './address.js';
 import { addMessage, page, ui } from './page.js';
 import { recoverFromTrap } from './recovery.js';
 
-const BUNDLED_PROMPT = 'And God said';
 export const PASTED_NAME = 'pasted.txt';
 
 /** The text picked here: {name, bytes, info: check_corpus()}, or null. */
@@ -38,7 +37,8 @@ export function textFor(settings) {
 /** Says what the runs train on and, for a text file, that a link needs the same file. */
 export function showCorpusNote(name) {
   ui.corpusNote.classList.remove('error');
-  let prompt = BUNDLED_PROMPT;
+  // The bundled corpus's prompt is the module's (histinit-core's), never a copy here.
+  let prompt = page.hi.bundled_prompt();
   let from = 'the corpus is the King James Bible';
   if (!name) {
     ui.corpusNote.textContent = 'The bundled King James Bible. Pick a text file or paste text to train on your own.';

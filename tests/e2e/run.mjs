@@ -125,6 +125,14 @@ function assert(condition, message) {
 
 // ---------------------------------------------------------------- page helpers
 
+/** histinit-core's BUNDLED_PROMPT, read from its one definition (data.rs). */
+function coreBundledPrompt() {
+  const source = readFileSync(join(ROOT, 'crates/histinit-core/src/data.rs'), 'utf8');
+  const prompt = /pub const BUNDLED_PROMPT: &str = "([^"]+)";/.exec(source)?.[1];
+  assert(prompt, 'crates/histinit-core/src/data.rs defines BUNDLED_PROMPT');
+  return prompt;
+}
+
 /**
  * Opens `query` in a new tab. With `mock`, the wasm module is replaced by the mock and
  * `mock` becomes globalThis.__histinitMock. Collects console errors and CSP violations.
@@ -1048,6 +1056,15 @@ async function realChecks(context, base) {
     await page.close();
   });
 
+  await check("Bundled prompt (real module): the page shows histinit-core's BUNDLED_PROMPT, its one definition", async () => {
+    const core = coreBundledPrompt();
+    const page = await openPage(context, base, '');
+    await waitReady(page);
+    const shown = await page.locator('#sample-prompt').textContent();
+    assert(shown === core, `the page shows '${shown}', core says '${core}'`);
+    await page.close();
+  });
+
   await check('Own text: a picked file trains, its link names it and round-trips with the same file; binary refused; the link alone asks for the file', async () => {
     const page = await openPage(context, base, TEXT_LINK);
     await waitReady(page);
@@ -1068,7 +1085,7 @@ async function realChecks(context, base) {
     assert(messages.includes('1 byte of the text is not UTF-8'), `the stray byte is counted: ${messages}`);
     assert((await page.locator('#corpus-name').inputValue()) === 'moby.txt', 'the corpus field shows the name');
     const prompt = await page.locator('#sample-prompt').textContent();
-    assert(prompt && prompt !== 'And God said' && ownText().toString('latin1').includes(prompt), `the sample prompt follows the text: '${prompt}'`);
+    assert(prompt && prompt !== coreBundledPrompt() && ownText().toString('latin1').includes(prompt), `the sample prompt follows the text: '${prompt}'`);
     await page.click('#start');
     await waitDone(page, 120_000);
     const runs = await lossSummary(page);
@@ -1454,6 +1471,15 @@ async function mockChecks(context, base) {
     assert(/^WebGPU not available here \(.+\); training on the CPU in WebAssembly instead · done: step 40 of 40$/.test(status), `status line: ${status}`);
     assert(!status.includes('\n'), 'one line');
     assert(await page.evaluate(() => window.histinit.backend) === 'cpu', 'CPU session');
+    await page.close();
+  });
+
+  await check("mock: the bundled corpus's sample prompt is the module's bundled_prompt(), not a copy in the page (issue 23)", async () => {
+    const bundledPrompt = 'Whatever the module says';
+    const page = await openPage(context, base, link, { bundledPrompt });
+    await waitReady(page);
+    const shown = await page.locator('#sample-prompt').textContent();
+    assert(shown === bundledPrompt, `the page shows the module's prompt '${bundledPrompt}', not '${shown}'`);
     await page.close();
   });
 

@@ -399,6 +399,56 @@ fn read_header(text: &str, limits: Limits) -> Result<Header, CheckpointError> {
     }
 }
 
+/// The `visit_*` methods of a visitor for the kinds of value it does not read: each is
+/// skipped whole (through [`IgnoredAny`], nothing built) and answered with `$none`.
+macro_rules! skip_other_values {
+    ($de:lifetime, $none:expr; $($kind:ident),+) => {
+        $(skip_other_values!(@$kind $de, $none);)+
+    };
+    (@str $de:lifetime, $none:expr) => {
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+    };
+    (@bool $de:lifetime, $none:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+    };
+    (@i64 $de:lifetime, $none:expr) => {
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+    };
+    (@u64 $de:lifetime, $none:expr) => {
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+    };
+    (@f64 $de:lifetime, $none:expr) => {
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+    };
+    (@unit $de:lifetime, $none:expr) => {
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+    };
+    (@seq $de:lifetime, $none:expr) => {
+        fn visit_seq<A: SeqAccess<$de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok($none)
+        }
+    };
+    (@map $de:lifetime, $none:expr) => {
+        fn visit_map<A: MapAccess<$de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok($none)
+        }
+    };
+}
+
 /// The reader of the header's top-level object; a limit it hits is put in `refused`
 /// (the error the caller returns) and stops the read.
 struct HeaderSeed<'r> {
@@ -517,34 +567,7 @@ impl<'de> Visitor<'de> for MetadataSeed<'_, '_> {
         Ok(metadata)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(BTreeMap::new())
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(BTreeMap::new())
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(BTreeMap::new())
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(BTreeMap::new())
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(BTreeMap::new())
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(BTreeMap::new())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(BTreeMap::new())
-    }
+    skip_other_values!('de, BTreeMap::new(); str, bool, i64, u64, f64, unit, seq);
 }
 
 /// A bounded string ([`BoundedString`]), or `None` for any other value (skipped).
@@ -569,35 +592,7 @@ impl<'de> Visitor<'de> for OptionalString {
         BoundedString(self.0).visit_str(text).map(Some)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
+    skip_other_values!('de, None; bool, i64, u64, f64, unit, seq, map);
 }
 
 /// A list of at most `max` non-negative integers that fit a `usize`; `None` for any
@@ -647,34 +642,7 @@ impl<'de> Visitor<'de> for Sizes {
         Ok(all_sizes.then_some(sizes))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
+    skip_other_values!('de, None; str, bool, i64, u64, f64, unit, map);
 }
 
 /// One element of a list of sizes: `Some` for an integer that fits a `usize`.
@@ -711,31 +679,7 @@ impl<'de> Visitor<'de> for OptionalSize {
         Ok(usize::try_from(v).ok())
     }
 
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
+    skip_other_values!('de, None; str, bool, f64, unit, seq, map);
 }
 
 /// One tensor's entry: `dtype`, `shape` and `data_offsets` kept (bounded), any other
@@ -788,34 +732,7 @@ impl<'de> Visitor<'de> for EntrySeed {
         Ok(entry)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawEntry, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(RawEntry::default())
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<RawEntry, E> {
-        Ok(RawEntry::default())
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<RawEntry, E> {
-        Ok(RawEntry::default())
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<RawEntry, E> {
-        Ok(RawEntry::default())
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<RawEntry, E> {
-        Ok(RawEntry::default())
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<RawEntry, E> {
-        Ok(RawEntry::default())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<RawEntry, E> {
-        Ok(RawEntry::default())
-    }
+    skip_other_values!('de, RawEntry::default(); str, bool, i64, u64, f64, unit, seq);
 }
 
 /// Every tensor of a safetensors buffer, as f32 (F32, F16, BF16 and F64 are read;

@@ -199,6 +199,13 @@ pub fn link_schema() -> Result<JsValue, JsError> {
     to_js(&histinit_core::link::schema())
 }
 
+/// The prompt the bundled corpus's text samples start from (the page shows it; the
+/// one definition is histinit-core's).
+#[wasm_bindgen]
+pub fn bundled_prompt() -> String {
+    histinit_core::data::BUNDLED_PROMPT.to_string()
+}
+
 /// What made this module ([`crate::BUILD_INFO`]): versions, commit, citation.
 #[wasm_bindgen]
 pub fn build_info() -> Result<JsValue, JsError> {

@@ -8,7 +8,8 @@
 //     loseDeviceAtStep: n, divergeInit: 'name', abortAtStep: n,
 //     stepBusyMs: n (each step keeps its thread busy n ms, as a real CPU step does),
 //     trapReadingText: bool (check_corpus traps in the page's first instance of the module),
-//     webgpuPrepareFails: bool (an adapter is there, but a WebGPU session cannot prepare) }
+//     webgpuPrepareFails: bool (an adapter is there, but a WebGPU session cannot prepare),
+//     bundledPrompt: text (what bundled_prompt() returns) }
 // abortAtStep traps like a Rust panic in the real module (WebAssembly.RuntimeError), in
 // the page's first training worker only: afterwards this instance refuses every call, as a trapped instance would,
 // and the page is expected to replace the worker (each worker is a fresh instance).
@@ -110,6 +111,11 @@ export function presets() {
 
 export function init_methods() {
   return entry('inits').choices.map((name) => ({ name, needs: NEEDS[name] ?? 'none', description: `${name} (mock)` }));
+}
+
+/** Made up (or the test's `bundledPrompt`), unlike the real module's histinit-core BUNDLED_PROMPT. */
+export function bundled_prompt() {
+  return mock().bundledPrompt ?? 'In the mock beginning';
 }
 
 export function link_schema() {

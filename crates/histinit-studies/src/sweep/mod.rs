@@ -218,6 +218,14 @@ pub fn run(args: SweepArgs) -> Result<(), SweepError> {
             .min(left)
             .max(1)
     };
+    // One worker trains in this process; more are processes of this binary.
+    let train = |jobs: usize| {
+        if jobs == 1 {
+            work(&variants, &mine, &runs_dir, 0, 1, &args)
+        } else {
+            spawn_workers(&args, &out, jobs)
+        }
+    };
     if let Some(shard) = args.shard {
         let done = finished(&mine);
         let jobs = jobs(mine.len() - done);
@@ -231,11 +239,7 @@ pub fn run(args: SweepArgs) -> Result<(), SweepError> {
             if jobs == 1 { "" } else { "s" },
             out.display()
         );
-        if jobs == 1 {
-            work(&variants, &mine, &runs_dir, 0, 1, &args)?;
-        } else {
-            spawn_workers(&args, &out, jobs)?;
-        }
+        train(jobs)?;
         println!(
             "shard {shard} finished; once every shard has: histinit sweep {} --aggregate --out {}{}",
             args.config.display(),
@@ -262,10 +266,6 @@ pub fn run(args: SweepArgs) -> Result<(), SweepError> {
         if jobs == 1 { "" } else { "s" },
         out.display()
     );
-    if jobs == 1 {
-        work(&variants, &mine, &runs_dir, 0, 1, &args)?;
-    } else {
-        spawn_workers(&args, &out, jobs)?;
-    }
+    train(jobs)?;
     aggregate(&config, &text, args.backend, &out, &args.shipped)
 }
