@@ -80,7 +80,7 @@ export function renderStudyNote(container, match, results = []) {
   container.append(
     'These settings are a run of the published ',
     report,
-    `${match.name && match.name !== 'base' ? ` (variant ${match.name})` : ''}: ${match.description} `,
+    `${match.name && match.name !== 'base' ? ` (variant ${match.name})` : ''}: ${match.description.replace(/[.\s]*$/, '')}. `,
     `The bars right of step ${match.steps} are its spread: each init's median (line) and range (band) of the final validation loss over its ${seeds} seeds, as committed in its runs.csv (a published study keeps no per-step curves, so only the end is drawn).`,
   );
   const verdicts = results
