@@ -8,6 +8,7 @@ import { queryOf, settingsFromQuery } from './settings.js';
 import { describePreset } from './controls.js';
 import { addMessage, clearMessages, initList, page, ui } from './page.js';
 import { run } from './run.js';
+import { showStudy } from './spread.js';
 
 /** Reads `search` with the module's forgiving parser; shows its warnings. */
 export function parseLink(search) {
@@ -29,6 +30,7 @@ export function settle(settings) {
   showLesson(page.settings.lesson);
   ui.classroomOpen.href = location.href;
   ui.openFullLink.href = addressWithout('embed');
+  if (!run.session) showStudy(page.settings);
   return parsed;
 }
 

@@ -22,6 +22,8 @@ import {
 } from './controls.js';
 import { attachReaders, drawn, redraw, redrawMs, refreshView, updateTable } from './drawing.js';
 import { citeRun, copyLink, exportPng, exportPrevious, exportText } from './exports.js';
+import { exportRun } from './next-teacher.js';
+import { loadSpreads, showStudy } from './spread.js';
 import { buildInfo, versionLine } from './provenance.js';
 import { progress } from './progress.js';
 import { addMessage, page, setStatus, ui } from './page.js';
@@ -160,6 +162,8 @@ function wire() {
   ui.exportCsv.addEventListener('click', () => exportText('csv'));
   ui.exportJson.addEventListener('click', () => exportText('json'));
   ui.exportPng.addEventListener('click', () => exportPng());
+  ui.exportWeights.addEventListener('click', () => exportRun(run.session, 'weights'));
+  ui.exportHistogram.addEventListener('click', () => exportRun(run.session, 'histogram'));
   ui.previousCsv.addEventListener('click', () => exportPrevious('csv'));
   ui.previousJson.addEventListener('click', () => exportPrevious('json'));
   ui.logSteps.addEventListener('change', () => redraw());
@@ -241,6 +245,10 @@ async function main() {
 
   wire();
   setButtons();
+  // The published studies' spreads, for the note and the loss chart (none without them).
+  loadSpreads(page.hi).then(() => {
+    if (!run.session) showStudy(page.settings);
+  });
   page.timing.moduleReady = performance.now();
   setStatus('Ready: press Start.');
 }

@@ -15,6 +15,7 @@ import { lastStep, progress, runLabels, runStatus } from './progress.js';
 import { page, shippedSource, SNAPSHOT_EVERY, ui } from './page.js';
 import { recoverFromTrap } from './recovery.js';
 import { run } from './run.js';
+import { initsOf, showStudy, spreadBars, studyFor } from './spread.js';
 
 const REDRAW_MS = 250; // charts at most four times a second...
 const CALM_REDRAW_MS = 1000; // ...or once a second for readers who asked for less motion
@@ -48,6 +49,8 @@ export function redrawDue() {
 /** Keeps the worker's `view`: the charts' drawer, the trajectory, the results. */
 function takeView(view) {
   const charts = page.hi.Charts.from_json(view.charts);
+  const study = studyFor(run.settings);
+  if (study) charts.set_study_spread(spreadBars(study, initsOf(run.settings)));
   drawn.charts?.free();
   drawn.charts = charts;
   drawn.trajectory = view.trajectory;
@@ -154,6 +157,7 @@ export function clearOutputs() {
   showTrajectory(); // before the placeholders: a hidden canvas gets none
   drawPlaceholders(ui.charts);
   refreshReaders();
+  showStudy(page.settings);
 }
 
 function refreshReaders() {
@@ -196,6 +200,7 @@ export function updateTable() {
   ui.runsProvenance.textContent = run.provenance ? `made by ${provenanceLine(run.provenance)}` : '';
   const steps = Number(run.settings?.steps ?? 0);
   renderResults(ui.results, drawn.results);
+  showStudy(run.settings, drawn.results);
   renderRuns(ui.runsTable, progress.runs, progress.history, (r) => runStatus(r, steps));
   if (ui.curveData.open) ui.curveEvery.textContent = String(renderCurveTable(ui.curveTable, progress.runs, progress.history));
 }

@@ -78,6 +78,11 @@ export const ui = {
   hideField: $('hide-field'),
   classroomOpen: $('classroom-open'),
   studyLinks: $('study-links'),
+  studyNote: $('study-note'),
+  runExport: $('run-export'),
+  exportRunPick: $('export-run-pick'),
+  exportWeights: $('export-weights'),
+  exportHistogram: $('export-histogram'),
 };
 
 /** What the page loaded and what the link says. */

@@ -19,6 +19,7 @@ import { addMessage, backendName, clearMessages, initList, page, setStatus, SNAP
 import { keepPrevious, recoverFromTrap } from './recovery.js';
 import { showCorpusNote, textFor, textPicked } from './text.js';
 import { provenanceOf } from './provenance.js';
+import { showRunExport } from './next-teacher.js';
 
 const LOOP = { snapshotEvery: SNAPSHOT_EVERY, sampleEvery: 100, sampleLength: 120 };
 
@@ -54,6 +55,7 @@ export function setButtons() {
   ui.exportCsv.disabled = !exportable;
   ui.exportJson.disabled = !exportable;
   ui.exportPng.disabled = !exportable;
+  showRunExport(run.session);
 }
 
 /** One line: where it trains (and why, after a fallback), then progress. */

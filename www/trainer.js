@@ -136,6 +136,11 @@ export class RemoteSession {
     return this.trainer.call('export_json', { id: this.id });
   }
 
+  /** {name, weights (Uint8Array), histogram (JSON text)} of run `run`, as it is now. */
+  export_run(run) {
+    return this.trainer.call('export_run', { id: this.id, run });
+  }
+
   /** Ends the loop and frees the worker's session if it is still this one (nothing to wait for). */
   free() {
     if (this.freed) return;

@@ -12,6 +12,7 @@
 //   pause {id} / resume {id}                        the loop stops before its next step / goes on
 //   stop {id}                                       the loop ends and the session is freed
 //   view {id, role}, samples, export_csv, export_json   read the session (between steps)
+//   export_run {id, run}                            a run's weights and histograms (next-teacher.js)
 // Events, from the loop: {event, id, ...} (id: the session's):
 //   step {report, memory}    a step was taken (memory: bytes of this worker's wasm memory)
 //   samples {samples}        text samples (every sampleEvery steps, and at the end)
@@ -227,6 +228,7 @@ const ops = {
   samples: ({ id, length }) => current(id).samples(length),
   export_csv: ({ id }) => current(id).export_csv(),
   export_json: ({ id }) => current(id).export_json(),
+  export_run: ({ id, run }) => current(id).export_run(run),
 };
 
 /** `op` if it names one of `ops`' own requests (never one `ops` inherits from Object). */

@@ -16,7 +16,7 @@
 // Screenshots go to tests/e2e/out/. Exits non-zero if any check fails.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -27,6 +27,7 @@ import { chromium } from 'playwright-core';
 import { CSP as NODE_SERVER_CSP, histinitBin, startHistinitServer, startNodeServer } from './server.mjs';
 import { hostileLinkChecks, hostileRoundTwoChecks, hostileUnitChecks } from './hostile.mjs';
 import { workerLoopChecks } from './worker.mjs';
+import { STUDIES as STUDIES_FOR_E2E } from '../../www/studies.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -1239,6 +1240,139 @@ async function realChecks(context, base) {
     // The trained init starts from the teacher's final weights: its init is the teacher's end.
     assert(Math.abs(trained.std / end.std - 1) < 0.05, `trained's std at its init ${trained.std} is the teacher's at its end ${end.std}`);
     await page.locator('#trajectory-figure').screenshot({ path: join(OUT, 'trajectory.png') });
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+    await page.close();
+  });
+
+  await check('Next teacher (real module): a trained run exported as weights and histograms loads back as a source in the page and the CLI; the empirical init draws the exported statistics', async () => {
+    const page = await openPage(context, base, 'preset=nano&inits=kaiming&steps=10&warmup=0&batch=8&context=64&eval_every=5&backend=cpu');
+    await waitReady(page);
+    assert(await page.locator('#run-export').isHidden(), 'no run to export before a session');
+    await page.click('#start');
+    await waitDone(page, 120_000);
+    assert(await page.locator('#run-export').isVisible(), 'the run export row shows after a run');
+    const weights = await downloaded(page, '#export-weights');
+    const histogram = JSON.parse((await downloaded(page, '#export-histogram')).toString('utf8'));
+    // Safetensors: an 8-byte little-endian header length, then the JSON header.
+    const headerLength = Number(weights.readBigUInt64LE(0));
+    const header = JSON.parse(weights.subarray(8, 8 + headerLength).toString('utf8'));
+    assert(header.__metadata__?.architecture === 'gpt_neox' && header.__metadata__?.num_attention_heads === '4', `GPT-NeoX metadata: ${JSON.stringify(header.__metadata__)}`);
+    for (const name of ['gpt_neox.embed_in.weight', 'gpt_neox.layers.1.attention.query_key_value.weight', 'embed_out.weight']) {
+      assert(header[name]?.dtype === 'F32', `${name} exported as F32 (${JSON.stringify(header[name])})`);
+    }
+    assert(histogram.source?.step === 10, `the histogram's provenance says step 10 (${histogram.source?.step})`);
+    const names = histogram.tensors.map((t) => t.name);
+    assert(names.includes('gpt_neox.layers.0.mlp.dense_h_to_4h.weight') && histogram.tensors.some((t) => t.role === 'q'), `per-tensor entries, the QKV split per head (${names.length} entries)`);
+    const dir = mkdtempSync(join(tmpdir(), 'histinit-next-teacher-'));
+    const files = { weights: join(dir, 'run.safetensors'), histogram: join(dir, 'run.json') };
+    writeFileSync(files.weights, weights);
+    writeFileSync(files.histogram, JSON.stringify(histogram));
+
+    // The real module, as the page's worker uses it: the exported histogram as the
+    // source of a fresh empirical run, whose drawn tensors (exported at step 0) have
+    // each entry's mean and std within five standard errors of sampling.
+    const drawn = await page.evaluate(async (text) => {
+      const hi = await import('./www/pkg/histinit_web.js');
+      const session = new hi.Session('?preset=nano&inits=empirical&scale=as-is&steps=1&warmup=0&batch=8&context=64&backend=cpu', 'cpu');
+      session.add_histogram(new TextEncoder().encode(text), 'run.json');
+      await session.prepare();
+      const exported = await session.export_run(0);
+      session.free();
+      return exported.histogram;
+    }, JSON.stringify(histogram));
+    const drawnEntries = new Map(JSON.parse(drawn).tensors.map((t) => [t.name, t]));
+    const far = [];
+    for (const source of histogram.tensors.filter((t) => !t.name.includes('#'))) {
+      const got = drawnEntries.get(source.name);
+      const slack = 5 / Math.sqrt(source.count);
+      if (!got || Math.abs(got.mean - source.mean) > slack * source.std + 1e-6 || Math.abs(got.std - source.std) > (slack + 0.02) * source.std + 1e-6) {
+        far.push(`${source.name}: drawn ${got?.mean}±${got?.std}, exported ${source.mean}±${source.std}`);
+      }
+    }
+    assert(far.length === 0, `every drawn tensor has its exported entry's statistics:\n    ${far.join('\n    ')}`);
+    console.log(`  ${histogram.tensors.length} exported entries; the empirical init drew each within sampling error`);
+
+    // The page: the exported histogram picked as a local file, an empirical run trains from it.
+    await page.goto(`${base}?preset=nano&inits=empirical,kaiming&scale=as-is&steps=3&warmup=0&batch=8&context=64&eval_every=2&backend=cpu`);
+    await waitReady(page);
+    await page.selectOption('#source', '@file');
+    await page.setInputFiles('#source-file', files.histogram);
+    await page.click('#start');
+    await waitDone(page, 120_000);
+    const runs = await lossSummary(page);
+    assert(runs.length === 2 && runs.every((run) => run.steps === 3 && run.losses.every(Number.isFinite)), `both runs trained from the exported source (${JSON.stringify(runs.map((r) => [r.label, r.steps]))})`);
+    const messages = await page.locator('#messages').textContent();
+    assert(!/cannot be used/.test(messages), `the exported histogram was accepted: ${messages}`);
+
+    // The CLI: both files as sources of `histinit run`.
+    const out = join(dir, 'cli');
+    execFileSync(histinitBin(), ['run', '--link', 'preset=nano&inits=empirical,trained&scale=as-is&steps=2&warmup=0&batch=4&context=32&eval_every=2&eval_batches=1', '--histogram', files.histogram, '--weights', files.weights, '--quiet', '--out', out], { stdio: 'pipe', cwd: ROOT });
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    assert(JSON.stringify(summary).includes('completed'), 'the CLI trained from both exported files');
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+    rmSync(dir, { recursive: true, force: true });
+    await page.close();
+  });
+
+  await check('Study behind the link (real module): a published study link draws its seed spread beside the curves and names the study; other settings draw none', async () => {
+    // The page's study link for round three at nano (the fair-nano variant but for its
+    // seeds), on the CPU backend: the backend, like the seeds, is not part of what a run is.
+    const query = STUDIES_FOR_E2E.find((s) => s.title.startsWith('Round three: both sides tuned, nano')).query.replace('backend=auto', 'backend=cpu');
+    const page = await openPage(context, base, query);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await waitReady(page);
+    await page.waitForFunction(() => !document.querySelector('#study-note').hidden, null, { timeout: 30_000 });
+    const note = await page.locator('#study-note').textContent();
+    assert(note.includes('study fair-nano') && note.includes('20 seeds'), `the note names the study: ${note}`);
+    assert(await page.locator('#study-note a').getAttribute('href') === 'docs/results/fair-nano/report.html', 'the note links the report');
+    // How far the loss chart's x axis reaches after a few steps: past the study's last
+    // step (300) with its bars, to the current step without.
+    const reach = async () => {
+      await page.click('#start');
+      await page.waitForFunction(() => window.histinit.runs.length > 0 && window.histinit.runs.every((r) => (window.histinit.history[r.id]?.length ?? 0) >= 2), null, { timeout: 180_000 });
+      await page.click('#pause');
+      await page.waitForFunction(() => window.histinit.phase === 'paused', null, { timeout: 60_000 });
+      await page.waitForFunction(() => window.histinit.frames.loss !== null, null, { timeout: 30_000 });
+      await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 1000)));
+      return page.evaluate(() => window.histinit.frames.loss.x_max);
+    };
+    const withStudy = await reach();
+    assert(withStudy > 300, `the loss chart reaches the study's bars right of step 300 (x up to ${withStudy})`);
+    const axe = await axeViolations(page);
+    assert(axe.length === 0, `axe finds nothing serious with the note shown: ${axe.join(' | ')}`);
+    if (wantScreenshot || process.env.E2E_DOCS_SHOTS) {
+      // The pictures in the README: a shorter published variant (2 inits, 4 validation
+      // batches) trained to its end, its runs' ends beside the study's bars.
+      const summary = JSON.parse(readFileSync(join(ROOT, 'docs/results/ablation-nano/summary.json'), 'utf8'));
+      const link = summary.variants.find((v) => v.name === 'scope-embedding').link.replace(/seeds=\d+/, 'seeds=1').replace('backend=auto', 'backend=cpu');
+      await page.goto(`${base}?${link}`);
+      await waitReady(page);
+      await page.click('#start');
+      await waitDone(page, 600_000);
+      await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 1500)));
+      const done = await page.locator('#study-note').textContent();
+      assert(done.includes('study ablation-nano') && done.includes('Your runs:'), `the note names the study and says where the runs ended: ${done}`);
+      // From the toolbar to the note under the loss chart.
+      const shot = async (path) => {
+        const top = await page.locator('#output').boundingBox();
+        const note = await page.locator('#study-note').boundingBox();
+        await page.screenshot({ path, fullPage: true, clip: { x: top.x, y: top.y, width: top.width, height: note.y + note.height + 8 - top.y } });
+      };
+      await shot(join(OUT, 'study-spread.png'));
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 1500)));
+      await shot(join(OUT, 'study-spread-390.png'));
+      console.log(`  note: ${done}`);
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+    // Another learning rate is not that study's run: no note, no bars.
+    await page.goto(`${base}?${query.replace('lr=0.003', 'lr=0.004')}`);
+    await waitReady(page);
+    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 1000)));
+    assert(await page.locator('#study-note').isHidden(), 'no study note for settings no study has');
+    const without = await reach();
+    assert(without < 20, `no bars without a matching study (x up to ${without})`);
+    console.log(`  the loss chart's x axis reaches ${withStudy.toFixed(0)} with the study link, ${without.toFixed(0)} at another learning rate`);
     assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
     await page.close();
   });

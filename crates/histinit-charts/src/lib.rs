@@ -3,7 +3,10 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-pub use series::{distance_series, grad_series, loss_series, on_clock, CLOCK_AXIS, UPDATES_AXIS};
+pub use series::{
+    distance_series, grad_series, loss_series, on_clock, study_spread_series, StudySpread,
+    CLOCK_AXIS, UPDATES_AXIS,
+};
 pub use trajectory::{
     teacher_spreads, trajectory_series, updates_x, Spread, SpreadTrack, INIT_X, SPREAD_PROBS,
 };

@@ -396,3 +396,42 @@ mod tests {
         assert_eq!(series[0].band, [(0.0, 2.0, 3.0), (1.0, 1.0, 1.5)]);
     }
 }
+
+/// One init's spread in a published study: the median and range of the final validation
+/// losses its seeds reached at `step` (what the study's committed files hold: no per-step
+/// curves), drawn behind the live curves.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct StudySpread {
+    /// The init's colour on the page (its place among the page's inits).
+    pub colour: usize,
+    pub step: f64,
+    pub min: f64,
+    pub median: f64,
+    pub max: f64,
+}
+
+/// Each init's study spread as a bar just right of the last step (the inits side by
+/// side, each a twentieth of the steps wide, in its own colour): its range as a band,
+/// its median as a line across it. No labels: the page says which study it is.
+pub fn study_spread_series(spreads: &[StudySpread]) -> Vec<Series> {
+    spreads
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| {
+            [s.step, s.min, s.median, s.max]
+                .iter()
+                .all(|v| v.is_finite())
+        })
+        .map(|(slot, s)| {
+            let width = s.step / 20.0;
+            let (left, right) = (
+                s.step + width * slot as f64,
+                s.step + width * (slot as f64 + 0.8),
+            );
+            Series {
+                band: vec![(left, s.min, s.max), (right, s.min, s.max)],
+                ..Series::line("", s.colour, vec![(left, s.median), (right, s.median)])
+            }
+        })
+        .collect()
+}

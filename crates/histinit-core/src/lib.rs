@@ -12,6 +12,7 @@ pub mod config;
 pub mod data;
 pub mod error;
 pub mod experiment;
+pub mod extract;
 pub mod generate;
 pub mod histogram;
 pub mod init;

@@ -997,6 +997,26 @@ fn fit_the_page(config: &mut ExperimentConfig, given: &[String], messages: &mut 
     }
 }
 
+/// The experiment keys that say which seeds run, and where, rather than what one run
+/// is: a run of any seed on any backend is one more draw from the spread a study
+/// measured over its seeds. Every other experiment key must be equal for a run to
+/// belong to a study's variant ([`spread_key`]).
+pub const SPREAD_KEYS: &[&str] = &["seed", "seeds", "backend"];
+
+/// What one run of `config` is: its link without [`SPREAD_KEYS`]. A run belongs to a
+/// published study variant exactly when their keys are equal (the page draws that
+/// study's spread behind its curves then).
+pub fn spread_key(config: &ExperimentConfig) -> String {
+    query_of(config, None)
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split_once('=').map_or(*pair, |(key, _)| key);
+            !SPREAD_KEYS.contains(&key)
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// The query of `config` and, if given, `view`: every key of [`LINK_KEYS`] with a value.
 fn query_of(config: &ExperimentConfig, view: Option<&PageView>) -> String {
     LINK_KEYS

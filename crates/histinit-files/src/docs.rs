@@ -49,6 +49,8 @@ pub enum DocsError {
         page: PathBuf,
         problems: Vec<String>,
     },
+    #[error("{path}: {reason} (a published study's files, read for the page's spreads)")]
+    Study { path: PathBuf, reason: String },
 }
 
 /// One page rendered.
@@ -140,6 +142,8 @@ pub fn render_all(root: &Path, out: &Path) -> Result<(usize, BTreeSet<PathBuf>),
         crate::fs::write_file(&target, rendered.html.as_bytes())?;
         references.extend(rendered.references);
     }
+    // The studies' spreads, for the page, beside their rendered reports.
+    crate::spreads::write(root, out)?;
     Ok((pages.len(), references))
 }
 

@@ -19,3 +19,4 @@ pub mod hub;
 pub mod serve;
 pub mod shipped;
 pub mod site;
+pub mod spreads;

@@ -1,46 +1,32 @@
-//! `histinit extract`: per-tensor histograms from a real checkpoint.
+//! `histinit extract`: per-tensor histograms from a real checkpoint on disk.
 //!
 //! Inputs are a `.safetensors` file, a sharded `model.safetensors.index.json`, or a
-//! Hugging Face model directory. Files are memory-mapped and tensors converted one at
-//! a time, so a checkpoint larger than RAM works. Names are mapped to roles for
-//! GPT-NeoX/Pythia, GPT-2, Llama/Mistral-style and BERT-style models; user rules
-//! (`--role 'pattern=role'`) come first; every tensor that maps to nothing is listed.
+//! Hugging Face model directory. Files are memory-mapped and handed to the core's
+//! extractor (`histinit_core::extract`, the one the page's export uses too), which
+//! converts tensors one at a time, so a checkpoint larger than RAM works. User rules
+//! (`--role 'pattern=role'`) are regular expressions, tried first.
 
-mod input;
-mod layout;
-mod names;
-
-use std::collections::BTreeMap;
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use histinit_core::checkpoint::{CheckpointError, SafetensorsFile};
-use histinit_core::histogram::{HistogramError, HistogramFile, Provenance, TensorHistogram};
+use histinit_core::checkpoint::SafetensorsFile;
+pub use histinit_core::extract::{
+    map_tensor as map_tensor_with, split_qkv, Arch, Extraction, Mapping, QkvLayout, Unmapped,
+};
+use histinit_core::histogram::Provenance;
 use histinit_core::params::Role;
-use histinit_files::fs::FileError;
 use memmap2::Mmap;
+use regex::Regex;
 use serde_json::Value;
 
-pub use input::{resolve_input, Input};
-pub use layout::split_qkv;
-use layout::transpose;
-pub use names::{map_tensor, Arch, Mapping, QkvLayout, RoleRule};
+use histinit_files::fs::FileError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
     #[error(transparent)]
     File(#[from] FileError),
-    #[error("{path}: {source}")]
-    Checkpoint {
-        path: PathBuf,
-        source: CheckpointError,
-    },
-    #[error("{path}: tensor '{tensor}': {reason}")]
-    Tensor {
-        path: PathBuf,
-        tensor: String,
-        reason: String,
-    },
+    #[error(transparent)]
+    Extract(#[from] histinit_core::extract::ExtractError),
     #[error("{path}: {reason}")]
     Input { path: PathBuf, reason: String },
     #[error(
@@ -48,16 +34,162 @@ pub enum ExtractError {
          qkv, attn_out, mlp_in, mlp_out, norm_gain, norm_bias, bias, unembed, skip)"
     )]
     Rule { rule: String, reason: String },
-    #[error("unknown architecture '{0}' (expected gpt_neox, gpt2, llama, bert)")]
-    Arch(String),
-    #[error(
-        "no tensor of {path} maps to a role; add --role 'REGEX=ROLE' rules (unmapped: {unmapped})"
-    )]
-    NothingMapped { path: PathBuf, unmapped: String },
-    #[error(transparent)]
-    Histogram(#[from] HistogramError),
 }
 
+/// A user rule: tensors whose name matches `pattern` get `role` (or are skipped).
+#[derive(Debug, Clone)]
+pub struct RoleRule {
+    pub pattern: Regex,
+    pub role: Option<Role>,
+}
+
+impl RoleRule {
+    pub fn parse(rule: &str) -> Result<Self, ExtractError> {
+        let fail = |reason: String| ExtractError::Rule {
+            rule: rule.to_string(),
+            reason,
+        };
+        let (pattern, role) = rule.rsplit_once('=').ok_or_else(|| fail("no '='".into()))?;
+        let role = match role.trim() {
+            "skip" => None,
+            name => Some(Role::parse(name).ok_or_else(|| fail(format!("unknown role '{name}'")))?),
+        };
+        let pattern = Regex::new(pattern).map_err(|err| fail(err.to_string()))?;
+        Ok(Self { pattern, role })
+    }
+}
+
+/// The first rule whose pattern matches `name`: its role, or `None` for `skip`.
+fn rule_for(rules: &[RoleRule], name: &str) -> Option<Option<Role>> {
+    rules
+        .iter()
+        .find(|rule| rule.pattern.is_match(name))
+        .map(|rule| rule.role)
+}
+
+/// Maps a tensor name to its role under `arch`, after the user rules.
+pub fn map_tensor(name: &str, arch: Option<Arch>, rules: &[RoleRule]) -> Mapping {
+    map_tensor_with(name, arch, &|name| rule_for(rules, name))
+}
+
+/// Where the tensors come from: shard files in order, plus what `config.json` says.
+#[derive(Debug, Clone, Default)]
+pub struct Input {
+    pub files: Vec<PathBuf>,
+    pub config: Option<Value>,
+    /// What the user pointed at (for messages and provenance).
+    pub origin: PathBuf,
+}
+
+fn read_json(path: &Path) -> Result<Value, ExtractError> {
+    let text = std::fs::read_to_string(path).map_err(|source| {
+        ExtractError::File(FileError::Read {
+            path: path.into(),
+            source,
+        })
+    })?;
+    serde_json::from_str(&text).map_err(|err| ExtractError::Input {
+        path: path.into(),
+        reason: format!("not valid JSON: {err}"),
+    })
+}
+
+/// The shard files of an index, in order of first appearance (deduplicated).
+fn index_files(index: &Path) -> Result<Vec<PathBuf>, ExtractError> {
+    let json = read_json(index)?;
+    let map = json
+        .get("weight_map")
+        .and_then(Value::as_object)
+        .ok_or_else(|| ExtractError::Input {
+            path: index.into(),
+            reason: "no \"weight_map\" object (is this a model.safetensors.index.json?)".into(),
+        })?;
+    let dir = index.parent().unwrap_or(Path::new("."));
+    let mut files: Vec<PathBuf> = Vec::new();
+    for (tensor, file) in map {
+        let file = file.as_str().ok_or_else(|| ExtractError::Input {
+            path: index.into(),
+            reason: format!("weight_map entry '{tensor}' is not a file name"),
+        })?;
+        let path = dir.join(file);
+        if !files.contains(&path) {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Resolves a file, an index or a model directory.
+pub fn resolve_input(path: &Path) -> Result<Input, ExtractError> {
+    let meta = std::fs::metadata(path).map_err(|source| {
+        ExtractError::File(FileError::Read {
+            path: path.into(),
+            source,
+        })
+    })?;
+    let config_near = |dir: &Path| -> Result<Option<Value>, ExtractError> {
+        let config = dir.join("config.json");
+        if config.is_file() {
+            read_json(&config).map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    if meta.is_dir() {
+        let index = path.join("model.safetensors.index.json");
+        let single = path.join("model.safetensors");
+        let files = if index.is_file() {
+            index_files(&index)?
+        } else if single.is_file() {
+            vec![single]
+        } else {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|source| {
+                    ExtractError::File(FileError::Read {
+                        path: path.into(),
+                        source,
+                    })
+                })?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                let has_bin = path.join("pytorch_model.bin").is_file();
+                return Err(ExtractError::Input {
+                    path: path.into(),
+                    reason: if has_bin {
+                        "only pytorch_model.bin here; extract reads safetensors (convert the \
+                         checkpoint, e.g. with transformers' save_pretrained(safe_serialization=True))"
+                            .into()
+                    } else {
+                        "no model.safetensors, model.safetensors.index.json or *.safetensors file"
+                            .into()
+                    },
+                });
+            }
+            files
+        };
+        return Ok(Input {
+            files,
+            config: config_near(path)?,
+            origin: path.into(),
+        });
+    }
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let files = if name.ends_with(".index.json") {
+        index_files(path)?
+    } else {
+        vec![path.to_path_buf()]
+    };
+    Ok(Input {
+        files,
+        config: config_near(dir)?,
+        origin: path.into(),
+    })
+}
 /// What `extract` was asked to do.
 #[derive(Debug, Clone, Default)]
 pub struct ExtractOptions {
@@ -68,41 +200,7 @@ pub struct ExtractOptions {
     pub provenance: Provenance,
 }
 
-/// A tensor that did not become a histogram, and why.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Unmapped {
-    pub name: String,
-    pub shape: Vec<usize>,
-    pub reason: String,
-}
-
-#[derive(Debug)]
-pub struct Extraction {
-    pub file: HistogramFile,
-    pub arch: Option<Arch>,
-    /// Tensors skipped on purpose (buffers, position tables), with the reason.
-    pub skipped: Vec<Unmapped>,
-    /// Tensors no rule or convention covers: listed, never silently dropped.
-    pub unknown: Vec<Unmapped>,
-    /// Tensors that held some non-finite values (counted in their entries).
-    pub warnings: Vec<String>,
-}
-
-fn config_usize(config: &Option<Value>, keys: &[&str]) -> Option<usize> {
-    let config = config.as_ref()?;
-    keys.iter()
-        .find_map(|key| config.get(key).and_then(Value::as_u64))
-        .map(|v| v as usize)
-}
-
-struct Pending {
-    role: Role,
-    shape: Vec<usize>,
-    values: Vec<f32>,
-}
-
-/// Extracts histograms from every tensor of `input`, one tensor in memory at a time
-/// (plus, for separate q/k/v, one layer's three projections until they are fused).
+/// Extracts histograms from every tensor of `input` (see `histinit_core::extract`).
 pub fn extract(input: &Input, options: &ExtractOptions) -> Result<Extraction, ExtractError> {
     struct Opened {
         path: PathBuf,
@@ -135,269 +233,52 @@ pub fn extract(input: &Input, options: &ExtractOptions) -> Result<Extraction, Ex
         .map(|o| {
             SafetensorsFile::parse(&o.map)
                 .map(|file| (o.path.clone(), file))
-                .map_err(|source| ExtractError::Checkpoint {
+                .map_err(|source| histinit_core::extract::ExtractError::Checkpoint {
                     path: o.path.clone(),
                     source,
                 })
         })
         .collect::<Result<_, _>>()?;
 
-    let model_type = input
-        .config
-        .as_ref()
-        .and_then(|c| c.get("model_type"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .or_else(|| {
-            parsed
-                .iter()
-                .find_map(|(_, f)| f.metadata().get("architecture").cloned())
-        });
-    let arch = match (options.arch, model_type) {
-        (Some(arch), _) => Some(arch),
-        (None, Some(model_type)) => Arch::parse(&model_type).ok(),
-        (None, None) => None,
-    }
-    .or_else(|| {
-        Arch::detect(
-            parsed
-                .iter()
-                .flat_map(|(_, f)| f.entries().iter().map(|e| e.name.as_str())),
-        )
-    });
-    let heads = options
-        .heads
-        .or_else(|| config_usize(&input.config, &["num_attention_heads", "n_head"]))
-        .or_else(|| {
-            parsed.iter().find_map(|(_, f)| {
-                f.metadata()
-                    .get("num_attention_heads")
-                    .and_then(|h| h.parse().ok())
-            })
-        });
-
-    // Fan-in of each weight, so a bias can take its layer's.
-    let mut fan_ins: BTreeMap<String, usize> = BTreeMap::new();
-    let mut plan = Vec::new();
-    let mut skipped = Vec::new();
-    let mut unknown = Vec::new();
-    let mut max_layer = None::<usize>;
-    for (file_index, (_, file)) in parsed.iter().enumerate() {
-        for entry in file.entries() {
-            let mapping = map_tensor(&entry.name, arch, &options.rules);
-            let unmapped = |reason: String| Unmapped {
-                name: entry.name.clone(),
-                shape: entry.shape.clone(),
-                reason,
-            };
-            match mapping {
-                Mapping::Skip(reason) => skipped.push(unmapped(reason.into())),
-                Mapping::Unknown => unknown.push(unmapped(match arch {
-                    Some(arch) => format!("no {} rule covers it", arch.name()),
-                    None => "architecture unknown (pass --arch or --role rules)".into(),
-                })),
-                Mapping::Param { .. } if !entry.is_float() => skipped.push(unmapped(format!(
-                    "dtype {} is not a float type",
-                    entry.dtype
-                ))),
-                Mapping::Param { layer, conv1d, .. } => {
-                    if entry.shape.len() >= 2 {
-                        let fan_in = if conv1d {
-                            entry.shape[0]
-                        } else {
-                            entry.shape[1..].iter().product()
-                        };
-                        fan_ins.insert(entry.name.clone(), fan_in);
-                    }
-                    if let Some(layer) = layer {
-                        max_layer = Some(max_layer.map_or(layer, |m: usize| m.max(layer)));
-                    }
-                    plan.push((file_index, entry.clone(), mapping));
-                }
-            }
-        }
-    }
-    let layers = config_usize(&input.config, &["num_hidden_layers", "n_layer"])
-        .or(max_layer.map(|m| m + 1))
-        .unwrap_or(1);
-    if plan.is_empty() {
-        let names: Vec<&str> = unknown.iter().map(|u| u.name.as_str()).take(8).collect();
-        return Err(ExtractError::NothingMapped {
-            path: input.origin.clone(),
-            unmapped: names.join(", "),
-        });
-    }
-
-    let mut tensors = Vec::new();
-    let mut warnings = Vec::new();
-    // Separate q/k/v of one layer, held until all three are read and fused.
-    let mut pending: BTreeMap<(Option<usize>, String), Vec<Pending>> = BTreeMap::new();
-    for (file_index, entry, mapping) in plan {
-        let (path, file) = &parsed[file_index];
-        let Mapping::Param {
-            role,
-            layer,
-            conv1d,
-            split,
-        } = mapping
-        else {
-            continue;
-        };
-        let tensor_err = |reason: String| ExtractError::Tensor {
-            path: path.clone(),
-            tensor: entry.name.clone(),
-            reason,
-        };
-        let mut values = file
-            .tensor_unchecked(&entry.name)
-            .map_err(|source| ExtractError::Checkpoint {
-                path: path.clone(),
-                source,
-            })?
-            .values;
-        let non_finite = values.iter().filter(|v| !v.is_finite()).count();
-        if non_finite == values.len() && !values.is_empty() {
-            return Err(ExtractError::Checkpoint {
-                path: path.clone(),
-                source: CheckpointError::NonFinite {
-                    tensor: entry.name.clone(),
-                    count: non_finite,
-                    total: values.len(),
-                },
-            });
-        }
-        if non_finite > 0 {
-            warnings.push(format!(
-                "{}: tensor '{}': {non_finite} of {} values are NaN or infinite (left out of its statistics)",
-                path.display(),
-                entry.name,
-                values.len()
-            ));
-        }
-        let mut shape = entry.shape.clone();
-        if conv1d && shape.len() == 2 {
-            values = transpose(&values, shape[0], shape[1]);
-            shape = vec![shape[1], shape[0]];
-        }
-        let fan_in = if shape.len() >= 2 {
-            shape[1..].iter().product()
-        } else {
-            // A bias or norm: its layer's weight's fan-in, else its own length.
-            let sibling = entry
-                .name
-                .strip_suffix(".bias")
-                .map(|s| format!("{s}.weight"));
-            sibling
-                .and_then(|s| fan_ins.get(&s).copied())
-                .unwrap_or(shape.first().copied().unwrap_or(1))
-        }
-        .max(1);
-        let histogram = |name: &str, role: Role, shape: &[usize], values: &[f32]| {
-            TensorHistogram::from_values(name, role, layer, layers, shape, fan_in, values)
-        };
-        tensors.push(histogram(&entry.name, role, &shape, &values)?);
-        if let (Some(layout), 2) = (split, shape.len()) {
-            let heads_needed = layout == QkvLayout::PerHead;
-            match (heads, heads_needed) {
-                (None, true) => warnings.push(format!(
-                    "{}: tensor '{}' kept whole only: splitting it into q, k, v needs the \
-                     head count (pass --heads or put config.json beside the checkpoint)",
-                    path.display(),
-                    entry.name
-                )),
-                _ => {
-                    let parts = split_qkv(&values, shape[0], shape[1], layout, heads.unwrap_or(1))
-                        .ok_or_else(|| {
-                            tensor_err(format!(
-                                "shape {shape:?} cannot be split into q, k, v with {} heads",
-                                heads.unwrap_or(1)
-                            ))
-                        })?;
-                    for (part, (role, tag)) in
-                        parts
-                            .iter()
-                            .zip([(Role::Q, "q"), (Role::K, "k"), (Role::V, "v")])
-                    {
-                        let part_shape = [shape[0] / 3, shape[1]];
-                        tensors.push(histogram(
-                            &format!("{}#{tag}", entry.name),
-                            role,
-                            &part_shape,
-                            part,
-                        )?);
-                    }
-                }
-            }
-        }
-        // Separate projections: also fuse q, k, v of a layer into one qkv entry, so a
-        // fused-QKV student finds a `qkv` law in every source.
-        if matches!(role, Role::Q | Role::K | Role::V) && shape.len() == 2 && split.is_none() {
-            let stem = entry
-                .name
-                .rsplit_once('.')
-                .map(|(stem, _)| stem)
-                .unwrap_or(&entry.name);
-            let parent = stem
-                .rsplit_once('.')
-                .map(|(p, _)| p)
-                .unwrap_or("")
-                .to_string();
-            let group = pending.entry((layer, parent.clone())).or_default();
-            group.push(Pending {
-                role,
-                shape: shape.clone(),
-                values,
-            });
-            if group.len() == 3 {
-                let mut group = pending.remove(&(layer, parent.clone())).unwrap_or_default();
-                group.sort_by_key(|p| p.role);
-                let cols = group[0].shape[1];
-                if group.iter().all(|p| p.shape[1] == cols)
-                    && group.iter().map(|p| p.role).collect::<Vec<_>>()
-                        == [Role::Q, Role::K, Role::V]
-                {
-                    let rows: usize = group.iter().map(|p| p.shape[0]).sum();
-                    let fused: Vec<f32> = group.into_iter().flat_map(|p| p.values).collect();
-                    let name = if parent.is_empty() {
-                        "qkv#fused".to_string()
-                    } else {
-                        format!("{parent}.qkv#fused")
-                    };
-                    tensors.push(histogram(&name, Role::Qkv, &[rows, cols], &fused)?);
-                }
-            }
-        }
-    }
-    let mut provenance = options.provenance.clone();
-    if provenance.architecture.is_empty() {
-        provenance.architecture = arch.map(|a| a.name().to_string()).unwrap_or_default();
-    }
-    if !unknown.is_empty() {
-        let names: Vec<&str> = unknown.iter().map(|u| u.name.as_str()).take(20).collect();
-        let more = unknown.len().saturating_sub(names.len());
-        let listed = format!(
-            "Unmapped tensors (not in this file): {}{}.",
-            names.join(", "),
-            if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            }
-        );
-        provenance.note = Some(match provenance.note.take() {
-            Some(note) => format!("{note} {listed}"),
-            None => listed,
-        });
-    }
-    let file = HistogramFile::new(provenance, tensors)?;
-    Ok(Extraction {
-        file,
-        arch,
-        skipped,
-        unknown,
-        warnings,
-    })
+    let core = histinit_core::extract::ExtractOptions {
+        arch: options.arch,
+        heads: options.heads,
+        provenance: options.provenance.clone(),
+    };
+    Ok(histinit_core::extract::extract_files(
+        &parsed,
+        input.config.as_ref(),
+        &input.origin,
+        &core,
+        &|name| rule_for(&options.rules, name),
+    )?)
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_rules_come_first_and_can_skip() {
+        let rules = vec![
+            RoleRule::parse(r"^blk\.\d+\.wq$=q").unwrap(),
+            RoleRule::parse("embed_out=skip").unwrap(),
+        ];
+        assert!(matches!(
+            map_tensor("blk.7.wq", None, &rules),
+            Mapping::Param {
+                role: Role::Q,
+                layer: Some(7),
+                ..
+            }
+        ));
+        assert!(matches!(
+            map_tensor("embed_out.weight", Some(Arch::GptNeox), &rules),
+            Mapping::Skip(_)
+        ));
+        let err = RoleRule::parse("x=queries").unwrap_err().to_string();
+        assert!(err.contains("queries"), "{err}");
+        assert!(RoleRule::parse("(unclosed=q").is_err());
+        assert!(RoleRule::parse("no equals sign").is_err());
+    }
+}

@@ -3,12 +3,13 @@
 //! recipe, saving checkpoints on Pythia's schedule (steps 0, 1, 2, 4, ..., 512, then
 //! every 1000, and the last) with histograms extracted from each checkpoint file.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use histinit_core::burn::tensor::Device;
-use histinit_core::checkpoint::{weights_to_safetensors, CheckpointError, StoreDtype};
+use histinit_core::checkpoint::{
+    neox_metadata, weights_to_safetensors, CheckpointError, StoreDtype,
+};
 use histinit_core::config::{ModelConfig, NormMode, TrainConfig};
 use histinit_core::data::{Corpus, Split};
 use histinit_core::experiment::ExperimentConfig;
@@ -184,13 +185,7 @@ pub fn train_teacher(
             final_val_loss = val_loss;
             let weights = run.weights()?;
             let provenance = base_provenance(step);
-            let mut meta = BTreeMap::new();
-            meta.insert("format".to_string(), "pt".to_string());
-            meta.insert("architecture".to_string(), "gpt_neox".to_string());
-            meta.insert("num_attention_heads".to_string(), model.heads.to_string());
-            meta.insert("num_hidden_layers".to_string(), model.layers.to_string());
-            meta.insert("preset".to_string(), options.preset.clone());
-            meta.insert("step".to_string(), step.to_string());
+            let meta = neox_metadata(&model, &options.preset, step);
             let bytes = weights_to_safetensors(&weights, StoreDtype::F32, &meta)
                 .map_err(|source| TeacherError::Checkpoint { step, source })?;
             let checkpoint = options
@@ -266,13 +261,7 @@ pub fn train_teacher(
     }
     let final_histogram = options.out.join(format!("{id}.json.gz"));
     write(&final_histogram, &final_file.to_json_gz())?;
-    let mut meta = BTreeMap::new();
-    meta.insert("format".to_string(), "pt".to_string());
-    meta.insert("architecture".to_string(), "gpt_neox".to_string());
-    meta.insert("num_attention_heads".to_string(), model.heads.to_string());
-    meta.insert("num_hidden_layers".to_string(), model.layers.to_string());
-    meta.insert("preset".to_string(), options.preset.clone());
-    meta.insert("step".to_string(), train.steps.to_string());
+    let meta = neox_metadata(&model, &options.preset, train.steps);
     let final_weights = options.out.join(format!("{id}.safetensors"));
     write(
         &final_weights,

@@ -117,7 +117,12 @@ pub fn run_extract(args: ExtractArgs) -> Result<(), ToolError> {
         (None, None) => return Err(ToolError::Usage("give an INPUT path or --hub REPO".into())),
     };
     let input = resolve_input(&input_path)?;
-    let arch = args.arch.as_deref().map(Arch::parse).transpose()?;
+    let arch = args
+        .arch
+        .as_deref()
+        .map(Arch::parse)
+        .transpose()
+        .map_err(ExtractError::from)?;
     let rules = args
         .roles
         .iter()

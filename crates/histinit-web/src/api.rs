@@ -20,7 +20,8 @@ use wasm_bindgen_futures::future_to_promise;
 use web_sys::HtmlCanvasElement;
 
 use crate::charts::{
-    colour_hex, draw_lines, on_clock, Axes, Frame, CLOCK_AXIS, INIT_X, UPDATES_AXIS,
+    colour_hex, draw_lines, on_clock, study_spread_series, Axes, Frame, Series, StudySpread,
+    CLOCK_AXIS, INIT_X, UPDATES_AXIS,
 };
 use crate::session::{self, ChartData, SessionError, SessionState};
 use crate::BackendKind;
@@ -190,6 +191,18 @@ pub fn check_corpus(bytes: &[u8], context: usize) -> Result<JsValue, JsError> {
         student: corpus.split_len(Split::Student),
         val: corpus.split_len(Split::Val),
     })
+}
+
+/// What one run of a link is ([`histinit_core::link::spread_key`]: the link without
+/// the keys that only pick seeds and the backend), or null for a link that does not
+/// read cleanly (a bad key, or a key whose meaning changed since the link was made):
+/// equal keys mean a run belongs to that published study variant.
+#[wasm_bindgen]
+pub fn spread_key(search: &str) -> Option<String> {
+    let link = PageLink::read(search);
+    link.warnings
+        .is_empty()
+        .then(|| histinit_core::link::spread_key(&link.config))
 }
 
 /// The link schema: every key with its kind, choices, label and default, in the order
@@ -447,6 +460,26 @@ impl Session {
         })
     }
 
+    /// Run `index` as a source for another run (between steps): `{name, weights, histogram}`,
+    /// its weights as safetensors bytes (a `Uint8Array`) and their histograms as JSON,
+    /// made by the extractor `histinit extract` uses.
+    pub fn export_run(&self, index: usize) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let export = session::export_run(&state, index).await.map_err(reject)?;
+            let object = js_sys::Object::new();
+            let weights = js_sys::Uint8Array::from(export.weights.as_slice());
+            for (key, value) in [
+                ("name", JsValue::from_str(&export.name)),
+                ("weights", weights.into()),
+                ("histogram", JsValue::from_str(&export.histogram)),
+            ] {
+                js_sys::Reflect::set(&object, &key.into(), &value)?;
+            }
+            Ok(object.into())
+        })
+    }
+
     pub fn export_csv(&self) -> String {
         self.state.borrow().export_csv()
     }
@@ -461,6 +494,8 @@ impl Session {
 #[wasm_bindgen]
 pub struct Charts {
     data: ChartData,
+    /// A published study's spread, drawn behind the loss curves (see `set_study_spread`).
+    study: Vec<Series>,
 }
 
 #[wasm_bindgen]
@@ -468,7 +503,19 @@ impl Charts {
     pub fn from_json(json: &str) -> Result<Charts, JsError> {
         let data = serde_json::from_str(json)
             .map_err(|err| JsError::new(&format!("the charts' data is malformed: {err}")))?;
-        Ok(Charts { data })
+        Ok(Charts {
+            data,
+            study: Vec::new(),
+        })
+    }
+
+    /// The spread of the published study these settings belong to (`[{colour, step,
+    /// min, median, max}]`, one per init), drawn behind the loss curves against steps.
+    pub fn set_study_spread(&mut self, spreads: JsValue) -> Result<(), JsError> {
+        let spreads: Vec<StudySpread> = serde_wasm_bindgen::from_value(spreads)
+            .map_err(|err| JsError::new(&format!("the study's spread cannot be read: {err}")))?;
+        self.study = study_spread_series(&spreads);
+        Ok(())
     }
 
     /// Returns where the data went (a `Frame`, null before the first point). `clock`:
@@ -481,7 +528,8 @@ impl Charts {
     ) -> Result<JsValue, JsError> {
         let series = match &clock {
             Some(clock) => on_clock(self.data.loss.clone(), clock),
-            None => self.data.loss.clone(),
+            // A study's bars stand at its last step: on the step axis only.
+            None => [self.study.as_slice(), &self.data.loss].concat(),
         };
         let axes = Axes {
             title: "Loss (nats per byte)",

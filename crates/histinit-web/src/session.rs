@@ -10,14 +10,17 @@ use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use histinit_core::burn::tensor::{Device, Tensor};
-use histinit_core::checkpoint::weights_from_safetensors;
+use histinit_core::checkpoint::{
+    neox_metadata, weights_from_safetensors, weights_to_safetensors, StoreDtype,
+};
 use histinit_core::config::ModelConfig;
 use histinit_core::data::{bundled_corpus, load_corpus, Corpus, BUNDLED_PROMPT};
 use histinit_core::error::ConfigError;
 use histinit_core::experiment::{ExperimentConfig, PAGE_BUDGET};
+use histinit_core::extract::{extract_bytes, ExtractOptions};
 use histinit_core::generate::TextSampler;
 use histinit_core::histogram::{
-    HistogramFile, RoleSnapshot, TensorHistogram, Trajectory, TRAJECTORY_PROBS,
+    HistogramFile, Provenance, RoleSnapshot, TensorHistogram, Trajectory, TRAJECTORY_PROBS,
 };
 use histinit_core::params::{param_specs, Role, Weights};
 use histinit_core::run::{curves_csv, CurvePoint, Run, RunError, RunResult, RunStatus};
@@ -67,6 +70,8 @@ pub enum SessionError {
     Finished,
     #[error("there is no run {0}")]
     NoSuchRun(usize),
+    #[error("run {run} cannot be exported: {reason}")]
+    Export { run: String, reason: String },
 }
 
 /// The corpus is decompressed and split once per page, for every session.
@@ -909,6 +914,83 @@ pub async fn snapshot(state: &RefCell<SessionState>) -> Result<(), SessionError>
         }
     }
     Ok(())
+}
+
+/// A run as a source for another: its current weights as safetensors (GPT-NeoX names,
+/// the metadata a teacher's checkpoint has) and the histograms `histinit extract` gives
+/// those bytes, made by the same extractor, as JSON.
+pub struct RunExport {
+    /// A file stem naming the run and its updates (`histinit-empirical-seed1-step300`).
+    pub name: String,
+    pub weights: Vec<u8>,
+    pub histogram: String,
+}
+
+/// Reads run `index`'s weights back now (between steps) and exports them ([`RunExport`]).
+pub async fn export_run(
+    state: &RefCell<SessionState>,
+    index: usize,
+) -> Result<RunExport, SessionError> {
+    let (model, config, experiment, updates, init, seed, label) = {
+        let state = state.borrow();
+        let page = state
+            .runs
+            .get(index)
+            .ok_or(SessionError::NoSuchRun(index))?;
+        (
+            page.run.model().clone(),
+            state.model_config.clone(),
+            state.config.clone(),
+            page.run.points().len(),
+            page.init(),
+            page.seed(),
+            page.label.clone(),
+        )
+    };
+    let weights = model
+        .to_weights_async(&config)
+        .await
+        .map_err(|err| run_error(state, index, err.into()))?;
+    let name = format!("histinit-{}-seed{seed}-step{updates}", init.name());
+    let export_err = |reason: String| SessionError::Export {
+        run: name.clone(),
+        reason,
+    };
+    let metadata = neox_metadata(&config, &experiment.preset, updates);
+    let bytes = weights_to_safetensors(&weights, StoreDtype::F32, &metadata)
+        .map_err(|err| export_err(err.to_string()))?;
+    let provenance = Provenance {
+        model: name.clone(),
+        architecture: "gpt_neox".into(),
+        revision: Some(format!("step{updates}")),
+        step: Some(updates as u64),
+        tokens_trained: Some((updates * experiment.train.batch * experiment.train.context) as u64),
+        corpus: match &experiment.corpus {
+            Some(file) => format!("the visitor's text '{file}', student split"),
+            None => "King James Bible (bundled), student split".into(),
+        },
+        license: "whatever the trainer chooses (weights trained in the histinit playground)".into(),
+        command: format!("histinit playground, link {}", experiment.to_query()),
+        note: Some(format!(
+            "Run '{label}' of a playground session ({} init, seed {seed}) after {updates} \
+             updates, exported from the page; extracted from {name}.safetensors.",
+            init.name()
+        )),
+    };
+    let extraction = extract_bytes(
+        &bytes,
+        std::path::Path::new(&format!("{name}.safetensors")),
+        &ExtractOptions {
+            provenance,
+            ..ExtractOptions::default()
+        },
+    )
+    .map_err(|err| export_err(err.to_string()))?;
+    Ok(RunExport {
+        histogram: extraction.file.to_json(),
+        name,
+        weights: bytes,
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -67,3 +67,32 @@ fn the_embedding_ablation_link_reproduces_the_stored_study_losses() {
         );
     }
 }
+
+/// The page's study link for round three at nano is a run of the published fair-nano
+/// variant by `spread_key` (the seeds and backend aside), so the page draws that study's
+/// spread behind it; any other experiment key (here the learning rate) makes it another
+/// experiment, with no spread.
+#[test]
+fn the_round_three_study_link_is_a_run_of_the_fair_nano_variant() {
+    use histinit_core::link::spread_key;
+    let studies = text("www/studies.js");
+    let entry = studies
+        .split("title: 'Round three: both sides tuned, nano")
+        .nth(1)
+        .expect("the round three nano study link");
+    let query = entry
+        .split("query: '")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap();
+    let link = variant_link(&text("docs/results/fair-nano/summary.json"), "base").unwrap();
+    let page = ExperimentConfig::from_query(query).unwrap();
+    let study = ExperimentConfig::from_query(&link).unwrap();
+    assert_ne!(
+        page.seeds, study.seeds,
+        "the page runs fewer seeds than the study"
+    );
+    assert_eq!(spread_key(&page), spread_key(&study));
+    let other = ExperimentConfig::from_query(&query.replace("lr=0.003", "lr=0.004")).unwrap();
+    assert_ne!(spread_key(&other), spread_key(&study));
+}

@@ -199,6 +199,14 @@ function canonical(values, role = null) {
     .join('&');
 }
 
+/** Like the real module's: the experiment's link less seed, seeds and backend; null for a link with warnings. */
+export function spread_key(search) {
+  const { values, warnings } = parse(search);
+  if (warnings.length) return null;
+  const spreadKeys = ['seed', 'seeds', 'backend'];
+  return canonical(values, 'experiment').split('&').filter((pair) => !spreadKeys.includes(pair.split('=')[0])).join('&');
+}
+
 export function parse_link(search) {
   const { values, warnings } = parse(search);
   return { query: canonical(values), config: values, backend: values.backend, warnings };
@@ -408,6 +416,14 @@ export class Session {
     return JSON.stringify({ link: this.link, backend: this.kind, runs: this.runList, curves: this.curves });
   }
 
+  // The real module's shape: {name, weights (safetensors bytes), histogram (JSON text)}.
+  async export_run(index) {
+    alive();
+    const run = this.runList[index];
+    if (!run) throw new Error(`there is no run ${index}`);
+    return { name: `histinit-${run.init}-seed${run.seed}-step${this.curves[index].length}`, weights: new Uint8Array(8), histogram: '{"version": 1, "tensors": []}' };
+  }
+
   backend() {
     alive();
     return this.kind;
@@ -437,6 +453,11 @@ export class Charts {
   draw_grads(canvas) {
     alive();
     return drawLine(canvas, this.curves.map((c) => c.map((p) => [p.step + 1, p.grad])), this.colours, true);
+  }
+
+  set_study_spread(spreads) {
+    alive();
+    this.study = spreads;
   }
 
   draw_distribution(canvas) {

@@ -1,0 +1,800 @@
+//! Per-tensor histograms from a safetensors checkpoint, without the file system: the one
+//! extractor behind `histinit extract` (which maps the files and reads `config.json`),
+//! `histinit teacher` and the page's export of a trained run, so a run exported from
+//! the page gets exactly the histograms `histinit extract` would give its weights.
+//! Names are mapped to roles for GPT-NeoX/Pythia, GPT-2, Llama/Mistral-style and
+//! BERT-style models; user rules come first; every tensor that maps to nothing is
+//! listed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::checkpoint::{CheckpointError, SafetensorsFile};
+use crate::histogram::{HistogramError, HistogramFile, Provenance, TensorHistogram};
+use crate::params::{NeoxTensor, Role, NEOX_BASE, NEOX_TENSORS};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error("{path}: {source}")]
+    Checkpoint {
+        path: PathBuf,
+        source: CheckpointError,
+    },
+    #[error("{path}: tensor '{tensor}': {reason}")]
+    Tensor {
+        path: PathBuf,
+        tensor: String,
+        reason: String,
+    },
+    #[error("unknown architecture '{0}' (expected gpt_neox, gpt2, llama, bert)")]
+    Arch(String),
+    #[error(
+        "no tensor of {path} maps to a role; add --role 'REGEX=ROLE' rules (unmapped: {unmapped})"
+    )]
+    NothingMapped { path: PathBuf, unmapped: String },
+    #[error(transparent)]
+    Histogram(#[from] HistogramError),
+}
+
+/// Naming conventions the mapper knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    /// GPT-NeoX / Pythia (and histinit's own models).
+    GptNeox,
+    /// GPT-2: Conv1D weights are stored `[in, out]`.
+    Gpt2,
+    /// Llama, Mistral, Qwen2 and the like (separate q/k/v, gated MLP, RMSNorm).
+    Llama,
+    /// BERT-style encoders (BERT, MiniLM, RoBERTa).
+    Bert,
+}
+
+impl Arch {
+    pub fn parse(text: &str) -> Result<Self, ExtractError> {
+        match text {
+            "gpt_neox" | "gpt-neox" | "neox" | "pythia" => Ok(Self::GptNeox),
+            "gpt2" => Ok(Self::Gpt2),
+            "llama" | "mistral" | "mixtral" | "qwen2" | "gemma" => Ok(Self::Llama),
+            "bert" | "roberta" | "minilm" | "xlm-roberta" => Ok(Self::Bert),
+            other => Err(ExtractError::Arch(other.to_string())),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::GptNeox => "gpt_neox",
+            Self::Gpt2 => "gpt2",
+            Self::Llama => "llama",
+            Self::Bert => "bert",
+        }
+    }
+
+    /// Guesses the convention from tensor names.
+    pub fn detect<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<Self> {
+        let qkv = NeoxTensor::of_field("qkv_weight").module;
+        for name in names {
+            if name.contains(NEOX_BASE) || name.contains(qkv) {
+                return Some(Self::GptNeox);
+            }
+            if name.contains("attn.c_attn") || name.ends_with("wte.weight") {
+                return Some(Self::Gpt2);
+            }
+            if name.contains("self_attn.q_proj") || name.contains("embed_tokens") {
+                return Some(Self::Llama);
+            }
+            if name.contains("attention.self.query") || name.contains("word_embeddings") {
+                return Some(Self::Bert);
+            }
+        }
+        None
+    }
+}
+
+/// What one tensor is, for the histograms.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mapping {
+    Param {
+        role: Role,
+        layer: Option<usize>,
+        /// GPT-2 Conv1D weight: stored `[in, out]`, transposed to `[out, in]`.
+        conv1d: bool,
+        /// A fused QKV weight to split into q, k and v as well.
+        split: Option<QkvLayout>,
+    },
+    /// Not a parameter of the kind histinit initializes (buffers, position tables).
+    Skip(&'static str),
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QkvLayout {
+    /// GPT-NeoX: output rows are `[heads, 3, head_dim]`.
+    PerHead,
+    /// GPT-2: output rows are `[3, width]` (q block, then k, then v).
+    Blocks,
+}
+
+/// The first `.N.` in a name: the block index.
+fn layer_of(name: &str) -> Option<usize> {
+    name.split('.')
+        .collect::<Vec<_>>()
+        .windows(2)
+        .find_map(|w| {
+            matches!(w[0], "layers" | "h" | "layer" | "blocks" | "block")
+                .then(|| w[1].parse().ok())
+                .flatten()
+        })
+        .or_else(|| name.split('.').find_map(|part| part.parse().ok()))
+}
+
+/// The row of histinit's own parameter table (`NEOX_TENSORS`, the one place GPT-NeoX
+/// names are spelled) whose Hugging Face module `name` contains, with or without the
+/// `gpt_neox.` prefix (GPTNeoXModel, without the LM head, saves none): the module's
+/// bias row for a `.bias`, else its weight row.
+fn neox_row(name: &str) -> Option<&'static NeoxTensor> {
+    let in_module = |row: &&NeoxTensor| {
+        let module = row.module.trim_start_matches(NEOX_BASE);
+        name.contains(&format!("{module}."))
+    };
+    let is_bias = name.ends_with(".bias");
+    NEOX_TENSORS
+        .iter()
+        .filter(in_module)
+        .find(|row| (row.param == "bias") == is_bias)
+        .or_else(|| NEOX_TENSORS.iter().find(in_module))
+}
+
+/// A user's rules, tried before any convention: `Some(Some(role))` gives `name` that
+/// role, `Some(None)` skips it, `None` leaves it to the convention (the CLI's `--role`
+/// rules are regular expressions; the page has none).
+pub type UserRules<'a> = &'a dyn Fn(&str) -> Option<Option<Role>>;
+
+/// No user rules.
+pub fn no_rules(_: &str) -> Option<Option<Role>> {
+    None
+}
+
+/// Maps a tensor name to its role under `arch`, after the user rules.
+pub fn map_tensor(name: &str, arch: Option<Arch>, rules: UserRules<'_>) -> Mapping {
+    if let Some(role) = rules(name) {
+        return match role {
+            Some(role) => Mapping::Param {
+                role,
+                layer: layer_of(name),
+                conv1d: false,
+                split: None,
+            },
+            None => Mapping::Skip("skipped by a user rule (--role)"),
+        };
+    }
+    let Some(arch) = arch else {
+        return Mapping::Unknown;
+    };
+    let layer = layer_of(name);
+    let is_bias = name.ends_with(".bias");
+    let param = |role| Mapping::Param {
+        role,
+        layer,
+        conv1d: false,
+        split: None,
+    };
+    let norm = || {
+        if is_bias {
+            param(Role::NormBias)
+        } else {
+            param(Role::NormGain)
+        }
+    };
+    let has = |part: &str| name.contains(part);
+    match arch {
+        Arch::GptNeox => {
+            if name.ends_with("attention.bias")
+                || name.ends_with("attention.masked_bias")
+                || has("rotary_emb")
+            {
+                Mapping::Skip("attention mask or rotary buffer, not a parameter")
+            } else if let Some(row) = neox_row(name) {
+                Mapping::Param {
+                    role: row.role,
+                    layer,
+                    conv1d: false,
+                    split: (row.role == Role::Qkv).then_some(QkvLayout::PerHead),
+                }
+            } else if has("layernorm") || has("layer_norm") {
+                norm()
+            } else if is_bias && layer.is_some() {
+                param(Role::Bias)
+            } else {
+                Mapping::Unknown
+            }
+        }
+        Arch::Gpt2 => {
+            let conv = |role| Mapping::Param {
+                role,
+                layer,
+                conv1d: true,
+                split: None,
+            };
+            if name.ends_with("attn.bias") || name.ends_with("attn.masked_bias") {
+                Mapping::Skip("attention mask buffer, not a parameter")
+            } else if name.ends_with("wpe.weight") {
+                Mapping::Skip("learned position embedding (histinit's models use rotary positions)")
+            } else if name.ends_with("wte.weight") {
+                param(Role::Embed)
+            } else if name.ends_with("lm_head.weight") {
+                param(Role::Unembed)
+            } else if has("ln_") {
+                norm()
+            } else if is_bias && layer.is_some() {
+                param(Role::Bias)
+            } else if has("attn.c_attn.") {
+                Mapping::Param {
+                    role: Role::Qkv,
+                    layer,
+                    conv1d: true,
+                    split: Some(QkvLayout::Blocks),
+                }
+            } else if has("attn.c_proj.") {
+                conv(Role::AttnOut)
+            } else if has("mlp.c_fc.") {
+                conv(Role::MlpIn)
+            } else if has("mlp.c_proj.") {
+                conv(Role::MlpOut)
+            } else {
+                Mapping::Unknown
+            }
+        }
+        Arch::Llama => {
+            if has("rotary_emb") {
+                Mapping::Skip("rotary buffer, not a parameter")
+            } else if has("embed_tokens.") {
+                param(Role::Embed)
+            } else if name.ends_with("lm_head.weight") {
+                param(Role::Unembed)
+            } else if has("norm.") {
+                norm()
+            } else if is_bias && layer.is_some() {
+                param(Role::Bias)
+            } else if has("q_proj.") {
+                param(Role::Q)
+            } else if has("k_proj.") {
+                param(Role::K)
+            } else if has("v_proj.") {
+                param(Role::V)
+            } else if has("o_proj.") {
+                param(Role::AttnOut)
+            } else if has("gate_proj.") || has("up_proj.") {
+                param(Role::MlpIn)
+            } else if has("down_proj.") {
+                param(Role::MlpOut)
+            } else {
+                Mapping::Unknown
+            }
+        }
+        Arch::Bert => {
+            if name.ends_with("position_ids") {
+                Mapping::Skip("position id buffer, not a parameter")
+            } else if has("position_embeddings.") || has("token_type_embeddings.") {
+                Mapping::Skip("position or segment embedding (no matching role)")
+            } else if has("pooler.") || has("cls.") {
+                Mapping::Skip("pooler or task head, not part of the encoder stack")
+            } else if has("word_embeddings.") {
+                param(Role::Embed)
+            } else if has("LayerNorm.") || has("layer_norm.") {
+                norm()
+            } else if is_bias && layer.is_some() {
+                param(Role::Bias)
+            } else if has("attention.self.query.") {
+                param(Role::Q)
+            } else if has("attention.self.key.") {
+                param(Role::K)
+            } else if has("attention.self.value.") {
+                param(Role::V)
+            } else if has("attention.output.dense.") {
+                param(Role::AttnOut)
+            } else if has("intermediate.dense.") {
+                param(Role::MlpIn)
+            } else if has("output.dense.") {
+                param(Role::MlpOut)
+            } else {
+                Mapping::Unknown
+            }
+        }
+    }
+}
+
+/// `[rows, cols]` row-major to `[cols, rows]`.
+fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0; values.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            out[c * rows + r] = values[r * cols + c];
+        }
+    }
+    out
+}
+
+/// Splits a fused `[3 * width, in]` QKV weight (rows in `layout`) into q, k and v rows.
+pub fn split_qkv(
+    values: &[f32],
+    rows: usize,
+    cols: usize,
+    layout: QkvLayout,
+    heads: usize,
+) -> Option<[Vec<f32>; 3]> {
+    if !rows.is_multiple_of(3) || values.len() != rows * cols {
+        return None;
+    }
+    let width = rows / 3;
+    let mut parts: [Vec<f32>; 3] = Default::default();
+    match layout {
+        QkvLayout::Blocks => {
+            for (which, part) in parts.iter_mut().enumerate() {
+                *part = values[which * width * cols..(which + 1) * width * cols].to_vec();
+            }
+        }
+        QkvLayout::PerHead => {
+            if heads == 0 || !width.is_multiple_of(heads) {
+                return None;
+            }
+            let head_dim = width / heads;
+            for row in 0..rows {
+                let which = (row / head_dim) % 3;
+                parts[which].extend_from_slice(&values[row * cols..(row + 1) * cols]);
+            }
+        }
+    }
+    Some(parts)
+}
+/// What the extraction is asked to do (the user's rules are passed beside it).
+#[derive(Debug, Clone, Default)]
+pub struct ExtractOptions {
+    pub arch: Option<Arch>,
+    /// Attention heads, for splitting a GPT-NeoX fused QKV per head.
+    pub heads: Option<usize>,
+    pub provenance: Provenance,
+}
+
+/// A tensor that did not become a histogram, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unmapped {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub reason: String,
+}
+
+#[derive(Debug)]
+pub struct Extraction {
+    pub file: HistogramFile,
+    pub arch: Option<Arch>,
+    /// Tensors skipped on purpose (buffers, position tables), with the reason.
+    pub skipped: Vec<Unmapped>,
+    /// Tensors no rule or convention covers: listed, never silently dropped.
+    pub unknown: Vec<Unmapped>,
+    /// Tensors that held some non-finite values (counted in their entries).
+    pub warnings: Vec<String>,
+}
+
+fn config_usize(config: Option<&Value>, keys: &[&str]) -> Option<usize> {
+    let config = config?;
+    keys.iter()
+        .find_map(|key| config.get(key).and_then(Value::as_u64))
+        .map(|v| v as usize)
+}
+
+struct Pending {
+    role: Role,
+    shape: Vec<usize>,
+    values: Vec<f32>,
+}
+
+/// Extracts histograms from every tensor of `files` (a checkpoint's shards, each with
+/// the path or name it is reported under), one tensor converted at a time (plus, for
+/// separate q/k/v, one layer's three projections until they are fused). `config`:
+/// the checkpoint's `config.json`, if any; `origin`: what the user pointed at.
+pub fn extract_files(
+    files: &[(PathBuf, SafetensorsFile<'_>)],
+    config: Option<&Value>,
+    origin: &Path,
+    options: &ExtractOptions,
+    rules: UserRules<'_>,
+) -> Result<Extraction, ExtractError> {
+    let model_type = config
+        .and_then(|c| c.get("model_type"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| {
+            files
+                .iter()
+                .find_map(|(_, f)| f.metadata().get("architecture").cloned())
+        });
+    let arch = match (options.arch, model_type) {
+        (Some(arch), _) => Some(arch),
+        (None, Some(model_type)) => Arch::parse(&model_type).ok(),
+        (None, None) => None,
+    }
+    .or_else(|| {
+        Arch::detect(
+            files
+                .iter()
+                .flat_map(|(_, f)| f.entries().iter().map(|e| e.name.as_str())),
+        )
+    });
+    let heads = options
+        .heads
+        .or_else(|| config_usize(config, &["num_attention_heads", "n_head"]))
+        .or_else(|| {
+            files.iter().find_map(|(_, f)| {
+                f.metadata()
+                    .get("num_attention_heads")
+                    .and_then(|h| h.parse().ok())
+            })
+        });
+
+    // Fan-in of each weight, so a bias can take its layer's.
+    let mut fan_ins: BTreeMap<String, usize> = BTreeMap::new();
+    let mut plan = Vec::new();
+    let mut skipped = Vec::new();
+    let mut unknown = Vec::new();
+    let mut max_layer = None::<usize>;
+    for (file_index, (_, file)) in files.iter().enumerate() {
+        for entry in file.entries() {
+            let mapping = map_tensor(&entry.name, arch, rules);
+            let unmapped = |reason: String| Unmapped {
+                name: entry.name.clone(),
+                shape: entry.shape.clone(),
+                reason,
+            };
+            match mapping {
+                Mapping::Skip(reason) => skipped.push(unmapped(reason.into())),
+                Mapping::Unknown => unknown.push(unmapped(match arch {
+                    Some(arch) => format!("no {} rule covers it", arch.name()),
+                    None => "architecture unknown (pass --arch or --role rules)".into(),
+                })),
+                Mapping::Param { .. } if !entry.is_float() => skipped.push(unmapped(format!(
+                    "dtype {} is not a float type",
+                    entry.dtype
+                ))),
+                Mapping::Param { layer, conv1d, .. } => {
+                    if entry.shape.len() >= 2 {
+                        let fan_in = if conv1d {
+                            entry.shape[0]
+                        } else {
+                            entry.shape[1..].iter().product()
+                        };
+                        fan_ins.insert(entry.name.clone(), fan_in);
+                    }
+                    if let Some(layer) = layer {
+                        max_layer = Some(max_layer.map_or(layer, |m: usize| m.max(layer)));
+                    }
+                    plan.push((file_index, entry.clone(), mapping));
+                }
+            }
+        }
+    }
+    let layers = config_usize(config, &["num_hidden_layers", "n_layer"])
+        .or(max_layer.map(|m| m + 1))
+        .unwrap_or(1);
+    if plan.is_empty() {
+        let names: Vec<&str> = unknown.iter().map(|u| u.name.as_str()).take(8).collect();
+        return Err(ExtractError::NothingMapped {
+            path: origin.to_path_buf(),
+            unmapped: names.join(", "),
+        });
+    }
+
+    let mut tensors = Vec::new();
+    let mut warnings = Vec::new();
+    // Separate q/k/v of one layer, held until all three are read and fused.
+    let mut pending: BTreeMap<(Option<usize>, String), Vec<Pending>> = BTreeMap::new();
+    for (file_index, entry, mapping) in plan {
+        let (path, file) = &files[file_index];
+        let Mapping::Param {
+            role,
+            layer,
+            conv1d,
+            split,
+        } = mapping
+        else {
+            continue;
+        };
+        let tensor_err = |reason: String| ExtractError::Tensor {
+            path: path.clone(),
+            tensor: entry.name.clone(),
+            reason,
+        };
+        let mut values = file
+            .tensor_unchecked(&entry.name)
+            .map_err(|source| ExtractError::Checkpoint {
+                path: path.clone(),
+                source,
+            })?
+            .values;
+        let non_finite = values.iter().filter(|v| !v.is_finite()).count();
+        if non_finite == values.len() && !values.is_empty() {
+            return Err(ExtractError::Checkpoint {
+                path: path.clone(),
+                source: CheckpointError::NonFinite {
+                    tensor: entry.name.clone(),
+                    count: non_finite,
+                    total: values.len(),
+                },
+            });
+        }
+        if non_finite > 0 {
+            warnings.push(format!(
+                "{}: tensor '{}': {non_finite} of {} values are NaN or infinite (left out of its statistics)",
+                path.display(),
+                entry.name,
+                values.len()
+            ));
+        }
+        let mut shape = entry.shape.clone();
+        if conv1d && shape.len() == 2 {
+            values = transpose(&values, shape[0], shape[1]);
+            shape = vec![shape[1], shape[0]];
+        }
+        let fan_in = if shape.len() >= 2 {
+            shape[1..].iter().product()
+        } else {
+            // A bias or norm: its layer's weight's fan-in, else its own length.
+            let sibling = entry
+                .name
+                .strip_suffix(".bias")
+                .map(|s| format!("{s}.weight"));
+            sibling
+                .and_then(|s| fan_ins.get(&s).copied())
+                .unwrap_or(shape.first().copied().unwrap_or(1))
+        }
+        .max(1);
+        let histogram = |name: &str, role: Role, shape: &[usize], values: &[f32]| {
+            TensorHistogram::from_values(name, role, layer, layers, shape, fan_in, values)
+        };
+        tensors.push(histogram(&entry.name, role, &shape, &values)?);
+        if let (Some(layout), 2) = (split, shape.len()) {
+            let heads_needed = layout == QkvLayout::PerHead;
+            match (heads, heads_needed) {
+                (None, true) => warnings.push(format!(
+                    "{}: tensor '{}' kept whole only: splitting it into q, k, v needs the \
+                     head count (pass --heads or put config.json beside the checkpoint)",
+                    path.display(),
+                    entry.name
+                )),
+                _ => {
+                    let parts = split_qkv(&values, shape[0], shape[1], layout, heads.unwrap_or(1))
+                        .ok_or_else(|| {
+                            tensor_err(format!(
+                                "shape {shape:?} cannot be split into q, k, v with {} heads",
+                                heads.unwrap_or(1)
+                            ))
+                        })?;
+                    for (part, (role, tag)) in
+                        parts
+                            .iter()
+                            .zip([(Role::Q, "q"), (Role::K, "k"), (Role::V, "v")])
+                    {
+                        let part_shape = [shape[0] / 3, shape[1]];
+                        tensors.push(histogram(
+                            &format!("{}#{tag}", entry.name),
+                            role,
+                            &part_shape,
+                            part,
+                        )?);
+                    }
+                }
+            }
+        }
+        // Separate projections: also fuse q, k, v of a layer into one qkv entry, so a
+        // fused-QKV student finds a `qkv` law in every source.
+        if matches!(role, Role::Q | Role::K | Role::V) && shape.len() == 2 && split.is_none() {
+            let stem = entry
+                .name
+                .rsplit_once('.')
+                .map(|(stem, _)| stem)
+                .unwrap_or(&entry.name);
+            let parent = stem
+                .rsplit_once('.')
+                .map(|(p, _)| p)
+                .unwrap_or("")
+                .to_string();
+            let group = pending.entry((layer, parent.clone())).or_default();
+            group.push(Pending {
+                role,
+                shape: shape.clone(),
+                values,
+            });
+            if group.len() == 3 {
+                let mut group = pending.remove(&(layer, parent.clone())).unwrap_or_default();
+                group.sort_by_key(|p| p.role);
+                let cols = group[0].shape[1];
+                if group.iter().all(|p| p.shape[1] == cols)
+                    && group.iter().map(|p| p.role).collect::<Vec<_>>()
+                        == [Role::Q, Role::K, Role::V]
+                {
+                    let rows: usize = group.iter().map(|p| p.shape[0]).sum();
+                    let fused: Vec<f32> = group.into_iter().flat_map(|p| p.values).collect();
+                    let name = if parent.is_empty() {
+                        "qkv#fused".to_string()
+                    } else {
+                        format!("{parent}.qkv#fused")
+                    };
+                    tensors.push(histogram(&name, Role::Qkv, &[rows, cols], &fused)?);
+                }
+            }
+        }
+    }
+    let mut provenance = options.provenance.clone();
+    if provenance.architecture.is_empty() {
+        provenance.architecture = arch.map(|a| a.name().to_string()).unwrap_or_default();
+    }
+    if !unknown.is_empty() {
+        let names: Vec<&str> = unknown.iter().map(|u| u.name.as_str()).take(20).collect();
+        let more = unknown.len().saturating_sub(names.len());
+        let listed = format!(
+            "Unmapped tensors (not in this file): {}{}.",
+            names.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+        provenance.note = Some(match provenance.note.take() {
+            Some(note) => format!("{note} {listed}"),
+            None => listed,
+        });
+    }
+    let file = HistogramFile::new(provenance, tensors)?;
+    Ok(Extraction {
+        file,
+        arch,
+        skipped,
+        unknown,
+        warnings,
+    })
+}
+
+/// [`extract_files`] on one safetensors buffer with no `config.json` and no user rules
+/// (its own header's metadata names the architecture and heads, as histinit writes
+/// them): what `histinit extract FILE.safetensors` gives for a file alone.
+pub fn extract_bytes(
+    bytes: &[u8],
+    origin: &Path,
+    options: &ExtractOptions,
+) -> Result<Extraction, ExtractError> {
+    let file = SafetensorsFile::parse(bytes).map_err(|source| ExtractError::Checkpoint {
+        path: origin.to_path_buf(),
+        source,
+    })?;
+    extract_files(
+        &[(origin.to_path_buf(), file)],
+        None,
+        origin,
+        options,
+        &no_rules,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn neox_names_map_to_roles_and_layers() {
+        let arch = Some(Arch::GptNeox);
+        let cases = [
+            ("gpt_neox.embed_in.weight", Role::Embed, None),
+            (
+                "gpt_neox.layers.3.attention.dense.weight",
+                Role::AttnOut,
+                Some(3),
+            ),
+            (
+                "gpt_neox.layers.0.mlp.dense_h_to_4h.bias",
+                Role::Bias,
+                Some(0),
+            ),
+            (
+                "gpt_neox.layers.1.input_layernorm.bias",
+                Role::NormBias,
+                Some(1),
+            ),
+            ("gpt_neox.final_layer_norm.weight", Role::NormGain, None),
+            ("embed_out.weight", Role::Unembed, None),
+        ];
+        for (name, role, layer) in cases {
+            match map_tensor(name, arch, &no_rules) {
+                Mapping::Param {
+                    role: got,
+                    layer: got_layer,
+                    ..
+                } => assert_eq!((got, got_layer), (role, layer), "{name}"),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            map_tensor(
+                "gpt_neox.layers.0.attention.rotary_emb.inv_freq",
+                arch,
+                &no_rules
+            ),
+            Mapping::Skip(_)
+        ));
+        assert_eq!(
+            map_tensor("gpt_neox.mystery", arch, &no_rules),
+            Mapping::Unknown
+        );
+    }
+
+    #[test]
+    fn every_tensor_of_histinits_models_maps_to_its_own_role() {
+        use crate::params::param_specs;
+        use crate::ModelConfig;
+        let config = ModelConfig::preset("micro").unwrap();
+        for spec in param_specs(&config) {
+            let split = (spec.role == Role::Qkv).then_some(QkvLayout::PerHead);
+            let expected = Mapping::Param {
+                role: spec.role,
+                layer: spec.layer,
+                conv1d: false,
+                split,
+            };
+            assert_eq!(
+                map_tensor(&spec.name, Some(Arch::GptNeox), &no_rules),
+                expected
+            );
+            // GPTNeoXModel (no LM head) saves the same names without `gpt_neox.`.
+            let bare = spec.name.trim_start_matches(NEOX_BASE);
+            assert_eq!(
+                map_tensor(bare, Some(Arch::GptNeox), &no_rules),
+                expected,
+                "{bare}"
+            );
+            if spec.name.starts_with(NEOX_BASE) {
+                assert_eq!(Arch::detect([spec.name.as_str()]), Some(Arch::GptNeox));
+            }
+        }
+    }
+
+    #[test]
+    fn neox_qkv_splits_per_head() {
+        // 2 heads of head_dim 1, width 2: rows are [q0, k0, v0, q1, k1, v1].
+        let rows = 6;
+        let cols = 2;
+        let values: Vec<f32> = (0..rows * cols).map(|i| i as f32).collect();
+        let [q, k, v] = split_qkv(&values, rows, cols, QkvLayout::PerHead, 2).unwrap();
+        assert_eq!(q, vec![0.0, 1.0, 6.0, 7.0]);
+        assert_eq!(k, vec![2.0, 3.0, 8.0, 9.0]);
+        assert_eq!(v, vec![4.0, 5.0, 10.0, 11.0]);
+        let [q, _, v] = split_qkv(&values, rows, cols, QkvLayout::Blocks, 2).unwrap();
+        assert_eq!(q, vec![0.0, 1.0, 2.0, 3.0]);
+        assert_eq!(v, vec![8.0, 9.0, 10.0, 11.0]);
+        assert!(split_qkv(&values, rows, cols, QkvLayout::PerHead, 4).is_none());
+    }
+
+    #[test]
+    fn conv1d_weights_are_transposed() {
+        // [in 2, out 3] -> [out 3, in 2].
+        let values = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        assert_eq!(transpose(&values, 2, 3), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+    }
+
+    #[test]
+    fn architectures_are_detected_from_names() {
+        assert_eq!(
+            Arch::detect(["transformer.h.0.attn.c_attn.weight"]),
+            Some(Arch::Gpt2)
+        );
+        assert_eq!(
+            Arch::detect(["model.layers.0.self_attn.q_proj.weight"]),
+            Some(Arch::Llama)
+        );
+        assert_eq!(
+            Arch::detect(["encoder.layer.0.attention.self.query.weight"]),
+            Some(Arch::Bert)
+        );
+        assert_eq!(Arch::detect(["foo.bar"]), None);
+    }
+}
