@@ -2,13 +2,15 @@
 //! CLI calls in a loop. A step never reads back from the device; it returns a small
 //! metrics tensor that the caller reads when it wants (`into_data_async` on WebGPU).
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamGroup};
+use std::collections::BTreeMap;
+
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamGroup, ParamId};
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Bytes, DType, Device, Tensor, TensorData};
 
 use crate::config::{ModelConfig, TrainConfig};
 use crate::data::Batch;
-use crate::error::{ModelError, TrainError};
+use crate::error::{ModelError, ResumeError, TrainError};
 use crate::model::{NeoxModel, PositionTables};
 use crate::params::{param_specs, Weights};
 
@@ -117,6 +119,107 @@ impl ModuleMapper for NoGrad {
     }
 }
 
+/// Gives the parameters, in module order, the ids a saved optimizer record is keyed by.
+struct WithIds<I>(I);
+
+impl<I: Iterator<Item = u64>> ModuleMapper for WithIds<I> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let (id, value, mapper) = param.consume();
+        let id = self.0.next().map_or(id, ParamId::from);
+        Param::from_mapped_value(id, value, mapper)
+    }
+}
+
+/// Each parameter's shape (Burn's layout, which the optimizer's moments have), in module order.
+struct ParamShapes(Vec<Vec<usize>>);
+
+impl ModuleVisitor for ParamShapes {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0.push(param.val().dims().to_vec());
+    }
+}
+
+/// A trainer's step count and AdamW state: Burn's record of it (burnpack bytes), keyed
+/// by `param_ids` (the model's parameter ids, in [`param_specs`] order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedOptimizer {
+    pub step: usize,
+    pub param_ids: Vec<u64>,
+    pub record: Vec<u8>,
+}
+
+/// The tensors Burn's AdamW keeps per parameter (`AdamWState` flattened by its
+/// `RecordState` derive): each must be in a record saved after a step, or Burn would
+/// silently start that parameter's moments again.
+const ADAMW_TENSORS: [&str; 2] = ["momentum.moment_1", "momentum.moment_2"];
+/// The scalar Burn adds to each parameter's record: its rank.
+const RANK_SCALAR: &str = "__rank";
+
+/// Checks a saved optimizer record against the model's parameters (`shapes`, by id)
+/// before Burn reads it: Burn's reader rejects a malformed file, but a well-formed one
+/// with a missing id or a wrong shape or rank would panic in it or restart a moment.
+fn check_optimizer_record(
+    record: &[u8],
+    shapes: &BTreeMap<u64, &[usize]>,
+    stepped: bool,
+) -> Result<(), ResumeError> {
+    let corrupt = |what: String| ResumeError::Corrupt(format!("optimizer state: {what}"));
+    let reader = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(record.to_vec()))
+        .map_err(|err| corrupt(format!("{err:?}")))?;
+    let param = |name: &str| -> Result<(u64, &[usize], String), ResumeError> {
+        let (id, rest) = name
+            .split_once('.')
+            .ok_or_else(|| corrupt(format!("entry '{name}' names no parameter")))?;
+        let id = id
+            .parse::<u64>()
+            .ok()
+            .filter(|id| shapes.contains_key(id))
+            .ok_or_else(|| corrupt(format!("entry '{name}' is of no parameter of this model")))?;
+        Ok((id, shapes[&id], rest.to_string()))
+    };
+    let mut ranked = 0;
+    for (name, value) in reader.scalars() {
+        let (_, shape, rest) = param(name)?;
+        if rest == RANK_SCALAR {
+            if usize::try_from(*value).ok() != Some(shape.len()) {
+                return Err(corrupt(format!("'{name}' is not the rank {}", shape.len())));
+            }
+            ranked += 1;
+        }
+    }
+    let mut held = Vec::new();
+    for tensor in reader
+        .into_tensors()
+        .map_err(|err| corrupt(format!("{err:?}")))?
+    {
+        let (id, shape, rest) = param(&tensor.name)?;
+        if tensor.param_id != Some(id) {
+            return Err(corrupt(format!("'{}' carries another id", tensor.name)));
+        }
+        if tensor.dtype != DType::F32 || tensor.shape.as_slice() != shape {
+            return Err(corrupt(format!(
+                "'{}' is {:?} {:?}, the parameter is F32 {shape:?}",
+                tensor.name,
+                tensor.dtype,
+                tensor.shape.as_slice()
+            )));
+        }
+        held.push((id, rest));
+    }
+    if stepped {
+        let missing = shapes.keys().find(|&&id| {
+            ranked < shapes.len()
+                || ADAMW_TENSORS
+                    .iter()
+                    .any(|leaf| !held.iter().any(|(i, rest)| *i == id && rest == leaf))
+        });
+        if let Some(id) = missing {
+            return Err(corrupt(format!("parameter {id} has no AdamW moments")));
+        }
+    }
+    Ok(())
+}
+
 /// A model, its optimizer and its schedule, advanced one step at a time.
 pub struct Trainer {
     pub model_config: ModelConfig,
@@ -137,6 +240,76 @@ impl Trainer {
         device: Device,
     ) -> Result<Self, ModelError> {
         let model = NeoxModel::from_weights(&model_config, weights, &device)?;
+        Self::with_model(model_config, train_config, model, device)
+    }
+
+    /// A trainer saved by [`Trainer::optimizer_state`] after `step` steps, continued: the
+    /// weights, Burn's own record of the AdamW state and the parameter ids that record is
+    /// keyed by (the model gets the saved ids back, so the record applies as saved). The
+    /// record is checked against the model first, so a damaged one is an error, not a
+    /// panic in Burn or a silent restart of the moments.
+    pub fn resumed(
+        model_config: ModelConfig,
+        train_config: TrainConfig,
+        weights: &Weights,
+        device: Device,
+        saved: &SavedOptimizer,
+    ) -> Result<Self, ResumeError> {
+        let model = NeoxModel::from_weights(&model_config, weights, &device)?;
+        let mut model_shapes = ParamShapes(Vec::new());
+        model.visit(&mut model_shapes);
+        let model_shapes = model_shapes.0;
+        if saved.param_ids.len() != model_shapes.len() {
+            return Err(ResumeError::Mismatch(format!(
+                "{} parameter ids saved, the model has {} parameters",
+                saved.param_ids.len(),
+                model_shapes.len()
+            )));
+        }
+        let shapes: BTreeMap<u64, &[usize]> = saved
+            .param_ids
+            .iter()
+            .zip(&model_shapes)
+            .map(|(&id, shape)| (id, shape.as_slice()))
+            .collect();
+        if shapes.len() != model_shapes.len() {
+            return Err(ResumeError::Corrupt("parameter ids repeat".into()));
+        }
+        check_optimizer_record(&saved.record, &shapes, saved.step > 0)?;
+        let model = model.map(&mut WithIds(saved.param_ids.iter().copied()));
+        let mut trainer = Self::with_model(model_config, train_config, model, device)?;
+        let optim = std::mem::replace(&mut trainer.optim, AdamWConfig::new().init());
+        trainer.optim = optim
+            .from_bytes(Bytes::from_bytes_vec(saved.record.clone()))
+            .map_err(|err| ResumeError::Corrupt(format!("optimizer state: {err:?}")))?;
+        trainer.step = saved.step;
+        Ok(trainer)
+    }
+
+    /// What [`Trainer::resumed`] needs besides the weights (a blocking read-back).
+    pub fn optimizer_state(&self) -> Result<SavedOptimizer, ResumeError> {
+        let record = self
+            .optim
+            .into_bytes()
+            .map_err(|err| TrainError::Readback(format!("optimizer state: {err:?}")))?;
+        Ok(SavedOptimizer {
+            step: self.step,
+            param_ids: self
+                .model()
+                .param_ids(&self.model_config)?
+                .into_iter()
+                .map(|id| id.val())
+                .collect(),
+            record: record.to_vec(),
+        })
+    }
+
+    fn with_model(
+        model_config: ModelConfig,
+        train_config: TrainConfig,
+        model: NeoxModel,
+        device: Device,
+    ) -> Result<Self, ModelError> {
         let specs = param_specs(&model_config);
         // The weight-decay group and the per-role gradient norms pair module order
         // with the specs: checked by name, not just by count.
