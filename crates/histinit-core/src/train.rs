@@ -2,10 +2,14 @@
 //! CLI calls in a loop. A step never reads back from the device; it returns a small
 //! metrics tensor that the caller reads when it wants (`into_data_async` on WebGPU).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamGroup, ParamId};
-use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamGroup};
+use burn::optim::{
+    AdamW, AdamWConfig, AdamWState, AdaptiveMomentumState, GradientsParams, LearningRate,
+    ModuleOptimizer, Optimizer,
+};
 use burn::tensor::{Bytes, DType, Device, Tensor, TensorData};
 
 use crate::config::{ModelConfig, TrainConfig};
@@ -119,17 +123,6 @@ impl ModuleMapper for NoGrad {
     }
 }
 
-/// Gives the parameters, in module order, the ids a saved optimizer record is keyed by.
-struct WithIds<I>(I);
-
-impl<I: Iterator<Item = u64>> ModuleMapper for WithIds<I> {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let (id, value, mapper) = param.consume();
-        let id = self.0.next().map_or(id, ParamId::from);
-        Param::from_mapped_value(id, value, mapper)
-    }
-}
-
 /// Each parameter's shape (Burn's layout, which the optimizer's moments have), in module order.
 struct ParamShapes(Vec<Vec<usize>>);
 
@@ -148,76 +141,133 @@ pub struct SavedOptimizer {
     pub record: Vec<u8>,
 }
 
-/// The tensors Burn's AdamW keeps per parameter (`AdamWState` flattened by its
-/// `RecordState` derive): each must be in a record saved after a step, or Burn would
-/// silently start that parameter's moments again.
-const ADAMW_TENSORS: [&str; 2] = ["momentum.moment_1", "momentum.moment_2"];
-/// The scalar Burn adds to each parameter's record: its rank.
-const RANK_SCALAR: &str = "__rank";
+/// One parameter's AdamW state, read from a saved record.
+struct Moments {
+    time: usize,
+    shape: Vec<usize>,
+    moment_1: Vec<f32>,
+    moment_2: Vec<f32>,
+}
 
-/// Checks a saved optimizer record against the model's parameters (`shapes`, by id)
-/// before Burn reads it: Burn's reader rejects a malformed file, but a well-formed one
-/// with a missing id or a wrong shape or rank would panic in it or restart a moment.
-fn check_optimizer_record(
+/// Burn's AdamW, which hands each parameter, at its first update, the next of the
+/// `resumed` moments (module order) instead of starting them at zero. Burn's own
+/// `load_record` would put the moments on `Device::default()`, which is WebGPU in the
+/// web build and cannot be created synchronously there (the page's CPU fallback).
+#[derive(Clone)]
+struct ResumableAdamW {
+    adamw: AdamW,
+    /// Shared by the trainer's two groups: the module's traversal order is theirs together.
+    resumed: Arc<Mutex<VecDeque<Moments>>>,
+}
+
+impl Optimizer for ResumableAdamW {
+    type State<const D: usize> = AdamWState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        let state = state.or_else(|| {
+            let moments = self.resumed.lock().ok()?.pop_front()?;
+            let device = tensor.device();
+            let tensor = |values: Vec<f32>| {
+                Tensor::from_data(TensorData::new(values, moments.shape.clone()), &device)
+            };
+            Some(AdamWState {
+                momentum: AdaptiveMomentumState {
+                    time: moments.time,
+                    moment_1: tensor(moments.moment_1),
+                    moment_2: tensor(moments.moment_2),
+                    max_moment_2: None,
+                },
+            })
+        });
+        self.adamw.step(lr, tensor, grad, state)
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+        AdamW::to_device(state, device)
+    }
+}
+
+/// The leaves Burn's `RecordState` derive gives `AdamWState` (momentum.time,
+/// momentum.moment_1, momentum.moment_2) under each parameter's id.
+const TIME: &str = "momentum.time";
+const MOMENT_1: &str = "momentum.moment_1";
+const MOMENT_2: &str = "momentum.moment_2";
+
+/// Each parameter's moments from a saved record, in module order (`ids`, with `shapes`):
+/// none before the first step, every parameter's after it, each F32 of its parameter's
+/// shape; anything else is an error naming the entry.
+fn read_moments(
     record: &[u8],
-    shapes: &BTreeMap<u64, &[usize]>,
+    ids: &[u64],
+    shapes: &[Vec<usize>],
     stepped: bool,
-) -> Result<(), ResumeError> {
+) -> Result<VecDeque<Moments>, ResumeError> {
     let corrupt = |what: String| ResumeError::Corrupt(format!("optimizer state: {what}"));
     let reader = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(record.to_vec()))
         .map_err(|err| corrupt(format!("{err:?}")))?;
-    let param = |name: &str| -> Result<(u64, &[usize], String), ResumeError> {
-        let (id, rest) = name
-            .split_once('.')
-            .ok_or_else(|| corrupt(format!("entry '{name}' names no parameter")))?;
-        let id = id
-            .parse::<u64>()
-            .ok()
-            .filter(|id| shapes.contains_key(id))
-            .ok_or_else(|| corrupt(format!("entry '{name}' is of no parameter of this model")))?;
-        Ok((id, shapes[&id], rest.to_string()))
-    };
-    let mut ranked = 0;
-    for (name, value) in reader.scalars() {
-        let (_, shape, rest) = param(name)?;
-        if rest == RANK_SCALAR {
-            if usize::try_from(*value).ok() != Some(shape.len()) {
-                return Err(corrupt(format!("'{name}' is not the rank {}", shape.len())));
-            }
-            ranked += 1;
-        }
-    }
-    let mut held = Vec::new();
+    let scalars = reader.scalars().clone();
+    let mut tensors = BTreeMap::new();
     for tensor in reader
         .into_tensors()
         .map_err(|err| corrupt(format!("{err:?}")))?
     {
-        let (id, shape, rest) = param(&tensor.name)?;
-        if tensor.param_id != Some(id) {
-            return Err(corrupt(format!("'{}' carries another id", tensor.name)));
-        }
-        if tensor.dtype != DType::F32 || tensor.shape.as_slice() != shape {
-            return Err(corrupt(format!(
-                "'{}' is {:?} {:?}, the parameter is F32 {shape:?}",
-                tensor.name,
-                tensor.dtype,
-                tensor.shape.as_slice()
-            )));
-        }
-        held.push((id, rest));
+        let name = tensor.name.clone();
+        tensors.insert(name, tensor);
     }
-    if stepped {
-        let missing = shapes.keys().find(|&&id| {
-            ranked < shapes.len()
-                || ADAMW_TENSORS
-                    .iter()
-                    .any(|leaf| !held.iter().any(|(i, rest)| *i == id && rest == leaf))
+    if !stepped {
+        return if tensors.is_empty() {
+            Ok(VecDeque::new())
+        } else {
+            Err(corrupt("moments saved before the first step".into()))
+        };
+    }
+    let mut moments = VecDeque::with_capacity(ids.len());
+    for (id, shape) in ids.iter().zip(shapes) {
+        let mut moment = |leaf: &str| -> Result<Vec<f32>, ResumeError> {
+            let name = format!("{id}.{leaf}");
+            let tensor = tensors
+                .remove(&name)
+                .ok_or_else(|| corrupt(format!("'{name}' is missing")))?;
+            if tensor.dtype != DType::F32 || tensor.shape.as_slice() != shape.as_slice() {
+                return Err(corrupt(format!(
+                    "'{name}' is {:?} {:?}, its parameter is F32 {shape:?}",
+                    tensor.dtype,
+                    tensor.shape.as_slice()
+                )));
+            }
+            let bytes = tensor
+                .into_bytes()
+                .map_err(|err| corrupt(format!("'{name}': {err:?}")))?;
+            Ok(bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect())
+        };
+        let (moment_1, moment_2) = (moment(MOMENT_1)?, moment(MOMENT_2)?);
+        let time_key = format!("{id}.{TIME}");
+        let time = scalars
+            .get(&time_key)
+            .and_then(|time| usize::try_from(*time).ok())
+            .ok_or_else(|| corrupt(format!("'{time_key}' is missing")))?;
+        moments.push_back(Moments {
+            time,
+            shape: shape.clone(),
+            moment_1,
+            moment_2,
         });
-        if let Some(id) = missing {
-            return Err(corrupt(format!("parameter {id} has no AdamW moments")));
-        }
     }
-    Ok(())
+    if let Some(name) = tensors.keys().next() {
+        return Err(corrupt(format!(
+            "'{name}' is of no parameter of this model"
+        )));
+    }
+    Ok(moments)
 }
 
 /// A model, its optimizer and its schedule, advanced one step at a time.
@@ -240,14 +290,13 @@ impl Trainer {
         device: Device,
     ) -> Result<Self, ModelError> {
         let model = NeoxModel::from_weights(&model_config, weights, &device)?;
-        Self::with_model(model_config, train_config, model, device)
+        Self::with_model(model_config, train_config, model, device, VecDeque::new())
     }
 
-    /// A trainer saved by [`Trainer::optimizer_state`] after `step` steps, continued: the
-    /// weights, Burn's own record of the AdamW state and the parameter ids that record is
-    /// keyed by (the model gets the saved ids back, so the record applies as saved). The
-    /// record is checked against the model first, so a damaged one is an error, not a
-    /// panic in Burn or a silent restart of the moments.
+    /// A trainer saved by [`Trainer::optimizer_state`] after `step` steps, continued from
+    /// the saved weights and AdamW moments. The record is checked against the model
+    /// first, so a damaged one is an error naming the entry, not a silent restart of
+    /// the moments.
     pub fn resumed(
         model_config: ModelConfig,
         train_config: TrainConfig,
@@ -256,32 +305,17 @@ impl Trainer {
         saved: &SavedOptimizer,
     ) -> Result<Self, ResumeError> {
         let model = NeoxModel::from_weights(&model_config, weights, &device)?;
-        let mut model_shapes = ParamShapes(Vec::new());
-        model.visit(&mut model_shapes);
-        let model_shapes = model_shapes.0;
-        if saved.param_ids.len() != model_shapes.len() {
+        let mut shapes = ParamShapes(Vec::new());
+        model.visit(&mut shapes);
+        if saved.param_ids.len() != shapes.0.len() {
             return Err(ResumeError::Mismatch(format!(
                 "{} parameter ids saved, the model has {} parameters",
                 saved.param_ids.len(),
-                model_shapes.len()
+                shapes.0.len()
             )));
         }
-        let shapes: BTreeMap<u64, &[usize]> = saved
-            .param_ids
-            .iter()
-            .zip(&model_shapes)
-            .map(|(&id, shape)| (id, shape.as_slice()))
-            .collect();
-        if shapes.len() != model_shapes.len() {
-            return Err(ResumeError::Corrupt("parameter ids repeat".into()));
-        }
-        check_optimizer_record(&saved.record, &shapes, saved.step > 0)?;
-        let model = model.map(&mut WithIds(saved.param_ids.iter().copied()));
-        let mut trainer = Self::with_model(model_config, train_config, model, device)?;
-        let optim = std::mem::replace(&mut trainer.optim, AdamWConfig::new().init());
-        trainer.optim = optim
-            .from_bytes(Bytes::from_bytes_vec(saved.record.clone()))
-            .map_err(|err| ResumeError::Corrupt(format!("optimizer state: {err:?}")))?;
+        let moments = read_moments(&saved.record, &saved.param_ids, &shapes.0, saved.step > 0)?;
+        let mut trainer = Self::with_model(model_config, train_config, model, device, moments)?;
         trainer.step = saved.step;
         Ok(trainer)
     }
@@ -309,6 +343,7 @@ impl Trainer {
         train_config: TrainConfig,
         model: NeoxModel,
         device: Device,
+        resumed: VecDeque<Moments>,
     ) -> Result<Self, ModelError> {
         let specs = param_specs(&model_config);
         // The weight-decay group and the per-role gradient norms pair module order
@@ -327,10 +362,15 @@ impl Trainer {
                 .with_epsilon(train_config.eps as f32)
                 .with_weight_decay(weight_decay as f32)
         };
+        let resumed = Arc::new(Mutex::new(resumed));
+        let adamw = |weight_decay: f64| ResumableAdamW {
+            adamw: adamw(weight_decay).build(),
+            resumed: resumed.clone(),
+        };
         // Pythia decays matrices only: biases and LayerNorm parameters get no decay.
-        let optim = adamw(0.0).init().with_group(
+        let optim = ModuleOptimizer::from(adamw(0.0)).with_group(
             ParamGroup::from_ids(matrix_ids),
-            adamw(train_config.weight_decay).build(),
+            adamw(train_config.weight_decay),
             None,
         );
         let tables = PositionTables::new(&model_config, train_config.context, &device);
