@@ -27,7 +27,7 @@ import { progress } from './progress.js';
 import { addMessage, page, setStatus, ui } from './page.js';
 import { loadModule, previous } from './recovery.js';
 import { newTrainer, pause, reset, resume, run, setButtons, start, visibilityChanged } from './run.js';
-import { downloadState, forgetSavedRuns, loadStateFile, resumeSaved } from './resuming.js';
+import { announceSaved, downloadState, forgetSavedRuns, loadStateFile, resumeSaved } from './resuming.js';
 import { corpusWidget, PASTED_NAME, useText } from './text.js';
 
 // A handle for tests and the curious (read-only use).
@@ -222,6 +222,7 @@ async function main() {
   setButtons();
   page.timing.moduleReady = performance.now();
   setStatus('Ready: press Start.');
+  announceSaved();
 }
 
 main();

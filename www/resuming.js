@@ -10,6 +10,12 @@ import { page, setStatus, stamp, ui } from './page.js';
 import { forgetSaved, readSaved } from './saved.js';
 import { run, start } from './run.js';
 
+/** Says, when the page opens, that this browser holds a saved run of its link. */
+export async function announceSaved() {
+  const entry = await readSaved(queryOf(page.schema, page.settings)).catch(() => null);
+  if (entry && !run.session) ui.savedStatus.textContent = `This browser holds this link's run, saved at step ${entry.steps}: "Resume saved run" continues it.`;
+}
+
 /** Continues the run saved for the current link, if this browser has one. */
 export async function resumeSaved() {
   settle(page.settings);
