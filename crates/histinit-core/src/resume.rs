@@ -4,9 +4,10 @@
 //! them trains on exactly as if never interrupted (on the CPU backend, bit for bit).
 //!
 //! The bytes: `histrun\n`, the format version (u32 LE), an FNV-1a hash of the rest
-//! (u64 LE), then a JSON header (u64 LE length first), the weights of every run as one
-//! safetensors buffer (length first; tensor `3/gpt_neox.embed_in.weight` is run 3's)
-//! and each run's optimizer record (Burn's burnpack bytes; lengths in the header).
+//! (u64 LE), then a JSON header (u64 LE length first) and the tensors of every run as one
+//! safetensors buffer (length first): run 3's weights as `3/gpt_neox.embed_in.weight`,
+//! the AdamW moments of its k-th parameter (module order) as `3/adamw/k/moment_1` and
+//! `3/adamw/k/moment_2`.
 //! Reading checks each part's length against what is left before taking it, so a
 //! truncated or changed file is an error naming what is wrong, never a panic.
 
@@ -19,10 +20,11 @@ use crate::data::Corpus;
 use crate::error::ResumeError;
 use crate::experiment::ExperimentConfig;
 use crate::init::InitMethod;
+use crate::params::HostTensor;
 use crate::params::Weights;
 use crate::plan::fnv1a;
 use crate::run::{CurvePoint, Run, RunResult, RunStatus};
-use crate::train::SavedOptimizer;
+use crate::train::{Moments, SavedOptimizer};
 
 /// The version of the bytes below; raised whenever their meaning changes.
 pub const STATE_FORMAT: u32 = 1;
@@ -67,8 +69,16 @@ struct RunHeader {
     points: Vec<(usize, usize, u64, Option<u64>, u64, u64)>,
     final_val_batches: Vec<u64>,
     step: usize,
-    param_ids: Vec<u64>,
-    optimizer_bytes: usize,
+    /// Each parameter's AdamW update count, module order (its moments are tensors).
+    adamw_times: Vec<usize>,
+}
+
+const ADAMW: &str = "adamw";
+const MOMENTS: [&str; 2] = ["moment_1", "moment_2"];
+
+/// Where a run's moment `which` of its parameter `index` is kept, within the run's tensors.
+fn moment_name(index: usize, which: &str) -> String {
+    format!("{ADAMW}/{index}/{which}")
 }
 
 impl SavedRuns {
@@ -79,25 +89,26 @@ impl SavedRuns {
         };
         let header = serde_json::to_vec(&header)
             .map_err(|err| ResumeError::Corrupt(format!("cannot write the header: {err}")))?;
-        let weights: Weights = self
-            .runs
-            .iter()
-            .enumerate()
-            .flat_map(|(index, run)| {
-                run.weights
-                    .iter()
-                    .map(move |(name, tensor)| (format!("{index}/{name}"), tensor.clone()))
-            })
-            .collect();
+        let mut weights = Weights::new();
+        for (index, run) in self.runs.iter().enumerate() {
+            for (name, tensor) in &run.weights {
+                weights.insert(format!("{index}/{name}"), tensor.clone());
+            }
+            for (k, moments) in run.optimizer.moments.iter().enumerate() {
+                for (which, moment) in MOMENTS
+                    .into_iter()
+                    .zip([&moments.moment_1, &moments.moment_2])
+                {
+                    weights.insert(format!("{index}/{}", moment_name(k, which)), moment.clone());
+                }
+            }
+        }
         let weights = weights_to_safetensors(&weights, StoreDtype::F32, &BTreeMap::new())
             .map_err(|err| ResumeError::Corrupt(err.to_string()))?;
         let mut body = Vec::new();
         for part in [&header, &weights] {
             body.extend_from_slice(&(part.len() as u64).to_le_bytes());
             body.extend_from_slice(part);
-        }
-        for run in &self.runs {
-            body.extend_from_slice(&run.optimizer.record);
         }
         let mut out = Vec::with_capacity(20 + body.len());
         out.extend_from_slice(MAGIC);
@@ -160,11 +171,25 @@ impl SavedRuns {
             per_run[index].insert(name.to_string(), tensor);
         }
         let mut runs = Vec::with_capacity(header.runs.len());
-        for (run, weights) in header.runs.into_iter().zip(per_run) {
-            let record = reader
-                .take(run.optimizer_bytes, "optimizer state")?
-                .to_vec();
-            runs.push(run.into_state(weights, record));
+        for (index, (run, mut weights)) in header.runs.into_iter().zip(per_run).enumerate() {
+            let mut moments = Vec::with_capacity(run.adamw_times.len());
+            for k in 0..run.adamw_times.len() {
+                let mut take = |which: &str| {
+                    let name = moment_name(k, which);
+                    weights.remove(&name).ok_or_else(|| {
+                        ResumeError::Corrupt(format!(
+                            "the AdamW moment '{index}/{name}' is missing"
+                        ))
+                    })
+                };
+                moments.push((take(MOMENTS[0])?, take(MOMENTS[1])?));
+            }
+            if let Some(stray) = weights.keys().find(|name| name.starts_with(ADAMW)) {
+                return Err(ResumeError::Corrupt(format!(
+                    "'{index}/{stray}' is of no parameter"
+                )));
+            }
+            runs.push(run.into_state(weights, moments));
         }
         if !reader.0.is_empty() {
             return Err(ResumeError::Corrupt(format!(
@@ -240,12 +265,11 @@ impl RunHeader {
                 .map(|v| v.to_bits())
                 .collect(),
             step: run.optimizer.step,
-            param_ids: run.optimizer.param_ids.clone(),
-            optimizer_bytes: run.optimizer.record.len(),
+            adamw_times: run.optimizer.moments.iter().map(|m| m.time).collect(),
         }
     }
 
-    fn into_state(self, weights: Weights, record: Vec<u8>) -> RunState {
+    fn into_state(self, weights: Weights, moments: Vec<(HostTensor, HostTensor)>) -> RunState {
         RunState {
             init: self.init,
             seed: self.seed,
@@ -278,8 +302,16 @@ impl RunHeader {
             weights,
             optimizer: SavedOptimizer {
                 step: self.step,
-                param_ids: self.param_ids,
-                record,
+                moments: self
+                    .adamw_times
+                    .into_iter()
+                    .zip(moments)
+                    .map(|(time, (moment_1, moment_2))| Moments {
+                        time,
+                        moment_1,
+                        moment_2,
+                    })
+                    .collect(),
             },
         }
     }

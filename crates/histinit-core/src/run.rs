@@ -386,7 +386,7 @@ impl<'corpus> Run<'corpus> {
             train.clone(),
             &state.weights,
             device.clone(),
-            &state.optimizer,
+            state.optimizer,
         )?;
         let mut sampler = corpus.sampler(Split::Student, train.context, state.seed);
         sampler.seek(state.sampler);

@@ -2,7 +2,7 @@
 //! CLI calls in a loop. A step never reads back from the device; it returns a small
 //! metrics tensor that the caller reads when it wants (`into_data_async` on WebGPU).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamGroup};
@@ -10,13 +10,13 @@ use burn::optim::{
     AdamW, AdamWConfig, AdamWState, AdaptiveMomentumState, GradientsParams, LearningRate,
     ModuleOptimizer, Optimizer,
 };
-use burn::tensor::{Bytes, DType, Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::config::{ModelConfig, TrainConfig};
 use crate::data::Batch;
 use crate::error::{ModelError, ResumeError, TrainError};
 use crate::model::{NeoxModel, PositionTables};
-use crate::params::{param_specs, Weights};
+use crate::params::{param_specs, HostTensor, Weights};
 
 /// Host-side metrics of one step.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -132,32 +132,45 @@ impl ModuleVisitor for ParamShapes {
     }
 }
 
-/// A trainer's step count and AdamW state: Burn's record of it (burnpack bytes), keyed
-/// by `param_ids` (the model's parameter ids, in [`param_specs`] order).
+/// One parameter's AdamW state on the host: its update count and moments (Burn's layout).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Moments {
+    pub time: usize,
+    pub moment_1: HostTensor,
+    pub moment_2: HostTensor,
+}
+
+/// A trainer's step count and each parameter's AdamW state, in module order (none
+/// before the first step).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SavedOptimizer {
     pub step: usize,
-    pub param_ids: Vec<u64>,
-    pub record: Vec<u8>,
+    pub moments: Vec<Moments>,
 }
 
-/// One parameter's AdamW state, read from a saved record.
-struct Moments {
+/// The moments one update left, still on the device (rank 1; `shape` is the parameter's).
+struct LiveMoments {
     time: usize,
     shape: Vec<usize>,
-    moment_1: Vec<f32>,
-    moment_2: Vec<f32>,
+    moment_1: Tensor<1>,
+    moment_2: Tensor<1>,
 }
 
-/// Burn's AdamW, which hands each parameter, at its first update, the next of the
-/// `resumed` moments (module order) instead of starting them at zero. Burn's own
-/// `load_record` would put the moments on `Device::default()`, which is WebGPU in the
-/// web build and cannot be created synchronously there (the page's CPU fallback).
+/// What the trainer's AdamW groups share, in module order (the order Burn updates in).
+#[derive(Default)]
+struct MomentsLog {
+    /// Saved moments, handed to each parameter at its first update after a resume.
+    resumed: VecDeque<Moments>,
+    /// The moments of the last step, kept to be saved: Burn keeps them where only its
+    /// own record format reaches, which would bring a second serializer into the page.
+    latest: Vec<LiveMoments>,
+}
+
+/// Burn's AdamW, also keeping each update's moments and starting from saved ones.
 #[derive(Clone)]
 struct ResumableAdamW {
     adamw: AdamW,
-    /// Shared by the trainer's two groups: the module's traversal order is theirs together.
-    resumed: Arc<Mutex<VecDeque<Moments>>>,
+    log: Arc<Mutex<MomentsLog>>,
 }
 
 impl Optimizer for ResumableAdamW {
@@ -170,104 +183,43 @@ impl Optimizer for ResumableAdamW {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
+        let Ok(mut log) = self.log.lock() else {
+            return self.adamw.step(lr, tensor, grad, state);
+        };
         let state = state.or_else(|| {
-            let moments = self.resumed.lock().ok()?.pop_front()?;
+            let saved = log.resumed.pop_front()?;
             let device = tensor.device();
-            let tensor = |values: Vec<f32>| {
-                Tensor::from_data(TensorData::new(values, moments.shape.clone()), &device)
+            let tensor = |moment: HostTensor| {
+                Tensor::from_data(TensorData::new(moment.values, moment.shape), &device)
             };
             Some(AdamWState {
                 momentum: AdaptiveMomentumState {
-                    time: moments.time,
-                    moment_1: tensor(moments.moment_1),
-                    moment_2: tensor(moments.moment_2),
+                    time: saved.time,
+                    moment_1: tensor(saved.moment_1),
+                    moment_2: tensor(saved.moment_2),
                     max_moment_2: None,
                 },
             })
         });
-        self.adamw.step(lr, tensor, grad, state)
+        let (tensor, state) = self.adamw.step(lr, tensor, grad, state);
+        if let Some(state) = &state {
+            let momentum = &state.momentum;
+            let shape = momentum.moment_1.dims().to_vec();
+            let flat =
+                |moment: &Tensor<D>| moment.clone().reshape([shape.iter().product::<usize>()]);
+            log.latest.push(LiveMoments {
+                time: momentum.time,
+                moment_1: flat(&momentum.moment_1),
+                moment_2: flat(&momentum.moment_2),
+                shape,
+            });
+        }
+        (tensor, state)
     }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
         AdamW::to_device(state, device)
     }
-}
-
-/// The leaves Burn's `RecordState` derive gives `AdamWState` (momentum.time,
-/// momentum.moment_1, momentum.moment_2) under each parameter's id.
-const TIME: &str = "momentum.time";
-const MOMENT_1: &str = "momentum.moment_1";
-const MOMENT_2: &str = "momentum.moment_2";
-
-/// Each parameter's moments from a saved record, in module order (`ids`, with `shapes`):
-/// none before the first step, every parameter's after it, each F32 of its parameter's
-/// shape; anything else is an error naming the entry.
-fn read_moments(
-    record: &[u8],
-    ids: &[u64],
-    shapes: &[Vec<usize>],
-    stepped: bool,
-) -> Result<VecDeque<Moments>, ResumeError> {
-    let corrupt = |what: String| ResumeError::Corrupt(format!("optimizer state: {what}"));
-    let reader = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(record.to_vec()))
-        .map_err(|err| corrupt(format!("{err:?}")))?;
-    let scalars = reader.scalars().clone();
-    let mut tensors = BTreeMap::new();
-    for tensor in reader
-        .into_tensors()
-        .map_err(|err| corrupt(format!("{err:?}")))?
-    {
-        let name = tensor.name.clone();
-        tensors.insert(name, tensor);
-    }
-    if !stepped {
-        return if tensors.is_empty() {
-            Ok(VecDeque::new())
-        } else {
-            Err(corrupt("moments saved before the first step".into()))
-        };
-    }
-    let mut moments = VecDeque::with_capacity(ids.len());
-    for (id, shape) in ids.iter().zip(shapes) {
-        let mut moment = |leaf: &str| -> Result<Vec<f32>, ResumeError> {
-            let name = format!("{id}.{leaf}");
-            let tensor = tensors
-                .remove(&name)
-                .ok_or_else(|| corrupt(format!("'{name}' is missing")))?;
-            if tensor.dtype != DType::F32 || tensor.shape.as_slice() != shape.as_slice() {
-                return Err(corrupt(format!(
-                    "'{name}' is {:?} {:?}, its parameter is F32 {shape:?}",
-                    tensor.dtype,
-                    tensor.shape.as_slice()
-                )));
-            }
-            let bytes = tensor
-                .into_bytes()
-                .map_err(|err| corrupt(format!("'{name}': {err:?}")))?;
-            Ok(bytes
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect())
-        };
-        let (moment_1, moment_2) = (moment(MOMENT_1)?, moment(MOMENT_2)?);
-        let time_key = format!("{id}.{TIME}");
-        let time = scalars
-            .get(&time_key)
-            .and_then(|time| usize::try_from(*time).ok())
-            .ok_or_else(|| corrupt(format!("'{time_key}' is missing")))?;
-        moments.push_back(Moments {
-            time,
-            shape: shape.clone(),
-            moment_1,
-            moment_2,
-        });
-    }
-    if let Some(name) = tensors.keys().next() {
-        return Err(corrupt(format!(
-            "'{name}' is of no parameter of this model"
-        )));
-    }
-    Ok(moments)
 }
 
 /// A model, its optimizer and its schedule, advanced one step at a time.
@@ -277,6 +229,7 @@ pub struct Trainer {
     device: Device,
     model: Option<NeoxModel>,
     optim: ModuleOptimizer,
+    moments: Arc<Mutex<MomentsLog>>,
     tables: PositionTables,
     step: usize,
 }
@@ -290,51 +243,83 @@ impl Trainer {
         device: Device,
     ) -> Result<Self, ModelError> {
         let model = NeoxModel::from_weights(&model_config, weights, &device)?;
-        Self::with_model(model_config, train_config, model, device, VecDeque::new())
+        Self::with_model(model_config, train_config, model, device)
     }
 
     /// A trainer saved by [`Trainer::optimizer_state`] after `step` steps, continued from
-    /// the saved weights and AdamW moments. The record is checked against the model
-    /// first, so a damaged one is an error naming the entry, not a silent restart of
-    /// the moments.
+    /// the saved weights and AdamW moments, checked against the model first (a moment
+    /// missing or of the wrong shape is an error, not a silent restart of the moments).
     pub fn resumed(
         model_config: ModelConfig,
         train_config: TrainConfig,
         weights: &Weights,
         device: Device,
-        saved: &SavedOptimizer,
+        saved: SavedOptimizer,
     ) -> Result<Self, ResumeError> {
         let model = NeoxModel::from_weights(&model_config, weights, &device)?;
         let mut shapes = ParamShapes(Vec::new());
         model.visit(&mut shapes);
-        if saved.param_ids.len() != shapes.0.len() {
+        let expected = if saved.step > 0 { shapes.0.len() } else { 0 };
+        if saved.moments.len() != expected {
             return Err(ResumeError::Mismatch(format!(
-                "{} parameter ids saved, the model has {} parameters",
-                saved.param_ids.len(),
+                "AdamW moments of {} parameters saved after {} steps, the model has {} parameters",
+                saved.moments.len(),
+                saved.step,
                 shapes.0.len()
             )));
         }
-        let moments = read_moments(&saved.record, &saved.param_ids, &shapes.0, saved.step > 0)?;
-        let mut trainer = Self::with_model(model_config, train_config, model, device, moments)?;
+        for (index, (moments, shape)) in saved.moments.iter().zip(&shapes.0).enumerate() {
+            for moment in [&moments.moment_1, &moments.moment_2] {
+                if moment.shape != *shape || moment.values.len() != shape.iter().product::<usize>()
+                {
+                    return Err(ResumeError::Mismatch(format!(
+                        "the AdamW moment of parameter {index} has shape {:?}, the parameter {shape:?}",
+                        moment.shape
+                    )));
+                }
+            }
+        }
+        let mut trainer = Self::with_model(model_config, train_config, model, device)?;
+        if let Ok(mut log) = trainer.moments.lock() {
+            log.resumed = saved.moments.into();
+        }
         trainer.step = saved.step;
         Ok(trainer)
     }
 
     /// What [`Trainer::resumed`] needs besides the weights (a blocking read-back).
     pub fn optimizer_state(&self) -> Result<SavedOptimizer, ResumeError> {
-        let record = self
-            .optim
-            .into_bytes()
-            .map_err(|err| TrainError::Readback(format!("optimizer state: {err:?}")))?;
+        let log = self
+            .moments
+            .lock()
+            .map_err(|_| TrainError::Readback("the optimizer's moments are poisoned".into()))?;
+        // Resumed and not stepped since: the saved moments are still the current ones.
+        let moments = if !log.resumed.is_empty() {
+            log.resumed.iter().cloned().collect()
+        } else {
+            let host = |moment: &Tensor<1>, shape: &[usize]| -> Result<HostTensor, TrainError> {
+                Ok(HostTensor {
+                    shape: shape.to_vec(),
+                    values: read_values(moment.clone())?
+                        .into_iter()
+                        .map(|v| v as f32)
+                        .collect(),
+                })
+            };
+            log.latest
+                .iter()
+                .map(|live| {
+                    Ok(Moments {
+                        time: live.time,
+                        moment_1: host(&live.moment_1, &live.shape)?,
+                        moment_2: host(&live.moment_2, &live.shape)?,
+                    })
+                })
+                .collect::<Result<_, TrainError>>()?
+        };
         Ok(SavedOptimizer {
             step: self.step,
-            param_ids: self
-                .model()
-                .param_ids(&self.model_config)?
-                .into_iter()
-                .map(|id| id.val())
-                .collect(),
-            record: record.to_vec(),
+            moments,
         })
     }
 
@@ -343,7 +328,6 @@ impl Trainer {
         train_config: TrainConfig,
         model: NeoxModel,
         device: Device,
-        resumed: VecDeque<Moments>,
     ) -> Result<Self, ModelError> {
         let specs = param_specs(&model_config);
         // The weight-decay group and the per-role gradient norms pair module order
@@ -362,10 +346,10 @@ impl Trainer {
                 .with_epsilon(train_config.eps as f32)
                 .with_weight_decay(weight_decay as f32)
         };
-        let resumed = Arc::new(Mutex::new(resumed));
+        let moments = Arc::new(Mutex::new(MomentsLog::default()));
         let adamw = |weight_decay: f64| ResumableAdamW {
             adamw: adamw(weight_decay).build(),
-            resumed: resumed.clone(),
+            log: moments.clone(),
         };
         // Pythia decays matrices only: biases and LayerNorm parameters get no decay.
         let optim = ModuleOptimizer::from(adamw(0.0)).with_group(
@@ -380,6 +364,7 @@ impl Trainer {
             device,
             model: Some(model),
             optim,
+            moments,
             tables,
             step: 0,
         })
@@ -437,6 +422,9 @@ impl Trainer {
                 grads: &mut grads,
                 scale,
             });
+        }
+        if let Ok(mut log) = self.moments.lock() {
+            log.latest.clear();
         }
         let model = self.optim.step(lr, model, grads);
         self.model = Some(model);
