@@ -976,6 +976,7 @@ async function realChecks(context, base) {
     assert(k < CPU_STEPS, `paused before the end (step ${k})`);
     const state = await downloaded(page, '#download-state');
     assert(state.subarray(0, 8).toString('latin1') === 'histrun\n', 'the downloaded state starts with its marker');
+    console.log(`  the saved state of ${k} steps: ${state.length} bytes`);
     // A reload loses the session; the browser's storage keeps it.
     await page.reload();
     await waitReady(page);
