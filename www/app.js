@@ -29,6 +29,7 @@ import { progress } from './progress.js';
 import { addMessage, page, setStatus, ui } from './page.js';
 import { loadModule, previous } from './recovery.js';
 import { newTrainer, pause, reset, resume, run, setButtons, start, visibilityChanged } from './run.js';
+import { announceSaved, downloadState, forgetSavedRuns, loadStateFile, resumeSaved } from './resuming.js';
 import { corpusWidget, PASTED_NAME, useText } from './text.js';
 
 // A handle for tests and the curious (read-only use).
@@ -153,6 +154,10 @@ function wire() {
   ui.start.addEventListener('click', () => start());
   ui.pause.addEventListener('click', () => (run.phase === 'paused' ? resume() : pause()));
   ui.reset.addEventListener('click', () => reset());
+  ui.resumeSaved.addEventListener('click', () => resumeSaved());
+  ui.forgetSaved.addEventListener('click', () => forgetSavedRuns());
+  ui.downloadState.addEventListener('click', () => downloadState());
+  ui.loadState.addEventListener('change', () => loadStateFile(ui.loadState.files?.[0]));
   ui.copyLink.addEventListener('click', () => copyLink());
   ui.citeRun.addEventListener('click', () => citeRun());
   ui.showAll.addEventListener('click', () => {
@@ -251,6 +256,7 @@ async function main() {
   });
   page.timing.moduleReady = performance.now();
   setStatus('Ready: press Start.');
+  announceSaved();
 }
 
 main();

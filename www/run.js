@@ -21,7 +21,8 @@ import { showCorpusNote, textFor, textPicked } from './text.js';
 import { provenanceOf } from './provenance.js';
 import { showRunExport } from './next-teacher.js';
 
-const LOOP = { snapshotEvery: SNAPSHOT_EVERY, sampleEvery: 100, sampleLength: 120 };
+// saveEvery: steps between saves in the browser's storage (worker.js; CPU backend only).
+const LOOP = { snapshotEvery: SNAPSHOT_EVERY, sampleEvery: 100, sampleLength: 120, saveEvery: 50 };
 
 export const run = {
   phase: 'idle',
@@ -34,6 +35,7 @@ export const run = {
   hiddenPause: false, // paused because the tab went to the background
   workerMemory: null, // bytes of the training worker's wasm memory, after the last step
   provenance: null, // what made the last session's runs (provenance.js), kept after it ends
+  saved: null, // bytes of a saved run the session being opened continues (resuming.js)
 };
 
 export function setPhase(phase) {
@@ -56,6 +58,15 @@ export function setButtons() {
   ui.exportJson.disabled = !exportable;
   ui.exportPng.disabled = !exportable;
   showRunExport(run.session);
+  ui.downloadState.disabled = !exportable || run.backend !== 'cpu';
+  ui.resumeSaved.disabled = ui.start.disabled;
+  ui.loadState.disabled = ui.start.disabled;
+}
+
+/** Says where the run stands in the browser's storage (worker.js `saved` events). */
+function onSaved({ steps, error }) {
+  ui.savedStatus.textContent = error ?? `Saved in this browser at step ${steps}: after a reload, "Resume saved run" continues it.`;
+  ui.savedStatus.classList.toggle('error', Boolean(error));
 }
 
 /** One line: where it trains (and why, after a fallback), then progress. */
@@ -109,7 +120,7 @@ function clearRun() {
 async function openSession(backend) {
   const settings = run.settings;
   try {
-    const { session, problems } = await page.trainer.open(queryOf(page.schema, settings), backend, run.sources, textFor(settings));
+    const { session, problems } = await page.trainer.open(queryOf(page.schema, settings), backend, run.sources, textFor(settings), run.saved);
     for (const problem of problems) addMessage(problem, true);
     return session;
   } catch (error) {
@@ -130,7 +141,8 @@ async function webgpuProblem() {
 
 // ---------------------------------------------------------------- start, pause, resume, reset
 
-export async function start() {
+/** Starts the link's runs afresh, or continues them from `saved` (bytes of a saved run). */
+export async function start(saved = null) {
   const named = page.settings.corpus;
   if (named && !textPicked(named)) {
     // Never train on the King James Bible in place of the text the link names.
@@ -150,6 +162,8 @@ export async function start() {
   settle(page.settings);
   const settings = page.settings;
   run.settings = settings;
+  run.saved = saved;
+  ui.savedStatus.textContent = '';
   if (page.trainer.dead) {
     // The worker was stopped (Reset during a step) or died outside a request.
     setStatus('Starting a new training worker…');
@@ -204,7 +218,10 @@ async function begin(session, backend, epoch) {
   run.session = session;
   run.backend = backend;
   run.provenance = provenanceOf(page.build, session);
+  run.saved = null;
   resetProgress(session.runs);
+  for (const report of session.history) record(report);
+  if (backend !== 'cpu') ui.savedStatus.textContent = "Runs on WebGPU are not saved in the browser's storage: choose backend 'CPU' to train one you can resume after a reload.";
   updateTable();
   setButtons();
   // The charts of the runs as initialized, drawn before the first step: the first draw
@@ -216,7 +233,7 @@ async function begin(session, backend, epoch) {
   const first = backend === 'webgpu' ? ' (the first step compiles shaders and can take a while)' : '';
   setStatus(run.backendNote ? `${run.backendNote} · first step…` : `Training on ${backendName(backend)}: first step${first}…`);
   try {
-    await session.start(LOOP);
+    await session.start({ ...LOOP, stepsByRun: Object.entries(progress.stepByRun).map(([id, steps]) => [Number(id), steps]) });
   } catch (error) {
     if (epoch === run.epoch && !recoverFromTrap(error, 'worker')) failed(`Could not start: ${errorText(error)}`);
     return;
@@ -328,6 +345,7 @@ function onEvent(data, trainer) {
     else if (data.event === 'samples') renderSamples(ui.samples, data.samples, progress.runs);
     else if (data.event === 'done') finish();
     else if (data.event === 'failed') stepFailed(data);
+    else if (data.event === 'saved') onSaved(data);
   } catch (error) {
     if (recoverFromTrap(error, 'page')) return;
     // A bug in the page, not in training: say so rather than stall silently.

@@ -87,9 +87,10 @@ export class Trainer {
    * Opens a session in the worker (see worker.js `open`); resolves to a RemoteSession
    * and the problems with single sources, rejects with why the session cannot train.
    */
-  async open(query, backend, sources, text) {
-    const { id, runs, problems, device } = await this.call('open', { query, backend, sources, text });
+  async open(query, backend, sources, text, saved = null) {
+    const { id, runs, history, problems, device } = await this.call('open', { query, backend, sources, text, saved });
     const session = new RemoteSession(this, id, runs, backend);
+    session.history = history ?? []; // a resumed session's step reports so far
     session.device = device ?? { adapter: 'unknown', subgroups: 'unknown' };
     return { session, problems };
   }
@@ -126,6 +127,11 @@ export class RemoteSession {
 
   samples(length) {
     return this.trainer.call('samples', { id: this.id, length });
+  }
+
+  /** The session's whole state as bytes (a file to resume from; CPU backend). */
+  state() {
+    return this.trainer.call('state', { id: this.id });
   }
 
   export_csv() {

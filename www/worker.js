@@ -7,7 +7,9 @@
 // each awaited before the next, so a session is never used by two calls at once.
 //   load, webgpu_available, forget_webgpu_device   the module and the WebGPU device
 //   memory                                          bytes of this worker's wasm memory now
-//   open {query, backend, text, sources}            a new session (the old one is freed)
+//   open {query, backend, text, sources, saved}     a new session (the old one is freed);
+//                                                   saved: bytes of a saved run to continue
+//   state {id}                                      the session's state as bytes (a file)
 //   start {id, snapshotEvery, sampleEvery, sampleLength}   its training loop begins
 //   pause {id} / resume {id}                        the loop stops before its next step / goes on
 //   stop {id}                                       the loop ends and the session is freed
@@ -17,6 +19,9 @@
 //   step {report, memory}    a step was taken (memory: bytes of this worker's wasm memory)
 //   samples {samples}        text samples (every sampleEvery steps, and at the end)
 //   done                     every run finished
+//   saved {steps, error}     the session was saved in the browser's storage (saved.js) at
+//                            steps (every saveEvery steps, on pause and at the end; CPU
+//                            backend), or error says why not (the run goes on unsaved)
 //   failed {error, trap}     a step failed; the loop ended (the session is kept, to export)
 //
 // A trap (a Rust panic: WebAssembly.RuntimeError) leaves the instance half-updated:
@@ -24,11 +29,13 @@
 // this worker.
 
 import init, * as hi from './pkg/histinit_web.js';
+import { saveProblem, writeSaved } from './saved.js';
 
 let exports = null; // the instance's exports (its memory, for the page's memory figure)
 let session = null;
 let sessionId = 0; // which open() made `session`: a late call for an older one is refused
 let trapped = null; // the first trap's message
+let opened = { query: '', backend: '' }; // the current session's link and backend
 
 function message(error) {
   if (error instanceof Error) return error.message;
@@ -63,7 +70,37 @@ const loop = {
   stepsByRun: new Map(), // run id -> steps done
   nextSnapshot: 0,
   nextSample: 0,
+  saveEvery: 0, // 0: never saved
+  nextSave: 0,
 };
+
+/** The most steps any run has done. */
+function stepsNow() {
+  return loop.stepsByRun.size ? Math.max(...loop.stepsByRun.values()) : 0;
+}
+
+/**
+ * Saves the session under its link (between steps: the caller holds the queue). Only on
+ * the CPU backend, where the module can read the state back synchronously.
+ */
+async function save() {
+  if (!session || !loop.saveEvery || opened.backend !== 'cpu') return;
+  const steps = stepsNow();
+  let bytes;
+  try {
+    bytes = session.save_state();
+  } catch (error) {
+    if (error instanceof WebAssembly.RuntimeError) throw error;
+    post('saved', { steps, error: `This run could not be saved: ${message(error)}` });
+    return;
+  }
+  try {
+    await writeSaved(opened.query, bytes, steps);
+    post('saved', { steps });
+  } catch (error) {
+    post('saved', { steps, error: saveProblem(error) });
+  }
+}
 
 // A task after the messages already waiting (a MessageChannel is not clamped as setTimeout is).
 const wake = new MessageChannel();
@@ -105,8 +142,12 @@ async function trainStep() {
   post('step', { report, memory: exports?.memory?.buffer.byteLength ?? null });
   // Steps done, counted as the page counts them: report.step is the index of the step just taken.
   loop.stepsByRun.set(report.run, report.step + 1);
-  const step = Math.max(...loop.stepsByRun.values());
+  const step = stepsNow();
   try {
+    if (loop.saveEvery && (step >= loop.nextSave || report.done)) {
+      loop.nextSave = step + loop.saveEvery;
+      await save();
+    }
     if (step >= loop.nextSnapshot || report.done) {
       loop.nextSnapshot = step + loop.snapshotEvery;
       await session.snapshot_weights().catch((error) => {
@@ -172,46 +213,57 @@ const ops = {
    * name} or null), `sources` ([{kind, bytes, label}]). A source that cannot be used is
    * a problem to show, not a failure: prepare() then says which init misses it.
    */
-  async open({ query, backend, text, sources }) {
+  async open({ query, backend, text, sources, saved = null }) {
     freeSession();
-    const opened = new hi.Session(query, backend);
+    const made = new hi.Session(query, backend);
     const problems = [];
     try {
-      if (text) opened.set_corpus(text.bytes, text.name);
+      if (text) made.set_corpus(text.bytes, text.name);
       for (const source of sources) {
         try {
-          if (source.kind === 'weights') opened.add_weights(source.bytes, source.label);
-          else if (source.kind === 'trajectory') opened.add_trajectory(source.bytes, source.label);
-          else opened.add_histogram(source.bytes, source.label);
+          if (source.kind === 'weights') made.add_weights(source.bytes, source.label);
+          else if (source.kind === 'trajectory') made.add_trajectory(source.bytes, source.label);
+          else made.add_histogram(source.bytes, source.label);
         } catch (error) {
           if (error instanceof WebAssembly.RuntimeError) throw error;
           problems.push(`${source.label}: ${message(error)}`);
         }
       }
-      await opened.prepare();
+      if (saved) await made.prepare_resumed(saved);
+      else await made.prepare();
     } catch (error) {
-      if (!(error instanceof WebAssembly.RuntimeError)) opened.free();
+      if (!(error instanceof WebAssembly.RuntimeError)) made.free();
       throw Object.assign(error, { problems });
     }
-    session = opened;
+    session = made;
     sessionId += 1;
-    return { id: sessionId, runs: opened.runs(), problems, device: await deviceInfo(backend) };
+    opened = { query, backend };
+    const history = saved ? made.history() : [];
+    return { id: sessionId, runs: made.runs(), history, problems, device: await deviceInfo(backend) };
   },
 
   /** Starts the session's training loop; step reports follow as events. */
-  start({ id, snapshotEvery = 25, sampleEvery = 100, sampleLength = 120 }) {
+  start({ id, snapshotEvery = 25, sampleEvery = 100, sampleLength = 120, saveEvery = 0, stepsByRun = [] }) {
     current(id);
-    Object.assign(loop, { session: id, snapshotEvery, sampleEvery, sampleLength, stepsByRun: new Map(), nextSnapshot: snapshotEvery, nextSample: sampleEvery });
+    // A resumed session goes on from its runs' steps (stepsByRun: [[run, steps]]).
+    const done = new Map(stepsByRun);
+    const step = done.size ? Math.max(...done.values()) : 0;
+    Object.assign(loop, {
+      session: id, snapshotEvery, sampleEvery, sampleLength, saveEvery, stepsByRun: done,
+      nextSnapshot: step + snapshotEvery, nextSample: step + sampleEvery, nextSave: step + saveEvery,
+    });
     loop.running = true;
     scheduleStep();
     return null;
   },
   /** Stops the loop before its next step (the step in flight, if any, was reported before this answer). */
-  pause({ id }) {
+  async pause({ id }) {
     current(id);
     loop.running = false;
+    await save();
     return null;
   },
+  state: ({ id }) => current(id).save_state(),
   resume({ id }) {
     current(id);
     if (loop.session !== id) throw new Error('this session was not started: press Start');

@@ -231,7 +231,7 @@ export async function hostileUnitChecks({ check, assert }) {
     const saved = Object.getOwnPropertyDescriptor(globalThis, 'self');
     try {
       mkdirSync(join(dir, 'pkg'));
-      writeFileSync(join(dir, 'worker.js'), readFileSync(new URL('../../www/worker.js', import.meta.url)));
+      for (const file of ['worker.js', 'saved.js']) writeFileSync(join(dir, file), readFileSync(new URL(`../../www/${file}`, import.meta.url)));
       writeFileSync(
         join(dir, 'pkg/histinit_web.js'),
         'export default async function init() { return {}; }\n' +

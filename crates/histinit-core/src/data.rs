@@ -377,6 +377,17 @@ impl<'a> BatchSampler<'a> {
         unreachable!("index below total_starts always falls in a block")
     }
 
+    /// How far the stream has been read: with the seed, all a resumed run needs to draw
+    /// the same batches as one never interrupted.
+    pub fn position(&self) -> u128 {
+        self.rng.get_word_pos()
+    }
+
+    /// Continues the stream from `position` (see [`BatchSampler::position`]).
+    pub fn seek(&mut self, position: u128) {
+        self.rng.set_word_pos(position);
+    }
+
     /// Start offsets of the next `batch` windows (consumes the stream like `next_batch`).
     pub fn next_starts(&mut self, batch: usize) -> Vec<usize> {
         (0..batch)

@@ -119,3 +119,27 @@ pub enum TrainError {
     #[error("reading back from the device failed: {0}")]
     Readback(String),
 }
+
+/// Why a saved run cannot be resumed (or saved), in words a visitor can act on.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum ResumeError {
+    #[error("this is not a saved histinit run (it does not start with histinit's marker)")]
+    NotAState,
+    #[error(
+        "this saved run is in state format {found}, this histinit reads format {supported}: \
+         resume it with the histinit that saved it"
+    )]
+    Version { found: u32, supported: u32 },
+    #[error("the saved run is damaged (truncated or changed): {0}")]
+    Corrupt(String),
+    #[error("the saved run is of another link ({saved}): open that link to resume it")]
+    OtherLink { saved: String },
+    #[error("the saved run does not fit this link's runs: {0}")]
+    Mismatch(String),
+    #[error("the saved run is too large: {bytes} bytes, more than the limit of {limit}")]
+    TooLarge { bytes: usize, limit: usize },
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Train(#[from] TrainError),
+}

@@ -21,6 +21,7 @@ pub mod model;
 pub mod params;
 pub mod plan;
 pub mod recipes;
+pub mod resume;
 pub mod run;
 pub mod source;
 pub mod stats;

@@ -14,11 +14,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ModelConfig, TrainConfig};
 use crate::data::{Batch, BatchSampler, Corpus, Split};
-use crate::error::{ConfigError, DataError, TrainError};
+use crate::error::{ConfigError, DataError, ResumeError, TrainError};
 use crate::experiment::ExperimentConfig;
 use crate::init::{init_weights_scoped, quantile_at, InitMethod, InitScope};
 use crate::model::NeoxModel;
 use crate::params::{param_specs, Weights};
+use crate::resume::RunState;
 use crate::source::{RunSources, WeightSource};
 use crate::train::{read_scalar, read_values, PendingMetrics, StepMetrics, Trainer};
 
@@ -322,6 +323,87 @@ impl<'corpus> Run<'corpus> {
             trainer,
         };
         Ok((run, weights))
+    }
+
+    /// Everything [`Run::resume`] needs to continue this run (a blocking read-back of
+    /// the weights and the optimizer state: the CPU backend, or native wgpu). Taken
+    /// between steps; a run drawing from another split than the student's
+    /// ([`Run::on_split`]) resumes on the student's.
+    pub fn save_state(&self) -> Result<RunState, ResumeError> {
+        Ok(RunState {
+            init: self.record.init,
+            seed: self.record.seed,
+            sampler: self.sampler.position(),
+            result: self.record.clone(),
+            weights: self.weights()?,
+            optimizer: self.trainer.optimizer_state()?,
+        })
+    }
+
+    /// A run of `config` continued from `state`: the next step is the one the saved run
+    /// would have taken, on the same batch, from the same weights and AdamW moments.
+    pub fn resume(
+        config: &ExperimentConfig,
+        corpus: &'corpus Corpus,
+        state: RunState,
+        device: &burn::tensor::Device,
+    ) -> Result<Self, ResumeError> {
+        let mismatch = |what: String| {
+            ResumeError::Mismatch(format!(
+                "{}: {what}",
+                crate::plan::run_name(state.init, state.seed)
+            ))
+        };
+        let config = &config.for_init(state.init);
+        let model_config = config.validate().map_err(|err| mismatch(err.to_string()))?;
+        let train = config.train.clone();
+        corpus
+            .check_context(train.context)
+            .map_err(|err| mismatch(err.to_string()))?;
+        let step = state.optimizer.step;
+        let points = &state.result.points;
+        if step > train.steps
+            || points.len() != step
+            || points
+                .iter()
+                .enumerate()
+                .any(|(index, point)| point.step != index)
+            || (state.result.status == RunStatus::Running) != (step < train.steps)
+                && !matches!(state.result.status, RunStatus::Diverged { .. })
+        {
+            return Err(mismatch(format!(
+                "{step} steps saved with {} curve points ({}), the link trains {}",
+                points.len(),
+                state.result.status.name(),
+                train.steps
+            )));
+        }
+        if (state.result.init, state.result.seed) != (state.init, state.seed) {
+            return Err(mismatch("its curve is of another run".into()));
+        }
+        let trainer = Trainer::resumed(
+            model_config.clone(),
+            train.clone(),
+            &state.weights,
+            device.clone(),
+            state.optimizer,
+        )?;
+        let mut sampler = corpus.sampler(Split::Student, train.context, state.seed);
+        sampler.seek(state.sampler);
+        Ok(Self {
+            sampler,
+            eval_batches: corpus.eval_batches_of(
+                train.eval_split.split(),
+                train.eval_batches,
+                train.batch,
+                train.context,
+            ),
+            evaluate: true,
+            record: state.result,
+            model_config,
+            train,
+            trainer,
+        })
     }
 
     /// Draws the batches from another split (a teacher trains on its own).

@@ -2,15 +2,21 @@
 //! CLI calls in a loop. A step never reads back from the device; it returns a small
 //! metrics tensor that the caller reads when it wants (`into_data_async` on WebGPU).
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamGroup};
-use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{
+    AdamW, AdamWConfig, AdamWState, AdaptiveMomentumState, GradientsParams, LearningRate,
+    ModuleOptimizer, Optimizer,
+};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::config::{ModelConfig, TrainConfig};
 use crate::data::Batch;
-use crate::error::{ModelError, TrainError};
+use crate::error::{ModelError, ResumeError, TrainError};
 use crate::model::{NeoxModel, PositionTables};
-use crate::params::{param_specs, Weights};
+use crate::params::{param_specs, HostTensor, Weights};
 
 /// Host-side metrics of one step.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -117,6 +123,105 @@ impl ModuleMapper for NoGrad {
     }
 }
 
+/// Each parameter's shape (Burn's layout, which the optimizer's moments have), in module order.
+struct ParamShapes(Vec<Vec<usize>>);
+
+impl ModuleVisitor for ParamShapes {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0.push(param.val().dims().to_vec());
+    }
+}
+
+/// One parameter's AdamW state on the host: its update count and moments (Burn's layout).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Moments {
+    pub time: usize,
+    pub moment_1: HostTensor,
+    pub moment_2: HostTensor,
+}
+
+/// A trainer's step count and each parameter's AdamW state, in module order (none
+/// before the first step).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedOptimizer {
+    pub step: usize,
+    pub moments: Vec<Moments>,
+}
+
+/// The moments one update left, still on the device (rank 1; `shape` is the parameter's).
+struct LiveMoments {
+    time: usize,
+    shape: Vec<usize>,
+    moment_1: Tensor<1>,
+    moment_2: Tensor<1>,
+}
+
+/// What the trainer's AdamW groups share, in module order (the order Burn updates in).
+#[derive(Default)]
+struct MomentsLog {
+    /// Saved moments, handed to each parameter at its first update after a resume.
+    resumed: VecDeque<Moments>,
+    /// The moments of the last step, kept to be saved: Burn keeps them where only its
+    /// own record format reaches, which would bring a second serializer into the page.
+    latest: Vec<LiveMoments>,
+}
+
+/// Burn's AdamW, also keeping each update's moments and starting from saved ones.
+#[derive(Clone)]
+struct ResumableAdamW {
+    adamw: AdamW,
+    log: Arc<Mutex<MomentsLog>>,
+}
+
+impl Optimizer for ResumableAdamW {
+    type State<const D: usize> = AdamWState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        let Ok(mut log) = self.log.lock() else {
+            return self.adamw.step(lr, tensor, grad, state);
+        };
+        let state = state.or_else(|| {
+            let saved = log.resumed.pop_front()?;
+            let device = tensor.device();
+            let tensor = |moment: HostTensor| {
+                Tensor::from_data(TensorData::new(moment.values, moment.shape), &device)
+            };
+            Some(AdamWState {
+                momentum: AdaptiveMomentumState {
+                    time: saved.time,
+                    moment_1: tensor(saved.moment_1),
+                    moment_2: tensor(saved.moment_2),
+                    max_moment_2: None,
+                },
+            })
+        });
+        let (tensor, state) = self.adamw.step(lr, tensor, grad, state);
+        if let Some(state) = &state {
+            let momentum = &state.momentum;
+            let shape = momentum.moment_1.dims().to_vec();
+            let flat =
+                |moment: &Tensor<D>| moment.clone().reshape([shape.iter().product::<usize>()]);
+            log.latest.push(LiveMoments {
+                time: momentum.time,
+                moment_1: flat(&momentum.moment_1),
+                moment_2: flat(&momentum.moment_2),
+                shape,
+            });
+        }
+        (tensor, state)
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+        AdamW::to_device(state, device)
+    }
+}
+
 /// A model, its optimizer and its schedule, advanced one step at a time.
 pub struct Trainer {
     pub model_config: ModelConfig,
@@ -124,6 +229,7 @@ pub struct Trainer {
     device: Device,
     model: Option<NeoxModel>,
     optim: ModuleOptimizer,
+    moments: Arc<Mutex<MomentsLog>>,
     tables: PositionTables,
     step: usize,
 }
@@ -137,6 +243,92 @@ impl Trainer {
         device: Device,
     ) -> Result<Self, ModelError> {
         let model = NeoxModel::from_weights(&model_config, weights, &device)?;
+        Self::with_model(model_config, train_config, model, device)
+    }
+
+    /// A trainer saved by [`Trainer::optimizer_state`] after `step` steps, continued from
+    /// the saved weights and AdamW moments, checked against the model first (a moment
+    /// missing or of the wrong shape is an error, not a silent restart of the moments).
+    pub fn resumed(
+        model_config: ModelConfig,
+        train_config: TrainConfig,
+        weights: &Weights,
+        device: Device,
+        saved: SavedOptimizer,
+    ) -> Result<Self, ResumeError> {
+        let model = NeoxModel::from_weights(&model_config, weights, &device)?;
+        let mut shapes = ParamShapes(Vec::new());
+        model.visit(&mut shapes);
+        let expected = if saved.step > 0 { shapes.0.len() } else { 0 };
+        if saved.moments.len() != expected {
+            return Err(ResumeError::Mismatch(format!(
+                "AdamW moments of {} parameters saved after {} steps, the model has {} parameters",
+                saved.moments.len(),
+                saved.step,
+                shapes.0.len()
+            )));
+        }
+        for (index, (moments, shape)) in saved.moments.iter().zip(&shapes.0).enumerate() {
+            for moment in [&moments.moment_1, &moments.moment_2] {
+                if moment.shape != *shape || moment.values.len() != shape.iter().product::<usize>()
+                {
+                    return Err(ResumeError::Mismatch(format!(
+                        "the AdamW moment of parameter {index} has shape {:?}, the parameter {shape:?}",
+                        moment.shape
+                    )));
+                }
+            }
+        }
+        let mut trainer = Self::with_model(model_config, train_config, model, device)?;
+        if let Ok(mut log) = trainer.moments.lock() {
+            log.resumed = saved.moments.into();
+        }
+        trainer.step = saved.step;
+        Ok(trainer)
+    }
+
+    /// What [`Trainer::resumed`] needs besides the weights (a blocking read-back).
+    pub fn optimizer_state(&self) -> Result<SavedOptimizer, ResumeError> {
+        let log = self
+            .moments
+            .lock()
+            .map_err(|_| TrainError::Readback("the optimizer's moments are poisoned".into()))?;
+        // Resumed and not stepped since: the saved moments are still the current ones.
+        let moments = if !log.resumed.is_empty() {
+            log.resumed.iter().cloned().collect()
+        } else {
+            let host = |moment: &Tensor<1>, shape: &[usize]| -> Result<HostTensor, TrainError> {
+                Ok(HostTensor {
+                    shape: shape.to_vec(),
+                    values: read_values(moment.clone())?
+                        .into_iter()
+                        .map(|v| v as f32)
+                        .collect(),
+                })
+            };
+            log.latest
+                .iter()
+                .map(|live| {
+                    Ok(Moments {
+                        time: live.time,
+                        moment_1: host(&live.moment_1, &live.shape)?,
+                        moment_2: host(&live.moment_2, &live.shape)?,
+                    })
+                })
+                .collect::<Result<_, TrainError>>()?
+        };
+        Ok(SavedOptimizer {
+            step: self.step,
+            moments,
+        })
+    }
+
+    fn with_model(
+        model_config: ModelConfig,
+        train_config: TrainConfig,
+        model: NeoxModel,
+        device: Device,
+    ) -> Result<Self, ModelError> {
         let specs = param_specs(&model_config);
         // The weight-decay group and the per-role gradient norms pair module order
         // with the specs: checked by name, not just by count.
@@ -154,10 +346,15 @@ impl Trainer {
                 .with_epsilon(train_config.eps as f32)
                 .with_weight_decay(weight_decay as f32)
         };
+        let moments = Arc::new(Mutex::new(MomentsLog::default()));
+        let adamw = |weight_decay: f64| ResumableAdamW {
+            adamw: adamw(weight_decay).build(),
+            log: moments.clone(),
+        };
         // Pythia decays matrices only: biases and LayerNorm parameters get no decay.
-        let optim = adamw(0.0).init().with_group(
+        let optim = ModuleOptimizer::from(adamw(0.0)).with_group(
             ParamGroup::from_ids(matrix_ids),
-            adamw(train_config.weight_decay).build(),
+            adamw(train_config.weight_decay),
             None,
         );
         let tables = PositionTables::new(&model_config, train_config.context, &device);
@@ -167,6 +364,7 @@ impl Trainer {
             device,
             model: Some(model),
             optim,
+            moments,
             tables,
             step: 0,
         })
@@ -224,6 +422,9 @@ impl Trainer {
                 grads: &mut grads,
                 scale,
             });
+        }
+        if let Ok(mut log) = self.moments.lock() {
+            log.latest.clear();
         }
         let model = self.optim.step(lr, model, grads);
         self.model = Some(model);

@@ -209,3 +209,132 @@ fn the_last_evaluation_keeps_each_batchs_loss() {
     let first = result.final_val_batches[0];
     assert!(result.final_val_batches.iter().any(|&v| v != first));
 }
+
+/// Steps `run` until it ends.
+fn train_on(run: &mut Run) {
+    while run.is_running() {
+        run.step().unwrap();
+    }
+}
+
+#[test]
+fn a_run_saved_at_step_k_and_resumed_equals_the_run_never_interrupted() {
+    use histinit_core::resume::SavedRuns;
+    // 7 steps, evaluated at 0, 2, 5 and 6: saved after an evaluation and mid-warmup.
+    let config = experiment(7);
+    let corpus = corpus();
+    let device = histinit_core::cpu_device();
+    let sources = RunSources::default();
+    let link = config.to_query();
+    let mut whole = Run::new(&config, &corpus, InitMethod::Pythia, 3, &sources, &device).unwrap();
+    train_on(&mut whole);
+    for k in [1, 3] {
+        let mut first =
+            Run::new(&config, &corpus, InitMethod::Pythia, 3, &sources, &device).unwrap();
+        for _ in 0..k {
+            first.step().unwrap();
+        }
+        let saved = SavedRuns {
+            link: link.clone(),
+            runs: vec![first.save_state().unwrap()],
+        };
+        drop(first);
+        let bytes = saved.to_bytes().unwrap();
+        let mut read = SavedRuns::from_bytes(&bytes, &link).unwrap();
+        assert_eq!(read, saved, "the bytes read back as written");
+        let state = read.runs.remove(0);
+        let mut resumed = Run::resume(&config, &corpus, state.clone(), &device).unwrap();
+        assert_eq!(
+            resumed.save_state().unwrap(),
+            state,
+            "saved again before a step"
+        );
+        assert_eq!(resumed.points().len(), k);
+        train_on(&mut resumed);
+        assert_eq!(resumed.result(), whole.result(), "curves, resumed at {k}");
+        assert_eq!(
+            resumed.weights().unwrap(),
+            whole.weights().unwrap(),
+            "final weights, resumed at {k}"
+        );
+    }
+}
+
+#[test]
+fn a_damaged_or_foreign_saved_run_is_refused_with_a_reason() {
+    use histinit_core::error::ResumeError;
+    use histinit_core::resume::{SavedRuns, STATE_FORMAT};
+    let config = experiment(5);
+    let corpus = corpus();
+    let device = histinit_core::cpu_device();
+    let sources = RunSources::default();
+    let link = config.to_query();
+    let runs: Vec<Run> = histinit_core::plan::runs(&config)
+        .into_iter()
+        .map(|plan| {
+            let mut run =
+                Run::new(&config, &corpus, plan.init, plan.seed, &sources, &device).unwrap();
+            run.step().unwrap();
+            run
+        })
+        .collect();
+    let saved = SavedRuns {
+        link: link.clone(),
+        runs: runs.iter().map(|run| run.save_state().unwrap()).collect(),
+    };
+    let bytes = saved.to_bytes().unwrap();
+    assert_eq!(
+        SavedRuns::from_bytes(&bytes, &link)
+            .unwrap()
+            .resume(&config, &corpus, &device)
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let read = |bytes: &[u8]| SavedRuns::from_bytes(bytes, &link).unwrap_err();
+    for len in [0, 7, 12, 20, 40, bytes.len() / 2, bytes.len() - 1] {
+        let err = read(&bytes[..len]);
+        assert!(
+            matches!(err, ResumeError::NotAState | ResumeError::Corrupt(_)),
+            "cut at {len}: {err}"
+        );
+    }
+    let mut changed = bytes.clone();
+    *changed.last_mut().unwrap() ^= 1;
+    assert!(read(&changed).to_string().contains("do not match its hash"));
+    let mut newer = bytes.clone();
+    newer[8..12].copy_from_slice(&(STATE_FORMAT + 1).to_le_bytes());
+    assert!(matches!(read(&newer), ResumeError::Version { .. }));
+    assert_eq!(read(b"not a saved run at all"), ResumeError::NotAState);
+    let other = SavedRuns::from_bytes(&bytes, "preset=micro").unwrap_err();
+    assert!(other.to_string().contains("another link"), "{other}");
+
+    // Well formed but wrong, with a valid hash: a moment of another shape, moments
+    // missing, runs out of plan order, a curve that does not match the step.
+    let mut reshaped = saved.clone();
+    let moment = &mut reshaped.runs[0].optimizer.moments[0].moment_1;
+    moment.shape = vec![moment.values.len()];
+    let resumed = |saved: &SavedRuns| {
+        SavedRuns::from_bytes(&saved.to_bytes().unwrap(), &link)
+            .unwrap()
+            .resume(&config, &corpus, &device)
+            .err()
+            .expect("refused")
+    };
+    let err = resumed(&reshaped);
+    assert!(
+        err.to_string().contains("AdamW moment of parameter 0"),
+        "{err}"
+    );
+    let mut forgotten = saved.clone();
+    forgotten.runs[1].optimizer.moments.pop();
+    let err = resumed(&forgotten);
+    assert!(err.to_string().contains("AdamW moments of"), "{err}");
+    let mut reordered = saved.clone();
+    reordered.runs.reverse();
+    assert!(matches!(resumed(&reordered), ResumeError::Mismatch(_)));
+    let mut short = saved.clone();
+    short.runs[0].result.points.clear();
+    assert!(matches!(resumed(&short), ResumeError::Mismatch(_)));
+}

@@ -370,6 +370,36 @@ impl Session {
         })
     }
 
+    /// [`Session::prepare`], the runs continued from `saved` (bytes of `save_state` for
+    /// this link): refused with the reason when they are damaged or of another link.
+    pub fn prepare_resumed(&self, saved: Vec<u8>) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let backend = state.borrow().backend;
+            let device = device_for(backend)
+                .await
+                .map_err(|err| reject(SessionError::Device(err)))?;
+            state
+                .borrow_mut()
+                .prepare_resumed(device, &saved)
+                .map_err(reject)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Every run's whole training state as bytes (between steps; CPU backend).
+    pub fn save_state(&self) -> Result<Vec<u8>, JsError> {
+        if self.busy.get() {
+            return Err(js_error(SessionError::Busy));
+        }
+        self.state.borrow().save_state().map_err(js_error)
+    }
+
+    /// The step reports of the runs so far, in run order (a resumed session's history).
+    pub fn history(&self) -> Result<JsValue, JsError> {
+        to_js(&self.state.borrow().history())
+    }
+
     pub fn runs(&self) -> Result<JsValue, JsError> {
         #[derive(Serialize)]
         struct RunInfo {

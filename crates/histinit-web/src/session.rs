@@ -23,6 +23,7 @@ use histinit_core::histogram::{
     HistogramFile, Provenance, RoleSnapshot, TensorHistogram, Trajectory, TRAJECTORY_PROBS,
 };
 use histinit_core::params::{param_specs, Role, Weights};
+use histinit_core::resume::SavedRuns;
 use histinit_core::run::{curves_csv, CurvePoint, Run, RunError, RunResult, RunStatus};
 use histinit_core::source::{HistogramSource, RunSources};
 use histinit_core::stats::{mean_and_spread, steps_to_baseline_fraction, summarize};
@@ -62,6 +63,13 @@ pub enum SessionError {
     Device(String),
     #[error("the GPU rejected a kernel, so this step's numbers cannot be trusted: {0}")]
     Gpu(String),
+    #[error("cannot resume: {0}")]
+    Resume(#[from] histinit_core::error::ResumeError),
+    #[error(
+        "saving a run needs the CPU backend: WebGPU's weights cannot be read back \
+         synchronously (choose backend 'CPU' to train a run you can resume)"
+    )]
+    SaveOnWebgpu,
     #[error("call prepare() first")]
     NotPrepared,
     #[error("a step is already running: await it first")]
@@ -155,6 +163,22 @@ pub struct StepReport {
 }
 
 impl StepReport {
+    /// The report of run `run`'s `point` (`done` left to the caller).
+    pub fn of(run: usize, point: &CurvePoint, diverged: bool) -> Self {
+        let finite_or_none = |v: f64| v.is_finite().then_some(v);
+        StepReport {
+            run,
+            step: point.step,
+            tokens: point.tokens,
+            train_loss: finite_or_none(point.train_loss),
+            val_loss: point.val_loss.and_then(finite_or_none),
+            lr: point.lr,
+            grad_norm: finite_or_none(point.grad_norm),
+            diverged,
+            done: false,
+        }
+    }
+
     /// The curve point this report was made from.
     pub fn curve_point(&self) -> CurvePoint {
         CurvePoint {
@@ -323,25 +347,88 @@ impl SessionState {
         Ok(())
     }
 
-    /// Draws every run's initial weights and builds its trainer on `device`.
-    pub fn prepare(&mut self, device: Device) -> Result<(), SessionError> {
-        let corpus = match &self.config.corpus {
+    fn corpus(&self) -> Result<&'static Corpus, SessionError> {
+        match &self.config.corpus {
             Some(name) => self
                 .text
-                .ok_or_else(|| SessionError::TextNotPicked(name.clone()))?,
-            None => shared_corpus()?,
+                .ok_or_else(|| SessionError::TextNotPicked(name.clone())),
+            None => shared_corpus(),
+        }
+    }
+
+    /// Draws every run's initial weights and builds its trainer on `device`.
+    pub fn prepare(&mut self, device: Device) -> Result<(), SessionError> {
+        self.prepare_from(device, None)
+    }
+
+    /// [`SessionState::prepare`], each run continued from `saved` (bytes of
+    /// [`SessionState::save_state`] for this link) instead of drawn afresh.
+    pub fn prepare_resumed(&mut self, device: Device, saved: &[u8]) -> Result<(), SessionError> {
+        let saved = SavedRuns::from_bytes(saved, &self.config.to_query())?;
+        self.prepare_from(device, Some(saved))
+    }
+
+    /// Every run's whole training state, as bytes for the browser's storage or a file
+    /// (between steps; the CPU backend only: the read-back blocks).
+    pub fn save_state(&self) -> Result<Vec<u8>, SessionError> {
+        if self.backend != BackendKind::Cpu {
+            return Err(SessionError::SaveOnWebgpu);
+        }
+        if !self.is_prepared() {
+            return Err(SessionError::NotPrepared);
+        }
+        let runs = self
+            .runs
+            .iter()
+            .map(|page| page.run.save_state())
+            .collect::<Result<_, _>>()?;
+        let saved = SavedRuns {
+            link: self.config.to_query(),
+            runs,
         };
+        Ok(saved.to_bytes()?)
+    }
+
+    fn prepare_from(
+        &mut self,
+        device: Device,
+        saved: Option<SavedRuns>,
+    ) -> Result<(), SessionError> {
+        let corpus = self.corpus()?;
         let first_seed = self.config.seed;
+        // Resumed runs, in plan order, each with its saved weights (the distribution chart's).
+        let mut resumed = match saved {
+            Some(saved) => {
+                let weights: Vec<Weights> =
+                    saved.runs.iter().map(|run| run.weights.clone()).collect();
+                let runs = saved.resume(&self.config, corpus, &device)?;
+                Some(runs.into_iter().zip(weights))
+            }
+            None => None,
+        };
         let mut runs = Vec::new();
         for planned in histinit_core::plan::runs(&self.config) {
             let (init, seed, index) = (planned.init, planned.seed, planned.index);
             let label = planned.label(self.config.seeds);
-            let (run, weights) =
-                Run::with_initial_weights(&self.config, corpus, init, seed, &self.sources, &device)
-                    .map_err(|source| SessionError::Run {
-                        run: label.clone(),
-                        source,
-                    })?;
+            let next = match resumed.as_mut() {
+                Some(resumed) => resumed.next().map(Ok),
+                None => None,
+            };
+            let (run, weights) = match next {
+                Some(run) => run,
+                None => Run::with_initial_weights(
+                    &self.config,
+                    corpus,
+                    init,
+                    seed,
+                    &self.sources,
+                    &device,
+                ),
+            }
+            .map_err(|source| SessionError::Run {
+                run: label.clone(),
+                source,
+            })?;
             let run = if self.evaluate {
                 run
             } else {
@@ -349,9 +436,10 @@ impl SessionState {
             };
             // Only the first seed's weights are drawn: keep no others.
             let snapshot = (seed == first_seed).then_some(weights);
+            let updates = run.points().len();
             let spreads = snapshot
                 .as_ref()
-                .map(|weights| role_spreads(&self.model_config, weights, 0))
+                .map(|weights| role_spreads(&self.model_config, weights, updates))
                 .unwrap_or_default();
             runs.push(PageRun {
                 run,
@@ -364,6 +452,22 @@ impl SessionState {
         self.runs = runs;
         self.device = Some(device);
         Ok(())
+    }
+
+    /// Every step report the runs made so far (a resumed session's history, for the page
+    /// to record as if it had received them).
+    pub fn history(&self) -> Vec<StepReport> {
+        self.runs
+            .iter()
+            .enumerate()
+            .flat_map(|(index, page)| {
+                let points = page.run.points();
+                let diverged = matches!(page.run.status(), RunStatus::Diverged { .. });
+                points.iter().enumerate().map(move |(at, point)| {
+                    StepReport::of(index, point, diverged && at + 1 == points.len())
+                })
+            })
+            .collect()
     }
 
     pub fn is_prepared(&self) -> bool {
@@ -805,18 +909,7 @@ pub async fn step_run(
         })?
         .clone();
     let diverged = matches!(page.run.status(), RunStatus::Diverged { .. });
-    let finite_or_none = |v: f64| v.is_finite().then_some(v);
-    let report = StepReport {
-        run: index,
-        step: point.step,
-        tokens: point.tokens,
-        train_loss: finite_or_none(point.train_loss),
-        val_loss: point.val_loss.and_then(finite_or_none),
-        lr: point.lr,
-        grad_norm: finite_or_none(point.grad_norm),
-        diverged,
-        done: false,
-    };
+    let report = StepReport::of(index, &point, diverged);
     let done = borrowed.all_done();
     Ok(StepReport { done, ..report })
 }
