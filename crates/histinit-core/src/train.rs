@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamGroup};
+use burn::module::{Module, ParamGroup};
 use burn::optim::{
     AdamW, AdamWConfig, AdamWState, AdaptiveMomentumState, GradientsParams, LearningRate,
     ModuleOptimizer, Optimizer,
@@ -83,54 +83,8 @@ impl PendingMetrics {
     }
 }
 
-/// Collects, in module order, the squared norm of each parameter's gradient.
-struct GradSquares<'a> {
-    grads: &'a GradientsParams,
-    squares: Vec<Option<Tensor<1>>>,
-}
-
-impl ModuleVisitor for GradSquares<'_> {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        self.squares.push(
-            self.grads
-                .get::<D>(param.id)
-                .map(|grad| grad.square().sum()),
-        );
-    }
-}
-
-/// Multiplies every gradient by a scalar tensor (global-norm clipping without read-back).
-struct ScaleGrads<'a> {
-    grads: &'a mut GradientsParams,
-    scale: Tensor<1>,
-}
-
-impl ModuleVisitor for ScaleGrads<'_> {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        if let Some(grad) = self.grads.remove::<D>(param.id) {
-            self.grads
-                .register::<D>(param.id, grad * self.scale.clone().unsqueeze::<D>());
-        }
-    }
-}
-
-/// Detaches every parameter from autodiff (for evaluation).
-struct NoGrad;
-
-impl ModuleMapper for NoGrad {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        param.map(|tensor| tensor.detach())
-    }
-}
-
-/// Each parameter's shape (Burn's layout, which the optimizer's moments have), in module order.
-struct ParamShapes(Vec<Vec<usize>>);
-
-impl ModuleVisitor for ParamShapes {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        self.0.push(param.val().dims().to_vec());
-    }
-}
+mod visitors;
+use visitors::{GradSquares, NoGrad, ParamShapes, ScaleGrads};
 
 /// One parameter's AdamW state on the host: its update count and moments (Burn's layout).
 #[derive(Debug, Clone, PartialEq)]
