@@ -20,6 +20,12 @@
 //! refused and at most [`MAX_REDIRECTS`] are followed. Error messages never contain the
 //! token, and show URLs without their query string (the CDN's are signed).
 //!
+//! Every transfer of one file (its redirects included) must end within
+//! [`HubLimits::deadline`], however slowly the server trickles bytes (each read also times
+//! out after a minute), and a file the API lists no size for may have at most
+//! [`HubLimits::unlisted_bytes`]: a stalled or endless server cannot hold a download, or
+//! fill the disk, forever.
+//!
 //! A small HTTP/1.1 client over std's TCP and rustls rather than the `hf-hub` crate:
 //! hf-hub's ureq pulls in `url`/ICU, whose derive macros switch on a `syn` feature and
 //! force a rebuild of the whole Burn stack; rustls adds no feature to any crate Burn
@@ -27,15 +33,16 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{IpAddr, TcpStream};
+use std::net::{IpAddr, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::fs::FileError;
 
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 pub const MAX_REDIRECTS: usize = 8;
+/// One read or write of a connection.
 const TIMEOUT: Duration = Duration::from_secs(60);
 /// The status line and headers of one response, together.
 const MAX_HEAD_BYTES: u64 = 64 * 1024;
@@ -60,6 +67,10 @@ pub enum HubError {
     Connect { url: String, source: std::io::Error },
     #[error("{url}: redirected from https to plain http ({location}); refused, the transfer would not be private")]
     Downgrade { url: String, location: String },
+    #[error("{url}: the transfer did not finish within {} s; stopped (a stalled or very slow server: retry later, or from a faster connection)", seconds.as_secs())]
+    Deadline { url: String, seconds: Duration },
+    #[error("{url}: the hub lists no size for this file and it is over {cap} bytes; stopped and discarded (an endless or unexpected answer: check the repository and HF_ENDPOINT)")]
+    TooLarge { url: String, cap: u64 },
     #[error("{url}: more than {MAX_REDIRECTS} redirects; refused")]
     TooManyRedirects { url: String },
     #[error("HF_TOKEN is set but the endpoint {endpoint} is plain http to another machine, so the token would travel in clear: use https, or unset HF_TOKEN")]
@@ -86,7 +97,7 @@ impl HubError {
     /// exist, access is denied, a file is corrupt).
     fn unreachable(&self) -> bool {
         match self {
-            HubError::Connect { .. } | HubError::Broken { .. } => true,
+            HubError::Connect { .. } | HubError::Broken { .. } | HubError::Deadline { .. } => true,
             HubError::Status { status, .. } => *status >= 500,
             _ => false,
         }
@@ -227,16 +238,38 @@ fn follow(current: &Url, location: &str) -> Result<Url, HubError> {
 trait Stream: Read + Write {}
 impl<T: Read + Write> Stream for T {}
 
-fn connect(url: &Url) -> Result<Box<dyn Stream>, HubError> {
+fn connect(url: &Url, deadline: Instant) -> Result<Timed, HubError> {
     let err = |source| HubError::Connect {
         url: url.display(),
         source,
     };
-    let tcp = TcpStream::connect((url.host.as_str(), url.port)).map_err(err)?;
+    let left = Timed::left(deadline).map_err(err)?;
+    let mut last = std::io::Error::other("the host name resolves to no address");
+    let mut tcp = None;
+    for address in (url.host.as_str(), url.port)
+        .to_socket_addrs()
+        .map_err(err)?
+    {
+        match TcpStream::connect_timeout(&address, left.min(TIMEOUT)) {
+            Ok(stream) => {
+                tcp = Some(stream);
+                break;
+            }
+            Err(e) => last = e,
+        }
+    }
+    let tcp = tcp.ok_or_else(|| err(last))?;
     tcp.set_read_timeout(Some(TIMEOUT)).map_err(err)?;
     tcp.set_write_timeout(Some(TIMEOUT)).map_err(err)?;
+    let stream = |inner: Box<dyn Stream>| -> Result<Timed, HubError> {
+        Ok(Timed {
+            inner,
+            tcp: tcp.try_clone().map_err(err)?,
+            deadline,
+        })
+    };
     if !url.tls {
-        return Ok(Box::new(tcp));
+        return stream(Box::new(tcp.try_clone().map_err(err)?));
     }
     let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -259,7 +292,79 @@ fn connect(url: &Url) -> Result<Box<dyn Stream>, HubError> {
             url: url.display(),
             reason: format!("TLS: {e}"),
         })?;
-    Ok(Box::new(rustls::StreamOwned::new(conn, tcp)))
+    stream(Box::new(rustls::StreamOwned::new(
+        conn,
+        tcp.try_clone().map_err(err)?,
+    )))
+}
+
+/// A connection that reads and writes nothing past `deadline`: its socket's timeouts
+/// shrink to the time left, so a server that trickles a byte a minute cannot hold it.
+struct Timed {
+    inner: Box<dyn Stream>,
+    /// The same socket as `inner`'s, for its timeouts.
+    tcp: TcpStream,
+    deadline: Instant,
+}
+
+impl Timed {
+    fn left(deadline: Instant) -> std::io::Result<Duration> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "past the transfer's deadline",
+            ));
+        }
+        Ok(left)
+    }
+
+    fn shrink_timeouts(&self) -> std::io::Result<()> {
+        let left = Self::left(self.deadline)?;
+        if left < TIMEOUT {
+            self.tcp.set_read_timeout(Some(left))?;
+            self.tcp.set_write_timeout(Some(left))?;
+        }
+        Ok(())
+    }
+}
+
+impl Read for Timed {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.shrink_timeouts()?;
+        self.inner.read(buf)
+    }
+}
+
+impl Write for Timed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.shrink_timeouts()?;
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// How long one file may take and how large it may be where nothing says its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HubLimits {
+    /// For one file's whole transfer (or the revision API's answer), redirects included.
+    pub deadline: Duration,
+    /// The most bytes of a file the API lists no size for (a listed size is exact).
+    pub unlisted_bytes: u64,
+}
+
+impl Default for HubLimits {
+    /// An hour for a file (a 10 GB shard at 3 MB/s), and 64 GiB unlisted (more than any
+    /// single safetensors shard the hub serves).
+    fn default() -> Self {
+        Self {
+            deadline: Duration::from_secs(3600),
+            unlisted_bytes: 64 << 30,
+        }
+    }
 }
 
 /// Reads one line of at most `*budget` bytes (taken from the budget).
@@ -342,12 +447,31 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// GETs `url` (following redirects) and streams the body into `sink`; returns what the
-/// hub's own responses (not the CDN's) claimed about the file.
+/// GETs `url` (following redirects) and streams the body into `sink`, all of it within
+/// `limit`; returns what the hub's own responses (not the CDN's) claimed about the file.
 fn get<W: Write>(
     url: &str,
     token: Option<&str>,
     sink: &mut Checked<W>,
+    limit: Duration,
+) -> Result<Claims, HubError> {
+    let deadline = Instant::now() + limit;
+    let result = get_until(url, token, sink, deadline);
+    match result {
+        // Whatever failed, it failed because time ran out.
+        Err(_) if Instant::now() >= deadline => Err(HubError::Deadline {
+            url: url.split('?').next().unwrap_or("").to_string(),
+            seconds: limit,
+        }),
+        other => other,
+    }
+}
+
+fn get_until<W: Write>(
+    url: &str,
+    token: Option<&str>,
+    sink: &mut Checked<W>,
+    deadline: Instant,
 ) -> Result<Claims, HubError> {
     let original = Url::parse(url).ok_or_else(|| HubError::Http {
         url: url.split('?').next().unwrap_or("").to_string(),
@@ -370,7 +494,7 @@ fn get<W: Write>(
             url: shown.clone(),
             reason,
         };
-        let mut stream = connect(&current)?;
+        let mut stream = connect(&current, deadline)?;
         let mut request = format!(
             "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: histinit/{}\r\nAccept-Encoding: identity\r\nConnection: close\r\n",
             current.path,
@@ -553,6 +677,7 @@ pub struct HubRepo {
     /// `{cache}/{owner}--{name}`: `refs/` and `snapshots/` under it.
     pub dir: PathBuf,
     token: Option<String>,
+    limits: HubLimits,
 }
 
 impl HubRepo {
@@ -583,7 +708,13 @@ impl HubRepo {
             revision: revision.to_string(),
             dir: cache.join(repo.replace('/', "--")),
             token: std::env::var("HF_TOKEN").ok().filter(|t| !t.is_empty()),
+            limits: HubLimits::default(),
         })
+    }
+
+    pub fn with_limits(mut self, limits: HubLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// The URL of `file` at `commit`.
@@ -660,7 +791,7 @@ impl HubRepo {
     fn resolve_online(&self) -> Result<Snapshot, HubError> {
         let url = self.api_url();
         let mut sink = Checked::new(Vec::new(), Some(MAX_API_BYTES));
-        match get(&url, self.token.as_deref(), &mut sink) {
+        match get(&url, self.token.as_deref(), &mut sink, self.limits.deadline) {
             Ok(_) => {}
             Err(HubError::NotFound { url }) => {
                 return Err(HubError::RevisionNotFound {
@@ -770,14 +901,18 @@ impl HubRepo {
             .create_new(true)
             .open(&partial)
             .map_err(write(&partial))?;
-        let mut sink = Checked::new(std::io::BufWriter::new(out), expected.size);
-        let result = match get(&url, self.token.as_deref(), &mut sink) {
-            Err(_) if sink.overflow => Err(HubError::Mismatch {
-                url: Self::shown(&url),
-                what: format!(
-                    "more than the {} bytes listed",
-                    expected.size.unwrap_or_default()
-                ),
+        let limit = expected.size.unwrap_or(self.limits.unlisted_bytes);
+        let mut sink = Checked::new(std::io::BufWriter::new(out), Some(limit));
+        let result = match get(&url, self.token.as_deref(), &mut sink, self.limits.deadline) {
+            Err(_) if sink.overflow => Err(match expected.size {
+                Some(size) => HubError::Mismatch {
+                    url: Self::shown(&url),
+                    what: format!("more than the {size} bytes listed"),
+                },
+                None => HubError::TooLarge {
+                    url: Self::shown(&url),
+                    cap: limit,
+                },
             }),
             Err(err) => Err(err),
             Ok(claims) => self.check(&url, &expected, &claims, &sink).and_then(|()| {
@@ -991,7 +1126,13 @@ mod tests {
     fn a_token_for_a_plain_http_mirror_elsewhere_is_refused_before_connecting() {
         // Port 9 on a documentation address: nothing is contacted, the check comes first.
         let mut sink = Checked::new(Vec::new(), None);
-        let err = get("http://192.0.2.1:9/api", Some("hf_secret"), &mut sink).unwrap_err();
+        let err = get(
+            "http://192.0.2.1:9/api",
+            Some("hf_secret"),
+            &mut sink,
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
         assert!(matches!(err, HubError::ClearToken { .. }), "{err}");
         assert!(!err.to_string().contains("hf_secret"));
     }
@@ -1051,5 +1192,135 @@ mod tests {
         assert!(HubRepo::new("http://h".into(), "../etc", "main", cache).is_err());
         assert!(HubRepo::new("http://h".into(), "a/b", "../x", cache).is_err());
         assert!(HubRepo::new("http://h".into(), "a/b", ".", cache).is_err());
+    }
+
+    /// A server on 127.0.0.1 that answers each connection with `respond(path, stream)`,
+    /// until the returned flag is set (or 30 s pass).
+    fn serve(
+        respond: impl Fn(&str, &mut TcpStream) + Send + 'static,
+    ) -> (String, Arc<std::sync::atomic::AtomicBool>) {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        listener.set_nonblocking(true).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let end = Instant::now() + Duration::from_secs(30);
+            while !stopped.load(Ordering::SeqCst) && Instant::now() < end {
+                let Ok((mut stream, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                stream.set_nonblocking(false).unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                let _ = reader.read_line(&mut request);
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                }
+                let path = request.split_whitespace().nth(1).unwrap_or("").to_string();
+                respond(&path, &mut stream);
+            }
+        });
+        (address, stop)
+    }
+
+    const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+
+    /// The revision API's answer listing `model.safetensors`, with `size` if given.
+    fn answer_api(stream: &mut TcpStream, size: Option<u64>) {
+        let size = size
+            .map(|n| format!(r#", "size": {n}"#))
+            .unwrap_or_default();
+        let body = format!(
+            r#"{{"sha": "{COMMIT}", "siblings": [{{"rfilename": "model.safetensors"{size}}}]}}"#
+        );
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+        let _ = stream.write_all(format!("{head}{body}").as_bytes());
+    }
+
+    fn fetched(
+        endpoint: String,
+        name: &str,
+        limits: HubLimits,
+    ) -> (Result<Option<PathBuf>, HubError>, PathBuf) {
+        let cache =
+            std::env::temp_dir().join(format!("histinit-hub-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&cache);
+        let hub = HubRepo::new(endpoint, "owner/model", COMMIT, &cache)
+            .unwrap()
+            .with_limits(limits);
+        let snapshot = hub.resolve().unwrap();
+        let result = hub.fetch(&snapshot, "model.safetensors");
+        (result, snapshot.dir)
+    }
+
+    #[test]
+    fn a_trickling_download_stops_at_the_deadline_and_leaves_nothing() {
+        // 40 listed bytes, one every 100 ms: each read is quick, the whole takes 4 s.
+        let (endpoint, stop) = serve(|path, stream| {
+            if path.starts_with("/api/") {
+                return answer_api(stream, Some(40));
+            }
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n");
+            for _ in 0..40 {
+                if stream.write_all(b"x").is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let limits = HubLimits {
+            deadline: Duration::from_secs(1),
+            ..HubLimits::default()
+        };
+        let started = Instant::now();
+        let (result, dir) = fetched(endpoint, "deadline", limits);
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let err = result.unwrap_err();
+        assert!(matches!(err, HubError::Deadline { .. }), "{err}");
+        assert!(err.to_string().contains("within 1 s"), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+
+    #[test]
+    fn an_unlisted_file_past_the_cap_is_refused_and_discarded() {
+        // No size from the API and none from the response: read until the connection closes.
+        let (endpoint, stop) = serve(|path, stream| {
+            if path.starts_with("/api/") {
+                return answer_api(stream, None);
+            }
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+            let _ = stream.write_all(&[7u8; 5000]);
+        });
+        let limits = HubLimits {
+            unlisted_bytes: 1000,
+            ..HubLimits::default()
+        };
+        let (result, dir) = fetched(endpoint.clone(), "cap", limits);
+        let err = result.unwrap_err();
+        assert!(matches!(err, HubError::TooLarge { cap: 1000, .. }), "{err}");
+        assert!(err.to_string().contains("over 1000 bytes"), "{err}");
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+        // The same file under a cap it fits in is downloaded whole.
+        let limits = HubLimits {
+            unlisted_bytes: 5000,
+            ..HubLimits::default()
+        };
+        let (result, _) = fetched(endpoint, "cap-fits", limits);
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let path = result.unwrap().unwrap();
+        assert_eq!(std::fs::read(path).unwrap().len(), 5000);
     }
 }
