@@ -2,7 +2,7 @@
 //! CLI calls in a loop. A step never reads back from the device; it returns a small
 //! metrics tensor that the caller reads when it wants (`into_data_async` on WebGPU).
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamGroup};
+use burn::module::{Module, ModuleVisitor, Param, ParamGroup};
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -108,15 +108,6 @@ impl ModuleVisitor for ScaleGrads<'_> {
     }
 }
 
-/// Detaches every parameter from autodiff (for evaluation).
-struct NoGrad;
-
-impl ModuleMapper for NoGrad {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        param.map(|tensor| tensor.detach())
-    }
-}
-
 /// A model, its optimizer and its schedule, advanced one step at a time.
 pub struct Trainer {
     pub model_config: ModelConfig,
@@ -124,7 +115,8 @@ pub struct Trainer {
     device: Device,
     model: Option<NeoxModel>,
     optim: ModuleOptimizer,
-    tables: PositionTables,
+    /// Shared with the experiment's other runs ([`PositionTables::shared`]).
+    tables: std::sync::Arc<PositionTables>,
     step: usize,
 }
 
@@ -160,7 +152,7 @@ impl Trainer {
             adamw(train_config.weight_decay).build(),
             None,
         );
-        let tables = PositionTables::new(&model_config, train_config.context, &device);
+        let tables = PositionTables::shared(&model_config, train_config.context, &device);
         Ok(Self {
             model_config,
             train_config,
@@ -243,19 +235,18 @@ impl Trainer {
 
     /// The loss of each batch of `batches` (no read-back), in order.
     pub fn eval_losses(&self, batches: &[Batch]) -> Tensor<1> {
-        let model = self.model().clone().map(&mut NoGrad);
+        // Off autodiff: with tracked parameters each batch's forward kept its graph (every
+        // activation) until the losses were read, eval_batches steps' worth of memory.
+        let model = self.model().valid();
+        let device = self.device.clone().inner();
         let seq = batches
             .first()
             .map(|b| b.context)
             .unwrap_or(self.train_config.context);
-        let tables = if seq == self.tables.seq() {
-            self.tables.clone()
-        } else {
-            PositionTables::new(&self.model_config, seq, &self.device)
-        };
+        let tables = PositionTables::shared(&self.model_config, seq, &device);
         let losses: Vec<Tensor<1>> = batches
             .iter()
-            .map(|batch| model.loss(batch, &tables, &self.device).detach().inner())
+            .map(|batch| model.loss(batch, &tables, &device))
             .collect();
         Tensor::cat(losses, 0)
     }
