@@ -400,7 +400,6 @@ mod tests {
     #[derive(Debug, Clone, Copy, PartialEq)]
     enum Moves {
         Bytes,
-        Flops,
         Both,
         /// Neither, and why.
         Neither(&'static str),
@@ -514,7 +513,6 @@ mod tests {
             let ((bytes, flops), (more_bytes, more_flops)) = (cost(low), cost(high));
             let (grows_bytes, grows_flops) = match moves {
                 Moves::Bytes => (true, false),
-                Moves::Flops => (false, true),
                 Moves::Both => (true, true),
                 Moves::Neither(_) => (false, false),
             };
