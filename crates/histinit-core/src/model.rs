@@ -5,6 +5,9 @@
 //! final LayerNorm → untied unembedding. Linear weights are stored `[in, out]` (Burn's
 //! row layout); conversion from and to Hugging Face's `[out, in]` happens on the host.
 
+use std::cell::RefCell;
+use std::sync::{Arc, Weak};
+
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::tensor::activation::{gelu, log_softmax, softmax};
 use burn::tensor::module::{embedding, layer_norm, linear};
@@ -104,6 +107,30 @@ impl PositionTables {
 
     pub fn seq(&self) -> usize {
         self.seq
+    }
+
+    /// The tables for `seq` on `device`, shared by every holder on this thread: they
+    /// are the same for every run of an experiment, and the mask is `T^2` floats (256
+    /// MiB at 8192), so 512 runs must not hold a copy each. Freed when the last holder is.
+    pub fn shared(config: &ModelConfig, seq: usize, device: &Device) -> Arc<Self> {
+        type Key = (usize, usize, Device);
+        thread_local! {
+            static SHARED: RefCell<Vec<(Key, Weak<PositionTables>)>> = const { RefCell::new(Vec::new()) };
+        }
+        let key = (config.rotary_dims(), seq, device.clone());
+        SHARED.with_borrow_mut(|shared| {
+            shared.retain(|(_, tables)| tables.strong_count() > 0);
+            if let Some(tables) = shared
+                .iter()
+                .find(|(k, _)| *k == key)
+                .and_then(|(_, tables)| tables.upgrade())
+            {
+                return tables;
+            }
+            let tables = Arc::new(Self::new(config, seq, device));
+            shared.push((key, Arc::downgrade(&tables)));
+            tables
+        })
     }
 }
 

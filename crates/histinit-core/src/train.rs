@@ -84,7 +84,7 @@ impl PendingMetrics {
 }
 
 mod visitors;
-use visitors::{GradSquares, NoGrad, ParamShapes, ScaleGrads};
+use visitors::{GradSquares, ParamShapes, ScaleGrads};
 
 /// One parameter's AdamW state on the host: its update count and moments (Burn's layout).
 #[derive(Debug, Clone, PartialEq)]
@@ -184,7 +184,8 @@ pub struct Trainer {
     model: Option<NeoxModel>,
     optim: ModuleOptimizer,
     moments: Arc<Mutex<MomentsLog>>,
-    tables: PositionTables,
+    /// Shared with the experiment's other runs ([`PositionTables::shared`]).
+    tables: std::sync::Arc<PositionTables>,
     step: usize,
 }
 
@@ -311,7 +312,7 @@ impl Trainer {
             adamw(train_config.weight_decay),
             None,
         );
-        let tables = PositionTables::new(&model_config, train_config.context, &device);
+        let tables = PositionTables::shared(&model_config, train_config.context, &device);
         Ok(Self {
             model_config,
             train_config,
@@ -398,19 +399,18 @@ impl Trainer {
 
     /// The loss of each batch of `batches` (no read-back), in order.
     pub fn eval_losses(&self, batches: &[Batch]) -> Tensor<1> {
-        let model = self.model().clone().map(&mut NoGrad);
+        // Off autodiff: with tracked parameters each batch's forward kept its graph (every
+        // activation) until the losses were read, eval_batches steps' worth of memory.
+        let model = self.model().valid();
+        let device = self.device.clone().inner();
         let seq = batches
             .first()
             .map(|b| b.context)
             .unwrap_or(self.train_config.context);
-        let tables = if seq == self.tables.seq() {
-            self.tables.clone()
-        } else {
-            PositionTables::new(&self.model_config, seq, &self.device)
-        };
+        let tables = PositionTables::shared(&self.model_config, seq, &device);
         let losses: Vec<Tensor<1>> = batches
             .iter()
-            .map(|batch| model.loss(batch, &tables, &self.device).detach().inner())
+            .map(|batch| model.loss(batch, &tables, &device))
             .collect();
         Tensor::cat(losses, 0)
     }

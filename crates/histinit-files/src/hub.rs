@@ -20,6 +20,12 @@
 //! refused and at most [`MAX_REDIRECTS`] are followed. Error messages never contain the
 //! token, and show URLs without their query string (the CDN's are signed).
 //!
+//! Every transfer of one file (its redirects included) must end within
+//! [`HubLimits::deadline`], however slowly the server trickles bytes (each read also times
+//! out after a minute), and a file the API lists no size for may have at most
+//! [`HubLimits::unlisted_bytes`]: a stalled or endless server cannot hold a download, or
+//! fill the disk, forever.
+//!
 //! A small HTTP/1.1 client over std's TCP and rustls rather than the `hf-hub` crate:
 //! hf-hub's ureq pulls in `url`/ICU, whose derive macros switch on a `syn` feature and
 //! force a rebuild of the whole Burn stack; rustls adds no feature to any crate Burn
@@ -37,6 +43,7 @@ pub use repo::{HubRepo, Snapshot};
 
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 pub const MAX_REDIRECTS: usize = 8;
+/// One read or write of a connection.
 pub(super) const TIMEOUT: Duration = Duration::from_secs(60);
 /// The status line and headers of one response, together.
 pub(super) const MAX_HEAD_BYTES: u64 = 64 * 1024;
@@ -61,6 +68,10 @@ pub enum HubError {
     Connect { url: String, source: std::io::Error },
     #[error("{url}: redirected from https to plain http ({location}); refused, the transfer would not be private")]
     Downgrade { url: String, location: String },
+    #[error("{url}: the transfer did not finish within {} s; stopped (a stalled or very slow server: retry later, or from a faster connection)", seconds.as_secs())]
+    Deadline { url: String, seconds: Duration },
+    #[error("{url}: the hub lists no size for this file and it is over {cap} bytes; stopped and discarded (an endless or unexpected answer: check the repository and HF_ENDPOINT)")]
+    TooLarge { url: String, cap: u64 },
     #[error("{url}: more than {MAX_REDIRECTS} redirects; refused")]
     TooManyRedirects { url: String },
     #[error("HF_TOKEN is set but the endpoint {endpoint} is plain http to another machine, so the token would travel in clear: use https, or unset HF_TOKEN")]
@@ -87,7 +98,7 @@ impl HubError {
     /// exist, access is denied, a file is corrupt).
     fn unreachable(&self) -> bool {
         match self {
-            HubError::Connect { .. } | HubError::Broken { .. } => true,
+            HubError::Connect { .. } | HubError::Broken { .. } | HubError::Deadline { .. } => true,
             HubError::Status { status, .. } => *status >= 500,
             _ => false,
         }
@@ -95,6 +106,26 @@ impl HubError {
 }
 
 /// The hub endpoint: `HF_ENDPOINT` if set, else huggingface.co.
+/// How long one file may take and how large it may be where nothing says its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HubLimits {
+    /// For one file's whole transfer (or the revision API's answer), redirects included.
+    pub deadline: Duration,
+    /// The most bytes of a file the API lists no size for (a listed size is exact).
+    pub unlisted_bytes: u64,
+}
+
+impl Default for HubLimits {
+    /// An hour for a file (a 10 GB shard at 3 MB/s), and 64 GiB unlisted (more than any
+    /// single safetensors shard the hub serves).
+    fn default() -> Self {
+        Self {
+            deadline: Duration::from_secs(3600),
+            unlisted_bytes: 64 << 30,
+        }
+    }
+}
+
 pub fn endpoint() -> String {
     std::env::var("HF_ENDPOINT")
         .ok()

@@ -1,6 +1,6 @@
-//! The module visitors a step uses: gradient norms, clipping, detaching, shapes.
+//! The module visitors a step uses: gradient norms, clipping, shapes.
 
-use burn::module::{ModuleMapper, ModuleVisitor, Param};
+use burn::module::{ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 
@@ -32,15 +32,6 @@ impl ModuleVisitor for ScaleGrads<'_> {
             self.grads
                 .register::<D>(param.id, grad * self.scale.clone().unsqueeze::<D>());
         }
-    }
-}
-
-/// Detaches every parameter from autodiff (for evaluation).
-pub(super) struct NoGrad;
-
-impl ModuleMapper for NoGrad {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        param.map(|tensor| tensor.detach())
     }
 }
 

@@ -2,8 +2,9 @@
 //! and what the hub claims about a file (size, sha256) checked as it streams.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::url::{follow, is_loopback, token_allowed, Url};
 use super::{HubError, MAX_HEAD_BYTES, MAX_REDIRECTS, TIMEOUT};
@@ -11,16 +12,38 @@ use super::{HubError, MAX_HEAD_BYTES, MAX_REDIRECTS, TIMEOUT};
 trait Stream: Read + Write {}
 impl<T: Read + Write> Stream for T {}
 
-fn connect(url: &Url) -> Result<Box<dyn Stream>, HubError> {
+fn connect(url: &Url, deadline: Instant) -> Result<Timed, HubError> {
     let err = |source| HubError::Connect {
         url: url.display(),
         source,
     };
-    let tcp = TcpStream::connect((url.host.as_str(), url.port)).map_err(err)?;
+    let left = Timed::left(deadline).map_err(err)?;
+    let mut last = std::io::Error::other("the host name resolves to no address");
+    let mut tcp = None;
+    for address in (url.host.as_str(), url.port)
+        .to_socket_addrs()
+        .map_err(err)?
+    {
+        match TcpStream::connect_timeout(&address, left.min(TIMEOUT)) {
+            Ok(stream) => {
+                tcp = Some(stream);
+                break;
+            }
+            Err(e) => last = e,
+        }
+    }
+    let tcp = tcp.ok_or_else(|| err(last))?;
     tcp.set_read_timeout(Some(TIMEOUT)).map_err(err)?;
     tcp.set_write_timeout(Some(TIMEOUT)).map_err(err)?;
+    let stream = |inner: Box<dyn Stream>| -> Result<Timed, HubError> {
+        Ok(Timed {
+            inner,
+            tcp: tcp.try_clone().map_err(err)?,
+            deadline,
+        })
+    };
     if !url.tls {
-        return Ok(Box::new(tcp));
+        return stream(Box::new(tcp.try_clone().map_err(err)?));
     }
     let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -43,7 +66,59 @@ fn connect(url: &Url) -> Result<Box<dyn Stream>, HubError> {
             url: url.display(),
             reason: format!("TLS: {e}"),
         })?;
-    Ok(Box::new(rustls::StreamOwned::new(conn, tcp)))
+    stream(Box::new(rustls::StreamOwned::new(
+        conn,
+        tcp.try_clone().map_err(err)?,
+    )))
+}
+
+/// A connection that reads and writes nothing past `deadline`: its socket's timeouts
+/// shrink to the time left, so a server that trickles a byte a minute cannot hold it.
+struct Timed {
+    inner: Box<dyn Stream>,
+    /// The same socket as `inner`'s, for its timeouts.
+    tcp: TcpStream,
+    deadline: Instant,
+}
+
+impl Timed {
+    fn left(deadline: Instant) -> std::io::Result<Duration> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "past the transfer's deadline",
+            ));
+        }
+        Ok(left)
+    }
+
+    fn shrink_timeouts(&self) -> std::io::Result<()> {
+        let left = Self::left(self.deadline)?;
+        if left < TIMEOUT {
+            self.tcp.set_read_timeout(Some(left))?;
+            self.tcp.set_write_timeout(Some(left))?;
+        }
+        Ok(())
+    }
+}
+
+impl Read for Timed {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.shrink_timeouts()?;
+        self.inner.read(buf)
+    }
+}
+
+impl Write for Timed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.shrink_timeouts()?;
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Reads one line of at most `*budget` bytes (taken from the budget).
@@ -126,12 +201,31 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// GETs `url` (following redirects) and streams the body into `sink`; returns what the
-/// hub's own responses (not the CDN's) claimed about the file.
+/// GETs `url` (following redirects) and streams the body into `sink`, all of it within
+/// `limit`; returns what the hub's own responses (not the CDN's) claimed about the file.
 pub(super) fn get<W: Write>(
     url: &str,
     token: Option<&str>,
     sink: &mut Checked<W>,
+    limit: Duration,
+) -> Result<Claims, HubError> {
+    let deadline = Instant::now() + limit;
+    let result = get_until(url, token, sink, deadline);
+    match result {
+        // Whatever failed, it failed because time ran out.
+        Err(_) if Instant::now() >= deadline => Err(HubError::Deadline {
+            url: url.split('?').next().unwrap_or("").to_string(),
+            seconds: limit,
+        }),
+        other => other,
+    }
+}
+
+fn get_until<W: Write>(
+    url: &str,
+    token: Option<&str>,
+    sink: &mut Checked<W>,
+    deadline: Instant,
 ) -> Result<Claims, HubError> {
     let original = Url::parse(url).ok_or_else(|| HubError::Http {
         url: url.split('?').next().unwrap_or("").to_string(),
@@ -154,7 +248,7 @@ pub(super) fn get<W: Write>(
             url: shown.clone(),
             reason,
         };
-        let mut stream = connect(&current)?;
+        let mut stream = connect(&current, deadline)?;
         let mut request = format!(
             "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: histinit/{}\r\nAccept-Encoding: identity\r\nConnection: close\r\n",
             current.path,

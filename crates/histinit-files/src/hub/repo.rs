@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::http::{etag_sha256, get, Checked, Claims};
-use super::{HubError, MAX_API_BYTES};
+use super::{HubError, HubLimits, MAX_API_BYTES};
 use crate::fs::FileError;
 
 /// What the hub's API says about one file of a commit.
@@ -51,6 +51,7 @@ pub struct HubRepo {
     /// `{cache}/{owner}--{name}`: `refs/` and `snapshots/` under it.
     pub dir: PathBuf,
     token: Option<String>,
+    limits: HubLimits,
 }
 
 impl HubRepo {
@@ -81,7 +82,13 @@ impl HubRepo {
             revision: revision.to_string(),
             dir: cache.join(repo.replace('/', "--")),
             token: std::env::var("HF_TOKEN").ok().filter(|t| !t.is_empty()),
+            limits: HubLimits::default(),
         })
+    }
+
+    pub fn with_limits(mut self, limits: HubLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// The URL of `file` at `commit`.
@@ -158,7 +165,7 @@ impl HubRepo {
     fn resolve_online(&self) -> Result<Snapshot, HubError> {
         let url = self.api_url();
         let mut sink = Checked::new(Vec::new(), Some(MAX_API_BYTES));
-        match get(&url, self.token.as_deref(), &mut sink) {
+        match get(&url, self.token.as_deref(), &mut sink, self.limits.deadline) {
             Ok(_) => {}
             Err(HubError::NotFound { url }) => {
                 return Err(HubError::RevisionNotFound {
@@ -268,14 +275,18 @@ impl HubRepo {
             .create_new(true)
             .open(&partial)
             .map_err(write(&partial))?;
-        let mut sink = Checked::new(std::io::BufWriter::new(out), expected.size);
-        let result = match get(&url, self.token.as_deref(), &mut sink) {
-            Err(_) if sink.overflow => Err(HubError::Mismatch {
-                url: Self::shown(&url),
-                what: format!(
-                    "more than the {} bytes listed",
-                    expected.size.unwrap_or_default()
-                ),
+        let limit = expected.size.unwrap_or(self.limits.unlisted_bytes);
+        let mut sink = Checked::new(std::io::BufWriter::new(out), Some(limit));
+        let result = match get(&url, self.token.as_deref(), &mut sink, self.limits.deadline) {
+            Err(_) if sink.overflow => Err(match expected.size {
+                Some(size) => HubError::Mismatch {
+                    url: Self::shown(&url),
+                    what: format!("more than the {size} bytes listed"),
+                },
+                None => HubError::TooLarge {
+                    url: Self::shown(&url),
+                    cap: limit,
+                },
             }),
             Err(err) => Err(err),
             Ok(claims) => self.check(&url, &expected, &claims, &sink).and_then(|()| {

@@ -2,8 +2,11 @@ use super::http::{etag_sha256, get, Checked};
 use super::repo::is_plain_name;
 use super::url::{follow, token_allowed, Url};
 use super::*;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 #[test]
 fn urls_parse_with_ports_and_paths() {
@@ -99,7 +102,13 @@ fn redirects_never_go_from_https_to_http() {
 fn a_token_for_a_plain_http_mirror_elsewhere_is_refused_before_connecting() {
     // Port 9 on a documentation address: nothing is contacted, the check comes first.
     let mut sink = Checked::new(Vec::new(), None);
-    let err = get("http://192.0.2.1:9/api", Some("hf_secret"), &mut sink).unwrap_err();
+    let err = get(
+        "http://192.0.2.1:9/api",
+        Some("hf_secret"),
+        &mut sink,
+        Duration::from_secs(1),
+    )
+    .unwrap_err();
     assert!(matches!(err, HubError::ClearToken { .. }), "{err}");
     assert!(!err.to_string().contains("hf_secret"));
 }
@@ -159,4 +168,133 @@ fn repo_names_are_checked() {
     assert!(HubRepo::new("http://h".into(), "../etc", "main", cache).is_err());
     assert!(HubRepo::new("http://h".into(), "a/b", "../x", cache).is_err());
     assert!(HubRepo::new("http://h".into(), "a/b", ".", cache).is_err());
+}
+
+/// A server on 127.0.0.1 that answers each connection with `respond(path, stream)`,
+/// until the returned flag is set (or 30 s pass).
+fn serve(
+    respond: impl Fn(&str, &mut TcpStream) + Send + 'static,
+) -> (String, Arc<std::sync::atomic::AtomicBool>) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    listener.set_nonblocking(true).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = Arc::clone(&stop);
+    std::thread::spawn(move || {
+        let end = Instant::now() + Duration::from_secs(30);
+        while !stopped.load(Ordering::SeqCst) && Instant::now() < end {
+            let Ok((mut stream, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            };
+            stream.set_nonblocking(false).unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            let _ = reader.read_line(&mut request);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                    break;
+                }
+            }
+            let path = request.split_whitespace().nth(1).unwrap_or("").to_string();
+            respond(&path, &mut stream);
+        }
+    });
+    (address, stop)
+}
+
+const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+
+/// The revision API's answer listing `model.safetensors`, with `size` if given.
+fn answer_api(stream: &mut TcpStream, size: Option<u64>) {
+    let size = size
+        .map(|n| format!(r#", "size": {n}"#))
+        .unwrap_or_default();
+    let body = format!(
+        r#"{{"sha": "{COMMIT}", "siblings": [{{"rfilename": "model.safetensors"{size}}}]}}"#
+    );
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+    let _ = stream.write_all(format!("{head}{body}").as_bytes());
+}
+
+fn fetched(
+    endpoint: String,
+    name: &str,
+    limits: HubLimits,
+) -> (Result<Option<PathBuf>, HubError>, PathBuf) {
+    let cache = std::env::temp_dir().join(format!("histinit-hub-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    let hub = HubRepo::new(endpoint, "owner/model", COMMIT, &cache)
+        .unwrap()
+        .with_limits(limits);
+    let snapshot = hub.resolve().unwrap();
+    let result = hub.fetch(&snapshot, "model.safetensors");
+    (result, snapshot.dir)
+}
+
+#[test]
+fn a_trickling_download_stops_at_the_deadline_and_leaves_nothing() {
+    // 40 listed bytes, one every 100 ms: each read is quick, the whole takes 4 s.
+    let (endpoint, stop) = serve(|path, stream| {
+        if path.starts_with("/api/") {
+            return answer_api(stream, Some(40));
+        }
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n");
+        for _ in 0..40 {
+            if stream.write_all(b"x").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let limits = HubLimits {
+        deadline: Duration::from_secs(1),
+        ..HubLimits::default()
+    };
+    let started = Instant::now();
+    let (result, dir) = fetched(endpoint, "deadline", limits);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let err = result.unwrap_err();
+    assert!(matches!(err, HubError::Deadline { .. }), "{err}");
+    assert!(err.to_string().contains("within 1 s"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn an_unlisted_file_past_the_cap_is_refused_and_discarded() {
+    // No size from the API and none from the response: read until the connection closes.
+    let (endpoint, stop) = serve(|path, stream| {
+        if path.starts_with("/api/") {
+            return answer_api(stream, None);
+        }
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+        let _ = stream.write_all(&[7u8; 5000]);
+    });
+    let limits = HubLimits {
+        unlisted_bytes: 1000,
+        ..HubLimits::default()
+    };
+    let (result, dir) = fetched(endpoint.clone(), "cap", limits);
+    let err = result.unwrap_err();
+    assert!(matches!(err, HubError::TooLarge { cap: 1000, .. }), "{err}");
+    assert!(err.to_string().contains("over 1000 bytes"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+    // The same file under a cap it fits in is downloaded whole.
+    let limits = HubLimits {
+        unlisted_bytes: 5000,
+        ..HubLimits::default()
+    };
+    let (result, _) = fetched(endpoint, "cap-fits", limits);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let path = result.unwrap().unwrap();
+    assert_eq!(std::fs::read(path).unwrap().len(), 5000);
 }
