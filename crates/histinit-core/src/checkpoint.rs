@@ -747,27 +747,6 @@ pub fn weights_from_safetensors(bytes: &[u8]) -> Result<Weights, CheckpointError
         .collect()
 }
 
-/// The header metadata histinit writes with a model's weights (a teacher's checkpoints,
-/// a run exported from the page): what the extractor reads to name the architecture and
-/// split the fused QKV per head when no `config.json` lies beside the file.
-pub fn neox_metadata(
-    model: &crate::ModelConfig,
-    preset: &str,
-    step: usize,
-) -> BTreeMap<String, String> {
-    [
-        ("format", "pt".to_string()),
-        ("architecture", "gpt_neox".to_string()),
-        ("num_attention_heads", model.heads.to_string()),
-        ("num_hidden_layers", model.layers.to_string()),
-        ("preset", preset.to_string()),
-        ("step", step.to_string()),
-    ]
-    .into_iter()
-    .map(|(key, value)| (key.to_string(), value))
-    .collect()
-}
-
 /// Serializes weights (name order) as safetensors, in f32 or f16. `metadata` goes into
 /// the header's `__metadata__` (provenance strings).
 pub fn weights_to_safetensors(

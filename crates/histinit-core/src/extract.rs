@@ -15,6 +15,27 @@ use crate::checkpoint::{CheckpointError, SafetensorsFile};
 use crate::histogram::{HistogramError, HistogramFile, Provenance, TensorHistogram};
 use crate::params::Role;
 
+/// The header metadata histinit writes with a model's weights (a teacher's checkpoints,
+/// a run exported from the page): what the extractor reads to name the architecture and
+/// split the fused QKV per head when no `config.json` lies beside the file.
+pub fn neox_metadata(
+    model: &crate::config::ModelConfig,
+    preset: &str,
+    step: usize,
+) -> BTreeMap<String, String> {
+    [
+        ("format", "pt".to_string()),
+        ("architecture", "gpt_neox".to_string()),
+        ("num_attention_heads", model.heads.to_string()),
+        ("num_hidden_layers", model.layers.to_string()),
+        ("preset", preset.to_string()),
+        ("step", step.to_string()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_string(), value))
+    .collect()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
     #[error("{path}: {source}")]

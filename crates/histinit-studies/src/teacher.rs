@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use histinit_core::burn::tensor::Device;
-use histinit_core::checkpoint::{
-    neox_metadata, weights_to_safetensors, CheckpointError, StoreDtype,
-};
+use histinit_core::checkpoint::{weights_to_safetensors, CheckpointError, StoreDtype};
 use histinit_core::config::{ModelConfig, NormMode, TrainConfig};
 use histinit_core::data::{Corpus, Split};
 use histinit_core::experiment::ExperimentConfig;
@@ -185,7 +183,7 @@ pub fn train_teacher(
             final_val_loss = val_loss;
             let weights = run.weights()?;
             let provenance = base_provenance(step);
-            let meta = neox_metadata(&model, &options.preset, step);
+            let meta = histinit_core::extract::neox_metadata(&model, &options.preset, step);
             let bytes = weights_to_safetensors(&weights, StoreDtype::F32, &meta)
                 .map_err(|source| TeacherError::Checkpoint { step, source })?;
             let checkpoint = options
@@ -261,7 +259,7 @@ pub fn train_teacher(
     }
     let final_histogram = options.out.join(format!("{id}.json.gz"));
     write(&final_histogram, &final_file.to_json_gz())?;
-    let meta = neox_metadata(&model, &options.preset, train.steps);
+    let meta = histinit_core::extract::neox_metadata(&model, &options.preset, train.steps);
     let final_weights = options.out.join(format!("{id}.safetensors"));
     write(
         &final_weights,

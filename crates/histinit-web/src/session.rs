@@ -10,9 +10,7 @@ use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use histinit_core::burn::tensor::{Device, Tensor};
-use histinit_core::checkpoint::{
-    neox_metadata, weights_from_safetensors, weights_to_safetensors, StoreDtype,
-};
+use histinit_core::checkpoint::{weights_from_safetensors, weights_to_safetensors, StoreDtype};
 use histinit_core::config::ModelConfig;
 use histinit_core::data::{bundled_corpus, load_corpus, Corpus, BUNDLED_PROMPT};
 use histinit_core::error::ConfigError;
@@ -1049,7 +1047,7 @@ pub async fn export_run(
         run: name.clone(),
         reason,
     };
-    let metadata = neox_metadata(&config, &experiment.preset, updates);
+    let metadata = histinit_core::extract::neox_metadata(&config, &experiment.preset, updates);
     let bytes = weights_to_safetensors(&weights, StoreDtype::F32, &metadata)
         .map_err(|err| export_err(err.to_string()))?;
     let provenance = Provenance {
