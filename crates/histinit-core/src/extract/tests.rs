@@ -1,4 +1,5 @@
 use super::*;
+use crate::params::NEOX_BASE;
 
 #[test]
 fn neox_names_map_to_roles_and_layers() {
