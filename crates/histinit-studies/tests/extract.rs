@@ -507,10 +507,11 @@ fn shipped_histograms_are_indexed_and_parse() {
             assert!(file.pooled(Role::Qkv).is_some() && file.pooled(Role::MlpIn).is_some());
         }
     }
-    // About 7.9 MB today (6.6 MB before the teacher without LayerNorm): the per-entry
-    // quantile tables dominate. The page fetches only the source a run uses.
+    // About 9.6 MB today (7.9 MB before teacher-nano-long, the long-horizon study's
+    // teacher, shipped without its trajectory): the per-entry quantile tables dominate.
+    // The page fetches only the source a run uses.
     assert!(
-        total < 8_500_000,
+        total < 10_000_000,
         "shipped histogram files total {total} bytes"
     );
 }
