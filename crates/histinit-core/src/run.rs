@@ -103,8 +103,31 @@ impl<'corpus> Run<'corpus> {
             &weights,
             device.clone(),
         )?;
-        let run = Self {
-            sampler: corpus.sampler(Split::Student, train.context, seed),
+        let record = RunResult {
+            init,
+            seed,
+            status: RunStatus::Running,
+            points: Vec::with_capacity(train.steps.min(1 << 16)),
+            distances: Vec::new(),
+            final_val_batches: Vec::new(),
+        };
+        let sampler = corpus.sampler(Split::Student, train.context, seed);
+        let run = Self::assemble(corpus, model_config, train, trainer, sampler, record);
+        Ok((run, weights))
+    }
+
+    /// The one place a run's fields are put together (fresh or resumed): the batches
+    /// of its sampler and the experiment's shared validation set.
+    fn assemble(
+        corpus: &'corpus Corpus,
+        model_config: ModelConfig,
+        train: TrainConfig,
+        trainer: Trainer,
+        sampler: BatchSampler<'corpus>,
+        record: RunResult,
+    ) -> Self {
+        Self {
+            sampler,
             eval_batches: corpus.eval_batches_of(
                 train.eval_split.split(),
                 train.eval_batches,
@@ -112,19 +135,11 @@ impl<'corpus> Run<'corpus> {
                 train.context,
             ),
             evaluate: true,
-            record: RunResult {
-                init,
-                seed,
-                status: RunStatus::Running,
-                points: Vec::with_capacity(train.steps.min(1 << 16)),
-                distances: Vec::new(),
-                final_val_batches: Vec::new(),
-            },
+            record,
             model_config,
             train,
             trainer,
-        };
-        Ok((run, weights))
+        }
     }
 
     /// Everything [`Run::resume`] needs to continue this run (a blocking read-back of
@@ -192,20 +207,14 @@ impl<'corpus> Run<'corpus> {
         )?;
         let mut sampler = corpus.sampler(Split::Student, train.context, state.seed);
         sampler.seek(state.sampler);
-        Ok(Self {
-            sampler,
-            eval_batches: corpus.eval_batches_of(
-                train.eval_split.split(),
-                train.eval_batches,
-                train.batch,
-                train.context,
-            ),
-            evaluate: true,
-            record: state.result,
+        Ok(Self::assemble(
+            corpus,
             model_config,
             train,
             trainer,
-        })
+            sampler,
+            state.result,
+        ))
     }
 
     /// Draws the batches from another split (a teacher trains on its own).
