@@ -28,7 +28,7 @@ import { buildInfo, versionLine } from './provenance.js';
 import { progress } from './progress.js';
 import { addMessage, page, setStatus, ui } from './page.js';
 import { loadModule, previous } from './recovery.js';
-import { newTrainer, pause, reset, resume, run, setButtons, start, visibilityChanged } from './run.js';
+import { newTrainer, pause, PROBE, reset, resume, run, setButtons, start, visibilityChanged } from './run.js';
 import { announceSaved, downloadState, forgetSavedRuns, loadStateFile, resumeSaved } from './resuming.js';
 import { corpusWidget, PASTED_NAME, useText } from './text.js';
 
@@ -40,6 +40,12 @@ window.histinit = {
   get backend() {
     return run.backend;
   },
+  /** What backend 'auto' measured before the last run ({steps, cpu, webgpu: ms/step, late, deadlineMs, picked}), or null. */
+  get measured() {
+    return run.measured ? { ...run.measured } : null;
+  },
+  /** How 'auto' measures (run.js PROBE: steps, minDeadlineMs, deadlineFactor); tests may set it. */
+  probe: PROBE,
   get history() {
     return progress.history;
   },

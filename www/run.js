@@ -5,6 +5,8 @@
 // from. `epoch` bumps on Start, Reset and a trap: an async continuation from an older
 // epoch (a superseded Start, a fallback overtaken by Reset) ends without touching the page.
 // One way from WebGPU to the CPU (fallBackToCpu), one way to clear a run (clearRun).
+// Backend 'auto' with a WebGPU adapter measures which trains the link faster here
+// (measureBackends) and trains on that one; a link's 'webgpu' or 'cpu' is taken as given.
 
 import { errorText } from './dom.js';
 import { renderSamples } from './results.js';
@@ -31,7 +33,9 @@ export const run = {
   backend: null, // the session's backend
   settings: null, // the settings the session trains (the form may have moved on)
   sources: [], // the files gathered for them (a fallback reuses them)
-  backendNote: '', // why the backend is not the one asked for
+  backendNote: '', // why the session trains where it does, when the link did not pin it
+  backendChoice: '', // how the backend was chosen, for the provenance (provenance.js)
+  measured: null, // what the last 'auto' measure found: {steps, cpu, webgpu, late, deadlineMs, picked}
   hiddenPause: false, // paused because the tab went to the background
   workerMemory: null, // bytes of the training worker's wasm memory, after the last step
   provenance: null, // what made the last session's runs (provenance.js), kept after it ends
@@ -129,6 +133,102 @@ async function openSession(backend) {
   }
 }
 
+/**
+ * How 'auto' measures (window.histinit.probe, for tests and the curious): `steps` timed
+ * steps on each backend after one untimed step, and WebGPU given at most
+ * max(minDeadlineMs, deadlineFactor x the CPU's whole measure) before the CPU wins.
+ */
+export const PROBE = { steps: 3, minDeadlineMs: 15_000, deadlineFactor: 10 };
+
+/** "41 ms" or "3.2 ms" or "1.4 s" (a step's time, for the status line). */
+function msText(ms) {
+  if (ms >= 10_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
+}
+
+function mean(list) {
+  return list.reduce((a, b) => a + b, 0) / list.length;
+}
+
+/**
+ * What the measure trains: the link's model, batch, context, corpus and sources, its
+ * first init only and one seed (the other runs take as long per step), and enough steps
+ * for the untimed one and the timed ones. Its numbers are thrown away.
+ */
+function probeSettings(settings) {
+  const steps = Math.max(Number(settings.steps) || 0, PROBE.steps + 1);
+  return { ...settings, inits: initList(settings.inits)[0] ?? settings.inits, seeds: '1', steps: String(steps) };
+}
+
+/**
+ * Backend 'auto' with a WebGPU adapter: which backend trains the link faster here. Times
+ * PROBE.steps steps of a throwaway session on the CPU, then on WebGPU (each after an
+ * untimed step: WebGPU's first compiles shaders) with a deadline; a WebGPU still busy
+ * then is abandoned by stopping the worker and starting a fresh one, as Reset does mid
+ * step. Resolves to {backend, note} (note: both figures and why), to {webgpuError} when
+ * WebGPU failed, or to null once superseded. A trap is recovered from (recovery.js).
+ */
+async function measureBackends(settings, epoch) {
+  const superseded = () => epoch !== run.epoch;
+  const query = queryOf(page.schema, probeSettings(settings));
+  const text = textFor(settings);
+  const steps = PROBE.steps;
+  const measured = { steps, cpu: null, webgpu: null, late: false, deadlineMs: null, picked: null };
+  run.measured = measured;
+  setStatus(`Measuring which backend is faster here: ${steps} steps on the CPU…`);
+  const from = performance.now();
+  try {
+    measured.cpu = mean((await page.trainer.probe(query, 'cpu', run.sources, text, steps)).ms);
+  } catch (error) {
+    if (superseded() || recoverFromTrap(error, 'worker')) return null;
+    // The CPU cannot train it either (a missing source, say): its own session says why.
+    measured.picked = 'cpu';
+    return { backend: 'cpu', note: '', choice: `auto: not measured (the CPU could not train it: ${errorText(error)})` };
+  }
+  if (superseded()) return null;
+  const deadline = Math.max(PROBE.minDeadlineMs, PROBE.deadlineFactor * (performance.now() - from));
+  measured.deadlineMs = deadline;
+  setStatus(`Measuring which backend is faster here: the CPU ${msText(measured.cpu)}/step; now ${steps} steps on WebGPU (at most ${Math.ceil(deadline / 1000)} s)…`);
+  let timer = null;
+  const late = new Promise((resolve) => {
+    timer = setTimeout(() => resolve({ late: true }), deadline);
+  });
+  const outcome = await Promise.race([
+    page.trainer.probe(query, 'webgpu', run.sources, text, steps).then((value) => ({ value }), (error) => ({ error })),
+    late,
+  ]);
+  clearTimeout(timer);
+  if (superseded()) return null;
+  const cpuFigure = `the CPU ${msText(measured.cpu)}/step`;
+  if (outcome.late) {
+    // Stuck in a WebGPU step (a software adapter): stop that worker, as Reset does.
+    measured.late = true;
+    measured.picked = 'cpu';
+    setStatus('WebGPU is too slow here: starting a new training worker…');
+    try {
+      await newTrainer();
+    } catch (error) {
+      if (!superseded()) failed(`Could not start: ${errorText(error)}`);
+      return null;
+    }
+    if (superseded()) return null;
+    const note = `WebGPU did not finish ${steps} steps in ${Math.round(deadline / 1000)} s (${cpuFigure}) → training on the CPU`;
+    return { backend: 'cpu', note, choice: `auto: ${note}` };
+  }
+  if (outcome.error) {
+    if (recoverFromTrap(outcome.error, 'worker')) return null;
+    return { webgpuError: outcome.error };
+  }
+  measured.webgpu = mean(outcome.value.ms);
+  const cpuWins = measured.cpu <= measured.webgpu;
+  measured.picked = cpuWins ? 'cpu' : 'webgpu';
+  const ratio = Math.max(measured.cpu, measured.webgpu) / Math.max(Math.min(measured.cpu, measured.webgpu), 1e-3);
+  const figures = cpuWins ? `${cpuFigure}, WebGPU ${msText(measured.webgpu)}/step` : `WebGPU ${msText(measured.webgpu)}/step, ${cpuFigure}`;
+  const why = ratio < 1.05 ? 'about as fast here' : `${ratio < 10 ? ratio.toFixed(1) : Math.round(ratio)}× faster here`;
+  const note = `Measured ${steps} steps on each: ${figures} → training on ${cpuWins ? 'the CPU' : 'WebGPU'} (${why})`;
+  return { backend: measured.picked, note, choice: `auto: ${note}` };
+}
+
 async function webgpuProblem() {
   if (!('gpu' in navigator)) return 'this browser has no navigator.gpu';
   try {
@@ -181,14 +281,26 @@ export async function start(saved = null) {
   run.sources = sources;
 
   let backend = settings.backend;
+  run.measured = null;
+  run.backendChoice = `${backend} (set by the link; not measured)`;
   if (backend === 'auto') {
     const problem = await webgpuProblem();
     if (superseded()) return;
     if (problem) {
       run.backendNote = `WebGPU not available here (${problem}); training on the CPU in WebAssembly instead`;
+      run.backendChoice = `auto: ${run.backendNote}`;
       backend = 'cpu';
     } else {
-      backend = 'webgpu';
+      const choice = await measureBackends(settings, epoch);
+      if (choice === null || superseded()) return;
+      if (choice.webgpuError) {
+        const note = `WebGPU not available here (${errorText(choice.webgpuError)}); training on the CPU in WebAssembly instead`;
+        await fallBackToCpu(note, epoch);
+        return;
+      }
+      backend = choice.backend;
+      run.backendNote = choice.note;
+      run.backendChoice = choice.choice;
     }
   }
   setStatus(`Preparing ${initList(settings.inits).length} init(s) on ${backendName(backend)}…`);
@@ -217,7 +329,7 @@ export async function start(saved = null) {
 async function begin(session, backend, epoch) {
   run.session = session;
   run.backend = backend;
-  run.provenance = provenanceOf(page.build, session);
+  run.provenance = provenanceOf(page.build, session, run.backendChoice);
   run.saved = null;
   resetProgress(session.runs);
   for (const report of session.history) record(report);
@@ -249,6 +361,7 @@ async function begin(session, backend, epoch) {
 async function fallBackToCpu(note, epoch) {
   clearRun();
   run.backendNote = note;
+  run.backendChoice = `${run.settings?.backend ?? 'auto'}: ${note}`;
   setPhase('preparing');
   setStatus(`${note} · preparing…`);
   await page.trainer.forgetWebgpuDevice().catch((error) => console.warn('forgetting the WebGPU device failed', error));
