@@ -146,6 +146,12 @@ function msText(ms) {
   return `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
 }
 
+/** "15 s" or "1.5 s" (a deadline). */
+function secondsText(ms) {
+  const s = ms / 1000;
+  return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
+}
+
 function mean(list) {
   return list.reduce((a, b) => a + b, 0) / list.length;
 }
@@ -188,7 +194,7 @@ async function measureBackends(settings, epoch) {
   if (superseded()) return null;
   const deadline = Math.max(PROBE.minDeadlineMs, PROBE.deadlineFactor * (performance.now() - from));
   measured.deadlineMs = deadline;
-  setStatus(`Measuring which backend is faster here: the CPU ${msText(measured.cpu)}/step; now ${steps} steps on WebGPU (at most ${Math.ceil(deadline / 1000)} s)…`);
+  setStatus(`Measuring which backend is faster here: the CPU ${msText(measured.cpu)}/step; now ${steps} steps on WebGPU (at most ${secondsText(deadline)})…`);
   let timer = null;
   const late = new Promise((resolve) => {
     timer = setTimeout(() => resolve({ late: true }), deadline);
@@ -212,7 +218,7 @@ async function measureBackends(settings, epoch) {
       return null;
     }
     if (superseded()) return null;
-    const note = `WebGPU did not finish ${steps} steps in ${Math.round(deadline / 1000)} s (${cpuFigure}) → training on the CPU`;
+    const note = `WebGPU did not finish ${steps} steps in ${secondsText(deadline)} (${cpuFigure}) → training on the CPU`;
     return { backend: 'cpu', note, choice: `auto: ${note}` };
   }
   if (outcome.error) {

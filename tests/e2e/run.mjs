@@ -1481,7 +1481,7 @@ async function realChecks(context, base) {
     assert(measured?.picked === 'cpu' && measured.cpu > 0 && (measured.late || measured.webgpu > measured.cpu), `measured: ${JSON.stringify(measured)}`);
     assert(await page.evaluate(() => window.histinit.backend) === 'cpu', 'trained on the CPU');
     const status = await statusText(page);
-    assert(/^(Measured 3 steps on each: the CPU [\d.]+ m?s\/step, WebGPU [\d.]+ m?s\/step → training on the CPU \([\d.]+× faster here\)|WebGPU did not finish 3 steps in \d+ s \(the CPU [\d.]+ m?s\/step\) → training on the CPU) · done: step 8 of 8$/.test(status), `status line: ${status}`);
+    assert(/^(Measured 3 steps on each: the CPU [\d.]+ m?s\/step, WebGPU [\d.]+ m?s\/step → training on the CPU \([\d.]+× faster here\)|WebGPU did not finish 3 steps in [\d.]+ s \(the CPU [\d.]+ m?s\/step\) → training on the CPU) · done: step 8 of 8$/.test(status), `status line: ${status}`);
     const csv = (await downloaded(page, '#export-csv')).toString('utf8');
     const choice = csvProvenance(csv).backend_choice;
     assert(choice === `auto: ${status.split(' · ')[0]}`, `the CSV's provenance says how the backend was chosen: ${choice}`);
@@ -1841,6 +1841,7 @@ async function mockChecks(context, base) {
     await waitReady(stuck);
     await stuck.evaluate(() => {
       window.histinit.probe.minDeadlineMs = 1500;
+      window.histinit.probe.deadlineFactor = 1;
     });
     const from = Date.now();
     await stuck.click('#start');
@@ -1850,7 +1851,7 @@ async function mockChecks(context, base) {
     assert(measured.late && measured.picked === 'cpu' && measured.webgpu === null && measured.deadlineMs >= 1500, `measured: ${JSON.stringify(measured)}`);
     assert(took < 1500 + 15_000, `Start to done in ${took} ms: the stuck WebGPU step was not waited for`);
     const stuckStatus = await statusText(stuck);
-    assert(/^WebGPU did not finish 3 steps in \d+ s \(the CPU [\d.]+ ms\/step\) → training on the CPU · done: step 40 of 40$/.test(stuckStatus), `status line: ${stuckStatus}`);
+    assert(/^WebGPU did not finish 3 steps in 1\.5 s \(the CPU [\d.]+ ms\/step\) → training on the CPU · done: step 40 of 40$/.test(stuckStatus), `status line: ${stuckStatus}`);
     assert(await stuck.evaluate(() => window.histinit.backend) === 'cpu', 'trained on the CPU');
     assert(await stuck.evaluate(() => globalThis.__histinitMockWorkerLoads) === 2, 'the stuck worker was replaced by a fresh one');
     assert((await lossSummary(stuck)).every((run) => run.steps === 40), 'every run trained its 40 steps');
@@ -1858,6 +1859,30 @@ async function mockChecks(context, base) {
     assert(stuck.problems.length === 0, `no console errors: ${stuck.problems.join(' | ')}`);
     console.log(`  ${stuckStatus} (Start to done ${(took / 1000).toFixed(1)} s)`);
     await stuck.close();
+  });
+
+  await check('mock: Reset while WebGPU is being measured stops the worker at once; the next Start measures again in a fresh one', async () => {
+    const page = await openPage(context, base, link, { webgpu: true, webgpuStepMs: 600_000 });
+    await waitReady(page);
+    await page.click('#start');
+    await page.waitForFunction(() => document.querySelector('#status').textContent.includes('steps on WebGPU (at most '), null, { timeout: 10_000 });
+    await page.waitForTimeout(300); // inside the 10-minute WebGPU step
+    const from = Date.now();
+    await page.click('#reset');
+    await page.waitForFunction(() => window.histinit.phase === 'idle', null, { timeout: 10_000 });
+    assert(Date.now() - from < 2000, `Reset took ${Date.now() - from} ms`);
+    assert((await statusText(page)).startsWith('Ready'), `status: ${await statusText(page)}`);
+    await page.evaluate(() => {
+      window.histinit.probe.minDeadlineMs = 1000;
+      window.histinit.probe.deadlineFactor = 1;
+    });
+    await page.click('#start');
+    await waitDone(page, 30_000);
+    assert(await page.evaluate(() => globalThis.__histinitMockWorkerLoads) === 3, 'a fresh worker after Reset, another after the deadline');
+    assert((await statusText(page)).startsWith('WebGPU did not finish 3 steps in 1.0 s'), `status: ${await statusText(page)}`);
+    assert((await lossSummary(page)).every((run) => run.steps === 40), 'every run trained its 40 steps');
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+    await page.close();
   });
 
   await check('mock: a link that pins backend=webgpu or backend=cpu trains there without measuring', async () => {
