@@ -36,6 +36,7 @@ export const run = {
   backendNote: '', // why the session trains where it does, when the link did not pin it
   backendChoice: '', // how the backend was chosen, for the provenance (provenance.js)
   measured: null, // what the last 'auto' measure found: {steps, cpu, webgpu, late, deadlineMs, picked}
+  measuring: false, // a measure is under way in the worker (a new Start stops that worker)
   hiddenPause: false, // paused because the tab went to the background
   workerMemory: null, // bytes of the training worker's wasm memory, after the last step
   provenance: null, // what made the last session's runs (provenance.js), kept after it ends
@@ -135,10 +136,11 @@ async function openSession(backend) {
 
 /**
  * How 'auto' measures (window.histinit.probe, for tests and the curious): `steps` timed
- * steps on each backend after one untimed step, and WebGPU given at most
- * max(minDeadlineMs, deadlineFactor x the CPU's whole measure) before the CPU wins.
+ * steps on each backend after one untimed step, and WebGPU given deadlineFactor x the
+ * CPU's whole measure, at least minDeadlineMs and at most maxDeadlineMs, before the CPU
+ * wins.
  */
-export const PROBE = { steps: 3, minDeadlineMs: 15_000, deadlineFactor: 10 };
+export const PROBE = { steps: 3, minDeadlineMs: 15_000, maxDeadlineMs: 60_000, deadlineFactor: 10 };
 
 /** "41 ms" or "3.2 ms" or "1.4 s" (a step's time, for the status line). */
 function msText(ms) {
@@ -175,6 +177,15 @@ function probeSettings(settings) {
  * WebGPU failed, or to null once superseded. A trap is recovered from (recovery.js).
  */
 async function measureBackends(settings, epoch) {
+  run.measuring = true;
+  try {
+    return await measure(settings, epoch);
+  } finally {
+    if (epoch === run.epoch) run.measuring = false;
+  }
+}
+
+async function measure(settings, epoch) {
   const superseded = () => epoch !== run.epoch;
   const query = queryOf(page.schema, probeSettings(settings));
   const text = textFor(settings);
@@ -192,7 +203,7 @@ async function measureBackends(settings, epoch) {
     return { backend: 'cpu', note: '', choice: `auto: not measured (the CPU could not train it: ${errorText(error)})` };
   }
   if (superseded()) return null;
-  const deadline = Math.max(PROBE.minDeadlineMs, PROBE.deadlineFactor * (performance.now() - from));
+  const deadline = Math.max(PROBE.minDeadlineMs, Math.min(PROBE.maxDeadlineMs, PROBE.deadlineFactor * (performance.now() - from)));
   measured.deadlineMs = deadline;
   setStatus(`Measuring which backend is faster here: the CPU ${msText(measured.cpu)}/step; now ${steps} steps on WebGPU (at most ${secondsText(deadline)})…`);
   let timer = null;
@@ -270,6 +281,12 @@ export async function start(saved = null) {
   run.settings = settings;
   run.saved = saved;
   ui.savedStatus.textContent = '';
+  if (run.measuring) {
+    // The Start this one supersedes is measuring in the worker (a WebGPU step can take
+    // minutes on a software adapter): stop that worker, as Reset does.
+    run.measuring = false;
+    page.trainer.terminate();
+  }
   if (page.trainer.dead) {
     // The worker was stopped (Reset during a step) or died outside a request.
     setStatus('Starting a new training worker…');
@@ -437,7 +454,8 @@ export async function resume() {
 }
 
 export function reset() {
-  run.epoch += 1; // cancels a Start in progress, and a fallback
+  run.epoch += 1; // cancels a Start in progress (its measure too), and a fallback
+  run.measuring = false;
   if (run.phase === 'running' || page.trainer?.busy) {
     // A step (a first WebGPU step can take a minute) or a prepare is running in the
     // worker: stop it rather than wait. The next Start starts a fresh worker.

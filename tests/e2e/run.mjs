@@ -1861,7 +1861,7 @@ async function mockChecks(context, base) {
     await stuck.close();
   });
 
-  await check('mock: Reset while WebGPU is being measured stops the worker at once; the next Start measures again in a fresh one', async () => {
+  await check('mock: Reset or Start while WebGPU is being measured stops that worker at once; the next measure runs in a fresh one', async () => {
     const page = await openPage(context, base, link, { webgpu: true, webgpuStepMs: 600_000 });
     await waitReady(page);
     await page.click('#start');
@@ -1881,6 +1881,22 @@ async function mockChecks(context, base) {
     assert(await page.evaluate(() => globalThis.__histinitMockWorkerLoads) === 3, 'a fresh worker after Reset, another after the deadline');
     assert((await statusText(page)).startsWith('WebGPU did not finish 3 steps in 1.0 s'), `status: ${await statusText(page)}`);
     assert((await lossSummary(page)).every((run) => run.steps === 40), 'every run trained its 40 steps');
+    // Start again while WebGPU is being measured: that worker is stopped too, not waited for.
+    await page.evaluate(() => {
+      window.histinit.probe.minDeadlineMs = 300_000;
+    });
+    await page.click('#start');
+    await page.waitForFunction(() => document.querySelector('#status').textContent.includes('steps on WebGPU (at most 300 s)'), null, { timeout: 10_000 });
+    await page.evaluate(() => {
+      window.histinit.probe.minDeadlineMs = 1000;
+    });
+    const again = Date.now();
+    await page.click('#start');
+    await waitDone(page, 30_000);
+    console.log(`  the second Start: done ${Date.now() - again} ms after it`);
+    assert(Date.now() - again < 15_000, `the second Start trained without waiting for the first's measure (${Date.now() - again} ms)`);
+    assert(await page.evaluate(() => globalThis.__histinitMockWorkerLoads) === 5, 'a fresh worker for the second Start, another after its deadline');
+    assert((await lossSummary(page)).every((run) => run.steps === 40), 'every run trained its 40 steps once');
     assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
     await page.close();
   });
