@@ -51,8 +51,9 @@ function probeSettings(settings) {
  * PROBE.steps steps of a throwaway session on the CPU, then on WebGPU (each after an
  * untimed step: WebGPU's first compiles shaders) with a deadline; a WebGPU still busy
  * then is abandoned by stopping the worker and starting a fresh one, as Reset does mid
- * step. Resolves to {backend, note} (note: both figures and why), to {webgpuError} when
- * WebGPU failed, or to null once superseded. A trap is recovered from (recovery.js).
+ * step. Resolves to {backend, note, choice} (note: both figures and why, for the status
+ * line; choice: the same for the provenance), to {webgpuError} when WebGPU failed, or to
+ * null once superseded. A trap is recovered from (recovery.js).
  */
 export async function measureBackends(settings, epoch) {
   run.measuring = true;
@@ -124,6 +125,7 @@ async function measure(settings, epoch) {
   return { backend: measured.picked, note, choice: `auto: ${note}` };
 }
 
+/** Why WebGPU cannot be used here (no navigator.gpu, no adapter), or null. */
 export async function webgpuProblem() {
   if (!('gpu' in navigator)) return 'this browser has no navigator.gpu';
   try {
