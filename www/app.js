@@ -6,6 +6,7 @@
 //   controls.js  the form's own widgets (runs, source, hide) and descriptions
 //   text.js      the visitor's own text          inputs.js  the source files a session needs
 //   run.js       the run: start, pause, resume, reset, the WebGPU→CPU fallback, step reports
+//   backend.js   which backend an 'auto' run trains on: measured, the faster here
 //   progress.js  the curves as received          drawing.js the charts, tables and readouts
 //   recovery.js  when the model code traps      exports.js CSV, JSON, PNG, the link
 // The model trains in a worker (worker.js, trainer.js), which owns the training loop.
@@ -29,6 +30,7 @@ import { progress } from './progress.js';
 import { addMessage, page, setStatus, ui } from './page.js';
 import { loadModule, previous } from './recovery.js';
 import { newTrainer, pause, reset, resume, run, setButtons, start, visibilityChanged } from './run.js';
+import { PROBE } from './backend.js';
 import { announceSaved, downloadState, forgetSavedRuns, loadStateFile, resumeSaved } from './resuming.js';
 import { corpusWidget, PASTED_NAME, useText } from './text.js';
 
@@ -40,6 +42,12 @@ window.histinit = {
   get backend() {
     return run.backend;
   },
+  /** What backend 'auto' measured before the last run ({steps, cpu, webgpu: ms/step, late, deadlineMs, picked}), or null. */
+  get measured() {
+    return run.measured ? { ...run.measured } : null;
+  },
+  /** How 'auto' measures (backend.js PROBE: steps, minDeadlineMs, deadlineFactor); tests may set it. */
+  probe: PROBE,
   get history() {
     return progress.history;
   },

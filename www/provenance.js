@@ -1,7 +1,9 @@
 // What made a run, carried by everything the page hands out: the histinit version and
 // commit, the Burn and wgpu versions (build_info() of the module: build.rs reads them
 // from git, Cargo.lock and CITATION.cff), the backend, the adapter and whether subgroups
-// were on (the worker asks the browser when it opens a session: worker.js deviceInfo).
+// were on (the worker asks the browser when it opens a session: worker.js deviceInfo),
+// and how the backend was chosen (backend_choice: set by the link, or what 'auto'
+// measured: run.js measureBackends).
 // The footer's version line and the "cite this run" text come from the same place.
 // Everything here is text for textContent, never markup.
 
@@ -22,9 +24,10 @@ export function versionLine(build) {
 
 /**
  * The provenance of a run trained by `session` (a RemoteSession: backend, device) or, with
- * none, of the page alone. Keys in a fixed order (CSV comments, PNG text, JSON).
+ * none, of the page alone; `choice`: how its backend was chosen (run.backendChoice). Keys
+ * in a fixed order (CSV comments, PNG text, JSON).
  */
-export function provenanceOf(build, session) {
+export function provenanceOf(build, session, choice = '') {
   return {
     histinit: build?.histinit ?? 'unknown',
     commit: build?.commit ?? 'unknown',
@@ -34,6 +37,7 @@ export function provenanceOf(build, session) {
     backend: session?.backend ?? 'none (no run)',
     adapter: session?.device?.adapter ?? 'none (no run)',
     subgroups: session?.device?.subgroups ?? 'none (no run)',
+    backend_choice: (session && choice) || 'none (no run)',
   };
 }
 
@@ -41,7 +45,8 @@ export function provenanceOf(build, session) {
 export function provenanceLine(p) {
   return (
     `histinit ${p.histinit} (commit ${p.commit}) · Burn ${p.burn} · wgpu ${p.wgpu} · ` +
-    `backend ${p.backend} · adapter ${p.adapter} · subgroups ${p.subgroups}`
+    `backend ${p.backend} · adapter ${p.adapter} · subgroups ${p.subgroups}` +
+    (p.backend_choice && !p.backend_choice.startsWith('none') ? ` · backend chosen: ${p.backend_choice}` : '')
   );
 }
 

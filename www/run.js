@@ -5,6 +5,8 @@
 // from. `epoch` bumps on Start, Reset and a trap: an async continuation from an older
 // epoch (a superseded Start, a fallback overtaken by Reset) ends without touching the page.
 // One way from WebGPU to the CPU (fallBackToCpu), one way to clear a run (clearRun).
+// Backend 'auto' with a WebGPU adapter measures which trains the link faster here
+// (backend.js) and trains on that one; a link's 'webgpu' or 'cpu' is taken as given.
 
 import { errorText } from './dom.js';
 import { renderSamples } from './results.js';
@@ -20,6 +22,7 @@ import { keepPrevious, recoverFromTrap } from './recovery.js';
 import { showCorpusNote, textFor, textPicked } from './text.js';
 import { provenanceOf } from './provenance.js';
 import { showRunExport } from './next-teacher.js';
+import { measureBackends, webgpuProblem } from './backend.js';
 
 // saveEvery: steps between saves in the browser's storage (worker.js; CPU backend only).
 const LOOP = { snapshotEvery: SNAPSHOT_EVERY, sampleEvery: 100, sampleLength: 120, saveEvery: 50 };
@@ -31,7 +34,10 @@ export const run = {
   backend: null, // the session's backend
   settings: null, // the settings the session trains (the form may have moved on)
   sources: [], // the files gathered for them (a fallback reuses them)
-  backendNote: '', // why the backend is not the one asked for
+  backendNote: '', // why the session trains where it does, when the link did not pin it
+  backendChoice: '', // how the backend was chosen, for the provenance (provenance.js)
+  measured: null, // what the last 'auto' measure found: {steps, cpu, webgpu, late, deadlineMs, picked}
+  measuring: false, // a measure is under way in the worker (a new Start stops that worker)
   hiddenPause: false, // paused because the tab went to the background
   workerMemory: null, // bytes of the training worker's wasm memory, after the last step
   provenance: null, // what made the last session's runs (provenance.js), kept after it ends
@@ -129,16 +135,6 @@ async function openSession(backend) {
   }
 }
 
-async function webgpuProblem() {
-  if (!('gpu' in navigator)) return 'this browser has no navigator.gpu';
-  try {
-    if (!(await page.trainer.webgpuAvailable())) return 'no WebGPU adapter';
-  } catch (error) {
-    return errorText(error);
-  }
-  return null;
-}
-
 // ---------------------------------------------------------------- start, pause, resume, reset
 
 /** Starts the link's runs afresh, or continues them from `saved` (bytes of a saved run). */
@@ -164,6 +160,12 @@ export async function start(saved = null) {
   run.settings = settings;
   run.saved = saved;
   ui.savedStatus.textContent = '';
+  if (run.measuring) {
+    // The Start this one supersedes is measuring in the worker (a WebGPU step can take
+    // minutes on a software adapter): stop that worker, as Reset does.
+    run.measuring = false;
+    page.trainer.terminate();
+  }
   if (page.trainer.dead) {
     // The worker was stopped (Reset during a step) or died outside a request.
     setStatus('Starting a new training worker…');
@@ -181,14 +183,26 @@ export async function start(saved = null) {
   run.sources = sources;
 
   let backend = settings.backend;
+  run.measured = null;
+  run.backendChoice = `${backend} (set by the link; not measured)`;
   if (backend === 'auto') {
     const problem = await webgpuProblem();
     if (superseded()) return;
     if (problem) {
       run.backendNote = `WebGPU not available here (${problem}); training on the CPU in WebAssembly instead`;
+      run.backendChoice = `auto: ${run.backendNote}`;
       backend = 'cpu';
     } else {
-      backend = 'webgpu';
+      const choice = await measureBackends(settings, epoch);
+      if (choice === null || superseded()) return;
+      if (choice.webgpuError) {
+        const note = `WebGPU not available here (${errorText(choice.webgpuError)}); training on the CPU in WebAssembly instead`;
+        await fallBackToCpu(note, epoch);
+        return;
+      }
+      backend = choice.backend;
+      run.backendNote = choice.note;
+      run.backendChoice = choice.choice;
     }
   }
   setStatus(`Preparing ${initList(settings.inits).length} init(s) on ${backendName(backend)}…`);
@@ -217,7 +231,7 @@ export async function start(saved = null) {
 async function begin(session, backend, epoch) {
   run.session = session;
   run.backend = backend;
-  run.provenance = provenanceOf(page.build, session);
+  run.provenance = provenanceOf(page.build, session, run.backendChoice);
   run.saved = null;
   resetProgress(session.runs);
   for (const report of session.history) record(report);
@@ -249,6 +263,7 @@ async function begin(session, backend, epoch) {
 async function fallBackToCpu(note, epoch) {
   clearRun();
   run.backendNote = note;
+  run.backendChoice = `${run.settings?.backend ?? 'auto'}: ${note}`;
   setPhase('preparing');
   setStatus(`${note} · preparing…`);
   await page.trainer.forgetWebgpuDevice().catch((error) => console.warn('forgetting the WebGPU device failed', error));
@@ -318,7 +333,8 @@ export async function resume() {
 }
 
 export function reset() {
-  run.epoch += 1; // cancels a Start in progress, and a fallback
+  run.epoch += 1; // cancels a Start in progress (its measure too), and a fallback
+  run.measuring = false;
   if (run.phase === 'running' || page.trainer?.busy) {
     // A step (a first WebGPU step can take a minute) or a prepare is running in the
     // worker: stop it rather than wait. The next Start starts a fresh worker.

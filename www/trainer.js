@@ -84,6 +84,14 @@ export class Trainer {
   }
 
   /**
+   * Times `steps` training steps of a throwaway session of `query` on `backend` after an
+   * untimed one (worker.js `probe`): {prepareMs, warmupMs, ms: [each step]}.
+   */
+  probe(query, backend, sources, text, steps) {
+    return this.call('probe', { query, backend, sources, text, steps });
+  }
+
+  /**
    * Opens a session in the worker (see worker.js `open`); resolves to a RemoteSession
    * and the problems with single sources, rejects with why the session cannot train.
    */

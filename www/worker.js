@@ -9,6 +9,9 @@
 //   memory                                          bytes of this worker's wasm memory now
 //   open {query, backend, text, sources, saved}     a new session (the old one is freed);
 //                                                   saved: bytes of a saved run to continue
+//   probe {query, backend, text, sources, steps}    times `steps` steps of a throwaway
+//                                                   session (after one untimed step); the
+//                                                   current session is left as it is
 //   state {id}                                      the session's state as bytes (a file)
 //   start {id, snapshotEvery, sampleEvery, sampleLength}   its training loop begins
 //   pause {id} / resume {id}                        the loop stops before its next step / goes on
@@ -240,6 +243,44 @@ const ops = {
     opened = { query, backend };
     const history = saved ? made.history() : [];
     return { id: sessionId, runs: made.runs(), history, problems, device: await deviceInfo(backend) };
+  },
+
+  /**
+   * How fast `backend` trains `query` here (run.js measures before an 'auto' run): a
+   * throwaway session of its own, prepared, one untimed warm-up step (WebGPU compiles
+   * its shaders in the first), then `steps` steps timed one by one; freed before the
+   * answer. The current session, if any, is not touched. A source that cannot be used is
+   * skipped (the real session says so). {prepareMs, warmupMs, ms: [each timed step]}.
+   */
+  async probe({ query, backend, text, sources = [], steps = 3 }) {
+    const from = performance.now();
+    const made = new hi.Session(query, backend);
+    try {
+      if (text) made.set_corpus(text.bytes, text.name);
+      for (const source of sources) {
+        try {
+          if (source.kind === 'weights') made.add_weights(source.bytes, source.label);
+          else if (source.kind === 'histogram') made.add_histogram(source.bytes, source.label);
+        } catch (error) {
+          if (error instanceof WebAssembly.RuntimeError) throw error;
+        }
+      }
+      await made.prepare();
+      const prepared = performance.now();
+      let report = await made.step();
+      const warmed = performance.now();
+      const ms = [];
+      while (ms.length < steps && !report.done) {
+        const at = performance.now();
+        report = await made.step();
+        ms.push(performance.now() - at);
+      }
+      made.free();
+      return { prepareMs: prepared - from, warmupMs: warmed - prepared, ms };
+    } catch (error) {
+      if (!(error instanceof WebAssembly.RuntimeError)) made.free();
+      throw error;
+    }
   },
 
   /** Starts the session's training loop; step reports follow as events. */

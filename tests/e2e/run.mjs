@@ -1461,6 +1461,51 @@ async function realChecks(context, base) {
     await page.close();
   });
 
+  await check("auto (real module, software WebGPU adapter): the page measures both backends, trains on the CPU, and its curves equal a backend=cpu run's", async () => {
+    // backend left at its default, auto. E2E_PROBE_DEADLINE_MS=ms gives WebGPU that long
+    // (SwiftShader's first step compiles shaders for a minute or more) to see its figure.
+    const link = 'preset=nano&inits=kaiming,pythia&steps=8&warmup=0&batch=8&context=64&eval_every=4';
+    const page = await openPage(context, base, link);
+    await waitReady(page);
+    if (process.env.E2E_PROBE_DEADLINE_MS) {
+      await page.evaluate((ms) => {
+        window.histinit.probe.minDeadlineMs = ms;
+      }, Number(process.env.E2E_PROBE_DEADLINE_MS));
+    }
+    const from = Date.now();
+    await page.evaluate(() => document.querySelector('#start').click());
+    await page.waitForFunction(() => window.histinit.phase === 'running' || document.querySelector('#status').classList.contains('error'), null, { timeout: 600_000, polling: 250 });
+    const chosenAfter = Date.now() - from;
+    await waitDone(page, 300_000);
+    const measured = await page.evaluate(() => window.histinit.measured);
+    assert(measured?.picked === 'cpu' && measured.cpu > 0 && (measured.late || measured.webgpu > measured.cpu), `measured: ${JSON.stringify(measured)}`);
+    assert(await page.evaluate(() => window.histinit.backend) === 'cpu', 'trained on the CPU');
+    const status = await statusText(page);
+    assert(/^(Measured 3 steps on each: the CPU [\d.]+ m?s\/step, WebGPU [\d.]+ m?s\/step → training on the CPU \([\d.]+× faster here\)|WebGPU did not finish 3 steps in [\d.]+ s \(the CPU [\d.]+ m?s\/step\) → training on the CPU) · done: step 8 of 8$/.test(status), `status line: ${status}`);
+    const csv = (await downloaded(page, '#export-csv')).toString('utf8');
+    const choice = csvProvenance(csv).backend_choice;
+    assert(choice === `auto: ${status.split(' · ')[0]}`, `the CSV's provenance says how the backend was chosen: ${choice}`);
+    assert((await page.locator('#runs-provenance').textContent()).includes(`backend chosen: ${choice}`), 'the runs table too');
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+    console.log(`  ${status.split(' · ')[0]} (measured and chosen ${(chosenAfter / 1000).toFixed(1)} s after Start; ${JSON.stringify(measured)})`);
+    await page.close();
+
+    // The measure's steps are not the run's: a run pinned to the CPU has the same curves.
+    const pinned = await openPage(context, base, `${link}&backend=cpu`);
+    await waitReady(pinned);
+    await pinned.click('#start');
+    await waitDone(pinned, 300_000);
+    assert(await pinned.evaluate(() => window.histinit.measured) === null, 'the pinned run measured nothing');
+    const pinnedCsv = (await downloaded(pinned, '#export-csv')).toString('utf8');
+    const rows = (text) => text.split('\n').filter((line) => line && !line.startsWith('#'));
+    const [ours, theirs] = [rows(csv), rows(pinnedCsv)];
+    assert(ours.length === 1 + 2 * 8 && ours[0].includes('train_loss'), `one row per step of each run: ${ours.length} rows`);
+    assert(ours.join('\n') === theirs.join('\n'), `the curves equal the pinned run's:\n${ours.slice(0, 4).join('\n')}\nvs\n${theirs.slice(0, 4).join('\n')}`);
+    assert(csvProvenance(pinnedCsv).backend_choice === 'cpu (set by the link; not measured)', 'the pinned run says so');
+    console.log(`  ${ours.length - 1} curve rows equal the backend=cpu run's`);
+    await pinned.close();
+  });
+
   await check('WebGPU run: nano, 3 steps, finite losses', async () => {
     const page = await openPage(context, base, WEBGPU_LINK);
     await waitReady(page);
@@ -1718,7 +1763,8 @@ async function mockChecks(context, base) {
   });
 
   await check('mock: WebGPU device lost mid-run keeps the old run and restarts on the CPU', async () => {
-    const page = await openPage(context, base, link, { webgpu: true, loseDeviceAtStep: 5 });
+    // A CPU step of 10 ms against WebGPU's 0: the page's measure picks WebGPU.
+    const page = await openPage(context, base, link, { webgpu: true, loseDeviceAtStep: 5, stepBusyMs: 10, webgpuStepMs: 0 });
     await waitReady(page);
     await page.click('#start');
     await waitDone(page, 30_000);
@@ -1738,6 +1784,142 @@ async function mockChecks(context, base) {
     assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
     await page.screenshot({ path: join(OUT, 'mock-device-lost.png'), fullPage: true });
     await page.close();
+  });
+
+  /** Sessions the mock made on each backend so far (the measure's included). */
+  const sessionsMade = (page) => page.evaluate(() => ({ cpu: globalThis.__histinitMockSessions_cpu ?? 0, webgpu: globalThis.__histinitMockSessions_webgpu ?? 0 }));
+  /** The provenance a JSON export carries. */
+  const jsonProvenance = async (page) => JSON.parse((await downloaded(page, '#export-json')).toString('utf8')).provenance;
+
+  await check('mock: auto measures both backends and trains on the faster: a fast WebGPU is picked; the status, the runs table and the exports give both figures', async () => {
+    // The CPU's steps take 25 ms, WebGPU's 1 ms.
+    const page = await openPage(context, base, link, { webgpu: true, stepBusyMs: 25, webgpuStepMs: 1 });
+    await waitReady(page);
+    await page.click('#start');
+    await waitDone(page, 30_000);
+    assert(await page.evaluate(() => window.histinit.backend) === 'webgpu', 'trained on WebGPU');
+    const measured = await page.evaluate(() => window.histinit.measured);
+    assert(measured?.picked === 'webgpu' && measured.steps === 3 && measured.cpu >= 25 && measured.webgpu < measured.cpu && !measured.late, `measured: ${JSON.stringify(measured)}`);
+    const status = await statusText(page);
+    const line = /^Measured 3 steps on each: WebGPU ([\d.]+) ms\/step, the CPU ([\d.]+) ms\/step → training on WebGPU \(([\d.]+)× faster here\) · done: step 40 of 40$/.exec(status);
+    assert(line && Number(line[1]) < Number(line[2]), `status line: ${status}`);
+    // The measure's sessions are thrown away: one on each backend, then the run's own.
+    const made = await sessionsMade(page);
+    assert(made.cpu === 1 && made.webgpu === 2, `sessions made: ${JSON.stringify(made)}`);
+    const runs = await lossSummary(page);
+    assert(runs.length === 2 && runs.every((run) => run.steps === 40), `every run trained its 40 steps, none more (${runs.map((r) => r.steps)})`);
+    const table = await page.locator('#runs-provenance').textContent();
+    assert(table.includes('backend webgpu') && table.includes('backend chosen: auto: Measured 3 steps on each: WebGPU'), `runs table: ${table}`);
+    const provenance = await jsonProvenance(page);
+    assert(provenance.backend === 'webgpu' && /^auto: Measured 3 steps on each: WebGPU [\d.]+ ms\/step, the CPU [\d.]+ ms\/step/.test(provenance.backend_choice), `JSON provenance: ${JSON.stringify(provenance)}`);
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+    console.log(`  ${status}`);
+    await page.close();
+  });
+
+  await check('mock: auto with a slow WebGPU trains on the CPU and says why; a WebGPU that never finishes the measure is given up at its deadline (fresh worker)', async () => {
+    const slow = await openPage(context, base, link, { webgpu: true, webgpuStepMs: 150 });
+    await waitReady(slow);
+    await slow.click('#start');
+    await waitDone(slow, 30_000);
+    assert(await slow.evaluate(() => window.histinit.backend) === 'cpu', 'trained on the CPU');
+    const status = await statusText(slow);
+    const line = /^Measured 3 steps on each: the CPU ([\d.]+) ms\/step, WebGPU ([\d.]+) ms\/step → training on the CPU \((\d+(?:\.\d)?)× faster here\) · done: step 40 of 40$/.exec(status);
+    assert(line && Number(line[2]) >= 150 && Number(line[1]) < Number(line[2]), `status line: ${status}`);
+    const made = await sessionsMade(slow);
+    assert(made.cpu === 2 && made.webgpu === 1, `sessions made: ${JSON.stringify(made)}`);
+    assert(await slow.evaluate(() => globalThis.__histinitMockWorkerLoads) === 1, 'one worker: the measure finished in time');
+    const runs = await lossSummary(slow);
+    assert(runs.every((run) => run.steps === 40), `every run trained its 40 steps (${runs.map((r) => r.steps)})`);
+    assert((await jsonProvenance(slow)).backend_choice === `auto: ${status.split(' · ')[0]}`, 'the JSON provenance says why');
+    assert(slow.problems.length === 0, `no console errors: ${slow.problems.join(' | ')}`);
+    console.log(`  ${status}`);
+    await slow.close();
+
+    // A WebGPU step that takes 10 minutes: the page does not wait for it.
+    const stuck = await openPage(context, base, link, { webgpu: true, webgpuStepMs: 600_000 });
+    await waitReady(stuck);
+    await stuck.evaluate(() => {
+      window.histinit.probe.minDeadlineMs = 1500;
+      window.histinit.probe.deadlineFactor = 1;
+    });
+    const from = Date.now();
+    await stuck.click('#start');
+    await waitDone(stuck, 30_000);
+    const took = Date.now() - from;
+    const measured = await stuck.evaluate(() => window.histinit.measured);
+    assert(measured.late && measured.picked === 'cpu' && measured.webgpu === null && measured.deadlineMs >= 1500, `measured: ${JSON.stringify(measured)}`);
+    assert(took < 1500 + 15_000, `Start to done in ${took} ms: the stuck WebGPU step was not waited for`);
+    const stuckStatus = await statusText(stuck);
+    assert(/^WebGPU did not finish 3 steps in 1\.5 s \(the CPU [\d.]+ ms\/step\) → training on the CPU · done: step 40 of 40$/.test(stuckStatus), `status line: ${stuckStatus}`);
+    assert(await stuck.evaluate(() => window.histinit.backend) === 'cpu', 'trained on the CPU');
+    assert(await stuck.evaluate(() => globalThis.__histinitMockWorkerLoads) === 2, 'the stuck worker was replaced by a fresh one');
+    assert((await lossSummary(stuck)).every((run) => run.steps === 40), 'every run trained its 40 steps');
+    assert((await stuck.locator('#runs-provenance').textContent()).includes('backend chosen: auto: WebGPU did not finish 3 steps'), 'the runs table says why');
+    assert(stuck.problems.length === 0, `no console errors: ${stuck.problems.join(' | ')}`);
+    console.log(`  ${stuckStatus} (Start to done ${(took / 1000).toFixed(1)} s)`);
+    await stuck.close();
+  });
+
+  await check('mock: Reset or Start while WebGPU is being measured stops that worker at once; the next measure runs in a fresh one', async () => {
+    const page = await openPage(context, base, link, { webgpu: true, webgpuStepMs: 600_000 });
+    await waitReady(page);
+    await page.click('#start');
+    await page.waitForFunction(() => document.querySelector('#status').textContent.includes('steps on WebGPU (at most '), null, { timeout: 10_000 });
+    await page.waitForTimeout(300); // inside the 10-minute WebGPU step
+    const from = Date.now();
+    await page.click('#reset');
+    await page.waitForFunction(() => window.histinit.phase === 'idle', null, { timeout: 10_000 });
+    assert(Date.now() - from < 2000, `Reset took ${Date.now() - from} ms`);
+    assert((await statusText(page)).startsWith('Ready'), `status: ${await statusText(page)}`);
+    await page.evaluate(() => {
+      window.histinit.probe.minDeadlineMs = 1000;
+      window.histinit.probe.deadlineFactor = 1;
+    });
+    await page.click('#start');
+    await waitDone(page, 30_000);
+    assert(await page.evaluate(() => globalThis.__histinitMockWorkerLoads) === 3, 'a fresh worker after Reset, another after the deadline');
+    assert((await statusText(page)).startsWith('WebGPU did not finish 3 steps in 1.0 s'), `status: ${await statusText(page)}`);
+    assert((await lossSummary(page)).every((run) => run.steps === 40), 'every run trained its 40 steps');
+    // Start again while WebGPU is being measured: that worker is stopped too, not waited for.
+    await page.evaluate(() => {
+      window.histinit.probe.minDeadlineMs = 300_000;
+    });
+    await page.click('#start');
+    await page.waitForFunction(() => document.querySelector('#status').textContent.includes('steps on WebGPU (at most 300 s)'), null, { timeout: 10_000 });
+    await page.evaluate(() => {
+      window.histinit.probe.minDeadlineMs = 1000;
+    });
+    const again = Date.now();
+    await page.click('#start');
+    await waitDone(page, 30_000);
+    console.log(`  the second Start: done ${Date.now() - again} ms after it`);
+    assert(Date.now() - again < 15_000, `the second Start trained without waiting for the first's measure (${Date.now() - again} ms)`);
+    assert(await page.evaluate(() => globalThis.__histinitMockWorkerLoads) === 5, 'a fresh worker for the second Start, another after its deadline');
+    assert((await lossSummary(page)).every((run) => run.steps === 40), 'every run trained its 40 steps once');
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+    await page.close();
+  });
+
+  await check('mock: a link that pins backend=webgpu or backend=cpu trains there without measuring', async () => {
+    for (const backend of ['webgpu', 'cpu']) {
+      // The pinned backend is the slower one: a measure would have picked the other.
+      const mock = backend === 'webgpu' ? { webgpu: true, webgpuStepMs: 20 } : { webgpu: true, stepBusyMs: 20, webgpuStepMs: 0 };
+      const page = await openPage(context, base, `${link}&backend=${backend}`, mock);
+      await waitReady(page);
+      await page.click('#start');
+      await waitDone(page, 30_000);
+      assert(await page.evaluate(() => window.histinit.backend) === backend, `trained on ${backend}`);
+      assert(await page.evaluate(() => window.histinit.measured) === null, 'nothing measured');
+      const made = await sessionsMade(page);
+      assert(made[backend] === 1 && made[backend === 'cpu' ? 'webgpu' : 'cpu'] === 0, `one session, on ${backend}: ${JSON.stringify(made)}`);
+      const status = await statusText(page);
+      assert(status === `Training on ${backend === 'cpu' ? 'the CPU (WebAssembly)' : 'WebGPU'} · done: step 40 of 40`, `status line: ${status}`);
+      const provenance = await jsonProvenance(page);
+      assert(provenance.backend_choice === `${backend} (set by the link; not measured)`, `JSON provenance: ${JSON.stringify(provenance)}`);
+      assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+      await page.close();
+    }
   });
 
   await check('mock: a module abort keeps the curves, loads a fresh module and trains again', async () => {

@@ -7,6 +7,8 @@
 //   { schema: link_schema() JSON (required), webgpu: bool (adapter present),
 //     loseDeviceAtStep: n, divergeInit: 'name', abortAtStep: n,
 //     stepBusyMs: n (each step keeps its thread busy n ms, as a real CPU step does),
+//     webgpuStepMs: n (each step of a WebGPU session keeps its thread busy n ms instead:
+//       a fast or a slow WebGPU for the page's 'auto' measure, run.js measureBackends),
 //     trapReadingText: bool (check_corpus traps in the page's first instance of the module),
 //     webgpuPrepareFails: bool (an adapter is there, but a WebGPU session cannot prepare),
 //     bundledPrompt: text (what bundled_prompt() returns) }
@@ -14,7 +16,8 @@
 // the page's first training worker only: afterwards this instance refuses every call, as a trapped instance would,
 // and the page is expected to replace the worker (each worker is a fresh instance).
 // What the tests count (globalThis.__histinitMockLoads, ...WorkerLoads, ...Forgotten,
-// ...CallsAfterTrap) is counted on the page: a worker's counts come over a
+// ...CallsAfterTrap, ...Sessions_cpu and ...Sessions_webgpu: sessions made on each
+// backend, the page's measure included) is counted on the page: a worker's counts come over a
 // BroadcastChannel that run.mjs listens to.
 //
 // The link schema is not copied here: tests/e2e/run.mjs takes it from `histinit
@@ -275,6 +278,7 @@ export class Session {
     // The run's own link, as the real module's exports write it: the experiment's keys only.
     this.link = canonical(values, 'experiment');
     this.kind = backend;
+    count(`__histinitMockSessions_${backend}`);
     this.histogram = null;
     this.runList = [];
     // Like the real module: seeds outer, inits inner; one colour per init.
@@ -357,7 +361,8 @@ export class Session {
   async step() {
     alive();
     await new Promise((resolve) => setTimeout(resolve, 2));
-    const busyUntil = performance.now() + (mock().stepBusyMs ?? 0);
+    const busy = this.kind === 'webgpu' ? mock().webgpuStepMs ?? mock().stepBusyMs : mock().stepBusyMs;
+    const busyUntil = performance.now() + (busy ?? 0);
     while (performance.now() < busyUntil) {
       // the thread is busy: nothing else runs on it meanwhile
     }
