@@ -1040,6 +1040,32 @@ async function realChecks(context, base) {
     await page.close();
   });
 
+  await check("Full storage (real module, CPU): the save fails with the browser's own quota error, the page says so and the run goes on to its end", async () => {
+    // Chromium's quota for the page's origin, lowered through the DevTools protocol, so
+    // that IndexedDB itself refuses the save (no stand-in for the error).
+    const link = CPU_LINK.replace('steps=30', 'steps=12');
+    const page = await openPage(context, base, link);
+    await waitReady(page);
+    const cdp = await context.newCDPSession(page);
+    const origin = new URL(base).origin;
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 1024 });
+    try {
+      await page.click('#start');
+      await waitDone(page, 240_000);
+      await page.waitForFunction(() => document.querySelector('#saved-status').textContent.includes('storage for this site is full'), null, { timeout: 30_000 });
+      const said = await page.locator('#saved-status').textContent();
+      assert(await page.locator('#saved-status.error').count(), `the save problem is shown as an error: ${said}`);
+      const steps = (await lossSummary(page)).map((r) => r.steps);
+      assert(steps.every((n) => n === 12), `every run trained its 12 steps after the refused save (${steps})`);
+      assert(!(await statusText(page)).includes('rror'), `the status line carries no error: ${await statusText(page)}`);
+      console.log(`  quota 1024 bytes: "${said}"`);
+    } finally {
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+    }
+    assert(page.problems.length === 0, `no console errors: ${page.problems.join(' | ')}`);
+    await page.close();
+  });
+
   await check('CSP: training and drawing break no rule (no inline styles or scripts)', async () => {
     assert(cpuViolations !== null, 'the CPU run finished');
     // Without the header no rule could be broken: the header must be there and strict.

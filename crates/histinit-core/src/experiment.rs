@@ -11,8 +11,9 @@ use std::collections::BTreeMap;
 use crate::init::{InitGains, InitMethod, InitScope, InitTuning};
 use crate::source::ScaleRule;
 
-/// Which backend a link asks for. `auto` means WebGPU where the browser has it (the
-/// CLI reads it as its CPU backend, the deterministic reference).
+/// Which backend a link asks for. `auto`: the page times a few steps on WebGPU and on
+/// the CPU (throwaway sessions) and trains on the faster (www/backend.js); the CLI reads
+/// it as its CPU backend, the deterministic reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendChoice {
