@@ -58,7 +58,13 @@ fn cff_value(cff: &str, key: &str) -> String {
 }
 
 fn main() {
-    let root: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // The repository root relative to this package's folder (a build script runs there),
+    // so that what it reads and the paths it asks cargo to watch are this checkout's:
+    // cargo shares one build-script unit between checkouts of the workspace in one target
+    // directory (its hash does not depend on the folder), and a path fixed when the
+    // script was compiled (`env!("CARGO_MANIFEST_DIR")`) named another checkout, or one
+    // since deleted (its commit, or "unknown" versions).
+    let root: PathBuf = PathBuf::from("../..");
     println!("cargo:rerun-if-env-changed=HISTINIT_COMMIT");
     // Only this repository's git: a source archive unpacked inside another repository
     // must not take that one's commit.
