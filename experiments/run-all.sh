@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
 done
 if [ ${#studies[@]} -eq 0 ]; then
   studies=(main-nano transfer lr norm-nano ablation-nano main-micro depth tune-nano tuned-nano tuned-micro shape-nano schedule-nano warmup-stress-nano nonorm-nano nonorm-deep tune-micro tuned2-micro
-    tune-both-nano-1 tune-both-nano-2 tune-both-nano-3 fair-nano fair-nano-vs-pythia warmup-factorial-nano shape20-nano tune-both-micro-1 tune-both-micro-2 tune-both-micro-3 fair-micro fair-micro-vs-gaussian heldout-nano tune-long-nano long-nano)
+    tune-both-nano-1 tune-both-nano-2 tune-both-nano-3 fair-nano fair-nano-vs-pythia warmup-factorial-nano shape20-nano tune-both-micro-1 tune-both-micro-2 tune-both-micro-3 fair-micro fair-micro-vs-gaussian heldout-nano tune-long-nano long-nano published-70m)
 fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/histinit/target}"
 cargo build --bin histinit
