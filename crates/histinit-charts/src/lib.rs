@@ -8,7 +8,8 @@ pub use series::{
     CLOCK_AXIS, UPDATES_AXIS,
 };
 pub use trajectory::{
-    teacher_spreads, trajectory_series, updates_x, Spread, SpreadTrack, INIT_X, SPREAD_PROBS,
+    teacher_spreads, trajectory_axes, trajectory_series, updates_x, Spread, SpreadTrack, INIT_X,
+    SPREAD_PROBS,
 };
 
 mod series;

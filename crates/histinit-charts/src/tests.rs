@@ -291,16 +291,10 @@ fn the_trajectory_chart_draws_the_teachers_fan_each_run_and_an_init_tick() {
         colour: 1,
         points: vec![spread(0, 0.5), spread(25, 0.6), spread(50, 0.7)],
     };
-    let axes = Axes {
-        title: "mlp_in",
-        x_label: "updates done",
-        y_label: "weight value",
-        log_x: true,
-        log_y: false,
-        init_x: Some(INIT_X),
-        legend_above: true,
-    };
-    let text = svg_with(&trajectory_series(&teacher, &[run]), axes);
+    let text = svg_with(
+        &trajectory_series(&teacher, &[run]),
+        trajectory_axes("mlp_in"),
+    );
     let lines: Vec<&str> = text.lines().collect();
     // The init has its tick; nothing is labelled between it and 1.
     assert!(lines.contains(&"init") && lines.contains(&"1") && lines.contains(&"1000"));

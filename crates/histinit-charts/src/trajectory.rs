@@ -17,6 +17,20 @@ pub const SPREAD_PROBS: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
 /// update, on a tick labelled "init" ([`crate::Axes::init_x`]).
 pub const INIT_X: f64 = 0.5;
 
+/// The trajectory chart's axes (`title` names the role): updates on a log axis with the
+/// init's tick, weight values on a linear one, the legend above the plot.
+pub fn trajectory_axes(title: &str) -> crate::Axes<'_> {
+    crate::Axes {
+        title,
+        x_label: "updates done",
+        y_label: "weight value",
+        log_x: true,
+        log_y: false,
+        init_x: Some(INIT_X),
+        legend_above: true,
+    }
+}
+
 /// The x of `updates` done on the chart's log axis.
 pub fn updates_x(updates: usize) -> f64 {
     if updates == 0 {

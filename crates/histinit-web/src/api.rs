@@ -20,8 +20,8 @@ use wasm_bindgen_futures::future_to_promise;
 use web_sys::HtmlCanvasElement;
 
 use crate::charts::{
-    colour_hex, draw_lines, on_clock, study_spread_series, Axes, Frame, Series, StudySpread,
-    CLOCK_AXIS, INIT_X, UPDATES_AXIS,
+    colour_hex, draw_lines, on_clock, study_spread_series, trajectory_axes, Axes, Frame, Series,
+    StudySpread, CLOCK_AXIS, UPDATES_AXIS,
 };
 use crate::session::{self, ChartData, SessionError, SessionState};
 use crate::BackendKind;
@@ -359,32 +359,13 @@ impl Session {
 
     /// Opens the device and draws every run's initial weights.
     pub fn prepare(&self) -> Promise {
-        let state = self.state.clone();
-        future_to_promise(async move {
-            let backend = state.borrow().backend;
-            let device = device_for(backend)
-                .await
-                .map_err(|err| reject(SessionError::Device(err)))?;
-            state.borrow_mut().prepare(device).map_err(reject)?;
-            Ok(JsValue::UNDEFINED)
-        })
+        self.open_device_and_prepare(None)
     }
 
     /// [`Session::prepare`], the runs continued from `saved` (bytes of `save_state` for
     /// this link): refused with the reason when they are damaged or of another link.
     pub fn prepare_resumed(&self, saved: Vec<u8>) -> Promise {
-        let state = self.state.clone();
-        future_to_promise(async move {
-            let backend = state.borrow().backend;
-            let device = device_for(backend)
-                .await
-                .map_err(|err| reject(SessionError::Device(err)))?;
-            state
-                .borrow_mut()
-                .prepare_resumed(device, &saved)
-                .map_err(reject)?;
-            Ok(JsValue::UNDEFINED)
-        })
+        self.open_device_and_prepare(Some(saved))
     }
 
     /// Every run's whole training state as bytes (between steps; CPU backend).
@@ -519,6 +500,26 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Opens the session's device, then draws every run (or continues it from `saved`).
+    fn open_device_and_prepare(&self, saved: Option<Vec<u8>>) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let backend = state.borrow().backend;
+            let device = device_for(backend)
+                .await
+                .map_err(|err| reject(SessionError::Device(err)))?;
+            let mut state = state.borrow_mut();
+            match saved {
+                None => state.prepare(device),
+                Some(saved) => state.prepare_resumed(device, &saved),
+            }
+            .map_err(reject)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+}
+
 /// The charts' series as the session built them (`Session.view(role).charts`), drawn on
 /// the page's canvases: the page draws, the worker trains.
 #[wasm_bindgen]
@@ -618,15 +619,10 @@ impl Charts {
             "Weights of role {} over training (quantiles)",
             self.data.role.name()
         );
-        let axes = Axes {
-            title: &title,
-            x_label: "updates done",
-            y_label: "weight value",
-            log_x: true,
-            log_y: false,
-            init_x: Some(INIT_X),
-            legend_above: true,
-        };
-        frame_of(draw_lines(&canvas_area(canvas)?, axes, series))
+        frame_of(draw_lines(
+            &canvas_area(canvas)?,
+            trajectory_axes(&title),
+            series,
+        ))
     }
 }

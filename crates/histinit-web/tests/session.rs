@@ -11,25 +11,21 @@ use histinit_core::source::RunSources;
 use histinit_web::session::{step_run, SessionState};
 use histinit_web::BackendKind;
 
+#[path = "common/train.rs"]
+mod train;
+use train::train_to_end;
+
 const LINK: &str = "?preset=nano&inits=kaiming,pythia&steps=6&batch=4&context=32&warmup=1&eval_every=3&backend=cpu";
 
 fn run_to_end(query: &str) -> RefCell<SessionState> {
     let mut state = SessionState::new(query, BackendKind::Cpu).unwrap();
     state.prepare(histinit_core::cpu_device()).unwrap();
     let state = RefCell::new(state);
-    let mut steps = 0;
-    loop {
-        let Some(index) = state.borrow().next_run() else {
-            break;
-        };
-        let report = pollster::block_on(step_run(&state, index)).unwrap();
-        steps += 1;
+    let reports = train_to_end(&state);
+    for report in &reports {
         assert!(report.train_loss.is_some_and(f64::is_finite), "{report:?}");
-        if report.done {
-            break;
-        }
     }
-    assert_eq!(steps, 12, "two runs of six steps, interleaved");
+    assert_eq!(reports.len(), 12, "two runs of six steps, interleaved");
     state
 }
 
@@ -158,11 +154,7 @@ fn several_seeds_share_one_band_per_init() {
     .unwrap();
     state.prepare(histinit_core::cpu_device()).unwrap();
     let state = RefCell::new(state);
-    loop {
-        let next = state.borrow().next_run();
-        let Some(index) = next else { break };
-        pollster::block_on(step_run(&state, index)).unwrap();
-    }
+    train_to_end(&state);
     let state = state.borrow();
     assert_eq!(state.runs.len(), 4);
     let val = &state.loss_series()[1];
@@ -212,10 +204,7 @@ fn curves_kept_from_step_reports_export_as_the_session_does() {
     state.prepare(histinit_core::cpu_device()).unwrap();
     let state = RefCell::new(state);
     let mut received: Vec<Vec<StepReport>> = vec![Vec::new(); state.borrow().runs.len()];
-    loop {
-        let next = state.borrow().next_run();
-        let Some(index) = next else { break };
-        let report = pollster::block_on(step_run(&state, index)).unwrap();
+    for report in train_to_end(&state) {
         // What the page's history holds (www/progress.js `record`): these fields of the
         // report as JavaScript values (numbers are f64, a non-finite value is null),
         // and its own timings.
@@ -279,13 +268,7 @@ fn with_teacher_nano_trained(mut state: SessionState) -> RefCell<SessionState> {
         .unwrap();
     state.prepare(histinit_core::cpu_device()).unwrap();
     let state = RefCell::new(state);
-    loop {
-        let next = state.borrow().next_run();
-        let Some(index) = next else { break };
-        if pollster::block_on(step_run(&state, index)).unwrap().done {
-            break;
-        }
-    }
+    train_to_end(&state);
     state
 }
 

@@ -10,8 +10,12 @@ use histinit_core::checkpoint::weights_from_safetensors;
 use histinit_core::histogram::{HistogramFile, Role};
 use histinit_core::params::param_specs;
 use histinit_core::source::mean_std;
-use histinit_web::session::{export_run, step_run, RunExport, SessionState};
+use histinit_web::session::{export_run, RunExport, SessionState};
 use histinit_web::BackendKind;
+
+#[path = "common/train.rs"]
+mod train;
+use train::train_to_end;
 
 const TRAIN: &str =
     "?preset=nano&inits=kaiming&steps=6&batch=4&context=32&warmup=1&eval_every=3&backend=cpu";
@@ -20,13 +24,7 @@ fn trained_export() -> RunExport {
     let mut state = SessionState::new(TRAIN, BackendKind::Cpu).unwrap();
     state.prepare(histinit_core::cpu_device()).unwrap();
     let state = RefCell::new(state);
-    loop {
-        let next = state.borrow().next_run();
-        let Some(index) = next else { break };
-        if pollster::block_on(step_run(&state, index)).unwrap().done {
-            break;
-        }
-    }
+    train_to_end(&state);
     pollster::block_on(export_run(&state, 0)).unwrap()
 }
 

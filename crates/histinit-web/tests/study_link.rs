@@ -8,12 +8,15 @@ use std::cell::RefCell;
 
 use histinit_core::experiment::ExperimentConfig;
 use histinit_core::init::InitScope;
-use histinit_web::session::{step_run, SessionState};
+use histinit_web::session::SessionState;
 use histinit_web::BackendKind;
 
 #[path = "common/study.rs"]
 mod study;
+#[path = "common/train.rs"]
+mod train;
 use study::{stored_final_val_loss, variant_link};
+use train::train_to_end;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
@@ -48,11 +51,7 @@ fn the_embedding_ablation_link_reproduces_the_stored_study_losses() {
         .unwrap();
     state.prepare(histinit_core::cpu_device()).unwrap();
     let state = RefCell::new(state);
-    loop {
-        let next = state.borrow().next_run();
-        let Some(index) = next else { break };
-        pollster::block_on(step_run(&state, index)).unwrap();
-    }
+    train_to_end(&state);
     let state = state.borrow();
     assert_eq!(state.runs.len(), 2);
     for page in &state.runs {
