@@ -16,17 +16,13 @@ APT_PACKAGES := mesa-vulkan-drivers chromium chromium-driver fonts-dejavu-core
 # The wasm-bindgen CLI must match the wasm-bindgen crate in Cargo.lock exactly.
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' Cargo.lock)
 export PATH := $(HOME)/.cargo/bin:$(PATH)
-# Only the browser build needs the patched wgpu (see patches/README.md): the registry's
-# source of the wgpu in Cargo.lock with patches/wgpu-subgroups.patch applied, in a fixed
-# place outside the clone, written only when the patch or the version changed, so that
-# every clone reuses the same wasm build: cargo rebuilds path dependencies whose files look new.
-WGPU_VERSION := $(shell sed -n '/^name = "wgpu"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' Cargo.lock)
-PATCHED_WGPU := $(HOME)/.cache/histinit/wgpu-$(WGPU_VERSION)-subgroups
-WASM_CARGO := $(CARGO) --config 'patch.crates-io.wgpu.path="$(PATCHED_WGPU)"'
-# The wasm command writes Cargo.lock's wgpu entry in the path form; a native `cargo fetch`
-# (instant: the wasm build downloaded everything) writes back the committed registry form,
-# also when the command failed.
-wasm_cargo = $(WASM_CARGO) $(1); status=$$?; $(CARGO) fetch -q $(WASM_TARGET); exit $$status
+# Builds of Burn go through patches/cargo.sh: burn-flex with patches/burn-flex-*.patch
+# (faster CPU kernels, native and wasm32), and for wasm32 builds wgpu with
+# patches/wgpu-subgroups.patch; each the registry's source with the patches applied, in a
+# fixed place outside the clone (~/.cache/histinit), so that every clone reuses the same
+# build; see patches/README.md. The script leaves Cargo.lock in its committed form.
+BURN_CARGO := CARGO="$(CARGO)" patches/cargo.sh
+WASM_CARGO := $(BURN_CARGO) --wasm
 WASM_TARGET := --target wasm32-unknown-unknown
 
 PORT ?= 8000
@@ -60,8 +56,9 @@ setup-system:
 	  else echo "warning: missing$$missing (install them with apt-get as root)"; fi; \
 	fi
 
+## The patched sources (patches/cargo.sh makes them on first use; this only says so).
 setup-patches:
-	@CARGO="$(CARGO)" patches/patched-wgpu.sh $(WGPU_VERSION) patches/wgpu-subgroups.patch $(PATCHED_WGPU)
+	@$(WASM_CARGO) --version
 
 ## The pinned binaryen from npm, if node and npm are there (`make web` says so if not).
 setup-binaryen:
@@ -80,7 +77,7 @@ setup-wasm-bindgen:
 
 ## The playground: the shipped (size-optimized) module, then a static server on 127.0.0.1.
 demo: web
-	$(BIN_BUILD_ENV) $(CARGO) build --bin histinit
+	$(BIN_BUILD_ENV) $(BURN_CARGO) build --bin histinit
 	$(CARGO_TARGET_DIR)/debug/histinit serve --dir . --port $(PORT)
 
 ## The study's Markdown (docs/**/*.md) as HTML pages beside it ("Read the findings"),
@@ -99,7 +96,7 @@ site: web
 ## wasm-opt -Oz from the pinned npm binaryen (minutes on 2 cores; WASM_OPT=0 skips it).
 ## Without node/npm, or if wasm-opt fails, the unoptimized module stays, with a warning.
 web: setup setup-binaryen docs
-	$(call wasm_cargo,build -p histinit-web $(WASM_TARGET) --profile web-release)
+	$(WASM_CARGO) build -p histinit-web $(WASM_TARGET) --profile web-release
 	$(call bindgen,web-release)
 	@if [ "$(WASM_OPT)" = 0 ]; then echo "wasm-opt skipped (WASM_OPT=0)"; else \
 	  if [ -f $(WASM_OPT_JS) ] && command -v node >/dev/null; then \
@@ -118,7 +115,7 @@ web: setup setup-binaryen docs
 ## The same page from the dev profile, which shares its compiled dependencies with the
 ## browser tests (the e2e tests use it: minutes instead of a second 10-minute build).
 web-dev: setup docs
-	$(call wasm_cargo,build -p histinit-web $(WASM_TARGET))
+	$(WASM_CARGO) build -p histinit-web $(WASM_TARGET)
 	$(call bindgen,debug)
 
 define bindgen
@@ -131,7 +128,7 @@ endef
 ## (7 minutes of dependencies on a fresh machine), so `make test` does not run it: its
 ## test build compiles the workspace with clippy-driver instead (test-native).
 lint: fmt-check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(BURN_CARGO) clippy --workspace --all-targets -- -D warnings
 
 fmt-check:
 	$(CARGO) fmt --all --check
@@ -158,7 +155,7 @@ fuzz-check:
 ## Native tests, the workspace linted by clippy as it compiles (see LINTED).
 test-native:
 	$(CARGO) clean -q $(addprefix -p ,$(WORKSPACE_PACKAGES))
-	$(LINTED) $(CARGO) test --workspace
+	$(LINTED) $(BURN_CARGO) test --workspace
 
 ## A one-node Slurm on this machine (root on Debian: slurm-wlm and munge from apt, daemons
 ## started without systemd; `bash experiments/slurm-local.sh stop` stops them).
@@ -168,18 +165,18 @@ slurm-local:
 ## A tiny sweep through experiments/slurm-array.sh on that Slurm, its aggregate compared
 ## byte for byte with one process's sweep (tests/slurm/run.sh).
 test-slurm:
-	$(BIN_BUILD_ENV) $(CARGO) build --bin histinit
+	$(BIN_BUILD_ENV) $(BURN_CARGO) build --bin histinit
 	HISTINIT=$(CARGO_TARGET_DIR)/debug/histinit bash tests/slurm/run.sh
 
 ## Browser tests: the web crate built for wasm32 and run in headless Chromium, training
 ## on WebGPU (SwiftShader) and on the CPU backend.
 test-web: setup-patches
 	export CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=1200; \
-	  $(call wasm_cargo,test -p histinit-web $(WASM_TARGET) -- --nocapture)
+	  $(WASM_CARGO) test -p histinit-web $(WASM_TARGET) -- --nocapture
 
 ## End to end: the served page in headless Chromium (playwright-core).
 test-e2e: web-dev
-	$(BIN_BUILD_ENV) $(CARGO) build --bin histinit
+	$(BIN_BUILD_ENV) $(BURN_CARGO) build --bin histinit
 	cd tests/e2e && npm ci --no-audit --no-fund --silent
 	HISTINIT_BIN=$(CARGO_TARGET_DIR)/debug/histinit node tests/e2e/run.mjs
 
@@ -187,7 +184,7 @@ test-e2e: web-dev
 ## training check against it. Not part of `make test`: the web-release build and wasm-opt
 ## take 15-20 minutes on 2 cores (see docs/benchmarks.md, "Size of the shipped module").
 test-release: web
-	$(BIN_BUILD_ENV) $(CARGO) build --bin histinit
+	$(BIN_BUILD_ENV) $(BURN_CARGO) build --bin histinit
 	cd tests/e2e && npm ci --no-audit --no-fund --silent
 	E2E_ONLY="CPU run" HISTINIT_BIN=$(CARGO_TARGET_DIR)/debug/histinit node tests/e2e/run.mjs --real
 

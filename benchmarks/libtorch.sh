@@ -28,7 +28,7 @@ case "${1:-}" in
     fi
     # torch-sys finds LibTorch through the venv's python (LIBTORCH_USE_PYTORCH).
     PATH="$VENV/bin:$PATH" LIBTORCH_USE_PYTORCH=1 CARGO_TARGET_DIR=$TARGET \
-      cargo build --bin histinit -p histinit-cli --no-default-features --features libtorch
+      patches/cargo.sh build --bin histinit -p histinit-cli --no-default-features --features libtorch
     echo "built $binary"
     ;;
   path)

@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/histinit/target}"
 if [ "${1:-}" = --page ]; then
   shift
-  cargo build -q --bin histinit
+  patches/cargo.sh build -q --bin histinit
   benchmarks/machine.sh "$CARGO_TARGET_DIR/debug/histinit"
   exec node benchmarks/page-vs-native.mjs "$@"
 fi
@@ -37,7 +37,7 @@ while [ $# -gt 0 ]; do
 done
 out=$(mktemp -d)
 if [ -z "${HISTINIT_BIN:-}" ]; then
-  cargo build -q --workspace
+  patches/cargo.sh build -q --workspace
   HISTINIT_BIN=$CARGO_TARGET_DIR/debug/histinit
 fi
 benchmarks/machine.sh "$HISTINIT_BIN"

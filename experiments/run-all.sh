@@ -24,7 +24,7 @@ if [ ${#studies[@]} -eq 0 ]; then
     tune-both-nano-1 tune-both-nano-2 tune-both-nano-3 fair-nano fair-nano-vs-pythia warmup-factorial-nano shape20-nano tune-both-micro-1 tune-both-micro-2 tune-both-micro-3 fair-micro fair-micro-vs-gaussian heldout-nano tune-long-nano long-nano published-70m)
 fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/histinit/target}"
-cargo build --bin histinit
+patches/cargo.sh build --bin histinit
 histinit="$CARGO_TARGET_DIR/debug/histinit"
 for study in "${studies[@]}"; do
   if [ "$study" = fair-nano-vs-pythia ] || [ "$study" = fair-micro-vs-gaussian ]; then

@@ -73,7 +73,7 @@ out="${OUT:-out/sweeps/$study}"
 cpus="${CPUS:-2}"
 if [ -z "${HISTINIT:-}" ]; then
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/histinit/target}"
-  cargo build --bin histinit
+  patches/cargo.sh build --bin histinit
   HISTINIT="$CARGO_TARGET_DIR/debug/histinit"
 fi
 export HISTINIT
