@@ -39,7 +39,7 @@ EOF
 
 # The patched copy the builds use (patches/cargo.sh): made here if it is not there yet.
 patched=$HOME/.cache/histinit/burn-flex-$version-patched
-(cd "$repo" && patches/patched-crate.sh burn-flex "$version" "$patched" patches/burn-flex-*.patch)
+(cd "$repo" && patches/patched-crate.sh burn-flex "$version" "$patched" patches/burn-flex-empty-once.patch patches/burn-flex-vector-exp-erf.patch)
 
 manifest "flex_after = { package = \"burn-flex\", path = \"$patched\" }"
 cp "$repo/benchmarks/flex-ops/main.rs" "$tmp/bench/src/main.rs"
